@@ -1,0 +1,70 @@
+"""The application factory: builds the FastAPI app and mounts every router."""
+
+from __future__ import annotations
+
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
+
+from fastapi import APIRouter, FastAPI
+
+from rapport import __version__
+from rapport.auth.dependencies import KeyCache
+from rapport.auth.routes import router as auth_router
+from rapport.config import Settings
+from rapport.contacts.routes import router as contacts_router
+from rapport.health.routes import router as health_router
+from rapport.kit.db import Database
+from rapport.kit.errors import ERROR_RESPONSES, install_error_handlers
+from rapport.kit.idempotency import IdempotencyMiddleware
+from rapport.kit.middleware import RequestContextMiddleware
+from rapport.kit.ratelimit import RateLimiter
+from rapport.tenancy.routes import router as workspace_router
+
+API_PREFIX = "/api/v1"
+
+DESCRIPTION = """
+Rapport is a self-hosted, multi-tenant CRM and marketing-automation platform.
+
+**Auth**: `Authorization: Bearer ak_...` (an API key, bound to one workspace) or a session token
+from `POST /api/v1/auth/login` together with `X-Tenant-Id`.
+**Envelope**: `{"data": ...}`, lists add `meta`; errors are `{"error": {code, message,
+requestId, details}}`. **Pagination**: `skip`/`take`, `page`/`limit`, `page`/`pageSize` or
+`cursor`. **Safety**: `Idempotency-Key` on POST, `ETag` / `If-Match` on single records.
+"""
+
+
+def create_app(settings: Settings | None = None, database: Database | None = None) -> FastAPI:
+    settings = settings or Settings()
+    owns_database = database is None
+    db = database or Database(settings.resolved_database_url, echo=settings.database_echo)
+
+    @asynccontextmanager
+    async def lifespan(_app: FastAPI) -> AsyncIterator[None]:
+        yield
+        if owns_database:
+            await db.dispose()
+
+    app = FastAPI(
+        title="Rapport API",
+        version=__version__,
+        description=DESCRIPTION,
+        lifespan=lifespan,
+        openapi_url="/openapi.json",
+        docs_url="/docs",
+        redoc_url=None,
+    )
+    app.state.settings = settings
+    app.state.database = db
+    app.state.rate_limiter = RateLimiter(settings.rate_limits, settings.redis_url)
+    app.state.key_cache = KeyCache(settings.api_key_cache_seconds)
+
+    install_error_handlers(app)
+    app.add_middleware(IdempotencyMiddleware)
+    app.add_middleware(RequestContextMiddleware, max_body_bytes=settings.max_body_bytes)
+
+    api = APIRouter(prefix=API_PREFIX, responses=ERROR_RESPONSES)
+    for router in (auth_router, workspace_router, contacts_router):
+        api.include_router(router)
+    app.include_router(api)
+    app.include_router(health_router)
+    return app

@@ -1,0 +1,1 @@
+"""Users, API keys, session tokens, scopes and the Authenticator dependency."""

@@ -1,0 +1,224 @@
+"""The Authenticator: the one dependency that authenticates, picks the workspace, checks scopes
+and applies rate limits. Every protected route declares it with the scopes it needs."""
+
+from __future__ import annotations
+
+import time
+import uuid
+from dataclasses import dataclass, replace
+from datetime import timedelta
+from typing import Annotated
+
+import orjson
+from fastapi import Depends, Header, Query, Request
+from fastapi.security import HTTPAuthorizationCredentials, HTTPBearer
+
+from rapport.auth.credentials import (
+    API_KEY_PREFIX,
+    InvalidToken,
+    hash_api_key,
+    read_session_token,
+)
+from rapport.auth.principal import Principal
+from rapport.auth.repository import CredentialRepository, KeyRecord
+from rapport.auth.scopes import ROLE_SCOPES, Scope
+from rapport.config import Settings
+from rapport.kit.clock import utcnow
+from rapport.kit.errors import ErrorDetail, Forbidden, InvalidRequest, Unauthenticated
+from rapport.kit.ratelimit import RateLimiter
+from rapport.kit.requestctx import set_tenant_id
+from rapport.kit.session import DbSession
+from rapport.models.tenancy import MembershipRole
+
+_bearer = HTTPBearer(
+    auto_error=False,
+    description="An API key (`ak_...`) or a session token from POST /api/v1/auth/login",
+)
+_TOUCH_EVERY = timedelta(seconds=60)
+_CACHE_MAX = 10_000
+
+
+@dataclass
+class _CachedKey:
+    record: KeyRecord | None
+    fetched: float
+
+
+class KeyCache:
+    """Recently seen API keys, so a hot key costs no query; revocation is seen within `ttl` seconds
+    by other processes and at once by the process that revoked it."""
+
+    def __init__(self, ttl: float) -> None:
+        self.ttl = ttl
+        self._items: dict[str, _CachedKey] = {}
+
+    def get(self, key_hash: str) -> _CachedKey | None:
+        item = self._items.get(key_hash)
+        if item is None or time.monotonic() - item.fetched > self.ttl:
+            return None
+        return item
+
+    def put(self, key_hash: str, record: KeyRecord | None) -> None:
+        if len(self._items) >= _CACHE_MAX:
+            self._items.clear()
+        self._items[key_hash] = _CachedKey(record, time.monotonic())
+
+    def forget(self, key_id: uuid.UUID) -> None:
+        for key_hash, item in list(self._items.items()):
+            if item.record is not None and item.record.id == key_id:
+                del self._items[key_hash]
+
+
+def _single_tenant_hint(*candidates: uuid.UUID | None) -> uuid.UUID | None:
+    """The workspace the request names (header, query or body); 400 if it names two."""
+    named = {c for c in candidates if c is not None}
+    if len(named) > 1:
+        raise InvalidRequest(
+            "tenantId, entityId, X-Tenant-Id and x-entity-id name different workspaces",
+            details=[ErrorDetail(field="tenantId", message="Conflicting workspace ids")],
+        )
+    return named.pop() if named else None
+
+
+async def _body_tenant_hints(request: Request) -> list[uuid.UUID | None]:
+    if request.method not in ("POST", "PUT", "PATCH"):
+        return []
+    body = await request.body()
+    if b"tenantId" not in body and b"entityId" not in body:
+        return []
+    try:
+        doc = orjson.loads(body)
+    except orjson.JSONDecodeError:
+        return []
+    if not isinstance(doc, dict):
+        return []
+    hints: list[uuid.UUID | None] = []
+    for field in ("tenantId", "entityId"):
+        value = doc.get(field)
+        if value is None:
+            continue
+        try:
+            hints.append(uuid.UUID(str(value)))
+        except ValueError as exc:
+            raise InvalidRequest(
+                f"{field} must be a workspace id",
+                details=[ErrorDetail(field=field, message="Not a UUID")],
+            ) from exc
+    return hints
+
+
+class Authenticator:
+    """`Depends(Authenticator(Scope.CRM_READ))` on a route: 401 without valid credentials, 403 when
+    a scope is missing or another workspace is named, 429 past the rate limit."""
+
+    def __init__(self, *scopes: Scope, category: str | None = None) -> None:
+        self.scopes = tuple(s.value for s in scopes)
+        self.category = category
+
+    async def __call__(
+        self,
+        request: Request,
+        db: DbSession,
+        credentials: Annotated[HTTPAuthorizationCredentials | None, Depends(_bearer)],
+        x_tenant_id: Annotated[
+            uuid.UUID | None,
+            Header(alias="X-Tenant-Id", description="Workspace; required with a session token"),
+        ] = None,
+        x_entity_id: Annotated[
+            uuid.UUID | None, Header(alias="x-entity-id", description="Alias of X-Tenant-Id")
+        ] = None,
+        tenant_id: Annotated[
+            uuid.UUID | None,
+            Query(alias="tenantId", description="Optional; must match the key's workspace"),
+        ] = None,
+        entity_id: Annotated[
+            uuid.UUID | None, Query(alias="entityId", description="Alias of tenantId")
+        ] = None,
+    ) -> Principal:
+        if credentials is None or not credentials.credentials:
+            raise Unauthenticated("Send Authorization: Bearer <API key or session token>")
+        named = _single_tenant_hint(
+            x_tenant_id,
+            x_entity_id,
+            tenant_id,
+            entity_id,
+            *await _body_tenant_hints(request),
+        )
+        repo = CredentialRepository(db)
+        token = credentials.credentials
+        if token.startswith(API_KEY_PREFIX):
+            principal = await self._from_api_key(request, repo, token)
+            if named is not None and named != principal.tenant_id:
+                raise Forbidden("The API key belongs to another workspace")
+        else:
+            principal = await self._from_session(request, repo, token, named)
+        missing = [s for s in self.scopes if s not in principal.scopes]
+        if missing:
+            raise Forbidden(
+                f"This credential lacks the scope {missing[0]}",
+                details=[ErrorDetail(field="scope", message=f"requires {s}") for s in missing],
+            )
+        set_tenant_id(str(principal.tenant_id))
+        request.state.principal = principal
+        settings: Settings = request.app.state.settings
+        if settings.rate_limits_enabled:
+            limiter: RateLimiter = request.app.state.rate_limiter
+            category = self.category or ("read" if request.method in ("GET", "HEAD") else "write")
+            request.state.rate_limit = await limiter.hit(
+                principal.rate_identity, category, principal.rate_limits
+            )
+        return principal
+
+    @staticmethod
+    async def _from_api_key(request: Request, repo: CredentialRepository, token: str) -> Principal:
+        cache: KeyCache = request.app.state.key_cache
+        key_hash = hash_api_key(token)
+        cached = cache.get(key_hash)
+        record = cached.record if cached else await repo.key_by_hash(key_hash)
+        if cached is None:
+            cache.put(key_hash, record)
+        if record is None:
+            raise Unauthenticated("Unknown API key")
+        now = utcnow()
+        if record.revoked_at is not None:
+            raise Unauthenticated("This API key has been revoked")
+        if record.expires_at is not None and record.expires_at <= now:
+            raise Unauthenticated("This API key has expired")
+        if record.last_used_at is None or now - record.last_used_at > _TOUCH_EVERY:
+            await repo.touch_key(record.id, now)
+            cache.put(key_hash, replace(record, last_used_at=now))
+        return Principal(
+            tenant_id=record.tenant_id,
+            scopes=record.scopes,
+            api_key_id=record.id,
+            tenant_settings=record.tenant_settings,
+        )
+
+    @staticmethod
+    async def _from_session(
+        request: Request, repo: CredentialRepository, token: str, named: uuid.UUID | None
+    ) -> Principal:
+        settings: Settings = request.app.state.settings
+        try:
+            claims = read_session_token(token, settings.resolved_secret_key())
+        except InvalidToken as exc:
+            raise Unauthenticated(str(exc)) from exc
+        if named is None:
+            memberships = await repo.memberships_of(claims.user_id)
+            if len(memberships) != 1:
+                raise InvalidRequest(
+                    "Name the workspace with the X-Tenant-Id header",
+                    details=[ErrorDetail(field="X-Tenant-Id", message="Required for this user")],
+                )
+            named = memberships[0][0].tenant_id
+        membership = await repo.membership(claims.user_id, named)
+        if membership is None:
+            if await repo.active_user(claims.user_id) is None:
+                raise Unauthenticated("The user of this session no longer exists or is disabled")
+            raise Forbidden("You are not a member of this workspace")
+        return Principal(
+            tenant_id=named,
+            scopes=ROLE_SCOPES[MembershipRole(membership.role)],
+            user_id=claims.user_id,
+            tenant_settings=membership.tenant_settings,
+        )

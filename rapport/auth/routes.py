@@ -1,0 +1,124 @@
+"""HTTP routes: log in, who am I, and API key management."""
+
+from __future__ import annotations
+
+import uuid
+from typing import Annotated
+
+from fastapi import APIRouter, Depends, Request, Response
+
+from rapport.auth.dependencies import Authenticator, KeyCache
+from rapport.auth.principal import Principal
+from rapport.auth.repository import ApiKeyRepository
+from rapport.auth.schemas import (
+    ApiKeyCreate,
+    ApiKeyCreated,
+    ApiKeyOut,
+    LoginRequest,
+    SessionOut,
+    UserOut,
+    WhoAmI,
+    WorkspaceMembershipOut,
+)
+from rapport.auth.scopes import Scope
+from rapport.auth.service import ApiKeyService, LoginService
+from rapport.config import Settings
+from rapport.kit.envelope import Envelope, ListEnvelope
+from rapport.kit.pagination import PageRequest, Pagination
+from rapport.kit.ratelimit import RateLimiter
+from rapport.kit.session import DbSession
+
+router = APIRouter(tags=["Auth"])
+
+Admin = Annotated[Principal, Depends(Authenticator(Scope.CRM_ADMIN))]
+
+
+@router.post(
+    "/auth/login",
+    summary="Exchange email and password for a session token (JWT)",
+    responses={401: {"description": "Wrong email or password"}},
+)
+async def login(body: LoginRequest, request: Request, db: DbSession) -> Envelope[SessionOut]:
+    settings: Settings = request.app.state.settings
+    if settings.rate_limits_enabled:
+        limiter: RateLimiter = request.app.state.rate_limiter
+        client = request.client.host if request.client else "unknown"
+        request.state.rate_limit = await limiter.hit(f"ip:{client}", "auth")
+    service = LoginService(db, settings.resolved_secret_key(), settings.jwt_ttl_seconds)
+    token, expires, user, memberships = await service.login(body.email, body.password)
+    return Envelope(
+        data=SessionOut(
+            token=token,
+            expires_at=expires,
+            user=UserOut.model_validate(user),
+            workspaces=[
+                WorkspaceMembershipOut(id=t.id, name=t.name, role=m.role.value)
+                for m, t in memberships
+            ],
+        )
+    )
+
+
+@router.get("/auth/me", summary="The credential making this request")
+async def who_am_i(
+    principal: Annotated[Principal, Depends(Authenticator())],
+) -> Envelope[WhoAmI]:
+    return Envelope(
+        data=WhoAmI(
+            tenant_id=principal.tenant_id,
+            kind=principal.kind,
+            api_key_id=principal.api_key_id,
+            user_id=principal.user_id,
+            scopes=sorted(principal.scopes),
+        )
+    )
+
+
+def _keys(db: DbSession, principal: Principal) -> ApiKeyService:
+    return ApiKeyService(
+        db, principal.tenant_id, grantable=principal.scopes, creator_user_id=principal.user_id
+    )
+
+
+@router.get("/api-keys", tags=["API keys"], summary="List the workspace's API keys")
+async def list_api_keys(
+    db: DbSession,
+    principal: Admin,
+    page: Annotated[PageRequest, Depends(Pagination(ApiKeyRepository.sort_columns))],
+) -> ListEnvelope[ApiKeyOut]:
+    rows, meta = await _keys(db, principal).list(page)
+    return ListEnvelope(data=[ApiKeyOut.model_validate(r) for r in rows], meta=meta)
+
+
+@router.post(
+    "/api-keys",
+    status_code=201,
+    tags=["API keys"],
+    summary="Create an API key; the secret is in the response, once",
+)
+async def create_api_key(
+    body: ApiKeyCreate, db: DbSession, principal: Admin, response: Response
+) -> Envelope[ApiKeyCreated]:
+    key, secret = await _keys(db, principal).create(body.name, body.scopes, body.expires_at)
+    response.headers["Location"] = f"/api/v1/api-keys/{key.id}"
+    out = ApiKeyOut.model_validate(key)
+    return Envelope(data=ApiKeyCreated(**out.model_dump(), key=secret))
+
+
+@router.get("/api-keys/{key_id}", tags=["API keys"], summary="One API key (without its secret)")
+async def get_api_key(key_id: uuid.UUID, db: DbSession, principal: Admin) -> Envelope[ApiKeyOut]:
+    return Envelope(data=ApiKeyOut.model_validate(await _keys(db, principal).get(key_id)))
+
+
+@router.delete(
+    "/api-keys/{key_id}",
+    tags=["API keys"],
+    summary="Revoke an API key; it stops working at once",
+)
+async def revoke_api_key(
+    key_id: uuid.UUID, request: Request, db: DbSession, principal: Admin
+) -> Envelope[ApiKeyOut]:
+    key = await _keys(db, principal).revoke(key_id)
+    cache: KeyCache = request.app.state.key_cache
+    cache.forget(key.id)
+    return Envelope(data=ApiKeyOut.model_validate(key))

@@ -1,0 +1,79 @@
+"""Wire shapes of authentication and API keys."""
+
+from __future__ import annotations
+
+import uuid
+from datetime import datetime
+
+from pydantic import Field, field_validator
+
+from rapport.auth.scopes import ALL_SCOPES, parse_scopes
+from rapport.kit.schemas import InputModel, WireModel
+
+
+class LoginRequest(InputModel):
+    email: str = Field(max_length=320, examples=["ada@example.com"])
+    password: str = Field(min_length=1, max_length=1024, examples=["correct horse battery"])
+
+
+class WorkspaceMembershipOut(WireModel):
+    id: uuid.UUID
+    name: str
+    role: str
+
+
+class UserOut(WireModel):
+    id: uuid.UUID
+    email: str
+    name: str | None
+
+
+class SessionOut(WireModel):
+    token: str = Field(description="Send as `Authorization: Bearer <token>` with `X-Tenant-Id`")
+    token_type: str = "Bearer"
+    expires_at: datetime
+    user: UserOut
+    workspaces: list[WorkspaceMembershipOut]
+
+
+class WhoAmI(WireModel):
+    tenant_id: uuid.UUID
+    kind: str = Field(examples=["api_key"], description="api_key or user")
+    api_key_id: uuid.UUID | None
+    user_id: uuid.UUID | None
+    scopes: list[str]
+
+
+_SCOPES_DOC = "Any of: " + ", ".join(sorted(ALL_SCOPES))
+
+
+class ApiKeyCreate(InputModel):
+    name: str = Field(min_length=1, max_length=200, examples=["Zapier integration"])
+    scopes: list[str] = Field(
+        min_length=1,
+        max_length=len(ALL_SCOPES) * 2,
+        description=_SCOPES_DOC,
+        examples=[["crm:read", "crm:write"]],
+    )
+    expires_at: datetime | None = Field(default=None, description="Optional expiry (UTC)")
+
+    @field_validator("scopes")
+    @classmethod
+    def _known_scopes(cls, value: list[str]) -> list[str]:
+        return parse_scopes(value)
+
+
+class ApiKeyOut(WireModel):
+    id: uuid.UUID
+    name: str
+    prefix: str = Field(description="First characters of the key, to recognise it")
+    scopes: list[str]
+    created_at: datetime
+    expires_at: datetime | None
+    revoked_at: datetime | None
+    last_used_at: datetime | None
+    created_by_user_id: uuid.UUID | None
+
+
+class ApiKeyCreated(ApiKeyOut):
+    key: str = Field(description="The secret; shown once, never again", examples=["ak_3Jx..."])

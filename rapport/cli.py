@@ -1,0 +1,236 @@
+"""The `rapport` command: serve, migrate, tenants, keys, users, demo.
+
+Listings print tab-separated lines so they can be piped into other tools.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import uuid
+from collections.abc import Awaitable, Callable
+from datetime import timedelta
+from typing import Annotated, TypeVar
+
+import typer
+import uvicorn
+from rich.console import Console
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from rapport.auth.scopes import ALL_SCOPES, parse_scopes
+from rapport.auth.service import ApiKeyService
+from rapport.config import Settings
+from rapport.demo.service import seed_contacts
+from rapport.kit.clock import utcnow
+from rapport.kit.db import Database
+from rapport.kit.errors import AppError
+from rapport.kit.logging import configure_logging
+from rapport.kit.migrate import upgrade
+from rapport.kit.pagination import PageRequest, SortSpec
+from rapport.models import MembershipRole
+from rapport.tenancy.service import WorkspaceService
+
+app = typer.Typer(help="Rapport: self-hosted CRM and marketing automation.", no_args_is_help=True)
+tenants_app = typer.Typer(help="Workspaces (tenants).", no_args_is_help=True)
+keys_app = typer.Typer(help="API keys.", no_args_is_help=True)
+users_app = typer.Typer(help="Users who log in with email and password.", no_args_is_help=True)
+app.add_typer(tenants_app, name="tenants")
+app.add_typer(keys_app, name="keys")
+app.add_typer(users_app, name="users")
+console = Console(soft_wrap=True)
+T = TypeVar("T")
+
+DEMO_SCOPES = sorted(ALL_SCOPES)
+
+
+def _run(work: Callable[[AsyncSession], Awaitable[T]]) -> T:
+    """Run `work` in one committed transaction on the configured database."""
+
+    async def main() -> T:
+        settings = Settings()
+        database = Database(settings.resolved_database_url, pooled=False)
+        try:
+            await upgrade(database)
+            async with database.transaction() as session:
+                return await work(session)
+        finally:
+            await database.dispose()
+
+    try:
+        return asyncio.run(main())
+    except AppError as exc:
+        console.print(f"[red]{exc.code}[/red]: {exc.message}")
+        for detail in exc.details:
+            console.print(f"  {detail.field}: {detail.message}")
+        raise typer.Exit(1) from exc
+
+
+def _show_key(tenant_id: uuid.UUID, secret: str, scopes: list[str]) -> None:
+    console.print(f"Workspace: [bold]{tenant_id}[/bold]")
+    console.print(f"Scopes:    {', '.join(scopes)}")
+    console.print(f"API key:   [bold green]{secret}[/bold green]  (shown once; store it now)")
+
+
+async def bootstrap_demo(session: AsyncSession, contacts: int) -> tuple[uuid.UUID, str] | None:
+    """On a fresh database: a demo workspace with sample contacts and an API key."""
+    workspaces = WorkspaceService(session)
+    if not await workspaces.is_empty():
+        return None
+    tenant = await workspaces.create("Demo workspace")
+    await seed_contacts(session, tenant.id, contacts)
+    _key, secret = await ApiKeyService(session, tenant.id).create("Demo key", DEMO_SCOPES)
+    return tenant.id, secret
+
+
+@app.command()
+def serve(
+    host: Annotated[str | None, typer.Option(help="Interface to bind")] = None,
+    port: Annotated[int | None, typer.Option(help="Port to listen on")] = None,
+    workers: Annotated[int, typer.Option(min=1, help="Server processes")] = 1,
+    demo: Annotated[bool, typer.Option(help="Seed a demo workspace on first start")] = True,
+) -> None:
+    """Apply migrations, seed a demo workspace on first start, and serve the API."""
+    settings = Settings()
+    configure_logging(settings.log_level, settings.log_json)
+    settings.resolved_secret_key()
+    created = _run(lambda s: bootstrap_demo(s, 300)) if demo else None
+    bind_host, bind_port = host or settings.host, port or settings.port
+    if created is not None:
+        console.rule("First start: demo workspace created")
+        _show_key(created[0], created[1], DEMO_SCOPES)
+        console.print(
+            f"Try:      curl -H 'Authorization: Bearer {created[1]}' "
+            f"http://{bind_host}:{bind_port}/api/v1/contacts"
+        )
+        console.rule()
+    console.print(f"Rapport on http://{bind_host}:{bind_port}  (docs: /docs)")
+    uvicorn.run(
+        "rapport.app:create_app",
+        factory=True,
+        host=bind_host,
+        port=bind_port,
+        workers=workers,
+        log_config=None,
+        access_log=False,
+        proxy_headers=True,
+    )
+
+
+@app.command()
+def migrate() -> None:
+    """Bring the database schema to the latest version."""
+
+    async def nothing(_session: AsyncSession) -> None:
+        return None
+
+    _run(nothing)
+    console.print("Database is up to date.")
+
+
+@app.command()
+def demo(
+    tenant: Annotated[str | None, typer.Option(help="Workspace id; a new one if omitted")] = None,
+    contacts: Annotated[int, typer.Option(min=1, max=100_000)] = 300,
+    seed: Annotated[int, typer.Option(help="Random seed")] = 7,
+) -> None:
+    """Seed a workspace with realistic sample contacts."""
+
+    async def work(session: AsyncSession) -> tuple[uuid.UUID, str | None]:
+        workspaces = WorkspaceService(session)
+        if tenant:
+            tenant_id = (await workspaces.get(_uuid(tenant))).id
+            secret = None
+        else:
+            tenant_id = (await workspaces.create("Demo workspace")).id
+            _key, secret = await ApiKeyService(session, tenant_id).create("Demo key", DEMO_SCOPES)
+        await seed_contacts(session, tenant_id, contacts, seed=seed)
+        return tenant_id, secret
+
+    tenant_id, secret = _run(work)
+    console.print(f"Seeded {contacts} contacts into {tenant_id}.")
+    if secret:
+        _show_key(tenant_id, secret, DEMO_SCOPES)
+
+
+def _uuid(value: str) -> uuid.UUID:
+    try:
+        return uuid.UUID(value)
+    except ValueError as exc:
+        raise typer.BadParameter(f"{value!r} is not a workspace id") from exc
+
+
+@tenants_app.command("create")
+def tenants_create(name: str) -> None:
+    """Create a workspace and print its id."""
+    tenant = _run(lambda s: WorkspaceService(s).create(name))
+    console.print(f"{tenant.id}\t{tenant.name}")
+
+
+@tenants_app.command("list")
+def tenants_list() -> None:
+    """List workspaces."""
+    for tenant in _run(lambda s: WorkspaceService(s).all()):
+        print(f"{tenant.id}\t{tenant.name}\t{tenant.created_at.isoformat()}")
+
+
+@keys_app.command("create")
+def keys_create(
+    tenant: Annotated[str, typer.Option(help="Workspace id")],
+    scopes: Annotated[str, typer.Option(help="Comma-separated, e.g. crm:read,crm:write")],
+    name: Annotated[str, typer.Option(help="What the key is for")] = "API key",
+    expires_in_days: Annotated[int | None, typer.Option(min=1)] = None,
+) -> None:
+    """Create an API key and print it once."""
+    try:
+        wanted = parse_scopes(scopes)
+    except ValueError as exc:
+        raise typer.BadParameter(str(exc)) from exc
+    tenant_id = _uuid(tenant)
+    expires = utcnow() + timedelta(days=expires_in_days) if expires_in_days else None
+
+    async def work(session: AsyncSession) -> str:
+        await WorkspaceService(session).get(tenant_id)
+        _key, secret = await ApiKeyService(session, tenant_id).create(name, wanted, expires)
+        return secret
+
+    _show_key(tenant_id, _run(work), wanted)
+
+
+@keys_app.command("list")
+def keys_list(tenant: Annotated[str, typer.Option(help="Workspace id")]) -> None:
+    """List a workspace's API keys (never their secrets)."""
+    tenant_id = _uuid(tenant)
+    page = PageRequest(skip=0, take=1000, sort=SortSpec("createdAt", True))
+    rows, _meta = _run(lambda s: ApiKeyService(s, tenant_id).list(page))
+    print("id\tname\tprefix\tscopes\tlast_used\trevoked")
+    for key in rows:
+        used = key.last_used_at.isoformat() if key.last_used_at else "-"
+        revoked = key.revoked_at.isoformat() if key.revoked_at else "-"
+        print(f"{key.id}\t{key.name}\t{key.prefix}\t{','.join(key.scopes)}\t{used}\t{revoked}")
+
+
+@keys_app.command("revoke")
+def keys_revoke(key_id: str, tenant: Annotated[str, typer.Option(help="Workspace id")]) -> None:
+    """Revoke an API key."""
+    tenant_id, record_id = _uuid(tenant), _uuid(key_id)
+    key = _run(lambda s: ApiKeyService(s, tenant_id).revoke(record_id))
+    console.print(f"Revoked {key.id} ({key.name}).")
+
+
+@users_app.command("create")
+def users_create(
+    email: Annotated[str, typer.Option()],
+    tenant: Annotated[str, typer.Option(help="Workspace id")],
+    password: Annotated[str, typer.Option(prompt=True, hide_input=True, confirmation_prompt=True)],
+    name: Annotated[str | None, typer.Option()] = None,
+    role: Annotated[MembershipRole, typer.Option()] = MembershipRole.ADMIN,
+) -> None:
+    """Create a user (or reuse one by email) and add it to a workspace."""
+    tenant_id = _uuid(tenant)
+    user = _run(
+        lambda s: WorkspaceService(s).add_user(tenant_id, email, password, name=name, role=role)
+    )
+    print(f"{user.id}\t{user.email}\t{role.value}\t{tenant_id}")
+
+
+def main() -> None:
+    app()

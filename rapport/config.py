@@ -1,0 +1,68 @@
+"""Settings read from RAPPORT_* environment variables, with embedded defaults."""
+
+from __future__ import annotations
+
+import secrets
+from functools import cached_property
+from pathlib import Path
+
+from pydantic import Field
+from pydantic_settings import BaseSettings, SettingsConfigDict
+
+DEFAULT_RATE_LIMITS: dict[str, str] = {
+    "read": "1000/minute",
+    "write": "100/minute",
+    "campaigns": "10/minute",
+    "social": "30/minute",
+    "bulk": "10/minute",
+    "ai_reply": "10/minute",
+    "ai_sentiment": "20/minute",
+    "kb_scrape": "3/minute",
+    "auth": "20/minute",
+}
+
+
+class Settings(BaseSettings):
+    model_config = SettingsConfigDict(env_prefix="RAPPORT_", extra="ignore")
+
+    data_dir: Path = Path("data")
+    database_url: str = ""
+    database_echo: bool = False
+    redis_url: str | None = None
+    secret_key: str | None = Field(
+        default=None,
+        description="Signs user session tokens; generated into data_dir on first start if unset.",
+    )
+    jwt_ttl_seconds: int = 3600
+    host: str = "127.0.0.1"
+    port: int = 8000
+    log_level: str = "INFO"
+    log_json: bool = True
+    max_body_bytes: int = 1_048_576
+    rate_limits_enabled: bool = True
+    rate_limits: dict[str, str] = Field(default_factory=lambda: dict(DEFAULT_RATE_LIMITS))
+    api_key_cache_seconds: float = 5.0
+
+    @cached_property
+    def resolved_database_url(self) -> str:
+        if self.database_url:
+            return self.database_url
+        return f"sqlite+aiosqlite:///{(self.data_dir / 'rapport.db').as_posix()}"
+
+    @property
+    def is_sqlite(self) -> bool:
+        return self.resolved_database_url.startswith("sqlite")
+
+    def resolved_secret_key(self) -> str:
+        """The configured secret, or one generated once and kept in data_dir."""
+        if self.secret_key:
+            return self.secret_key
+        path = self.data_dir / "secret.key"
+        if path.exists():
+            return path.read_text().strip()
+        self.data_dir.mkdir(parents=True, exist_ok=True)
+        key = secrets.token_urlsafe(48)
+        path.write_text(key)
+        path.chmod(0o600)
+        self.secret_key = key
+        return key

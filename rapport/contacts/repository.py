@@ -1,0 +1,105 @@
+"""Every query on contacts."""
+
+from __future__ import annotations
+
+import uuid
+from dataclasses import dataclass
+from datetime import datetime
+from typing import Any, ClassVar
+
+from sqlalchemy import Select, or_
+
+from rapport.kit.envelope import PageMeta
+from rapport.kit.errors import AppError, Conflict
+from rapport.kit.pagination import PageRequest, paginate
+from rapport.kit.repository import ScopedRepository
+from rapport.models import Contact, ContactStatus, LifecycleStage
+
+
+def email_taken() -> AppError:
+    return Conflict("A contact with this email already exists", code="CONTACT_EMAIL_EXISTS")
+
+
+def external_id_taken() -> AppError:
+    return Conflict(
+        "A contact with this externalId already exists", code="CONTACT_EXTERNAL_ID_EXISTS"
+    )
+
+
+@dataclass(frozen=True)
+class ContactFilters:
+    search: str | None = None
+    status: ContactStatus | None = None
+    lifecycle_stage: LifecycleStage | None = None
+    is_identified: bool | None = None
+    created_from: datetime | None = None
+    created_to: datetime | None = None
+
+
+class ContactRepository(ScopedRepository[Contact]):
+    model = Contact
+    sort_columns: ClassVar[dict[str, Any]] = {
+        "createdAt": Contact.created_at,
+        "updatedAt": Contact.updated_at,
+        "lastActivityAt": Contact.last_activity_at,
+        "email": Contact.email,
+        "name": Contact.name,
+    }
+    unique_violations: ClassVar[dict[str, Any]] = {
+        "uq_contacts_tenant_email": email_taken,
+        "contacts.tenant_id, contacts.email": email_taken,
+        "uq_contacts_tenant_external_id": external_id_taken,
+        "contacts.tenant_id, contacts.external_id": external_id_taken,
+    }
+
+    async def page(
+        self, filters: ContactFilters, request: PageRequest
+    ) -> tuple[list[Contact], PageMeta]:
+        return await paginate(
+            self.session, self._filtered(filters), request, self.sort_columns, Contact.id
+        )
+
+    def _filtered(self, f: ContactFilters) -> Select[Any]:
+        stmt = self.select()
+        if f.status is not None:
+            stmt = stmt.where(Contact.status == f.status)
+        else:
+            stmt = stmt.where(Contact.status != ContactStatus.DELETED)
+        if f.lifecycle_stage is not None:
+            stmt = stmt.where(Contact.lifecycle_stage == f.lifecycle_stage)
+        if f.is_identified is not None:
+            identified = or_(Contact.email.is_not(None), Contact.external_id.is_not(None))
+            stmt = stmt.where(identified if f.is_identified else ~identified)
+        if f.created_from is not None:
+            stmt = stmt.where(Contact.created_at >= f.created_from)
+        if f.created_to is not None:
+            stmt = stmt.where(Contact.created_at <= f.created_to)
+        if f.search:
+            term = f.search.strip()
+            stmt = stmt.where(
+                or_(
+                    Contact.name.icontains(term, autoescape=True),
+                    Contact.email.icontains(term, autoescape=True),
+                    Contact.phone.icontains(term, autoescape=True),
+                    Contact.given_name.icontains(term, autoescape=True),
+                    Contact.family_name.icontains(term, autoescape=True),
+                )
+            )
+        return stmt
+
+    async def live_by(self, *where: Any, exclude_id: uuid.UUID | None = None) -> Contact | None:
+        """The contact that is not deleted matching `where` (email and externalId are unique
+        among those)."""
+        conditions = [*where, Contact.status != ContactStatus.DELETED]
+        if exclude_id is not None:
+            conditions.append(Contact.id != exclude_id)
+        return await self.first(*conditions)
+
+    async def by_reference(self, column: Any, value: str) -> Contact | None:
+        """By email or externalId: the live contact, else the most recently deleted one."""
+        live = await self.live_by(column == value)
+        if live is not None:
+            return live
+        stmt = self.select().where(column == value).order_by(Contact.updated_at.desc()).limit(1)
+        deleted: Contact | None = (await self.session.execute(stmt)).scalars().first()
+        return deleted

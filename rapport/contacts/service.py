@@ -1,0 +1,193 @@
+"""Contact rules: normalisation, uniqueness, lookups by id / email / externalId, soft delete."""
+
+from __future__ import annotations
+
+import uuid
+from collections.abc import Mapping
+from typing import Any
+
+import phonenumbers
+from email_validator import EmailNotValidError, validate_email
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from rapport.contacts.repository import (
+    ContactFilters,
+    ContactRepository,
+    email_taken,
+    external_id_taken,
+)
+from rapport.contacts.schemas import ContactCreate, ContactUpdate
+from rapport.kit.envelope import PageMeta
+from rapport.kit.errors import NotFound, ValidationFailed, field_error
+from rapport.kit.etag import ensure_match, etag_for
+from rapport.kit.ids import parse_uuid
+from rapport.kit.pagination import PageRequest
+from rapport.models import Contact, ContactStatus
+
+_NAME_FIELDS = ("name", "given_name", "family_name")
+
+
+def normalize_email(value: str | None) -> str | None:
+    if value is None:
+        return None
+    try:
+        return validate_email(value.strip(), check_deliverability=False).normalized.lower()
+    except EmailNotValidError as exc:
+        raise field_error("email", str(exc)) from exc
+
+
+def normalize_phone(value: str | None, region: str | None) -> str | None:
+    """E.164, read with the workspace's default region when the number has no country code."""
+    if value is None:
+        return None
+    try:
+        number = phonenumbers.parse(value, region)
+    except phonenumbers.NumberParseException as exc:
+        hint = "" if region else " (include the country code, e.g. +44...)"
+        raise field_error("phone", f"Not a phone number{hint}") from exc
+    if not phonenumbers.is_valid_number(number):
+        raise field_error("phone", "Not a valid phone number")
+    return phonenumbers.format_number(number, phonenumbers.PhoneNumberFormat.E164)
+
+
+def _clean(value: str | None) -> str | None:
+    if value is None:
+        return None
+    value = value.strip()
+    return value or None
+
+
+def contact_etag(contact: Contact) -> str:
+    return etag_for(contact.id, contact.version)
+
+
+class ContactService:
+    def __init__(
+        self,
+        session: AsyncSession,
+        tenant_id: uuid.UUID,
+        tenant_settings: Mapping[str, Any] | None = None,
+    ) -> None:
+        self.repo = ContactRepository(session, tenant_id)
+        self.phone_region: str | None = (tenant_settings or {}).get("defaultPhoneRegion")
+
+    async def list(
+        self, filters: ContactFilters, page: PageRequest
+    ) -> tuple[list[Contact], PageMeta]:
+        return await self.repo.page(filters, page)
+
+    async def get(self, ref: str) -> Contact:
+        """By id, else by email (when `ref` has an @), else by externalId."""
+        contact: Contact | None = None
+        record_id = parse_uuid(ref)
+        if record_id is not None:
+            contact = await self.repo.get(record_id)
+        if contact is None and "@" in ref:
+            try:
+                email = normalize_email(ref)
+            except ValidationFailed:
+                email = None
+            if email:
+                contact = await self.repo.by_reference(Contact.email, email)
+        if contact is None:
+            contact = await self.repo.by_reference(Contact.external_id, ref)
+        if contact is None:
+            raise NotFound("Contact not found")
+        return contact
+
+    async def create(self, data: ContactCreate) -> Contact:
+        email = normalize_email(_clean(data.email))
+        phone = normalize_phone(_clean(data.phone), self.phone_region)
+        external_id = _clean(data.external_id)
+        given, family = _clean(data.given_name), _clean(data.family_name)
+        name = _clean(data.name) or (" ".join(p for p in (given, family) if p) or None)
+        if not any((email, phone, external_id, name)):
+            raise field_error(
+                "email", "A contact needs at least an email, phone, externalId or name"
+            )
+        await self._ensure_unique(email, external_id)
+        contact = Contact(
+            email=email,
+            phone=phone,
+            external_id=external_id,
+            name=name,
+            given_name=given,
+            family_name=family,
+            status=data.status,
+            lifecycle_stage=data.lifecycle_stage,
+            properties=data.properties,
+            version=1,
+        )
+        self.repo.add(contact)
+        await self.repo.flush()
+        return contact
+
+    async def update(self, ref: str, patch: ContactUpdate, if_match: str | None = None) -> Contact:
+        contact = await self.get(ref)
+        ensure_match(if_match, contact_etag(contact))
+        sent = patch.model_fields_set - {"tenant_id", "entity_id"}
+        changes: dict[str, Any] = {}
+        if "email" in sent:
+            changes["email"] = normalize_email(_clean(patch.email))
+        if "phone" in sent:
+            changes["phone"] = normalize_phone(_clean(patch.phone), self.phone_region)
+        if "external_id" in sent:
+            changes["external_id"] = _clean(patch.external_id)
+        for field in _NAME_FIELDS:
+            if field in sent:
+                changes[field] = _clean(getattr(patch, field))
+        for field in ("status", "lifecycle_stage"):
+            if field in sent:
+                changes[field] = getattr(patch, field)
+        if changes.get("status", contact.status) is None:
+            raise field_error("status", "Cannot be null")
+        if "properties" in sent:
+            changes["properties"] = _merge_properties(contact.properties, patch.properties)
+        changes = {k: v for k, v in changes.items() if getattr(contact, k) != v}
+        if not changes:
+            return contact
+        after_status = changes.get("status", contact.status)
+        if after_status != ContactStatus.DELETED:
+            await self._ensure_unique(
+                changes.get("email", contact.email),
+                changes.get("external_id", contact.external_id),
+                exclude_id=contact.id,
+            )
+        for field, value in changes.items():
+            setattr(contact, field, value)
+        contact.version += 1
+        await self.repo.flush()
+        return contact
+
+    async def delete(self, ref: str, if_match: str | None = None) -> Contact:
+        """Soft delete: the contact stays readable with status DELETED; deleting twice is a no-op
+        (the record is returned unchanged)."""
+        contact = await self.get(ref)
+        ensure_match(if_match, contact_etag(contact))
+        if contact.status != ContactStatus.DELETED:
+            contact.status = ContactStatus.DELETED
+            contact.version += 1
+            await self.repo.flush()
+        return contact
+
+    async def _ensure_unique(
+        self, email: str | None, external_id: str | None, exclude_id: uuid.UUID | None = None
+    ) -> None:
+        if email and await self.repo.live_by(Contact.email == email, exclude_id=exclude_id):
+            raise email_taken()
+        if external_id and await self.repo.live_by(
+            Contact.external_id == external_id, exclude_id=exclude_id
+        ):
+            raise external_id_taken()
+
+
+def _merge_properties(current: dict[str, Any], patch: dict[str, Any] | None) -> dict[str, Any]:
+    if patch is None:
+        return {}
+    merged = dict(current or {})
+    for key, value in patch.items():
+        if value is None:
+            merged.pop(key, None)
+        else:
+            merged[key] = value
+    return merged

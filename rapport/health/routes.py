@@ -1,0 +1,40 @@
+"""`/healthz` (the process answers) and `/readyz` (the database answers too)."""
+
+from __future__ import annotations
+
+from fastapi import APIRouter, Request
+from pydantic import BaseModel
+from sqlalchemy import text
+
+from rapport.kit.db import Database
+from rapport.kit.envelope import JsonResponse
+
+router = APIRouter(tags=["Health"])
+
+
+class HealthOut(BaseModel):
+    status: str
+    database: str | None = None
+
+
+@router.get("/healthz", summary="Liveness: the process is up")
+async def healthz() -> HealthOut:
+    return HealthOut(status="ok")
+
+
+@router.get(
+    "/readyz",
+    summary="Readiness: the database is reachable",
+    responses={503: {"model": HealthOut, "description": "The database does not answer"}},
+    response_model=HealthOut,
+)
+async def readyz(request: Request) -> HealthOut | JsonResponse:
+    database: Database = request.app.state.database
+    try:
+        async with database.engine.connect() as connection:
+            await connection.execute(text("SELECT 1"))
+    except Exception:
+        return JsonResponse(
+            {"status": "unavailable", "database": database.dialect}, status_code=503
+        )
+    return HealthOut(status="ok", database=database.dialect)

@@ -1,0 +1,223 @@
+"""Domain errors (code + HTTP status) and the one place that renders every error envelope."""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Iterable, Sequence
+from typing import Any
+
+from fastapi import FastAPI, Request
+from fastapi.exceptions import RequestValidationError
+from fastapi.responses import ORJSONResponse
+from pydantic import BaseModel, Field
+from starlette.exceptions import HTTPException as StarletteHTTPException
+
+from rapport.kit.requestctx import current_request_id
+
+log = logging.getLogger("rapport.errors")
+
+
+class ErrorDetail(BaseModel):
+    field: str | None = Field(default=None, description="Dotted path of the offending input")
+    message: str
+
+
+class ErrorBody(BaseModel):
+    code: str = Field(examples=["NOT_FOUND"])
+    message: str = Field(examples=["Contact not found"])
+    request_id: str = Field(alias="requestId", examples=["req_01HZX3..."])
+    details: list[ErrorDetail] = Field(default_factory=list)
+
+
+class ErrorEnvelope(BaseModel):
+    error: ErrorBody
+
+
+class AppError(Exception):
+    """Base of every error a service may raise; rendered as the error envelope."""
+
+    status_code = 400
+    code = "INVALID_REQUEST"
+    default_message = "The request is invalid"
+
+    def __init__(
+        self,
+        message: str | None = None,
+        *,
+        code: str | None = None,
+        details: Iterable[ErrorDetail] = (),
+        headers: dict[str, str] | None = None,
+    ) -> None:
+        self.message = message or self.default_message
+        if code:
+            self.code = code
+        self.details = list(details)
+        self.headers = headers or {}
+        super().__init__(self.message)
+
+
+class InvalidRequest(AppError):
+    pass
+
+
+class InvalidId(AppError):
+    code = "INVALID_ID"
+    default_message = "The id is not valid"
+
+
+class Unauthenticated(AppError):
+    status_code = 401
+    code = "UNAUTHENTICATED"
+    default_message = "Missing or invalid credentials"
+
+    def __init__(self, message: str | None = None) -> None:
+        super().__init__(message, headers={"WWW-Authenticate": "Bearer"})
+
+
+class Forbidden(AppError):
+    status_code = 403
+    code = "FORBIDDEN"
+    default_message = "Not allowed"
+
+
+class NotFound(AppError):
+    status_code = 404
+    code = "NOT_FOUND"
+    default_message = "Not found"
+
+
+class Conflict(AppError):
+    status_code = 409
+    code = "CONFLICT"
+    default_message = "The request conflicts with the current state"
+
+
+class PreconditionFailed(AppError):
+    status_code = 412
+    code = "PRECONDITION_FAILED"
+    default_message = "The record has changed since it was read (If-Match)"
+
+
+class ValidationFailed(AppError):
+    status_code = 422
+    code = "VALIDATION_FAILED"
+    default_message = "Some fields are invalid"
+
+
+class RateLimited(AppError):
+    status_code = 429
+    code = "RATE_LIMITED"
+    default_message = "Too many requests"
+
+
+def field_error(field: str, message: str) -> ValidationFailed:
+    return ValidationFailed(
+        f"{field}: {message}", details=[ErrorDetail(field=field, message=message)]
+    )
+
+
+def error_response(
+    status_code: int,
+    code: str,
+    message: str,
+    details: Sequence[ErrorDetail] = (),
+    headers: dict[str, str] | None = None,
+) -> ORJSONResponse:
+    body = {
+        "error": {
+            "code": code,
+            "message": message,
+            "requestId": current_request_id(),
+            "details": [d.model_dump(exclude_none=True) for d in details],
+        }
+    }
+    return ORJSONResponse(body, status_code=status_code, headers=headers)
+
+
+_QUERY_LOCATIONS = {"query", "path", "header", "cookie"}
+_HTTP_ERROR_CODES = {
+    400: "INVALID_REQUEST",
+    401: "UNAUTHENTICATED",
+    403: "FORBIDDEN",
+    404: "NOT_FOUND",
+    405: "METHOD_NOT_ALLOWED",
+    406: "NOT_ACCEPTABLE",
+    413: "PAYLOAD_TOO_LARGE",
+    415: "UNSUPPORTED_MEDIA_TYPE",
+}
+
+
+def _validation_details(errors: Sequence[Any]) -> list[ErrorDetail]:
+    details = []
+    for err in errors:
+        loc = [str(part) for part in err.get("loc", ())]
+        if loc and loc[0] in _QUERY_LOCATIONS | {"body"}:
+            loc = loc[1:]
+        message = str(err.get("msg", "invalid"))
+        if err.get("type") == "value_error" and "error" in err.get("ctx", {}):
+            message = str(err["ctx"]["error"])
+        elif err.get("type") == "extra_forbidden":
+            message = "Unknown field"
+        details.append(ErrorDetail(field=".".join(loc) or None, message=message))
+    return details
+
+
+async def _handle_app_error(_request: Request, exc: Exception) -> ORJSONResponse:
+    assert isinstance(exc, AppError)
+    return error_response(exc.status_code, exc.code, exc.message, exc.details, exc.headers)
+
+
+async def _handle_validation_error(_request: Request, exc: Exception) -> ORJSONResponse:
+    assert isinstance(exc, RequestValidationError)
+    errors = list(exc.errors())
+    if any(e.get("type") == "json_invalid" for e in errors):
+        return error_response(400, "INVALID_REQUEST", "The body is not valid JSON")
+    details = _validation_details(errors)
+    in_body = any(e.get("loc", ("",))[0] == "body" for e in errors)
+    if in_body:
+        summary = "; ".join(f"{d.field or 'body'}: {d.message}" for d in details[:5])
+        return error_response(422, "VALIDATION_FAILED", summary, details)
+    summary = "; ".join(f"{d.field}: {d.message}" for d in details[:5])
+    in_path = all(e.get("loc", ("",))[0] == "path" for e in errors)
+    return error_response(400, "INVALID_ID" if in_path else "INVALID_REQUEST", summary, details)
+
+
+async def _handle_http_exception(_request: Request, exc: Exception) -> ORJSONResponse:
+    assert isinstance(exc, StarletteHTTPException)
+    code = _HTTP_ERROR_CODES.get(exc.status_code, "INVALID_REQUEST")
+    message = exc.detail if isinstance(exc.detail, str) else "Request refused"
+    if exc.status_code == 404 and message == "Not Found":
+        message = "No such endpoint"
+    return error_response(exc.status_code, code, message, headers=getattr(exc, "headers", None))
+
+
+async def _handle_unexpected(_request: Request, exc: Exception) -> ORJSONResponse:
+    log.exception("unhandled error", exc_info=exc)
+    return error_response(500, "INTERNAL", "Internal error; the request id identifies it in logs")
+
+
+def install_error_handlers(app: FastAPI) -> None:
+    app.add_exception_handler(AppError, _handle_app_error)
+    app.add_exception_handler(RequestValidationError, _handle_validation_error)
+    app.add_exception_handler(StarletteHTTPException, _handle_http_exception)
+    app.add_exception_handler(Exception, _handle_unexpected)
+
+
+def documented_errors(descriptions: dict[int, str]) -> dict[int | str, dict[str, Any]]:
+    """OpenAPI `responses` entries rendering each status with the error envelope."""
+    return {
+        status: {"model": ErrorEnvelope, "description": description}
+        for status, description in descriptions.items()
+    }
+
+
+ERROR_RESPONSES = documented_errors(
+    {
+        400: "Malformed input (INVALID_REQUEST, INVALID_ID)",
+        401: "Missing, unknown, expired or revoked credentials (UNAUTHENTICATED)",
+        403: "Scope missing or tenant mismatch (FORBIDDEN)",
+        413: "Body too large (PAYLOAD_TOO_LARGE)",
+        422: "Field-level validation errors (VALIDATION_FAILED)",
+        429: "Rate limit exceeded (RATE_LIMITED), see Retry-After",
+    }
+)

@@ -1,0 +1,108 @@
+"""Pure ASGI middleware: request ids, access logs and the headers every response carries."""
+
+from __future__ import annotations
+
+import logging
+import re
+import time
+
+from starlette.datastructures import MutableHeaders
+from starlette.exceptions import HTTPException
+from starlette.types import ASGIApp, Message, Receive, Scope, Send
+
+from rapport.kit.errors import ErrorDetail, error_response
+from rapport.kit.ratelimit import RateLimitState
+from rapport.kit.requestctx import new_request_id, set_request_id, set_tenant_id
+
+access_log = logging.getLogger("rapport.access")
+_SAFE_REQUEST_ID = re.compile(r"^[A-Za-z0-9._:-]{1,128}$")
+
+
+class BodyTooLarge(HTTPException):
+    """An HTTPException, so it renders as the 413 envelope wherever it is raised."""
+
+    def __init__(self, limit: int) -> None:
+        super().__init__(413, f"The body exceeds {limit} bytes")
+
+
+class RequestContextMiddleware:
+    """Gives each request an id (the caller's `X-Request-Id` when sane), echoes it, adds the
+    rate-limit headers computed by the authenticator, refuses bodies over `max_body_bytes`
+    (413), and writes one access-log line."""
+
+    def __init__(self, app: ASGIApp, max_body_bytes: int) -> None:
+        self.app = app
+        self.max_body_bytes = max_body_bytes
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] != "http":
+            await self.app(scope, receive, send)
+            return
+        started = time.perf_counter()
+        request_id = ""
+        declared_length = 0
+        for name, value in scope["headers"]:
+            if name == b"x-request-id":
+                candidate = value.decode("latin-1")
+                if _SAFE_REQUEST_ID.match(candidate):
+                    request_id = candidate
+            elif name == b"content-length" and value.isdigit():
+                declared_length = int(value)
+        request_id = request_id or new_request_id()
+        set_request_id(request_id)
+        set_tenant_id("")
+        state = scope.setdefault("state", {})
+        status = 500
+        started_response = False
+        received = 0
+
+        async def counting_receive() -> Message:
+            nonlocal received
+            message = await receive()
+            if message["type"] == "http.request":
+                received += len(message.get("body", b""))
+                if received > self.max_body_bytes:
+                    raise BodyTooLarge(self.max_body_bytes)
+            return message
+
+        async def send_with_headers(message: Message) -> None:
+            nonlocal status
+            nonlocal started_response
+            if message["type"] == "http.response.start":
+                started_response = True
+                status = message["status"]
+                headers = MutableHeaders(scope=message)
+                headers["X-Request-Id"] = request_id
+                limit: RateLimitState | None = state.get("rate_limit")
+                if limit is not None and "x-ratelimit-limit" not in headers:
+                    for key, value in limit.headers().items():
+                        headers[key] = value
+            await send(message)
+
+        try:
+            if declared_length > self.max_body_bytes:
+                raise BodyTooLarge(self.max_body_bytes)
+            await self.app(scope, counting_receive, send_with_headers)
+        except BodyTooLarge:
+            if started_response:
+                raise
+            response = error_response(
+                413,
+                "PAYLOAD_TOO_LARGE",
+                f"The body exceeds {self.max_body_bytes} bytes",
+                details=[ErrorDetail(field="body", message="Too large")],
+            )
+            await response(scope, receive, send_with_headers)
+        finally:
+            access_log.info(
+                "%s %s %s",
+                scope["method"],
+                scope["path"],
+                status,
+                extra={
+                    "method": scope["method"],
+                    "path": scope["path"],
+                    "status": status,
+                    "durationMs": round((time.perf_counter() - started) * 1000, 2),
+                },
+            )

@@ -1,0 +1,50 @@
+"""Schema migrations (Alembic), run by `rapport migrate`, on first start, and by the tests."""
+
+from __future__ import annotations
+
+import asyncio
+from pathlib import Path
+
+from alembic import command
+from alembic.config import Config
+from sqlalchemy.engine import Connection
+
+from rapport.kit.db import Database
+
+MIGRATIONS_DIR = Path(__file__).resolve().parent.parent / "migrations"
+
+
+def alembic_config(url: str) -> Config:
+    config = Config()
+    config.set_main_option("script_location", str(MIGRATIONS_DIR))
+    config.set_main_option("sqlalchemy.url", url)
+    config.set_main_option("file_template", "%%(year)d_%%(month).2d_%%(day).2d_%%(rev)s_%%(slug)s")
+    return config
+
+
+def _upgrade(connection: Connection, url: str) -> None:
+    config = alembic_config(url)
+    config.attributes["connection"] = connection
+    command.upgrade(config, "head")
+
+
+async def upgrade(database: Database) -> None:
+    """Bring the schema to the latest revision (idempotent)."""
+    if database.dialect == "sqlite":
+        path = database.engine.url.database
+        if path and path != ":memory:":
+            Path(path).parent.mkdir(parents=True, exist_ok=True)
+    async with database.engine.connect() as connection:
+        await connection.run_sync(_upgrade, database.url)
+        await connection.commit()
+
+
+def upgrade_sync(url: str) -> None:
+    async def run() -> None:
+        database = Database(url, pooled=False)
+        try:
+            await upgrade(database)
+        finally:
+            await database.dispose()
+
+    asyncio.run(run())

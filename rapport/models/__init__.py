@@ -1,0 +1,19 @@
+"""ORM tables, one module per aggregate. Importing this package registers every table."""
+
+from rapport.models.auth import ApiKey
+from rapport.models.contacts import Contact, ContactStatus, LifecycleStage
+from rapport.models.idempotency import IdempotencyRecord
+from rapport.models.tenancy import Membership, MembershipRole, Tenant, TenantOwned, User
+
+__all__ = [
+    "ApiKey",
+    "Contact",
+    "ContactStatus",
+    "IdempotencyRecord",
+    "LifecycleStage",
+    "Membership",
+    "MembershipRole",
+    "Tenant",
+    "TenantOwned",
+    "User",
+]

@@ -1,0 +1,76 @@
+"""Contacts: the people a workspace knows."""
+
+from __future__ import annotations
+
+import enum
+from datetime import datetime
+from typing import Any
+
+from sqlalchemy import Index, String, text
+from sqlalchemy.orm import Mapped, mapped_column
+
+from rapport.kit.db import Base, IdMixin, TimestampMixin, enum_type
+from rapport.models.tenancy import TenantOwned
+
+
+class ContactStatus(enum.StrEnum):
+    ACTIVE = "ACTIVE"
+    ARCHIVED = "ARCHIVED"
+    DELETED = "DELETED"
+
+
+class LifecycleStage(enum.StrEnum):
+    SUBSCRIBER = "SUBSCRIBER"
+    LEAD = "LEAD"
+    MARKETING_QUALIFIED = "MARKETING_QUALIFIED"
+    SALES_QUALIFIED = "SALES_QUALIFIED"
+    OPPORTUNITY = "OPPORTUNITY"
+    CUSTOMER = "CUSTOMER"
+    EVANGELIST = "EVANGELIST"
+
+
+_LIVE = "status <> 'DELETED'"
+
+
+class Contact(TenantOwned, IdMixin, TimestampMixin, Base):
+    """Email and externalId are unique among a workspace's contacts that are not deleted."""
+
+    __tablename__ = "contacts"
+    __table_args__ = (
+        Index(
+            "uq_contacts_tenant_email",
+            "tenant_id",
+            "email",
+            unique=True,
+            sqlite_where=text(_LIVE),
+            postgresql_where=text(_LIVE),
+        ),
+        Index(
+            "uq_contacts_tenant_external_id",
+            "tenant_id",
+            "external_id",
+            unique=True,
+            sqlite_where=text(_LIVE),
+            postgresql_where=text(_LIVE),
+        ),
+        Index("ix_contacts_tenant_created", "tenant_id", "created_at", "id"),
+        Index("ix_contacts_tenant_phone", "tenant_id", "phone"),
+    )
+
+    email: Mapped[str | None] = mapped_column(String(320))
+    name: Mapped[str | None] = mapped_column(String(300))
+    given_name: Mapped[str | None] = mapped_column(String(150))
+    family_name: Mapped[str | None] = mapped_column(String(150))
+    phone: Mapped[str | None] = mapped_column(String(32))
+    external_id: Mapped[str | None] = mapped_column(String(255))
+    status: Mapped[ContactStatus] = mapped_column(
+        enum_type(ContactStatus), default=ContactStatus.ACTIVE
+    )
+    lifecycle_stage: Mapped[LifecycleStage | None] = mapped_column(enum_type(LifecycleStage))
+    properties: Mapped[dict[str, Any]] = mapped_column(default=dict)
+    last_activity_at: Mapped[datetime | None]
+    version: Mapped[int] = mapped_column(default=1, doc="Bumped on every change; the ETag")
+
+    @property
+    def is_identified(self) -> bool:
+        return self.email is not None or self.external_id is not None

@@ -1,0 +1,1 @@
+"""Workspaces (tenants): creation, settings, and user membership."""

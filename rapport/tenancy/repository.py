@@ -1,0 +1,45 @@
+"""Queries on the workspaces table itself (the root of tenancy, so not tenant-scoped)."""
+
+from __future__ import annotations
+
+import uuid
+
+from sqlalchemy import func, select
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from rapport.models import Membership, Tenant, User
+
+
+class WorkspaceRepository:
+    def __init__(self, session: AsyncSession) -> None:
+        self.session = session
+
+    async def get(self, tenant_id: uuid.UUID) -> Tenant | None:
+        return await self.session.get(Tenant, tenant_id)
+
+    async def count(self) -> int:
+        return int(
+            (await self.session.execute(select(func.count()).select_from(Tenant))).scalar_one()
+        )
+
+    async def all(self) -> list[Tenant]:
+        return list(
+            (await self.session.execute(select(Tenant).order_by(Tenant.created_at))).scalars()
+        )
+
+    def add(self, record: Tenant | User | Membership) -> None:
+        self.session.add(record)
+
+    async def user_by_email(self, email: str) -> User | None:
+        return (
+            (await self.session.execute(select(User).where(User.email == email))).scalars().first()
+        )
+
+    async def membership(self, tenant_id: uuid.UUID, user_id: uuid.UUID) -> Membership | None:
+        stmt = select(Membership).where(
+            Membership.tenant_id == tenant_id, Membership.user_id == user_id
+        )
+        return (await self.session.execute(stmt)).scalars().first()
+
+    async def flush(self) -> None:
+        await self.session.flush()

@@ -1,0 +1,35 @@
+"""HTTP routes of the current workspace."""
+
+from __future__ import annotations
+
+from typing import Annotated
+
+from fastapi import APIRouter, Depends
+
+from rapport.auth.dependencies import Authenticator
+from rapport.auth.principal import Principal
+from rapport.auth.scopes import Scope
+from rapport.kit.envelope import Envelope
+from rapport.kit.session import DbSession
+from rapport.tenancy.schemas import WorkspaceOut, WorkspaceUpdate
+from rapport.tenancy.service import WorkspaceService
+
+router = APIRouter(prefix="/workspace", tags=["Workspace"])
+
+
+@router.get("", summary="The workspace of the credential")
+async def get_workspace(
+    db: DbSession, principal: Annotated[Principal, Depends(Authenticator(Scope.CRM_READ))]
+) -> Envelope[WorkspaceOut]:
+    tenant = await WorkspaceService(db).get(principal.tenant_id)
+    return Envelope(data=WorkspaceOut.model_validate(tenant))
+
+
+@router.patch("", summary="Rename the workspace or change its settings (rate limits, phone region)")
+async def update_workspace(
+    body: WorkspaceUpdate,
+    db: DbSession,
+    principal: Annotated[Principal, Depends(Authenticator(Scope.CRM_ADMIN))],
+) -> Envelope[WorkspaceOut]:
+    tenant = await WorkspaceService(db).update(principal.tenant_id, body)
+    return Envelope(data=WorkspaceOut.model_validate(tenant))

@@ -1,0 +1,64 @@
+"""Wire shapes of workspaces."""
+
+from __future__ import annotations
+
+import uuid
+from datetime import datetime
+
+import phonenumbers
+from pydantic import Field, field_validator
+
+from rapport.config import DEFAULT_RATE_LIMITS
+from rapport.kit.ratelimit import validate_limit
+from rapport.kit.schemas import InputModel, WireModel
+
+
+class WorkspaceSettings(WireModel):
+    rate_limits: dict[str, str] = Field(
+        default_factory=dict,
+        description="Overrides per category (" + ", ".join(DEFAULT_RATE_LIMITS) + "), e.g. "
+        '`{"read": "5000/minute"}`',
+        examples=[{"read": "5000/minute", "write": "500/minute"}],
+    )
+    default_phone_region: str | None = Field(
+        default=None,
+        description="ISO 3166 region used to read phone numbers written without a country code",
+        examples=["US"],
+    )
+
+
+class WorkspaceSettingsInput(InputModel):
+    rate_limits: dict[str, str] | None = None
+    default_phone_region: str | None = None
+
+    @field_validator("rate_limits")
+    @classmethod
+    def _known_limits(cls, value: dict[str, str] | None) -> dict[str, str] | None:
+        for category, spec in (value or {}).items():
+            if category not in DEFAULT_RATE_LIMITS:
+                raise ValueError(f"unknown category {category!r}")
+            try:
+                validate_limit(spec)
+            except ValueError as exc:
+                raise ValueError(f"{category}: {spec!r} is not a limit like '100/minute'") from exc
+        return value
+
+    @field_validator("default_phone_region")
+    @classmethod
+    def _known_region(cls, value: str | None) -> str | None:
+        if value is not None and value.upper() not in phonenumbers.SUPPORTED_REGIONS:
+            raise ValueError("not a supported ISO 3166 region code")
+        return value.upper() if value else value
+
+
+class WorkspaceOut(WireModel):
+    id: uuid.UUID
+    name: str
+    settings: WorkspaceSettings
+    created_at: datetime
+    updated_at: datetime
+
+
+class WorkspaceUpdate(InputModel):
+    name: str | None = Field(default=None, min_length=1, max_length=200)
+    settings: WorkspaceSettingsInput | None = None

@@ -1,0 +1,101 @@
+"""Fixtures: every test runs once on SQLite and once on a real PostgreSQL.
+
+RAPPORT_TEST_DATABASES picks the backends (default `sqlite,postgres`). PostgreSQL is a
+throwaway cluster started from the binaries on the machine, unless RAPPORT_TEST_POSTGRES_URL
+points at a server (a fresh database is created on it either way).
+"""
+
+from __future__ import annotations
+
+import os
+import secrets
+from collections.abc import AsyncIterator, Iterator
+from pathlib import Path
+
+import asyncpg
+import httpx
+import pytest
+from fastapi import FastAPI
+
+from rapport.app import create_app
+from rapport.config import Settings
+from rapport.kit.db import Database
+from rapport.kit.migrate import upgrade
+from tests.helpers import Workspace, make_workspace, truncate
+from tests.pgcluster import PgCluster
+
+BACKENDS = [
+    b.strip() for b in os.environ.get("RAPPORT_TEST_DATABASES", "sqlite,postgres").split(",")
+]
+TEST_SECRET = "test-secret-" + "x" * 40
+
+
+@pytest.fixture(scope="session")
+def postgres_server() -> Iterator[str]:
+    """The asyncpg URL of a server database we may create databases from."""
+    given = os.environ.get("RAPPORT_TEST_POSTGRES_URL")
+    if given:
+        yield given
+        return
+    cluster = PgCluster()
+    try:
+        yield cluster.start()
+    finally:
+        cluster.stop()
+
+
+async def _fresh_postgres_database(server_url: str) -> str:
+    name = "rapport_test_" + secrets.token_hex(4)
+    dsn = server_url.replace("postgresql+asyncpg://", "postgresql://")
+    connection = await asyncpg.connect(dsn)
+    try:
+        await connection.execute(f'CREATE DATABASE "{name}"')
+    finally:
+        await connection.close()
+    return server_url.rsplit("/", 1)[0] + f"/{name}"
+
+
+async def new_database_url(request: pytest.FixtureRequest, backend: str, tmp: Path) -> str:
+    if backend == "sqlite":
+        return f"sqlite+aiosqlite:///{tmp / 'rapport.db'}"
+    server = request.getfixturevalue("postgres_server")
+    return await _fresh_postgres_database(server)
+
+
+@pytest.fixture(scope="session", params=BACKENDS)
+async def database(
+    request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPathFactory
+) -> AsyncIterator[Database]:
+    url = await new_database_url(request, request.param, tmp_path_factory.mktemp(request.param))
+    db = Database(url)
+    await upgrade(db)
+    yield db
+    await db.dispose()
+
+
+def make_settings(tmp_path: Path, **overrides: object) -> Settings:
+    return Settings(data_dir=tmp_path, secret_key=TEST_SECRET, **overrides)  # type: ignore[arg-type]
+
+
+@pytest.fixture
+async def app(database: Database, tmp_path: Path) -> AsyncIterator[FastAPI]:
+    application = create_app(make_settings(tmp_path), database=database)
+    yield application
+    await truncate(database)
+
+
+@pytest.fixture
+async def client(app: FastAPI) -> AsyncIterator[httpx.AsyncClient]:
+    transport = httpx.ASGITransport(app=app)
+    async with httpx.AsyncClient(transport=transport, base_url="http://testserver") as http:
+        yield http
+
+
+@pytest.fixture
+async def workspace(database: Database, app: FastAPI) -> Workspace:
+    return await make_workspace(database, "Acme")
+
+
+@pytest.fixture
+async def other_workspace(database: Database, app: FastAPI) -> Workspace:
+    return await make_workspace(database, "Globex")
