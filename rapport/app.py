@@ -16,7 +16,9 @@ from rapport.health.routes import router as health_router
 from rapport.kit.db import Database
 from rapport.kit.errors import ERROR_RESPONSES, install_error_handlers
 from rapport.kit.idempotency import IdempotencyMiddleware
+from rapport.kit.logging import configure_logging
 from rapport.kit.middleware import RequestContextMiddleware
+from rapport.kit.openapi import install_openapi
 from rapport.kit.ratelimit import RateLimiter
 from rapport.tenancy.routes import router as workspace_router
 
@@ -67,4 +69,12 @@ def create_app(settings: Settings | None = None, database: Database | None = Non
         api.include_router(router)
     app.include_router(api)
     app.include_router(health_router)
+    install_openapi(app, API_PREFIX)
     return app
+
+
+def serve_app() -> FastAPI:
+    """The factory `rapport serve` gives uvicorn: each server process logs as configured."""
+    settings = Settings()
+    configure_logging(settings.log_level, settings.log_json)
+    return create_app(settings)

@@ -104,7 +104,7 @@ def serve(
         console.rule()
     console.print(f"Rapport on http://{bind_host}:{bind_port}  (docs: /docs)")
     uvicorn.run(
-        "rapport.app:create_app",
+        "rapport.app:serve_app",
         factory=True,
         host=bind_host,
         port=bind_port,

@@ -24,7 +24,12 @@ from rapport.auth.repository import CredentialRepository, KeyRecord
 from rapport.auth.scopes import ROLE_SCOPES, Scope
 from rapport.config import Settings
 from rapport.kit.clock import utcnow
-from rapport.kit.errors import ErrorDetail, Forbidden, InvalidRequest, Unauthenticated
+from rapport.kit.errors import (
+    ErrorDetail,
+    Forbidden,
+    InvalidRequest,
+    Unauthenticated,
+)
 from rapport.kit.ratelimit import RateLimiter
 from rapport.kit.requestctx import set_tenant_id
 from rapport.kit.session import DbSession
@@ -63,9 +68,13 @@ class KeyCache:
             self._items.clear()
         self._items[key_hash] = _CachedKey(record, time.monotonic())
 
-    def forget(self, key_id: uuid.UUID) -> None:
+    def forget(
+        self, *, key_id: uuid.UUID | None = None, tenant_id: uuid.UUID | None = None
+    ) -> None:
+        """Drop one key, or every key of a workspace (its settings changed)."""
         for key_hash, item in list(self._items.items()):
-            if item.record is not None and item.record.id == key_id:
+            record = item.record
+            if record is not None and (record.id == key_id or record.tenant_id == tenant_id):
                 del self._items[key_hash]
 
 
@@ -148,10 +157,12 @@ class Authenticator:
         token = credentials.credentials
         if token.startswith(API_KEY_PREFIX):
             principal = await self._from_api_key(request, repo, token)
+            await self._count(request, principal)
             if named is not None and named != principal.tenant_id:
                 raise Forbidden("The API key belongs to another workspace")
         else:
             principal = await self._from_session(request, repo, token, named)
+            await self._count(request, principal)
         missing = [s for s in self.scopes if s not in principal.scopes]
         if missing:
             raise Forbidden(
@@ -160,14 +171,19 @@ class Authenticator:
             )
         set_tenant_id(str(principal.tenant_id))
         request.state.principal = principal
-        settings: Settings = request.app.state.settings
-        if settings.rate_limits_enabled:
-            limiter: RateLimiter = request.app.state.rate_limiter
-            category = self.category or ("read" if request.method in ("GET", "HEAD") else "write")
-            request.state.rate_limit = await limiter.hit(
-                principal.rate_identity, category, principal.rate_limits
-            )
         return principal
+
+    async def _count(self, request: Request, principal: Principal) -> None:
+        """Count the request against the caller's limit, refused or not, so probing is limited
+        too; the headers are added to whatever response follows."""
+        settings: Settings = request.app.state.settings
+        if not settings.rate_limits_enabled:
+            return
+        limiter: RateLimiter = request.app.state.rate_limiter
+        category = self.category or ("read" if request.method in ("GET", "HEAD") else "write")
+        request.state.rate_limit = await limiter.hit(
+            principal.rate_identity, category, principal.rate_limits
+        )
 
     @staticmethod
     async def _from_api_key(request: Request, repo: CredentialRepository, token: str) -> Principal:

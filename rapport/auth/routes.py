@@ -24,6 +24,7 @@ from rapport.auth.scopes import Scope
 from rapport.auth.service import ApiKeyService, LoginService
 from rapport.config import Settings
 from rapport.kit.envelope import Envelope, ListEnvelope
+from rapport.kit.errors import documented_errors
 from rapport.kit.pagination import PageRequest, Pagination
 from rapport.kit.ratelimit import RateLimiter
 from rapport.kit.session import DbSession
@@ -36,7 +37,7 @@ Admin = Annotated[Principal, Depends(Authenticator(Scope.CRM_ADMIN))]
 @router.post(
     "/auth/login",
     summary="Exchange email and password for a session token (JWT)",
-    responses={401: {"description": "Wrong email or password"}},
+    responses=documented_errors({401: "Wrong email or password (UNAUTHENTICATED)"}),
 )
 async def login(body: LoginRequest, request: Request, db: DbSession) -> Envelope[SessionOut]:
     settings: Settings = request.app.state.settings
@@ -120,5 +121,5 @@ async def revoke_api_key(
 ) -> Envelope[ApiKeyOut]:
     key = await _keys(db, principal).revoke(key_id)
     cache: KeyCache = request.app.state.key_cache
-    cache.forget(key.id)
+    cache.forget(key_id=key.id)
     return Envelope(data=ApiKeyOut.model_validate(key))

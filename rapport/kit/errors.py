@@ -8,10 +8,11 @@ from typing import Any
 
 from fastapi import FastAPI, Request
 from fastapi.exceptions import RequestValidationError
-from fastapi.responses import ORJSONResponse
+from fastapi.routing import iter_route_contexts
 from pydantic import BaseModel, Field
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
+from rapport.kit.envelope import JsonResponse
 from rapport.kit.requestctx import current_request_id
 
 log = logging.getLogger("rapport.errors")
@@ -122,7 +123,7 @@ def error_response(
     message: str,
     details: Sequence[ErrorDetail] = (),
     headers: dict[str, str] | None = None,
-) -> ORJSONResponse:
+) -> JsonResponse:
     body = {
         "error": {
             "code": code,
@@ -131,7 +132,7 @@ def error_response(
             "details": [d.model_dump(exclude_none=True) for d in details],
         }
     }
-    return ORJSONResponse(body, status_code=status_code, headers=headers)
+    return JsonResponse(body, status_code=status_code, headers=headers)
 
 
 _QUERY_LOCATIONS = {"query", "path", "header", "cookie"}
@@ -162,12 +163,12 @@ def _validation_details(errors: Sequence[Any]) -> list[ErrorDetail]:
     return details
 
 
-async def _handle_app_error(_request: Request, exc: Exception) -> ORJSONResponse:
+async def _handle_app_error(_request: Request, exc: Exception) -> JsonResponse:
     assert isinstance(exc, AppError)
     return error_response(exc.status_code, exc.code, exc.message, exc.details, exc.headers)
 
 
-async def _handle_validation_error(_request: Request, exc: Exception) -> ORJSONResponse:
+async def _handle_validation_error(_request: Request, exc: Exception) -> JsonResponse:
     assert isinstance(exc, RequestValidationError)
     errors = list(exc.errors())
     if any(e.get("type") == "json_invalid" for e in errors):
@@ -182,16 +183,31 @@ async def _handle_validation_error(_request: Request, exc: Exception) -> ORJSONR
     return error_response(400, "INVALID_ID" if in_path else "INVALID_REQUEST", summary, details)
 
 
-async def _handle_http_exception(_request: Request, exc: Exception) -> ORJSONResponse:
+async def _handle_http_exception(request: Request, exc: Exception) -> JsonResponse:
     assert isinstance(exc, StarletteHTTPException)
     code = _HTTP_ERROR_CODES.get(exc.status_code, "INVALID_REQUEST")
     message = exc.detail if isinstance(exc.detail, str) else "Request refused"
+    headers = dict(getattr(exc, "headers", None) or {})
     if exc.status_code == 404 and message == "Not Found":
         message = "No such endpoint"
-    return error_response(exc.status_code, code, message, headers=getattr(exc, "headers", None))
+    if exc.status_code == 405:
+        allowed = _allowed_methods(request)
+        headers["Allow"] = ", ".join(allowed)
+        message = f"Use one of {', '.join(allowed)} on this path"
+    return error_response(exc.status_code, code, message, headers=headers)
 
 
-async def _handle_unexpected(_request: Request, exc: Exception) -> ORJSONResponse:
+def _allowed_methods(request: Request) -> list[str]:
+    """Every method some route serves on this path (routes are registered one per method)."""
+    methods: set[str] = set()
+    for context in iter_route_contexts(request.app.routes):
+        regex = getattr(context, "path_regex", None)
+        if regex is not None and regex.match(request.url.path):
+            methods |= set(context.methods or ())
+    return sorted(methods)
+
+
+async def _handle_unexpected(_request: Request, exc: Exception) -> JsonResponse:
     log.exception("unhandled error", exc_info=exc)
     return error_response(500, "INTERNAL", "Internal error; the request id identifies it in logs")
 

@@ -38,7 +38,11 @@ class ScopedRepository(Generic[M]):
         return stmt.where(self.model.tenant_id == self.tenant_id)
 
     async def get(self, record_id: uuid.UUID) -> M | None:
-        return await self.first(self.model.id == record_id)
+        """By primary key (served from the session's identity map when loaded already)."""
+        record: M | None = await self.session.get(self.model, record_id)
+        if record is None or record.tenant_id != self.tenant_id:
+            return None
+        return record
 
     async def first(self, *where: Any) -> M | None:
         result = await self.session.execute(self.select().where(*where).limit(1))

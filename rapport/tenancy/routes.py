@@ -4,9 +4,9 @@ from __future__ import annotations
 
 from typing import Annotated
 
-from fastapi import APIRouter, Depends
+from fastapi import APIRouter, Depends, Request
 
-from rapport.auth.dependencies import Authenticator
+from rapport.auth.dependencies import Authenticator, KeyCache
 from rapport.auth.principal import Principal
 from rapport.auth.scopes import Scope
 from rapport.kit.envelope import Envelope
@@ -28,8 +28,11 @@ async def get_workspace(
 @router.patch("", summary="Rename the workspace or change its settings (rate limits, phone region)")
 async def update_workspace(
     body: WorkspaceUpdate,
+    request: Request,
     db: DbSession,
     principal: Annotated[Principal, Depends(Authenticator(Scope.CRM_ADMIN))],
 ) -> Envelope[WorkspaceOut]:
     tenant = await WorkspaceService(db).update(principal.tenant_id, body)
+    cache: KeyCache = request.app.state.key_cache
+    cache.forget(tenant_id=tenant.id)
     return Envelope(data=WorkspaceOut.model_validate(tenant))

@@ -1,0 +1,208 @@
+"""GET /api/v1/contacts/{id}: Rapport against a bare FastAPI JSON endpoint served the same way.
+
+Both are served by uvicorn (same options, same worker count) and loaded with wrk, one after
+the other, in this run. The ratio Rapport/baseline is the figure to watch; absolute numbers
+drift with the machine.
+
+    .venv/bin/python -m bench.http_get_contact [--db sqlite|postgres] [--seconds 15]
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import os
+import random
+import re
+import shutil
+import signal
+import socket
+import subprocess
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+import httpx
+from sqlalchemy import select
+
+from rapport.auth.scopes import ALL_SCOPES
+from rapport.auth.service import ApiKeyService
+from rapport.demo.service import seed_contacts
+from rapport.kit.db import Database
+from rapport.kit.migrate import upgrade
+from rapport.models import Contact
+from rapport.tenancy.service import WorkspaceService
+
+ROOT = Path(__file__).resolve().parent.parent
+
+
+def free_port() -> int:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return int(sock.getsockname()[1])
+
+
+async def prepare(url: str, contacts: int) -> tuple[str, list[str]]:
+    """A workspace with `contacts` contacts; returns an API key and the contact ids."""
+    database = Database(url, pooled=False)
+    await upgrade(database)
+    async with database.transaction() as session:
+        tenant = await WorkspaceService(session).create("Bench")
+        await seed_contacts(session, tenant.id, contacts, seed=11)
+        _key, secret = await ApiKeyService(session, tenant.id).create("bench", sorted(ALL_SCOPES))
+    async with database.sessionmaker() as session:
+        ids = [str(i) for i in (await session.execute(select(Contact.id))).scalars()]
+    await database.dispose()
+    return secret, ids
+
+
+def serve(factory: str, port: int, workers: int, env: dict[str, str]) -> subprocess.Popen[bytes]:
+    process = subprocess.Popen(
+        [
+            sys.executable,
+            "-m",
+            "uvicorn",
+            factory,
+            "--factory",
+            "--host",
+            "127.0.0.1",
+            "--port",
+            str(port),
+            "--workers",
+            str(workers),
+            "--no-access-log",
+            "--log-level",
+            "warning",
+        ],
+        cwd=ROOT,
+        env=env,
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.PIPE,
+    )
+    deadline = time.monotonic() + 30
+    while time.monotonic() < deadline:
+        try:
+            if httpx.get(f"http://127.0.0.1:{port}/api/v1/contacts/x", timeout=1).status_code:
+                return process
+        except httpx.HTTPError:
+            time.sleep(0.2)
+    process.kill()
+    errors = process.stderr.read().decode() if process.stderr else ""
+    raise RuntimeError(f"{factory} did not start: {errors}")
+
+
+def stop(process: subprocess.Popen[bytes]) -> None:
+    process.send_signal(signal.SIGINT)
+    try:
+        process.wait(10)
+    except subprocess.TimeoutExpired:
+        process.kill()
+
+
+def wrk(port: int, key: str, ids: list[str], seconds: int, connections: int) -> dict[str, float]:
+    if shutil.which("wrk") is None:
+        subprocess.run(["apt-get", "install", "-y", "wrk"], check=True, capture_output=True)
+    script = Path(tempfile.mkstemp(suffix=".lua")[1])
+    sample = random.Random(1).sample(ids, min(len(ids), 500))
+    script.write_text(
+        "local ids = {" + ",".join(f'"{i}"' for i in sample) + "}\n"
+        f'wrk.headers["Authorization"] = "Bearer {key}"\n'
+        "local n = 0\n"
+        "request = function()\n  n = n + 1\n"
+        '  return wrk.format("GET", "/api/v1/contacts/" .. ids[(n % #ids) + 1])\nend\n'
+        "done = function(summary, latency, requests)\n"
+        '  io.write(string.format("RESULT %d %d %.3f %.3f\\n", summary.requests,'
+        " summary.errors.status, latency:percentile(50) / 1000, latency:percentile(99) / 1000))\n"
+        "end\n"
+    )
+    out = subprocess.run(
+        [
+            "wrk",
+            "-t",
+            "1",
+            "-c",
+            str(connections),
+            "-d",
+            f"{seconds}s",
+            "-s",
+            str(script),
+            f"http://127.0.0.1:{port}",
+        ],
+        check=True,
+        capture_output=True,
+        text=True,
+    ).stdout
+    script.unlink()
+    match = re.search(r"RESULT (\d+) (\d+) ([\d.]+) ([\d.]+)", out)
+    rps = re.search(r"Requests/sec:\s+([\d.]+)", out)
+    if match is None or rps is None:
+        raise RuntimeError(f"unexpected wrk output:\n{out}")
+    return {
+        "rps": float(rps.group(1)),
+        "non2xx": float(match.group(2)),
+        "p50_ms": float(match.group(3)),
+        "p99_ms": float(match.group(4)),
+    }
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__)
+    parser.add_argument("--db", choices=["sqlite", "postgres"], default="sqlite")
+    parser.add_argument("--seconds", type=int, default=15)
+    parser.add_argument("--connections", type=int, default=32)
+    parser.add_argument("--workers", type=int, default=1)
+    parser.add_argument("--contacts", type=int, default=2000)
+    args = parser.parse_args()
+
+    workdir = Path(tempfile.mkdtemp(prefix="rapport-bench-"))
+    cluster = None
+    if args.db == "postgres":
+        sys.path.insert(0, str(ROOT))
+        from tests.pgcluster import PgCluster
+
+        cluster = PgCluster()
+        url = cluster.start()
+    else:
+        url = f"sqlite+aiosqlite:///{workdir / 'bench.db'}"
+    try:
+        key, ids = asyncio.run(prepare(url, args.contacts))
+        env = {
+            **os.environ,
+            "RAPPORT_DATABASE_URL": url,
+            "RAPPORT_DATA_DIR": str(workdir),
+            "RAPPORT_LOG_LEVEL": "WARNING",
+            "RAPPORT_RATE_LIMITS_ENABLED": "false",
+        }
+        results = {}
+        for name, factory in (
+            ("baseline", "bench.baseline_app:create_app"),
+            ("rapport", "rapport.app:create_app"),
+        ):
+            port = free_port()
+            process = serve(factory, port, args.workers, env)
+            try:
+                wrk(port, key, ids, 2, args.connections)  # warm-up
+                results[name] = wrk(port, key, ids, args.seconds, args.connections)
+            finally:
+                stop(process)
+    finally:
+        if cluster is not None:
+            cluster.stop()
+        shutil.rmtree(workdir, ignore_errors=True)
+
+    print(
+        f"GET /api/v1/contacts/{{id}}  db={args.db} workers={args.workers} "
+        f"connections={args.connections} seconds={args.seconds} contacts={args.contacts}"
+    )
+    print(f"{'server':<10}{'req/s':>10}{'p50 ms':>10}{'p99 ms':>10}{'non-2xx':>10}")
+    for name, r in results.items():
+        print(
+            f"{name:<10}{r['rps']:>10.0f}{r['p50_ms']:>10.2f}{r['p99_ms']:>10.2f}"
+            f"{r['non2xx']:>10.0f}"
+        )
+    print(f"ratio rapport/baseline: {results['rapport']['rps'] / results['baseline']['rps']:.2f}")
+
+
+if __name__ == "__main__":
+    main()
