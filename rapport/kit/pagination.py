@@ -170,6 +170,7 @@ async def paginate(
         ordered_col = ordered_col.nulls_last()
     paged = stmt.order_by(ordered_col, id_column.desc() if desc else id_column.asc())
     if request.cursor is not None:
+        _check_cursor_value(column, request.cursor.value)
         paged = paged.where(_after(column, id_column, request.cursor, nullable))
     paged = paged.offset(request.skip).limit(request.take + 1)
     rows = list((await session.execute(paged)).scalars().all())
@@ -195,6 +196,13 @@ async def paginate(
         next_cursor=next_cursor,
     )
     return rows, meta
+
+
+def _check_cursor_value(column: InstrumentedAttribute[Any], value: Any) -> None:
+    """A cursor is opaque but not signed: refuse one whose value cannot be of the sort column."""
+    expected = column.property.columns[0].type.python_type
+    if value is not None and not isinstance(value, expected):
+        raise _bad("cursor", "Not a cursor returned by this API")
 
 
 def _after(
