@@ -8,7 +8,7 @@ from contextlib import asynccontextmanager
 from fastapi import APIRouter, FastAPI
 
 from rapport import __version__
-from rapport.auth.dependencies import KeyCache
+from rapport.auth.dependencies import KeyCache, requires_credentials
 from rapport.auth.routes import router as auth_router
 from rapport.config import Settings
 from rapport.contacts.routes import router as contacts_router
@@ -69,7 +69,7 @@ def create_app(settings: Settings | None = None, database: Database | None = Non
         api.include_router(router)
     app.include_router(api)
     app.include_router(health_router)
-    install_openapi(app, API_PREFIX)
+    install_openapi(app, API_PREFIX, requires_credentials)
     return app
 
 

@@ -7,11 +7,10 @@ import time
 import uuid
 from dataclasses import dataclass, replace
 from datetime import timedelta
-from typing import Annotated
 
 import orjson
-from fastapi import Depends, Header, Query, Request
-from fastapi.security import HTTPAuthorizationCredentials, HTTPBearer
+from fastapi import Request
+from fastapi.routing import APIRoute
 
 from rapport.auth.credentials import (
     API_KEY_PREFIX,
@@ -35,10 +34,8 @@ from rapport.kit.requestctx import set_tenant_id
 from rapport.kit.session import DbSession
 from rapport.models.tenancy import MembershipRole
 
-_bearer = HTTPBearer(
-    auto_error=False,
-    description="An API key (`ak_...`) or a session token from POST /api/v1/auth/login",
-)
+TENANT_HEADERS = ("X-Tenant-Id", "x-entity-id")
+TENANT_PARAMS = ("tenantId", "entityId")
 _TOUCH_EVERY = timedelta(seconds=60)
 _CACHE_MAX = 10_000
 
@@ -78,42 +75,49 @@ class KeyCache:
                 del self._items[key_hash]
 
 
-def _single_tenant_hint(*candidates: uuid.UUID | None) -> uuid.UUID | None:
-    """The workspace the request names (header, query or body); 400 if it names two."""
-    named = {c for c in candidates if c is not None}
+def _workspace_id(field: str, value: object) -> uuid.UUID:
+    try:
+        return uuid.UUID(str(value))
+    except ValueError as exc:
+        raise InvalidRequest(
+            f"{field} must be a workspace id",
+            details=[ErrorDetail(field=field, message="Not a UUID")],
+        ) from exc
+
+
+async def named_workspace(request: Request) -> uuid.UUID | None:
+    """The workspace the request names, if any: `X-Tenant-Id` / `x-entity-id` headers,
+    `tenantId` / `entityId` query parameters or top-level JSON body fields. 400 if they name
+    two different workspaces."""
+    named: dict[uuid.UUID, str] = {}
+    for header in TENANT_HEADERS:
+        value = request.headers.get(header)
+        if value is not None:
+            named.setdefault(_workspace_id(header, value), header)
+    for param in TENANT_PARAMS:
+        value = request.query_params.get(param)
+        if value is not None:
+            named.setdefault(_workspace_id(param, value), param)
+    if request.method in ("POST", "PUT", "PATCH"):
+        body = await request.body()
+        if b"tenantId" in body or b"entityId" in body:
+            try:
+                doc = orjson.loads(body)
+            except orjson.JSONDecodeError:
+                doc = None
+            if isinstance(doc, dict):
+                for param in TENANT_PARAMS:
+                    if doc.get(param) is not None:
+                        named.setdefault(_workspace_id(param, doc[param]), param)
     if len(named) > 1:
         raise InvalidRequest(
             "tenantId, entityId, X-Tenant-Id and x-entity-id name different workspaces",
-            details=[ErrorDetail(field="tenantId", message="Conflicting workspace ids")],
+            details=[
+                ErrorDetail(field=field, message="Conflicting workspace ids")
+                for field in named.values()
+            ],
         )
-    return named.pop() if named else None
-
-
-async def _body_tenant_hints(request: Request) -> list[uuid.UUID | None]:
-    if request.method not in ("POST", "PUT", "PATCH"):
-        return []
-    body = await request.body()
-    if b"tenantId" not in body and b"entityId" not in body:
-        return []
-    try:
-        doc = orjson.loads(body)
-    except orjson.JSONDecodeError:
-        return []
-    if not isinstance(doc, dict):
-        return []
-    hints: list[uuid.UUID | None] = []
-    for field in ("tenantId", "entityId"):
-        value = doc.get(field)
-        if value is None:
-            continue
-        try:
-            hints.append(uuid.UUID(str(value)))
-        except ValueError as exc:
-            raise InvalidRequest(
-                f"{field} must be a workspace id",
-                details=[ErrorDetail(field=field, message="Not a UUID")],
-            ) from exc
-    return hints
+    return next(iter(named), None)
 
 
 class Authenticator:
@@ -124,37 +128,16 @@ class Authenticator:
         self.scopes = tuple(s.value for s in scopes)
         self.category = category
 
-    async def __call__(
-        self,
-        request: Request,
-        db: DbSession,
-        credentials: Annotated[HTTPAuthorizationCredentials | None, Depends(_bearer)],
-        x_tenant_id: Annotated[
-            uuid.UUID | None,
-            Header(alias="X-Tenant-Id", description="Workspace; required with a session token"),
-        ] = None,
-        x_entity_id: Annotated[
-            uuid.UUID | None, Header(alias="x-entity-id", description="Alias of X-Tenant-Id")
-        ] = None,
-        tenant_id: Annotated[
-            uuid.UUID | None,
-            Query(alias="tenantId", description="Optional; must match the key's workspace"),
-        ] = None,
-        entity_id: Annotated[
-            uuid.UUID | None, Query(alias="entityId", description="Alias of tenantId")
-        ] = None,
-    ) -> Principal:
-        if credentials is None or not credentials.credentials:
+    async def __call__(self, request: Request, db: DbSession) -> Principal:
+        # Headers and query parameters are read here rather than declared as parameters
+        # (declaring them costs a quarter of a millisecond per request); kit/openapi.py
+        # documents them on every operation.
+        scheme, _, token = request.headers.get("authorization", "").partition(" ")
+        token = token.strip()
+        if scheme.lower() != "bearer" or not token:
             raise Unauthenticated("Send Authorization: Bearer <API key or session token>")
-        named = _single_tenant_hint(
-            x_tenant_id,
-            x_entity_id,
-            tenant_id,
-            entity_id,
-            *await _body_tenant_hints(request),
-        )
+        named = await named_workspace(request)
         repo = CredentialRepository(db)
-        token = credentials.credentials
         if token.startswith(API_KEY_PREFIX):
             principal = await self._from_api_key(request, repo, token)
             await self._count(request, principal)
@@ -238,3 +221,14 @@ class Authenticator:
             user_id=claims.user_id,
             tenant_settings=membership.tenant_settings,
         )
+
+
+def requires_credentials(route: APIRoute) -> bool:
+    """Whether the route authenticates its caller (its dependencies include an Authenticator)."""
+    pending = list(route.dependant.dependencies)
+    while pending:
+        dependant = pending.pop()
+        if isinstance(dependant.call, Authenticator):
+            return True
+        pending.extend(dependant.dependencies)
+    return False
