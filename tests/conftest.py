@@ -18,16 +18,14 @@ import pytest
 from fastapi import FastAPI
 
 from rapport.app import create_app
-from rapport.config import Settings
 from rapport.kit.db import Database
 from rapport.kit.migrate import upgrade
-from tests.helpers import Workspace, make_workspace, truncate
+from tests.helpers import Workspace, make_settings, make_workspace, truncate
 from tests.pgcluster import PgCluster
 
 BACKENDS = [
     b.strip() for b in os.environ.get("RAPPORT_TEST_DATABASES", "sqlite,postgres").split(",")
 ]
-TEST_SECRET = "test-secret-" + "x" * 40
 
 
 @pytest.fixture(scope="session")
@@ -71,10 +69,6 @@ async def database(
     await upgrade(db)
     yield db
     await db.dispose()
-
-
-def make_settings(tmp_path: Path, **overrides: object) -> Settings:
-    return Settings(data_dir=tmp_path, secret_key=TEST_SECRET, **overrides)  # type: ignore[arg-type]
 
 
 @pytest.fixture

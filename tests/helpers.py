@@ -3,15 +3,23 @@
 from __future__ import annotations
 
 import uuid
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
 from dataclasses import dataclass, field
+from pathlib import Path
 from typing import Any
 
+import httpx
 from sqlalchemy import select, text
 
+from rapport.app import create_app
 from rapport.auth.scopes import ALL_SCOPES
 from rapport.auth.service import ApiKeyService
+from rapport.config import Settings
 from rapport.kit.db import Base, Database
 from rapport.tenancy.service import WorkspaceService
+
+TEST_SECRET = "test-secret-" + "x" * 40
 
 VOLATILE_COLUMNS = {"last_used_at", "last_login_at"}
 
@@ -58,3 +66,28 @@ async def truncate(database: Database) -> None:
         else:
             for name in tables:
                 await session.execute(text(f"DELETE FROM {name}"))
+
+
+def make_settings(tmp_path: Path, **overrides: Any) -> Settings:
+    return Settings(data_dir=tmp_path, secret_key=TEST_SECRET, **overrides)
+
+
+@asynccontextmanager
+async def custom_client(
+    database: Database, tmp_path: Path, **overrides: Any
+) -> AsyncIterator[httpx.AsyncClient]:
+    """A client of an app built with other settings over the test's database."""
+    app = create_app(make_settings(tmp_path, **overrides), database=database)
+    transport = httpx.ASGITransport(app=app)
+    async with httpx.AsyncClient(transport=transport, base_url="http://testserver") as http:
+        yield http
+
+
+def assert_error(response: httpx.Response, status: int, code: str) -> dict[str, Any]:
+    """The error body, after checking status, code, and that it names the request id."""
+    assert response.status_code == status, response.text
+    error: dict[str, Any] = response.json()["error"]
+    assert error["code"] == code
+    assert error["message"]
+    assert error["requestId"] == response.headers["X-Request-Id"]
+    return error

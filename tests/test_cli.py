@@ -19,7 +19,7 @@ from pathlib import Path
 import httpx
 
 from rapport.app import create_app
-from tests.conftest import make_settings
+from tests.helpers import make_settings
 
 RAPPORT = Path(sys.executable).parent / "rapport"
 API_KEY = re.compile(r"\bak_[A-Za-z0-9_\-]+")

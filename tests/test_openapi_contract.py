@@ -12,8 +12,7 @@ from schemathesis import checks
 
 from rapport.app import create_app
 from rapport.kit.db import Database
-from tests.conftest import make_settings
-from tests.helpers import Workspace
+from tests.helpers import Workspace, make_settings
 
 CHECKS = [
     checks.not_a_server_error,

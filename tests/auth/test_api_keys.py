@@ -10,7 +10,7 @@ import httpx
 
 from rapport.kit.clock import utcnow
 from rapport.kit.db import Database
-from tests.helpers import Workspace, add_key, snapshot
+from tests.helpers import Workspace, add_key, assert_error, snapshot
 
 KEYS = "/api/v1/api-keys"
 KEY_FIELDS = {
@@ -30,14 +30,6 @@ async def create(client: httpx.AsyncClient, headers: dict[str, str], **body: Any
     return await client.post(
         KEYS, json={"name": "Zapier", "scopes": ["crm:read"], **body}, headers=headers
     )
-
-
-def assert_error(response: httpx.Response, status: int, code: str) -> dict[str, Any]:
-    assert response.status_code == status, response.text
-    error: dict[str, Any] = response.json()["error"]
-    assert error["code"] == code
-    assert error["requestId"] == response.headers["X-Request-Id"]
-    return error
 
 
 async def test_create_shows_the_secret_once(

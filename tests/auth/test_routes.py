@@ -3,17 +3,13 @@
 from __future__ import annotations
 
 import uuid
-from collections.abc import AsyncIterator
-from contextlib import asynccontextmanager
 from datetime import datetime, timedelta
 from pathlib import Path
-from typing import Any
 
 import httpx
 import pytest
 from sqlalchemy import update
 
-from rapport.app import create_app
 from rapport.auth.credentials import issue_session_token
 from rapport.auth.scopes import ALL_SCOPES
 from rapport.auth.service import ApiKeyService
@@ -22,8 +18,7 @@ from rapport.kit.clock import utcnow
 from rapport.kit.db import Database
 from rapport.models import ApiKey, MembershipRole, User
 from rapport.tenancy.service import WorkspaceService
-from tests.conftest import TEST_SECRET, make_settings
-from tests.helpers import Workspace, add_key, snapshot
+from tests.helpers import TEST_SECRET, Workspace, add_key, custom_client, snapshot
 
 PASSWORD = "correct horse battery"
 CONTACTS = "/api/v1/contacts"
@@ -77,16 +72,6 @@ def session(token: str, tenant_id: uuid.UUID | None = None, header: str = "X-Ten
     if tenant_id is not None:
         headers[header] = str(tenant_id)
     return headers
-
-
-@asynccontextmanager
-async def custom_client(
-    database: Database, tmp_path: Path, **overrides: Any
-) -> AsyncIterator[httpx.AsyncClient]:
-    app = create_app(make_settings(tmp_path, **overrides), database=database)
-    transport = httpx.ASGITransport(app=app)
-    async with httpx.AsyncClient(transport=transport, base_url="http://testserver") as http:
-        yield http
 
 
 # --- refused credentials -------------------------------------------------------------------

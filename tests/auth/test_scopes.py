@@ -9,17 +9,9 @@ import httpx
 import pytest
 
 from rapport.kit.db import Database
-from tests.helpers import Workspace, add_key, snapshot
+from tests.helpers import Workspace, add_key, assert_error, snapshot
 
 CONTACTS = "/api/v1/contacts"
-
-
-def assert_error(response: httpx.Response, status: int, code: str) -> dict[str, Any]:
-    assert response.status_code == status, response.text
-    error: dict[str, Any] = response.json()["error"]
-    assert error["code"] == code
-    assert error["requestId"] == response.headers["X-Request-Id"]
-    return error
 
 
 def naming(location: str, tenant: str, headers: dict[str, str]) -> dict[str, Any]:

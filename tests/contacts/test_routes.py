@@ -9,7 +9,7 @@ import httpx
 import pytest
 
 from rapport.kit.db import Database
-from tests.helpers import Workspace, add_key, snapshot
+from tests.helpers import Workspace, add_key, assert_error, snapshot
 
 API = "/api/v1/contacts"
 
@@ -62,16 +62,6 @@ async def delete(
     if if_match is not None:
         headers["If-Match"] = if_match
     return await client.delete(f"{API}/{ref}", headers=headers)
-
-
-def error_of(response: httpx.Response, status: int, code: str) -> dict[str, Any]:
-    """The error body, after checking the status, the code and the envelope shape."""
-    assert response.status_code == status, response.text
-    error: dict[str, Any] = response.json()["error"]
-    assert error["code"] == code
-    assert error["message"]
-    assert error["requestId"] == response.headers["X-Request-Id"]
-    return error
 
 
 def detail_fields(error: dict[str, Any]) -> set[str]:
@@ -199,7 +189,7 @@ async def test_phone_without_country_code_is_refused_without_a_default_region(
 
     response = await client.post(API, json={"phone": "415 555 2671"}, headers=workspace.headers)
 
-    error = error_of(response, 422, "VALIDATION_FAILED")
+    error = assert_error(response, 422, "VALIDATION_FAILED")
     assert detail_fields(error) == {"phone"}
     assert await snapshot(database) == before
 
@@ -232,7 +222,7 @@ async def test_duplicate_email_is_409_whatever_its_case(
         API, json={"email": "ALICE@Example.com", "name": "Other"}, headers=workspace.headers
     )
 
-    error_of(response, 409, "CONTACT_EMAIL_EXISTS")
+    assert_error(response, 409, "CONTACT_EMAIL_EXISTS")
     assert await snapshot(database) == before
 
 
@@ -246,7 +236,7 @@ async def test_duplicate_external_id_is_409(
         API, json={"externalId": "crm-7", "email": "new@example.com"}, headers=workspace.headers
     )
 
-    error_of(response, 409, "CONTACT_EXTERNAL_ID_EXISTS")
+    assert_error(response, 409, "CONTACT_EXTERNAL_ID_EXISTS")
     assert await snapshot(database) == before
 
 
@@ -309,7 +299,7 @@ async def test_unknown_contact_is_404(client: httpx.AsyncClient, workspace: Work
     await create(client, workspace, email="alice@example.com", externalId="crm-1")
 
     for ref in (str(uuid.uuid4()), "nobody@example.com", "no-such-external-id"):
-        error = error_of(await fetch(client, workspace, ref), 404, "NOT_FOUND")
+        error = assert_error(await fetch(client, workspace, ref), 404, "NOT_FOUND")
         assert set(error) == {"code", "message", "requestId", "details"}
 
 
@@ -319,7 +309,7 @@ async def test_another_workspaces_contact_is_404(
     theirs = await create(client, other_workspace, email="theirs@example.com", externalId="t-1")
 
     for ref in (theirs["id"], "theirs@example.com", "t-1"):
-        error_of(await fetch(client, workspace, ref), 404, "NOT_FOUND")
+        assert_error(await fetch(client, workspace, ref), 404, "NOT_FOUND")
 
 
 async def test_a_deleted_contact_stays_readable(
@@ -452,7 +442,7 @@ async def test_patch_with_a_stale_etag_is_412(
 
     response = await patch(client, workspace, created["id"], {"name": "V3"}, if_match=stale)
 
-    error_of(response, 412, "PRECONDITION_FAILED")
+    assert_error(response, 412, "PRECONDITION_FAILED")
     assert await snapshot(database) == before
     assert (await fetch(client, workspace, created["id"])).json()["data"]["name"] == "V2"
 
@@ -466,7 +456,7 @@ async def test_patch_to_another_contacts_email_is_409(
 
     response = await patch(client, workspace, mine["id"], {"email": "Taken@example.com"})
 
-    error_of(response, 409, "CONTACT_EMAIL_EXISTS")
+    assert_error(response, 409, "CONTACT_EMAIL_EXISTS")
     assert await snapshot(database) == before
 
 
@@ -479,7 +469,7 @@ async def test_patch_to_another_contacts_external_id_is_409(
 
     response = await patch(client, workspace, mine["id"], {"externalId": "crm-1"})
 
-    error_of(response, 409, "CONTACT_EXTERNAL_ID_EXISTS")
+    assert_error(response, 409, "CONTACT_EXTERNAL_ID_EXISTS")
     assert await snapshot(database) == before
 
 
@@ -531,7 +521,7 @@ async def test_invalid_patch_is_422_and_changes_nothing(
 
     response = await patch(client, workspace, created["id"], body)
 
-    error = error_of(response, 422, "VALIDATION_FAILED")
+    error = assert_error(response, 422, "VALIDATION_FAILED")
     assert field in detail_fields(error)
     assert await snapshot(database) == before
 
@@ -543,7 +533,7 @@ async def test_patch_unknown_contact_is_404(
 
     response = await patch(client, workspace, str(uuid.uuid4()), {"name": "Ghost"})
 
-    error_of(response, 404, "NOT_FOUND")
+    assert_error(response, 404, "NOT_FOUND")
     assert await snapshot(database) == before
 
 
@@ -607,7 +597,7 @@ async def test_delete_with_a_stale_etag_is_412(
 
     response = await delete(client, workspace, ref, if_match=created.headers["ETag"])
 
-    error_of(response, 412, "PRECONDITION_FAILED")
+    assert_error(response, 412, "PRECONDITION_FAILED")
     assert await snapshot(database) == before
 
 
@@ -629,7 +619,7 @@ async def test_delete_unknown_contact_is_404(
 ) -> None:
     before = await snapshot(database)
 
-    error_of(await delete(client, workspace, "nobody@example.com"), 404, "NOT_FOUND")
+    assert_error(await delete(client, workspace, "nobody@example.com"), 404, "NOT_FOUND")
     assert await snapshot(database) == before
 
 
@@ -663,7 +653,7 @@ async def test_invalid_create_is_422_with_the_field_and_stores_nothing(
 
     response = await client.post(API, json=body, headers=workspace.headers)
 
-    error = error_of(response, 422, "VALIDATION_FAILED")
+    error = assert_error(response, 422, "VALIDATION_FAILED")
     assert field in detail_fields(error)
     assert all(d["message"] for d in error["details"])
     assert await snapshot(database) == before
@@ -676,7 +666,7 @@ async def test_unknown_field_is_named_in_the_details(
         API, json={"emial": "alice@example.com"}, headers=workspace.headers
     )
 
-    error = error_of(response, 422, "VALIDATION_FAILED")
+    error = assert_error(response, 422, "VALIDATION_FAILED")
     assert error["details"] == [{"field": "emial", "message": "Unknown field"}]
 
 
@@ -687,7 +677,7 @@ async def test_empty_body_needs_some_identity(
 
     response = await client.post(API, json={}, headers=workspace.headers)
 
-    error = error_of(response, 422, "VALIDATION_FAILED")
+    error = assert_error(response, 422, "VALIDATION_FAILED")
     assert error["details"]
     assert detail_fields(error) <= {"email", "phone", "externalId", "name"}
     assert await snapshot(database) == before
@@ -702,7 +692,7 @@ async def test_blank_strings_do_not_count_as_identity(
         API, json={"name": "   ", "givenName": " "}, headers=workspace.headers
     )
 
-    error_of(response, 422, "VALIDATION_FAILED")
+    assert_error(response, 422, "VALIDATION_FAILED")
     assert await snapshot(database) == before
 
 
@@ -717,7 +707,7 @@ async def test_malformed_json_is_400(
         headers={**workspace.headers, "Content-Type": "application/json"},
     )
 
-    error_of(response, 400, "INVALID_REQUEST")
+    assert_error(response, 400, "INVALID_REQUEST")
     assert await snapshot(database) == before
 
 
@@ -731,7 +721,7 @@ async def test_non_object_json_body_is_422(
         API, content=raw, headers={**workspace.headers, "Content-Type": "application/json"}
     )
 
-    error = error_of(response, 422, "VALIDATION_FAILED")
+    error = assert_error(response, 422, "VALIDATION_FAILED")
     assert error["details"]
     assert all(d["message"] for d in error["details"])
     assert await snapshot(database) == before
@@ -777,7 +767,7 @@ async def test_read_only_key_cannot_write(
 
     response = await client.request(method, API + path_suffix, json=body, headers=reader)
 
-    error = error_of(response, 403, "FORBIDDEN")
+    error = assert_error(response, 403, "FORBIDDEN")
     assert "crm:write" in error["message"]
     assert await snapshot(database) == before
 
@@ -787,7 +777,7 @@ async def test_key_without_read_scope_cannot_list(
 ) -> None:
     other = await add_key(database, workspace, ["crm:analytics"])
 
-    error = error_of(await client.get(API, headers=other), 403, "FORBIDDEN")
+    error = assert_error(await client.get(API, headers=other), 403, "FORBIDDEN")
 
     assert "crm:read" in error["message"]
 
@@ -799,5 +789,5 @@ async def test_missing_credentials_are_401(
 
     response = await client.post(API, json={"email": "anon@example.com"})
 
-    error_of(response, 401, "UNAUTHENTICATED")
+    assert_error(response, 401, "UNAUTHENTICATED")
     assert await snapshot(database) == before

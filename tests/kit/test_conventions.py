@@ -18,29 +18,10 @@ from fastapi.routing import APIRoute, iter_route_contexts
 
 from rapport.app import create_app
 from rapport.kit.db import Database
-from tests.conftest import make_settings
-from tests.helpers import Workspace, add_key, snapshot
+from tests.helpers import Workspace, add_key, assert_error, make_settings, snapshot
 
 GENERATED_ID = re.compile(r"^req_[A-Za-z0-9]+$")
 ONE_MIB = 1_048_576
-
-
-def assert_error(response: httpx.Response, status: int, code: str) -> dict[str, Any]:
-    """The response is the error envelope with this status and code; returns `error`."""
-    assert response.status_code == status, response.text
-    assert response.headers["content-type"].startswith("application/json")
-    body = response.json()
-    assert set(body) == {"error"}
-    error = body["error"]
-    assert set(error) == {"code", "message", "requestId", "details"}
-    assert error["code"] == code
-    assert isinstance(error["message"], str)
-    assert error["message"]
-    assert error["requestId"] == response.headers["x-request-id"]
-    assert isinstance(error["details"], list)
-    for detail in error["details"]:
-        assert isinstance(detail["message"], str)
-    return error
 
 
 async def contact_count(client: httpx.AsyncClient, workspace: Workspace) -> int:

@@ -4,32 +4,17 @@ overrides in the workspace settings."""
 from __future__ import annotations
 
 import time
-from collections.abc import AsyncIterator
-from contextlib import asynccontextmanager
 from pathlib import Path
-from typing import Any
 
 import httpx
 
-from rapport.app import create_app
 from rapport.config import DEFAULT_RATE_LIMITS
 from rapport.kit.db import Database
 from rapport.models import MembershipRole
 from rapport.tenancy.service import WorkspaceService
-from tests.conftest import make_settings
-from tests.helpers import Workspace, add_key, snapshot
+from tests.helpers import Workspace, add_key, custom_client, snapshot
 
 CONTACTS = "/api/v1/contacts"
-
-
-@asynccontextmanager
-async def custom_client(
-    database: Database, tmp_path: Path, **overrides: Any
-) -> AsyncIterator[httpx.AsyncClient]:
-    app = create_app(make_settings(tmp_path, **overrides), database=database)
-    transport = httpx.ASGITransport(app=app)
-    async with httpx.AsyncClient(transport=transport, base_url="http://testserver") as http:
-        yield http
 
 
 def limits(**overrides: str) -> dict[str, str]:

@@ -2,38 +2,16 @@
 
 from __future__ import annotations
 
-from collections.abc import AsyncIterator
-from contextlib import asynccontextmanager
 from pathlib import Path
 from typing import Any
 
 import httpx
 import pytest
 
-from rapport.app import create_app
 from rapport.kit.db import Database
-from tests.conftest import make_settings
-from tests.helpers import Workspace, add_key, snapshot
+from tests.helpers import Workspace, add_key, assert_error, custom_client, snapshot
 
 WORKSPACE = "/api/v1/workspace"
-
-
-def assert_error(response: httpx.Response, status: int, code: str) -> dict[str, Any]:
-    assert response.status_code == status, response.text
-    error: dict[str, Any] = response.json()["error"]
-    assert error["code"] == code
-    assert error["requestId"] == response.headers["X-Request-Id"]
-    return error
-
-
-@asynccontextmanager
-async def custom_client(
-    database: Database, tmp_path: Path, **overrides: Any
-) -> AsyncIterator[httpx.AsyncClient]:
-    app = create_app(make_settings(tmp_path, **overrides), database=database)
-    transport = httpx.ASGITransport(app=app)
-    async with httpx.AsyncClient(transport=transport, base_url="http://testserver") as http:
-        yield http
 
 
 async def patch(client: httpx.AsyncClient, ws: Workspace, body: dict[str, Any]) -> httpx.Response:
