@@ -22,6 +22,14 @@ DEFAULT_RATE_LIMITS: dict[str, str] = {
 }
 
 
+_DEFAULT_DRIVERS = {
+    "sqlite://": "sqlite+inline://",
+    "sqlite+pysqlite://": "sqlite+inline://",
+    "postgresql://": "postgresql+asyncpg://",
+    "postgres://": "postgresql+asyncpg://",
+}
+
+
 class Settings(BaseSettings):
     model_config = SettingsConfigDict(env_prefix="RAPPORT_", extra="ignore")
 
@@ -45,9 +53,13 @@ class Settings(BaseSettings):
 
     @cached_property
     def resolved_database_url(self) -> str:
-        if self.database_url:
-            return self.database_url
-        return f"sqlite+aiosqlite:///{(self.data_dir / 'rapport.db').as_posix()}"
+        """The URL with an async driver: plain `sqlite://` and `postgresql://` URLs get the
+        embedded inline SQLite driver and asyncpg."""
+        url = self.database_url or f"sqlite:///{(self.data_dir / 'rapport.db').as_posix()}"
+        for plain, driver in _DEFAULT_DRIVERS.items():
+            if url.startswith(plain):
+                return driver + url[len(plain) :]
+        return url
 
     @property
     def is_sqlite(self) -> bool:

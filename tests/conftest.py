@@ -55,7 +55,7 @@ async def _fresh_postgres_database(server_url: str) -> str:
 
 async def new_database_url(request: pytest.FixtureRequest, backend: str, tmp: Path) -> str:
     if backend == "sqlite":
-        return f"sqlite+aiosqlite:///{tmp / 'rapport.db'}"
+        return f"sqlite+inline:///{tmp / 'rapport.db'}"
     server = request.getfixturevalue("postgres_server")
     return await _fresh_postgres_database(server)
 

@@ -37,7 +37,7 @@ class Cli:
 
     def __init__(self, tmp_path: Path) -> None:
         self.tmp_path = tmp_path
-        self.url = f"sqlite+aiosqlite:///{tmp_path / 'cli.db'}"
+        self.url = f"sqlite:///{tmp_path / 'cli.db'}"
         env = {k: v for k, v in os.environ.items() if not k.startswith("RAPPORT_")}
         env.update(
             RAPPORT_DATA_DIR=str(tmp_path),

@@ -24,6 +24,7 @@ from sqlalchemy.types import TypeDecorator, Uuid
 
 from rapport.kit.clock import as_utc, utcnow
 from rapport.kit.ids import new_id
+from rapport.kit.sqlite import InlineSQLiteDialect, serialize_writes
 
 NAMING_CONVENTION = {
     "ix": "ix_%(column_0_label)s",
@@ -107,6 +108,8 @@ class Database:
         self.engine: AsyncEngine = create_async_engine(url, **kwargs)
         if self.engine.dialect.name == "sqlite":
             event.listen(self.engine.sync_engine, "connect", _tune_sqlite)
+        if self.engine.dialect.driver == InlineSQLiteDialect.driver:
+            serialize_writes(self.engine.sync_engine)
         self.sessionmaker = async_sessionmaker(self.engine, expire_on_commit=False)
 
     @property

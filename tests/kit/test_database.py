@@ -1,0 +1,68 @@
+"""Concurrent transactions of one process: writers queue instead of blocking the event loop."""
+
+from __future__ import annotations
+
+import asyncio
+
+import httpx
+import pytest
+from sqlalchemy import func, select
+
+from rapport.kit.db import Database
+from rapport.models import Tenant
+from rapport.tenancy.service import WorkspaceService
+from tests.helpers import Workspace
+
+
+async def test_concurrent_creates_all_succeed(
+    client: httpx.AsyncClient, workspace: Workspace
+) -> None:
+    responses = await asyncio.gather(
+        *(
+            client.post(
+                "/api/v1/contacts",
+                json={"email": f"burst{i}@example.com"},
+                headers=workspace.headers,
+            )
+            for i in range(20)
+        )
+    )
+    assert [r.status_code for r in responses] == [201] * 20
+    listed = await client.get("/api/v1/contacts", headers=workspace.headers)
+    assert listed.json()["meta"]["total"] == 20
+
+
+@pytest.mark.usefixtures("app")  # empties the tables afterwards
+async def test_second_writer_waits_for_the_open_write_transaction(database: Database) -> None:
+    if database.dialect != "sqlite":
+        pytest.skip("PostgreSQL writers do not share a lock")
+    first_committed = asyncio.Event()
+
+    async def second_writer() -> bool:
+        async with database.transaction() as session:
+            await WorkspaceService(session).create("Second")
+            return first_committed.is_set()
+
+    async with database.transaction() as session:
+        await WorkspaceService(session).create("First")
+        waiting = asyncio.create_task(second_writer())
+        await asyncio.sleep(0.05)
+        assert not waiting.done(), "the second writer ran inside the first one's transaction"
+        first_committed.set()
+    assert await asyncio.wait_for(waiting, timeout=5) is True
+
+    async with database.sessionmaker() as session:
+        count = await session.scalar(select(func.count()).select_from(Tenant))
+    assert count == 2
+
+
+@pytest.mark.usefixtures("app")
+async def test_readers_do_not_wait_for_a_writer(database: Database) -> None:
+    async with database.transaction() as session:
+        await WorkspaceService(session).create("Writer")
+
+        async def read() -> int:
+            async with database.sessionmaker() as reader:
+                return int(await reader.scalar(select(func.count()).select_from(Tenant)) or 0)
+
+        assert await asyncio.wait_for(read(), timeout=2) == 0
