@@ -38,7 +38,11 @@ requestId, details}}`. **Pagination**: `skip`/`take`, `page`/`limit`, `page`/`pa
 def create_app(settings: Settings | None = None, database: Database | None = None) -> FastAPI:
     settings = settings or Settings()
     owns_database = database is None
-    db = database or Database(settings.resolved_database_url, echo=settings.database_echo)
+    db = database or Database(
+        settings.resolved_database_url,
+        echo=settings.database_echo,
+        pool_size=settings.database_pool_size,
+    )
 
     @asynccontextmanager
     async def lifespan(_app: FastAPI) -> AsyncIterator[None]:

@@ -36,6 +36,7 @@ class Settings(BaseSettings):
     data_dir: Path = Path("data")
     database_url: str = ""
     database_echo: bool = False
+    database_pool_size: int = 32
     redis_url: str | None = None
     secret_key: str | None = Field(
         default=None,

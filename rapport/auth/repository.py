@@ -65,8 +65,11 @@ class CredentialRepository:
         )
 
     async def touch_key(self, key_id: uuid.UUID, when: datetime) -> None:
+        """Record use; `updated_at` tracks changes to the key itself, so it stays."""
         await self.session.execute(
-            update(ApiKey).where(ApiKey.id == key_id).values(last_used_at=when)
+            update(ApiKey)
+            .where(ApiKey.id == key_id)
+            .values(last_used_at=when, updated_at=ApiKey.updated_at)
         )
 
     async def active_user(self, user_id: uuid.UUID) -> User | None:

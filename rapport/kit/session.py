@@ -13,7 +13,7 @@ from rapport.kit.db import Database
 
 async def _request_session(request: Request) -> AsyncIterator[AsyncSession]:
     database: Database = request.app.state.database
-    async with database.transaction() as session:
+    async with database.transaction(read_only=request.method in ("GET", "HEAD")) as session:
         yield session
 
 
