@@ -12,6 +12,7 @@ from rapport.auth.dependencies import KeyCache, requires_credentials
 from rapport.auth.routes import router as auth_router
 from rapport.config import Settings
 from rapport.contacts.routes import router as contacts_router
+from rapport.events.routes import router as events_router
 from rapport.health.routes import router as health_router
 from rapport.kit.db import Database
 from rapport.kit.errors import ERROR_RESPONSES, install_error_handlers
@@ -69,7 +70,7 @@ def create_app(settings: Settings | None = None, database: Database | None = Non
     app.add_middleware(RequestContextMiddleware, max_body_bytes=settings.max_body_bytes)
 
     api = APIRouter(prefix=API_PREFIX, responses=ERROR_RESPONSES)
-    for router in (auth_router, workspace_router, contacts_router):
+    for router in (auth_router, workspace_router, contacts_router, events_router):
         api.include_router(router)
     app.include_router(api)
     app.include_router(health_router)

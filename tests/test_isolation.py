@@ -42,10 +42,17 @@ async def _seed_api_key(client: httpx.AsyncClient, owner: Workspace) -> str:
     return str(response.json()["data"]["id"])
 
 
-# Path parameter name -> how to make a record of the owner's to point it at.
+async def _seed_event(client: httpx.AsyncClient, owner: Workspace) -> str:
+    response = await client.get("/api/v1/events?take=1", headers=owner.headers)
+    assert response.status_code == 200, response.text
+    return str(response.json()["data"][0]["id"])
+
+
+# Path parameter name -> how to make a record of the owner's to point it at (in this order).
 SEEDERS: dict[str, Seeder] = {
     "ref": _seed_contact,
     "key_id": _seed_api_key,
+    "event_id": _seed_event,
 }
 # Other spellings of the same record that must be just as invisible.
 ALIASES: dict[str, list[str]] = {"ref": ["secret.person@acme.example", "acme-secret-1"]}
@@ -140,7 +147,7 @@ async def test_every_route_hides_other_workspaces(
             assert named.status_code == 403, f"{method} {url} with X-Tenant-Id: {named.status_code}"
             checked += 1
 
-    assert checked >= len(routes) >= 12
+    assert checked >= len(routes) >= 14
     after = await snapshot(database)
     # Creates without path parameters may add rows to the intruder's own workspace; nothing of
     # the owner's may change.

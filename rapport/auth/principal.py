@@ -7,6 +7,8 @@ from collections.abc import Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
+from rapport.events.actor import Actor
+
 
 @dataclass(frozen=True)
 class Principal:
@@ -30,6 +32,10 @@ class Principal:
         actor = self.api_key_id or self.user_id
         assert actor is not None
         return actor
+
+    @property
+    def actor(self) -> Actor:
+        return Actor(self.kind, self.actor_id)
 
     @property
     def rate_identity(self) -> str:

@@ -44,7 +44,7 @@ _PRECONDITION = documented_errors(
 
 
 def _service(db: DbSession, principal: Principal) -> ContactService:
-    return ContactService(db, principal.tenant_id, principal.tenant_settings)
+    return ContactService(db, principal.tenant_id, principal.tenant_settings, principal.actor)
 
 
 def _one(contact: Contact, response: Response) -> Envelope[ContactOut]:

@@ -16,7 +16,9 @@ from rapport.contacts.repository import (
     email_taken,
     external_id_taken,
 )
-from rapport.contacts.schemas import ContactCreate, ContactUpdate
+from rapport.contacts.schemas import ContactCreate, ContactOut, ContactUpdate
+from rapport.events.actor import Actor
+from rapport.events.service import EventRecorder, changes_between
 from rapport.kit.envelope import PageMeta
 from rapport.kit.errors import NotFound, ValidationFailed, field_error
 from rapport.kit.etag import ensure_match, etag_for
@@ -67,8 +69,10 @@ class ContactService:
         session: AsyncSession,
         tenant_id: uuid.UUID,
         tenant_settings: Mapping[str, Any] | None = None,
+        actor: Actor | None = None,
     ) -> None:
         self.repo = ContactRepository(session, tenant_id)
+        self.events = EventRecorder(session, tenant_id, actor or Actor.system())
         self.phone_region: str | None = (tenant_settings or {}).get("defaultPhoneRegion")
 
     async def list(
@@ -120,6 +124,7 @@ class ContactService:
         )
         self.repo.add(contact)
         await self.repo.flush()
+        self._emit("contact.created", contact)
         return contact
 
     async def update(self, ref: str, patch: ContactUpdate, if_match: str | None = None) -> Contact:
@@ -153,10 +158,12 @@ class ContactService:
                 changes.get("external_id", contact.external_id),
                 exclude_id=contact.id,
             )
+        before = _record(contact)
         for field, value in changes.items():
             setattr(contact, field, value)
         contact.version += 1
         await self.repo.flush()
+        self._emit("contact.updated", contact, before)
         return contact
 
     async def delete(self, ref: str, if_match: str | None = None) -> Contact:
@@ -168,7 +175,17 @@ class ContactService:
             contact.status = ContactStatus.DELETED
             contact.version += 1
             await self.repo.flush()
+            self._emit("contact.deleted", contact)
         return contact
+
+    def _emit(
+        self, event_type: str, contact: Contact, before: dict[str, Any] | None = None
+    ) -> None:
+        record = _record(contact)
+        data: dict[str, Any] = {"record": record}
+        if before is not None:
+            data["changes"] = changes_between(before, record)
+        self.events.record(event_type, "contact", contact.id, data)
 
     async def _ensure_unique(
         self, email: str | None, external_id: str | None, exclude_id: uuid.UUID | None = None
@@ -179,6 +196,11 @@ class ContactService:
             Contact.external_id == external_id, exclude_id=exclude_id
         ):
             raise external_id_taken()
+
+
+def _record(contact: Contact) -> dict[str, Any]:
+    """The contact as the API shows it, which is also what events and webhooks carry."""
+    return ContactOut.model_validate(contact).model_dump(mode="json")
 
 
 def _merge_properties(current: dict[str, Any], patch: dict[str, Any] | None) -> dict[str, Any]:

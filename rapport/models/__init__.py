@@ -2,6 +2,7 @@
 
 from rapport.models.auth import ApiKey
 from rapport.models.contacts import Contact, ContactStatus, LifecycleStage
+from rapport.models.events import Event
 from rapport.models.idempotency import IdempotencyRecord
 from rapport.models.tenancy import Membership, MembershipRole, Tenant, TenantOwned, User
 
@@ -9,6 +10,7 @@ __all__ = [
     "ApiKey",
     "Contact",
     "ContactStatus",
+    "Event",
     "IdempotencyRecord",
     "LifecycleStage",
     "Membership",

@@ -1,0 +1,1 @@
+"""Domain events: recorded in the transaction of each change, listed as the audit log."""

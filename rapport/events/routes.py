@@ -1,0 +1,62 @@
+"""HTTP routes of the event log (the audit log of who changed what)."""
+
+from __future__ import annotations
+
+import uuid
+from datetime import datetime
+from typing import Annotated
+
+from fastapi import APIRouter, Depends, Query
+
+from rapport.auth.dependencies import Authenticator
+from rapport.auth.principal import Principal
+from rapport.auth.scopes import Scope
+from rapport.events.repository import EventFilters, EventRepository
+from rapport.events.schemas import EventOut
+from rapport.events.service import EventService
+from rapport.kit.envelope import Envelope, ListEnvelope
+from rapport.kit.pagination import PageRequest, Pagination
+from rapport.kit.session import DbSession
+
+router = APIRouter(prefix="/events", tags=["Events"])
+
+Reader = Annotated[Principal, Depends(Authenticator(Scope.CRM_READ))]
+
+
+@router.get("", summary="List events, newest first by default (the audit log)")
+async def list_events(
+    db: DbSession,
+    principal: Reader,
+    page: Annotated[
+        PageRequest,
+        Depends(Pagination(EventRepository.sort_columns, default_sort="sequence")),
+    ],
+    event_type: Annotated[
+        list[str] | None,
+        Query(
+            alias="type",
+            description="Event type, or a family such as `contact.*`; repeat to combine",
+            max_length=20,
+        ),
+    ] = None,
+    since: Annotated[datetime | None, Query(description="Occurred at or after")] = None,
+    until: Annotated[datetime | None, Query(description="Occurred at or before")] = None,
+    resource_id: Annotated[uuid.UUID | None, Query(alias="resourceId")] = None,
+    resource_type: Annotated[str | None, Query(alias="resourceType", max_length=50)] = None,
+    actor_id: Annotated[uuid.UUID | None, Query(alias="actorId")] = None,
+) -> ListEnvelope[EventOut]:
+    filters = EventFilters(
+        types=tuple(t for t in event_type or () if t),
+        since=since,
+        until=until,
+        resource_id=resource_id,
+        resource_type=resource_type,
+        actor_id=actor_id,
+    )
+    rows, meta = await EventService(db, principal.tenant_id).list(filters, page)
+    return ListEnvelope(data=[EventOut.of(e) for e in rows], meta=meta)
+
+
+@router.get("/{event_id}", summary="One event")
+async def get_event(event_id: uuid.UUID, db: DbSession, principal: Reader) -> Envelope[EventOut]:
+    return Envelope(data=EventOut.of(await EventService(db, principal.tenant_id).get(event_id)))

@@ -1,0 +1,65 @@
+"""Recording domain events, and reading them back as the audit log."""
+
+from __future__ import annotations
+
+import uuid
+from typing import Any
+
+from pydantic_core import to_jsonable_python
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from rapport.events.actor import Actor
+from rapport.events.repository import EventFilters, EventRepository
+from rapport.kit.envelope import PageMeta
+from rapport.kit.errors import NotFound
+from rapport.kit.pagination import PageRequest
+from rapport.models import Event
+
+
+_BOOKKEEPING = frozenset({"updatedAt"})
+
+
+def changes_between(before: dict[str, Any], after: dict[str, Any]) -> dict[str, Any]:
+    """`{field: {"before": ..., "after": ...}}` for every field whose value differs (the
+    modification time aside: it changes every time)."""
+    return {
+        field: {"before": before.get(field), "after": value}
+        for field, value in after.items()
+        if before.get(field) != value and field not in _BOOKKEEPING
+    }
+
+
+class EventRecorder:
+    """The one way a service emits an event. It adds the event to the service's own session,
+    so the event commits or rolls back with the change it describes."""
+
+    def __init__(self, session: AsyncSession, tenant_id: uuid.UUID, actor: Actor) -> None:
+        self.repo = EventRepository(session, tenant_id)
+        self.actor = actor
+
+    def record(
+        self, event_type: str, resource_type: str, resource_id: uuid.UUID, data: dict[str, Any]
+    ) -> Event:
+        event = Event(
+            type=event_type,
+            resource_type=resource_type,
+            resource_id=resource_id,
+            actor_type=self.actor.type,
+            actor_id=self.actor.id,
+            data=to_jsonable_python(data),
+        )
+        return self.repo.add(event)
+
+
+class EventService:
+    def __init__(self, session: AsyncSession, tenant_id: uuid.UUID) -> None:
+        self.repo = EventRepository(session, tenant_id)
+
+    async def list(self, filters: EventFilters, page: PageRequest) -> tuple[list[Event], PageMeta]:
+        return await self.repo.page(filters, page)
+
+    async def get(self, event_id: uuid.UUID) -> Event:
+        event = await self.repo.by_id(event_id)
+        if event is None:
+            raise NotFound("Event not found")
+        return event

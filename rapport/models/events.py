@@ -1,0 +1,39 @@
+"""Domain events: the record of every change, written in the transaction of the change."""
+
+from __future__ import annotations
+
+import uuid
+from datetime import datetime
+from typing import Any
+
+from sqlalchemy import BigInteger, Index, Integer, String
+from sqlalchemy.orm import Mapped, mapped_column
+
+from rapport.kit.clock import utcnow
+from rapport.kit.db import Base
+from rapport.kit.ids import new_id
+from rapport.models.tenancy import TenantOwned
+
+
+class Event(TenantOwned, Base):
+    """`sequence` orders events as they were written (per record, in the order of its changes);
+    `id` is the public identifier."""
+
+    __tablename__ = "events"
+    __table_args__ = (
+        Index("ix_events_tenant_sequence", "tenant_id", "sequence"),
+        Index("ix_events_tenant_resource", "tenant_id", "resource_id", "sequence"),
+        Index("ix_events_tenant_type", "tenant_id", "type", "sequence"),
+    )
+
+    sequence: Mapped[int] = mapped_column(
+        BigInteger().with_variant(Integer(), "sqlite"), primary_key=True, autoincrement=True
+    )
+    id: Mapped[uuid.UUID] = mapped_column(unique=True, default=new_id)
+    type: Mapped[str] = mapped_column(String(100))
+    resource_type: Mapped[str] = mapped_column(String(50))
+    resource_id: Mapped[uuid.UUID]
+    actor_type: Mapped[str] = mapped_column(String(20))
+    actor_id: Mapped[uuid.UUID | None]
+    occurred_at: Mapped[datetime] = mapped_column(default=utcnow)
+    data: Mapped[dict[str, Any]] = mapped_column(default=dict)
