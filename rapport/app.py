@@ -5,7 +5,8 @@ from __future__ import annotations
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 
-from fastapi import APIRouter, FastAPI
+from fastapi import APIRouter, FastAPI, Request
+from starlette.responses import Response
 
 from rapport import __version__
 from rapport.auth.dependencies import KeyCache, requires_credentials
@@ -15,8 +16,8 @@ from rapport.contacts.routes import router as contacts_router
 from rapport.events.routes import router as events_router
 from rapport.health.routes import router as health_router
 from rapport.kit.db import Database
-from rapport.kit.errors import ERROR_RESPONSES, install_error_handlers
-from rapport.kit.idempotency import IdempotencyMiddleware
+from rapport.kit.errors import install_error_handlers
+from rapport.kit.idempotency import Replay
 from rapport.kit.logging import configure_logging
 from rapport.kit.middleware import RequestContextMiddleware
 from rapport.kit.openapi import install_openapi
@@ -34,6 +35,11 @@ from `POST /api/v1/auth/login` together with `X-Tenant-Id`.
 requestId, details}}`. **Pagination**: `skip`/`take`, `page`/`limit`, `page`/`pageSize` or
 `cursor`. **Safety**: `Idempotency-Key` on POST, `ETag` / `If-Match` on single records.
 """
+
+
+async def _replay(_request: Request, exc: Exception) -> Response:
+    assert isinstance(exc, Replay)
+    return exc.response()
 
 
 def create_app(settings: Settings | None = None, database: Database | None = None) -> FastAPI:
@@ -66,10 +72,10 @@ def create_app(settings: Settings | None = None, database: Database | None = Non
     app.state.key_cache = KeyCache(settings.api_key_cache_seconds)
 
     install_error_handlers(app)
-    app.add_middleware(IdempotencyMiddleware)
+    app.add_exception_handler(Replay, _replay)
     app.add_middleware(RequestContextMiddleware, max_body_bytes=settings.max_body_bytes)
 
-    api = APIRouter(prefix=API_PREFIX, responses=ERROR_RESPONSES)
+    api = APIRouter(prefix=API_PREFIX)
     for router in (auth_router, workspace_router, contacts_router, events_router):
         api.include_router(router)
     app.include_router(api)

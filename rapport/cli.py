@@ -91,6 +91,11 @@ def serve(
     """Apply migrations, seed a demo workspace on first start, and serve the API."""
     settings = Settings()
     configure_logging(settings.log_level, settings.log_json)
+    if workers > 1 and settings.is_sqlite:
+        raise typer.BadParameter(
+            "SQLite serves one process (it admits one writer); use PostgreSQL for --workers > 1",
+            param_hint="--workers",
+        )
     settings.resolved_secret_key()
     created = _run(lambda s: bootstrap_demo(s, 300)) if demo else None
     bind_host, bind_port = host or settings.host, port or settings.port

@@ -3,12 +3,12 @@ and applies rate limits. Every protected route declares it with the scopes it ne
 
 from __future__ import annotations
 
+import json
 import time
 import uuid
 from dataclasses import dataclass, replace
 from datetime import timedelta
 
-import orjson
 from fastapi import Request
 from fastapi.routing import APIRoute
 
@@ -22,6 +22,7 @@ from rapport.auth.principal import Principal
 from rapport.auth.repository import CredentialRepository, KeyRecord
 from rapport.auth.scopes import ROLE_SCOPES, Scope
 from rapport.config import Settings
+from rapport.kit import idempotency
 from rapport.kit.clock import utcnow
 from rapport.kit.errors import (
     ErrorDetail,
@@ -100,10 +101,11 @@ async def named_workspace(request: Request) -> uuid.UUID | None:
             named.setdefault(_workspace_id(param, value), param)
     if request.method in ("POST", "PUT", "PATCH"):
         body = await request.body()
-        if b"tenantId" in body or b"entityId" in body:
+        if body:
             try:
-                doc = orjson.loads(body)
-            except orjson.JSONDecodeError:
+                # The parser FastAPI uses, so the fields seen here are the fields it will see.
+                doc = json.loads(body)
+            except ValueError:
                 doc = None
             if isinstance(doc, dict):
                 for param in TENANT_PARAMS:
@@ -154,6 +156,7 @@ class Authenticator:
             )
         set_tenant_id(str(principal.tenant_id))
         request.state.principal = principal
+        await idempotency.check(request, db, principal.rate_identity, principal.tenant_id)
         return principal
 
     async def _count(self, request: Request, principal: Principal) -> None:
@@ -190,6 +193,7 @@ class Authenticator:
             tenant_id=record.tenant_id,
             scopes=record.scopes,
             api_key_id=record.id,
+            expires_at=record.expires_at,
             tenant_settings=record.tenant_settings,
         )
 
@@ -204,7 +208,9 @@ class Authenticator:
             raise Unauthenticated(str(exc)) from exc
         if named is None:
             memberships = await repo.memberships_of(claims.user_id)
-            if len(memberships) != 1:
+            if not memberships:
+                raise Forbidden("This user belongs to no workspace")
+            if len(memberships) > 1:
                 raise InvalidRequest(
                     "Name the workspace with the X-Tenant-Id header",
                     details=[ErrorDetail(field="X-Tenant-Id", message="Required for this user")],

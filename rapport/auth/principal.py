@@ -5,6 +5,7 @@ from __future__ import annotations
 import uuid
 from collections.abc import Mapping
 from dataclasses import dataclass, field
+from datetime import datetime
 from typing import Any
 
 from rapport.events.actor import Actor
@@ -16,6 +17,7 @@ class Principal:
     scopes: frozenset[str]
     api_key_id: uuid.UUID | None = None
     user_id: uuid.UUID | None = None
+    expires_at: datetime | None = None
     tenant_settings: Mapping[str, Any] = field(default_factory=dict)
 
     @property

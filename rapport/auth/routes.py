@@ -5,7 +5,7 @@ from __future__ import annotations
 import uuid
 from typing import Annotated
 
-from fastapi import APIRouter, Depends, Request, Response
+from fastapi import Depends, Request, Response
 
 from rapport.auth.dependencies import Authenticator, KeyCache
 from rapport.auth.principal import Principal
@@ -27,9 +27,9 @@ from rapport.kit.envelope import Envelope, ListEnvelope
 from rapport.kit.errors import documented_errors
 from rapport.kit.pagination import PageRequest, Pagination
 from rapport.kit.ratelimit import RateLimiter
-from rapport.kit.session import DbSession
+from rapport.kit.session import DbSession, after_commit, api_router
 
-router = APIRouter(tags=["Auth"])
+router = api_router(tags=["Auth"])
 
 Admin = Annotated[Principal, Depends(Authenticator(Scope.CRM_ADMIN))]
 
@@ -77,7 +77,11 @@ async def who_am_i(
 
 def _keys(db: DbSession, principal: Principal) -> ApiKeyService:
     return ApiKeyService(
-        db, principal.tenant_id, grantable=principal.scopes, creator_user_id=principal.user_id
+        db,
+        principal.tenant_id,
+        grantable=principal.scopes,
+        creator_user_id=principal.user_id,
+        latest_expiry=principal.expires_at,
     )
 
 
@@ -121,5 +125,5 @@ async def revoke_api_key(
 ) -> Envelope[ApiKeyOut]:
     key = await _keys(db, principal).revoke(key_id)
     cache: KeyCache = request.app.state.key_cache
-    cache.forget(key_id=key.id)
+    after_commit(request, lambda: cache.forget(key_id=key.id))
     return Envelope(data=ApiKeyOut.model_validate(key))

@@ -8,7 +8,7 @@ from datetime import datetime
 from pydantic import Field, field_validator
 
 from rapport.auth.scopes import ALL_SCOPES, parse_scopes
-from rapport.kit.schemas import InputModel, WireModel
+from rapport.kit.schemas import InputModel, UtcDateTime, WireModel
 
 
 class LoginRequest(InputModel):
@@ -55,7 +55,7 @@ class ApiKeyCreate(InputModel):
         description=_SCOPES_DOC,
         examples=[["crm:read", "crm:write"]],
     )
-    expires_at: datetime | None = Field(default=None, description="Optional expiry (UTC)")
+    expires_at: UtcDateTime | None = Field(default=None, description="Optional expiry (UTC)")
 
     @field_validator("scopes")
     @classmethod

@@ -42,8 +42,9 @@ class LoginService:
 
 
 class ApiKeyService:
-    """Keys of one workspace. `grantable` caps the scopes a new key may carry (the creator's own);
-    operators on the command line pass all scopes."""
+    """Keys of one workspace. A new key carries at most the scopes of its creator (`grantable`)
+    and expires no later than the creating key (`latest_expiry`); operators on the command
+    line are not limited."""
 
     def __init__(
         self,
@@ -52,10 +53,12 @@ class ApiKeyService:
         *,
         grantable: frozenset[str] = ALL_SCOPES,
         creator_user_id: uuid.UUID | None = None,
+        latest_expiry: datetime | None = None,
     ) -> None:
         self.repo = ApiKeyRepository(session, tenant_id)
         self.grantable = grantable
         self.creator_user_id = creator_user_id
+        self.latest_expiry = latest_expiry
 
     async def create(
         self, name: str, scopes: list[str], expires_at: datetime | None = None
@@ -70,6 +73,10 @@ class ApiKeyService:
             raise Forbidden(f"A key cannot grant {beyond[0]}, which its creator does not hold")
         if expires_at is not None and as_utc(expires_at) <= utcnow():
             raise field_error("expiresAt", "Must be in the future")
+        if self.latest_expiry is not None and (
+            expires_at is None or as_utc(expires_at) > self.latest_expiry
+        ):
+            expires_at = self.latest_expiry
         secret = generate_api_key()
         key = ApiKey(
             name=name.strip() or "API key",

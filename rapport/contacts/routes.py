@@ -2,10 +2,9 @@
 
 from __future__ import annotations
 
-from datetime import datetime
-from typing import Annotated
+from typing import Annotated, Any
 
-from fastapi import APIRouter, Depends, Header, Path, Query, Response
+from fastapi import Depends, Header, Path, Query, Response
 
 from rapport.auth.dependencies import Authenticator
 from rapport.auth.principal import Principal
@@ -16,10 +15,11 @@ from rapport.contacts.service import ContactService, contact_etag
 from rapport.kit.envelope import Envelope, ListEnvelope
 from rapport.kit.errors import documented_errors
 from rapport.kit.pagination import PageRequest, Pagination
-from rapport.kit.session import DbSession
+from rapport.kit.schemas import UtcDateTime
+from rapport.kit.session import DbSession, api_router
 from rapport.models import Contact, ContactStatus, LifecycleStage
 
-router = APIRouter(prefix="/contacts", tags=["Contacts"])
+router = api_router(prefix="/contacts", tags=["Contacts"])
 
 Reader = Annotated[Principal, Depends(Authenticator(Scope.CRM_READ))]
 Writer = Annotated[Principal, Depends(Authenticator(Scope.CRM_WRITE))]
@@ -38,6 +38,11 @@ IfMatch = Annotated[
 ]
 _NOT_FOUND = documented_errors({404: "No such contact in this workspace"})
 _CONFLICT = documented_errors({409: "CONTACT_EMAIL_EXISTS or CONTACT_EXTERNAL_ID_EXISTS"})
+_ETAG_HEADER = {
+    "ETag": {"description": "Send back in If-Match to update safely", "schema": {"type": "string"}}
+}
+_WITH_ETAG: dict[int | str, dict[str, Any]] = {200: {"headers": _ETAG_HEADER}}
+_CREATED_WITH_ETAG: dict[int | str, dict[str, Any]] = {201: {"headers": _ETAG_HEADER}}
 _PRECONDITION = documented_errors(
     {412: "If-Match no longer matches the ETag (PRECONDITION_FAILED)"}
 )
@@ -64,10 +69,10 @@ async def list_contacts(
     lifecycle_stage: Annotated[LifecycleStage | None, Query(alias="lifecycleStage")] = None,
     is_identified: Annotated[bool | None, Query(alias="isIdentified")] = None,
     created_from: Annotated[
-        datetime | None, Query(alias="from", description="Created at or after (ISO 8601)")
+        UtcDateTime | None, Query(alias="from", description="Created at or after (ISO 8601)")
     ] = None,
     created_to: Annotated[
-        datetime | None, Query(alias="to", description="Created at or before (ISO 8601)")
+        UtcDateTime | None, Query(alias="to", description="Created at or before (ISO 8601)")
     ] = None,
 ) -> ListEnvelope[ContactOut]:
     filters = ContactFilters(
@@ -82,7 +87,9 @@ async def list_contacts(
     return ListEnvelope(data=[ContactOut.model_validate(r) for r in rows], meta=meta)
 
 
-@router.post("", status_code=201, summary="Create a contact", responses=_CONFLICT)
+@router.post(
+    "", status_code=201, summary="Create a contact", responses={**_CONFLICT, **_CREATED_WITH_ETAG}
+)
 async def create_contact(
     body: ContactCreate, db: DbSession, principal: Writer, response: Response
 ) -> Envelope[ContactOut]:
@@ -91,7 +98,11 @@ async def create_contact(
     return _one(contact, response)
 
 
-@router.get("/{ref}", summary="Get a contact by id, email or externalId", responses=_NOT_FOUND)
+@router.get(
+    "/{ref}",
+    summary="Get a contact by id, email or externalId",
+    responses={**_NOT_FOUND, **_WITH_ETAG},
+)
 async def get_contact(
     ref: ContactRef, db: DbSession, principal: Reader, response: Response
 ) -> Envelope[ContactOut]:
@@ -101,7 +112,7 @@ async def get_contact(
 @router.patch(
     "/{ref}",
     summary="Update a contact (properties merge key by key)",
-    responses={**_NOT_FOUND, **_CONFLICT, **_PRECONDITION},
+    responses={**_NOT_FOUND, **_CONFLICT, **_PRECONDITION, **_WITH_ETAG},
 )
 async def update_contact(
     ref: ContactRef,
@@ -117,7 +128,7 @@ async def update_contact(
 @router.delete(
     "/{ref}",
     summary="Soft-delete a contact (status becomes DELETED); returns the record",
-    responses={**_NOT_FOUND, **_PRECONDITION},
+    responses={**_NOT_FOUND, **_PRECONDITION, **_WITH_ETAG},
 )
 async def delete_contact(
     ref: ContactRef, db: DbSession, principal: Writer, response: Response, if_match: IfMatch = None

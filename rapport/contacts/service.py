@@ -26,6 +26,7 @@ from rapport.kit.ids import parse_uuid
 from rapport.kit.pagination import PageRequest
 from rapport.models import Contact, ContactStatus
 
+NAME_LENGTH = 300
 _NAME_FIELDS = ("name", "given_name", "family_name")
 
 
@@ -104,7 +105,8 @@ class ContactService:
         phone = normalize_phone(_clean(data.phone), self.phone_region)
         external_id = _clean(data.external_id)
         given, family = _clean(data.given_name), _clean(data.family_name)
-        name = _clean(data.name) or (" ".join(p for p in (given, family) if p) or None)
+        derived = " ".join(p for p in (given, family) if p)[:NAME_LENGTH]
+        name = _clean(data.name) or derived or None
         if not any((email, phone, external_id, name)):
             raise field_error(
                 "email", "A contact needs at least an email, phone, externalId or name"
@@ -120,7 +122,6 @@ class ContactService:
             status=data.status,
             lifecycle_stage=data.lifecycle_stage,
             properties=data.properties,
-            version=1,
         )
         self.repo.add(contact)
         await self.repo.flush()
@@ -161,7 +162,6 @@ class ContactService:
         before = _record(contact)
         for field, value in changes.items():
             setattr(contact, field, value)
-        contact.version += 1
         await self.repo.flush()
         self._emit("contact.updated", contact, before)
         return contact
@@ -173,7 +173,6 @@ class ContactService:
         ensure_match(if_match, contact_etag(contact))
         if contact.status != ContactStatus.DELETED:
             contact.status = ContactStatus.DELETED
-            contact.version += 1
             await self.repo.flush()
             self._emit("contact.deleted", contact)
         return contact

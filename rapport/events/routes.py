@@ -3,10 +3,9 @@
 from __future__ import annotations
 
 import uuid
-from datetime import datetime
 from typing import Annotated
 
-from fastapi import APIRouter, Depends, Query
+from fastapi import Depends, Query
 
 from rapport.auth.dependencies import Authenticator
 from rapport.auth.principal import Principal
@@ -16,9 +15,10 @@ from rapport.events.schemas import EventOut
 from rapport.events.service import EventService
 from rapport.kit.envelope import Envelope, ListEnvelope
 from rapport.kit.pagination import PageRequest, Pagination
-from rapport.kit.session import DbSession
+from rapport.kit.schemas import UtcDateTime
+from rapport.kit.session import DbSession, api_router
 
-router = APIRouter(prefix="/events", tags=["Events"])
+router = api_router(prefix="/events", tags=["Events"])
 
 Reader = Annotated[Principal, Depends(Authenticator(Scope.CRM_READ))]
 
@@ -39,8 +39,8 @@ async def list_events(
             max_length=20,
         ),
     ] = None,
-    since: Annotated[datetime | None, Query(description="Occurred at or after")] = None,
-    until: Annotated[datetime | None, Query(description="Occurred at or before")] = None,
+    since: Annotated[UtcDateTime | None, Query(description="Occurred at or after")] = None,
+    until: Annotated[UtcDateTime | None, Query(description="Occurred at or before")] = None,
     resource_id: Annotated[uuid.UUID | None, Query(alias="resourceId")] = None,
     resource_type: Annotated[str | None, Query(alias="resourceType", max_length=50)] = None,
     actor_id: Annotated[uuid.UUID | None, Query(alias="actorId")] = None,

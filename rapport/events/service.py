@@ -15,7 +15,6 @@ from rapport.kit.errors import NotFound
 from rapport.kit.pagination import PageRequest
 from rapport.models import Event
 
-
 _BOOKKEEPING = frozenset({"updatedAt"})
 
 

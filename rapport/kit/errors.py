@@ -168,8 +168,9 @@ async def _handle_app_error(_request: Request, exc: Exception) -> JsonResponse:
     return error_response(exc.status_code, exc.code, exc.message, exc.details, exc.headers)
 
 
-async def _handle_validation_error(_request: Request, exc: Exception) -> JsonResponse:
-    assert isinstance(exc, RequestValidationError)
+def validation_error_response(exc: RequestValidationError) -> JsonResponse:
+    """Malformed JSON is 400; bad query, header or path values are 400 (INVALID_ID for a path
+    id); field errors in a body are 422."""
     errors = list(exc.errors())
     if any(e.get("type") == "json_invalid" for e in errors):
         return error_response(400, "INVALID_REQUEST", "The body is not valid JSON")
@@ -181,6 +182,11 @@ async def _handle_validation_error(_request: Request, exc: Exception) -> JsonRes
     summary = "; ".join(f"{d.field}: {d.message}" for d in details[:5])
     in_path = all(e.get("loc", ("",))[0] == "path" for e in errors)
     return error_response(400, "INVALID_ID" if in_path else "INVALID_REQUEST", summary, details)
+
+
+async def _handle_validation_error(_request: Request, exc: Exception) -> JsonResponse:
+    assert isinstance(exc, RequestValidationError)
+    return validation_error_response(exc)
 
 
 async def _handle_http_exception(request: Request, exc: Exception) -> JsonResponse:
@@ -209,7 +215,13 @@ def _allowed_methods(request: Request) -> list[str]:
 
 async def _handle_unexpected(_request: Request, exc: Exception) -> JsonResponse:
     log.exception("unhandled error", exc_info=exc)
-    return error_response(500, "INTERNAL", "Internal error; the request id identifies it in logs")
+    request_id = current_request_id()
+    return error_response(
+        500,
+        "INTERNAL",
+        "Internal error; the request id identifies it in logs",
+        headers={"X-Request-Id": request_id},
+    )
 
 
 def install_error_handlers(app: FastAPI) -> None:
@@ -225,15 +237,3 @@ def documented_errors(descriptions: dict[int, str]) -> dict[int | str, dict[str,
         status: {"model": ErrorEnvelope, "description": description}
         for status, description in descriptions.items()
     }
-
-
-ERROR_RESPONSES = documented_errors(
-    {
-        400: "Malformed input (INVALID_REQUEST, INVALID_ID)",
-        401: "Missing, unknown, expired or revoked credentials (UNAUTHENTICATED)",
-        403: "Scope missing or tenant mismatch (FORBIDDEN)",
-        413: "Body too large (PAYLOAD_TOO_LARGE)",
-        422: "Field-level validation errors (VALIDATION_FAILED)",
-        429: "Rate limit exceeded (RATE_LIMITED), see Retry-After",
-    }
-)

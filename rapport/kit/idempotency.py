@@ -1,246 +1,222 @@
-"""`Idempotency-Key` on POST: the same key and body within 24 h replays the first response.
+"""`Idempotency-Key` on POST: the same key and request within 24 h replays the first response.
 
-Records are keyed by a hash of the credential (the Authorization header), so they exist before
-authentication runs and two credentials never collide. A different body under a used key is 422
-IDEMPOTENCY_KEY_REUSED; a retry while the first attempt still runs is 409
-IDEMPOTENCY_KEY_IN_PROGRESS. Responses that say nothing about the request itself (401, 403,
-408, 429, 5xx) release the key so the client can try again.
+The authenticator calls `check()` once it knows who is calling, so a record is scoped to the
+caller and its workspace and no unauthenticated request touches the store. A new key is
+claimed on the request; `UnitOfWorkRoute` then stores the response in the same transaction
+as the work it describes, so a committed change always has its replay and a rolled-back one
+never does. Two concurrent requests with one key race to commit; the loser's work is undone
+and it answers with the winner's response. Domain refusals (400, 404, 409, 412, 422) are
+remembered too; answers about the credential or the moment (401, 403, 408, 429, 5xx) are not,
+so a retry runs afresh. Secrets shown once (API keys, webhook secrets) are not kept: a replay
+shows `[shown once]` in their place.
 """
 
 from __future__ import annotations
 
 import hashlib
+import uuid
 from dataclasses import dataclass
 from datetime import timedelta
+from typing import Any
 
-from sqlalchemy import delete, select, update
+import orjson
+from fastapi import Request
+from fastapi.exceptions import RequestValidationError
+from sqlalchemy import delete, select
 from sqlalchemy.exc import IntegrityError
+from sqlalchemy.ext.asyncio import AsyncSession
 from starlette.responses import Response
-from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from rapport.kit.clock import utcnow
 from rapport.kit.db import Database
-from rapport.kit.errors import error_response
+from rapport.kit.errors import (
+    AppError,
+    ErrorDetail,
+    InvalidRequest,
+    error_response,
+    validation_error_response,
+)
 from rapport.models import IdempotencyRecord
 
 TTL = timedelta(hours=24)
-IN_PROGRESS_TIMEOUT = timedelta(minutes=2)
-_RELEASED_STATUSES = {401, 403, 408, 429}
+HEADER = "idempotency-key"
+_REMEMBERED_REFUSALS = {400, 404, 409, 412, 422}
 _NOT_REPLAYED_HEADERS = {"x-request-id", "content-length", "date", "server"}
+_SECRET_PREFIXES = ("ak_", "whsec_")
+_SHOWN_ONCE = "[shown once]"
 
 
 @dataclass(frozen=True)
 class Claim:
-    """The outcome of claiming a key: ours to run, or an earlier record."""
+    scope: str
+    key: str
+    fingerprint: str
+    tenant_id: uuid.UUID
 
-    record: IdempotencyRecord | None
 
-    @property
-    def is_new(self) -> bool:
-        return self.record is None
+class Replay(Exception):
+    """Answer with a response stored earlier."""
+
+    def __init__(self, record: IdempotencyRecord) -> None:
+        super().__init__("replay")
+        # Copied now: the session that loaded the record is rolled back before the answer.
+        self.status_code = record.status_code
+        self.headers = dict(record.response_headers or {})
+        self.body = record.response_body or b""
+
+    def response(self) -> Response:
+        return Response(
+            self.body,
+            status_code=self.status_code,
+            headers={**self.headers, "Idempotent-Replayed": "true"},
+        )
+
+
+class KeyReused(AppError):
+    status_code = 422
+    code = "IDEMPOTENCY_KEY_REUSED"
+    default_message = "This Idempotency-Key was used with a different request"
+
+
+async def check(request: Request, session: AsyncSession, scope: str, tenant_id: uuid.UUID) -> None:
+    """On a POST with `Idempotency-Key`: replay (raise `Replay`), refuse a reused key (422), or
+    claim the key for this request."""
+    key = request.headers.get(HEADER)
+    if request.method != "POST" or key is None:
+        return
+    if not 1 <= len(key) <= 255:
+        raise InvalidRequest(
+            "Idempotency-Key must be 1 to 255 characters",
+            details=[ErrorDetail(field="Idempotency-Key", message="1 to 255 characters")],
+        )
+    body = await request.body()
+    fingerprint = hashlib.sha256(
+        b"\n".join([request.url.path.encode(), request.url.query.encode(), body])
+    ).hexdigest()
+    store = IdempotencyStore(session)
+    record = await store.find(scope, key)
+    if record is not None and record.expires_at <= utcnow():
+        await store.forget(record)
+        record = None
+    if record is not None:
+        if record.request_hash != fingerprint:
+            raise KeyReused()
+        raise Replay(record)
+    request.state.idempotency = Claim(scope, key, fingerprint, tenant_id)
 
 
 class IdempotencyStore:
-    def __init__(self, database: Database) -> None:
-        self.database = database
+    def __init__(self, session: AsyncSession) -> None:
+        self.session = session
 
-    async def claim(self, credential_hash: str, key: str, request_hash: str) -> Claim:
+    async def find(self, scope: str, key: str) -> IdempotencyRecord | None:
+        stmt = select(IdempotencyRecord).where(
+            IdempotencyRecord.scope == scope, IdempotencyRecord.key == key
+        )
+        record: IdempotencyRecord | None = (await self.session.execute(stmt)).scalars().first()
+        return record
+
+    async def forget(self, record: IdempotencyRecord) -> None:
+        await self.session.delete(record)
+        await self.session.flush()
+
+    def remember(self, request: Request, response: Response) -> bool:
+        """Add the response of a claimed request to the session; True if there was a claim."""
+        claim: Claim | None = getattr(request.state, "idempotency", None)
+        if claim is None or not _remembered(response.status_code):
+            return False
         now = utcnow()
-        async with self.database.transaction() as session:
-            existing = (
-                (
-                    await session.execute(
-                        select(IdempotencyRecord).where(
-                            IdempotencyRecord.credential_hash == credential_hash,
-                            IdempotencyRecord.key == key,
-                        )
-                    )
-                )
-                .scalars()
-                .first()
+        self.session.add(
+            IdempotencyRecord(
+                tenant_id=claim.tenant_id,
+                scope=claim.scope,
+                key=claim.key,
+                request_hash=claim.fingerprint,
+                status_code=response.status_code,
+                response_headers=_replayable_headers(response),
+                response_body=_without_secrets(bytes(response.body)),
+                created_at=now,
+                expires_at=now + TTL,
             )
-            stale = existing is not None and (
-                existing.expires_at <= now
-                or (
-                    existing.status_code is None
-                    and existing.created_at <= now - IN_PROGRESS_TIMEOUT
-                )
-            )
-            if existing is not None and not stale:
-                return Claim(existing)
-            if existing is not None:
-                await session.delete(existing)
-                await session.flush()
-        try:
-            async with self.database.transaction() as session:
-                session.add(
-                    IdempotencyRecord(
-                        credential_hash=credential_hash,
-                        key=key,
-                        request_hash=request_hash,
-                        created_at=now,
-                        expires_at=now + TTL,
-                    )
-                )
-        except IntegrityError:
-            return await self.claim(credential_hash, key, request_hash)
-        return Claim(None)
+        )
+        return True
 
-    async def complete(
-        self, credential_hash: str, key: str, status: int, headers: dict[str, str], body: bytes
-    ) -> None:
-        async with self.database.transaction() as session:
-            await session.execute(
-                update(IdempotencyRecord)
-                .where(
-                    IdempotencyRecord.credential_hash == credential_hash,
-                    IdempotencyRecord.key == key,
-                )
-                .values(status_code=status, response_headers=headers, response_body=body)
-            )
+    @staticmethod
+    def is_duplicate(exc: BaseException) -> bool:
+        return isinstance(exc, IntegrityError) and "idempotency_records" in str(exc.orig)
 
-    async def release(self, credential_hash: str, key: str) -> None:
-        async with self.database.transaction() as session:
-            await session.execute(
-                delete(IdempotencyRecord).where(
-                    IdempotencyRecord.credential_hash == credential_hash,
-                    IdempotencyRecord.key == key,
-                )
-            )
+    @staticmethod
+    async def replay_winner(request: Request) -> Response:
+        claim: Claim = request.state.idempotency
+        database: Database = request.app.state.database
+        async with database.transaction() as session:
+            record = await IdempotencyStore(session).find(claim.scope, claim.key)
+        if record is None or record.request_hash != claim.fingerprint:
+            raise KeyReused()
+        return Replay(record).response()
 
     async def purge_expired(self) -> int:
-        async with self.database.transaction() as session:
-            result = await session.execute(
-                delete(IdempotencyRecord).where(IdempotencyRecord.expires_at <= utcnow())
-            )
-            return int(getattr(result, "rowcount", 0) or 0)
+        result = await self.session.execute(
+            delete(IdempotencyRecord).where(IdempotencyRecord.expires_at <= utcnow())
+        )
+        return int(getattr(result, "rowcount", 0) or 0)
 
 
-def _header(scope: Scope, name: bytes) -> str | None:
-    for key, value in scope["headers"]:
-        if key == name:
-            return str(value.decode("latin-1"))
+async def remember_refusal(request: Request, exc: Exception) -> Replay | None:
+    """Store the answer to a claimed request that was refused for what it asked. If a
+    concurrent twin committed first (its success may be why this one was refused), the twin's
+    answer is returned to be given instead."""
+    claim: Claim | None = getattr(request.state, "idempotency", None)
+    if claim is None:
+        return None
+    if isinstance(exc, AppError):
+        response = error_response(exc.status_code, exc.code, exc.message, exc.details, exc.headers)
+    elif isinstance(exc, RequestValidationError):
+        response = validation_error_response(exc)
+    else:
+        return None
+    database: Database = request.app.state.database
+    try:
+        async with database.transaction() as session:
+            IdempotencyStore(session).remember(request, response)
+    except IntegrityError:
+        async with database.transaction() as session:
+            record = await IdempotencyStore(session).find(claim.scope, claim.key)
+        if record is not None and record.request_hash == claim.fingerprint:
+            return Replay(record)
     return None
 
 
-class IdempotencyMiddleware:
-    def __init__(self, app: ASGIApp) -> None:
-        self.app = app
-
-    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
-        if scope["type"] != "http" or scope["method"] != "POST":
-            await self.app(scope, receive, send)
-            return
-        key = _header(scope, b"idempotency-key")
-        authorization = _header(scope, b"authorization")
-        if key is None or not authorization:
-            await self.app(scope, receive, send)
-            return
-        if not 1 <= len(key) <= 255:
-            response = error_response(
-                400, "INVALID_REQUEST", "Idempotency-Key must be 1 to 255 characters"
-            )
-            await response(scope, receive, send)
-            return
-        body, more_body_messages = await _read_body(receive)
-        credential_hash = hashlib.sha256(authorization.encode()).hexdigest()
-        fingerprint = hashlib.sha256(
-            b"\n".join([scope["path"].encode(), scope.get("query_string", b""), body])
-        ).hexdigest()
-        store = IdempotencyStore(scope["app"].state.database)
-        claim = await store.claim(credential_hash, key, fingerprint)
-        if not claim.is_new:
-            await _answer_from_record(claim.record, fingerprint, scope, receive, send)
-            return
-        replay_messages: list[Message] = [
-            {"type": "http.request", "body": body, "more_body": False}
-        ]
-        replay_messages.extend(more_body_messages)
-
-        async def replay_receive() -> Message:
-            if replay_messages:
-                return replay_messages.pop(0)
-            return await receive()
-
-        captured = _CapturedResponse()
-
-        async def capture_send(message: Message) -> None:
-            captured.record(message)
-            await send(message)
-
-        try:
-            await self.app(scope, replay_receive, capture_send)
-        except BaseException:
-            await store.release(credential_hash, key)
-            raise
-        if captured.status >= 500 or captured.status in _RELEASED_STATUSES:
-            await store.release(credential_hash, key)
-            return
-        await store.complete(
-            credential_hash,
-            key,
-            captured.status,
-            captured.replayable_headers(),
-            bytes(captured.body),
-        )
+def _remembered(status: int) -> bool:
+    return 200 <= status < 300 or status in _REMEMBERED_REFUSALS
 
 
-class _CapturedResponse:
-    def __init__(self) -> None:
-        self.status = 500
-        self.headers: list[tuple[bytes, bytes]] = []
-        self.body = bytearray()
-
-    def record(self, message: Message) -> None:
-        if message["type"] == "http.response.start":
-            self.status = message["status"]
-            self.headers = list(message.get("headers", []))
-        elif message["type"] == "http.response.body":
-            self.body.extend(message.get("body", b""))
-
-    def replayable_headers(self) -> dict[str, str]:
-        headers = {}
-        for raw_name, raw_value in self.headers:
-            name = raw_name.decode("latin-1")
-            if name.lower() in _NOT_REPLAYED_HEADERS or name.lower().startswith("x-ratelimit"):
-                continue
-            headers[name] = raw_value.decode("latin-1")
-        return headers
+def _replayable_headers(response: Response) -> dict[str, str]:
+    headers = {}
+    for raw_name, raw_value in response.raw_headers:
+        name = raw_name.decode("latin-1")
+        lowered = name.lower()
+        if lowered in _NOT_REPLAYED_HEADERS or lowered.startswith("x-ratelimit"):
+            continue
+        headers[name] = raw_value.decode("latin-1")
+    return headers
 
 
-async def _read_body(receive: Receive) -> tuple[bytes, list[Message]]:
-    chunks: list[bytes] = []
-    while True:
-        message = await receive()
-        if message["type"] != "http.request":
-            return b"".join(chunks), [message]
-        chunks.append(message.get("body", b""))
-        if not message.get("more_body", False):
-            return b"".join(chunks), []
+def _without_secrets(body: bytes) -> bytes:
+    if not any(prefix.encode() in body for prefix in _SECRET_PREFIXES):
+        return body
+    try:
+        doc = orjson.loads(body)
+    except orjson.JSONDecodeError:
+        return body
+    return orjson.dumps(_redact(doc))
 
 
-async def _answer_from_record(
-    record: IdempotencyRecord | None, fingerprint: str, scope: Scope, receive: Receive, send: Send
-) -> None:
-    assert record is not None
-    response: Response
-    if record.request_hash != fingerprint:
-        response = error_response(
-            422,
-            "IDEMPOTENCY_KEY_REUSED",
-            "This Idempotency-Key was used with a different request",
-        )
-    elif record.status_code is None:
-        response = error_response(
-            409,
-            "IDEMPOTENCY_KEY_IN_PROGRESS",
-            "A request with this Idempotency-Key is still running; retry shortly",
-            headers={"Retry-After": "1"},
-        )
-    else:
-        response = Response(
-            record.response_body or b"",
-            status_code=record.status_code,
-            headers={**(record.response_headers or {}), "Idempotent-Replayed": "true"},
-        )
-    await response(scope, receive, send)
+def _redact(value: Any) -> Any:
+    if isinstance(value, dict):
+        return {k: _redact(v) for k, v in value.items()}
+    if isinstance(value, list):
+        return [_redact(v) for v in value]
+    if isinstance(value, str) and value.startswith(_SECRET_PREFIXES) and len(value) > 20:
+        return _SHOWN_ONCE
+    return value

@@ -79,6 +79,12 @@ class RequestContextMiddleware:
                         headers[key] = value
             await send(message)
 
+        if _has_nul(scope):
+            response = error_response(
+                400, "INVALID_REQUEST", "NUL characters are not allowed in the URL"
+            )
+            await response(scope, receive, send_with_headers)
+            return
         try:
             if declared_length > self.max_body_bytes:
                 raise BodyTooLarge(self.max_body_bytes)
@@ -106,3 +112,7 @@ class RequestContextMiddleware:
                     "durationMs": round((time.perf_counter() - started) * 1000, 2),
                 },
             )
+
+
+def _has_nul(scope: Scope) -> bool:
+    return "\x00" in scope["path"] or b"%00" in scope.get("query_string", b"")

@@ -57,17 +57,53 @@ _SECURITY_SCHEME = {
     }
 }
 _ENVELOPE_REF = {"$ref": "#/components/schemas/ErrorEnvelope"}
+_INT = {"type": "integer"}
+_REQUEST_ID = {
+    "X-Request-Id": {
+        "description": "The caller's X-Request-Id, or req_...",
+        "schema": {"type": "string"},
+    }
+}
+_RATE_LIMIT = {
+    "X-RateLimit-Limit": {"description": "Requests allowed in the window", "schema": _INT},
+    "X-RateLimit-Remaining": {"description": "Requests left in the window", "schema": _INT},
+    "X-RateLimit-Reset": {"description": "When the window ends (epoch seconds)", "schema": _INT},
+}
+_BODY_METHODS = {"post", "put", "patch"}
 
 
 def _error(description: str) -> dict[str, Any]:
     return {"description": description, "content": {"application/json": {"schema": _ENVELOPE_REF}}}
 
 
+def _errors_for(method: str, path: str, secured: bool) -> dict[str, dict[str, Any]]:
+    errors = {
+        "400": _error("Malformed input (INVALID_REQUEST, INVALID_ID)"),
+        "500": _error("A bug (INTERNAL); the request id finds it in the logs"),
+    }
+    if secured:
+        errors["401"] = _error("Missing, unknown, expired or revoked credentials")
+        errors["403"] = _error("A scope is missing (named in the message), or another workspace")
+        errors["429"] = {
+            **_error("Rate limit exceeded (RATE_LIMITED)"),
+            "headers": {"Retry-After": {"description": "Seconds to wait", "schema": _INT}},
+        }
+    if "{" in path:
+        errors["404"] = _error("No such record in this workspace (NOT_FOUND)")
+    if method in _BODY_METHODS:
+        errors["413"] = _error("Body too large (PAYLOAD_TOO_LARGE)")
+        errors["422"] = _error("Field errors in the body (VALIDATION_FAILED)")
+    if method == "post" and secured:
+        errors["422"] = _error("Field errors (VALIDATION_FAILED) or IDEMPOTENCY_KEY_REUSED")
+    return errors
+
+
 def install_openapi(
     app: FastAPI, api_prefix: str, requires_credentials: Callable[[APIRoute], bool]
 ) -> None:
-    """Secured operations document the bearer scheme and the workspace parameters; operations
-    with a path parameter document 404; API POSTs document `Idempotency-Key`."""
+    """Every API operation documents the errors it can answer and the headers every response
+    carries; secured ones the bearer scheme, the workspace parameters and rate-limit headers;
+    secured POSTs `Idempotency-Key`."""
 
     def build() -> dict[str, Any]:
         if app.openapi_schema:
@@ -87,19 +123,32 @@ def install_openapi(
             if not path.startswith(api_prefix):
                 continue
             for method, operation in operations.items():
+                is_secured = (path, method) in secured
                 responses = operation.setdefault("responses", {})
                 parameters = operation.setdefault("parameters", [])
-                if (path, method) in secured:
+                if is_secured:
                     operation["security"] = [{"bearerAuth": []}]
                     parameters.extend(dict(p) for p in _WORKSPACE_PARAMETERS)
-                if "{" in path:
-                    responses.setdefault("404", _error("No such record in this workspace"))
-                if method == "post":
-                    parameters.append(dict(_IDEMPOTENCY_HEADER))
-                    responses.setdefault(
-                        "409", _error("Conflict (IDEMPOTENCY_KEY_IN_PROGRESS, or a duplicate)")
-                    )
-                    responses.setdefault("422", _error("Validation failed"))
+                    if method == "post":
+                        parameters.append(dict(_IDEMPOTENCY_HEADER))
+                if method not in _BODY_METHODS:
+                    responses.pop("422", None)  # query and path errors are 400 here
+                for status, response in _errors_for(method, path, is_secured).items():
+                    if status == "422" or status not in responses:
+                        responses[status] = response
+                for status, response in responses.items():
+                    headers = response.setdefault("headers", {})
+                    headers.update(_REQUEST_ID)
+                    if is_secured and status != "401":
+                        headers.update(_RATE_LIMIT)
+                    if status == "201":
+                        headers["Location"] = {
+                            "description": "URL of the new record",
+                            "schema": {"type": "string"},
+                        }
+        # Request validation errors are rendered as the error envelope, never FastAPI's shape.
+        for unused in ("HTTPValidationError", "ValidationError"):
+            spec["components"].get("schemas", {}).pop(unused, None)
         app.openapi_schema = spec
         return spec
 

@@ -21,6 +21,7 @@ from sqlalchemy import ColumnElement, Select, and_, func, or_, select
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlalchemy.orm import InstrumentedAttribute
 
+from rapport.kit.clock import as_utc
 from rapport.kit.envelope import PageMeta
 from rapport.kit.errors import ErrorDetail, InvalidRequest
 
@@ -65,11 +66,11 @@ class Cursor:
             doc = orjson.loads(raw)
             value = doc["v"]
             if doc["k"] == "dt":
-                value = datetime.fromisoformat(value)
+                value = as_utc(datetime.fromisoformat(value))
             elif doc["k"] == "n":
                 value = None
             return cls(SortSpec(str(doc["f"]), bool(doc["d"])), value, uuid.UUID(doc["i"]))
-        except (binascii.Error, ValueError, KeyError, TypeError, orjson.JSONDecodeError) as exc:
+        except (binascii.Error, ValueError, KeyError, TypeError, OverflowError) as exc:
             raise _bad("cursor", "Not a cursor returned by this API") from exc
 
 
@@ -104,11 +105,13 @@ class Pagination:
 
     def __call__(
         self,
-        skip: int | None = Query(None, ge=0, description="Offset (default 0)"),
-        take: int | None = Query(None, ge=1, description="Page size (default 25, max 100)"),
-        page: int | None = Query(None, ge=1, description="1-based page number"),
-        limit: int | None = Query(None, ge=1, description="Page size, alias of take"),
-        page_size: int | None = Query(None, ge=1, alias="pageSize", description="Alias of take"),
+        skip: int | None = Query(None, ge=0, le=1_000_000_000, description="Offset (default 0)"),
+        take: int | None = Query(None, ge=1, le=1_000_000, description="Page size (default 25)"),
+        page: int | None = Query(None, ge=1, le=10_000_000, description="1-based page number"),
+        limit: int | None = Query(None, ge=1, le=1_000_000, description="Alias of take"),
+        page_size: int | None = Query(
+            None, ge=1, le=1_000_000, alias="pageSize", description="Alias of take"
+        ),
         cursor: str | None = Query(None, max_length=2000, description="meta.nextCursor of a page"),
         sort_by: str | None = Query(None, alias="sortBy", max_length=64),
         sort_order: Literal["asc", "desc"] | None = Query(None, alias="sortOrder"),

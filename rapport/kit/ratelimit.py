@@ -35,8 +35,11 @@ def parse_limit(spec: str) -> limits.RateLimitItem:
 
 
 def validate_limit(spec: str) -> str:
-    """`spec` if it is a valid limit such as `100/minute`; ValueError otherwise."""
-    parse_limit(spec)
+    """`spec` if it is one limit of at least one request, such as `100/minute`."""
+    if ";" in spec or "," in spec:
+        raise ValueError("one limit per category")
+    if parse_limit(spec).amount < 1:
+        raise ValueError("at least 1 request per period")
     return spec
 
 

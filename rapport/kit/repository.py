@@ -9,8 +9,9 @@ from typing import Any, ClassVar, Generic, TypeVar
 from sqlalchemy import Select, select
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncSession
+from sqlalchemy.orm.exc import StaleDataError
 
-from rapport.kit.errors import AppError
+from rapport.kit.errors import AppError, PreconditionFailed
 from rapport.models.tenancy import TenantOwned
 
 M = TypeVar("M", bound=TenantOwned)
@@ -58,6 +59,8 @@ class ScopedRepository(Generic[M]):
         """Write pending changes, turning a unique-index race into the domain's 409."""
         try:
             await self.session.flush()
+        except StaleDataError as exc:
+            raise PreconditionFailed("The record was changed by another request") from exc
         except IntegrityError as exc:
             message = str(exc.orig)
             for marker, error in self.unique_violations.items():

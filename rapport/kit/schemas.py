@@ -2,10 +2,43 @@
 
 from __future__ import annotations
 
+import math
 import uuid
+from datetime import datetime
+from typing import Annotated, Any
 
-from pydantic import BaseModel, ConfigDict, Field
+from pydantic import AfterValidator, BaseModel, ConfigDict, Field, model_validator
 from pydantic.alias_generators import to_camel
+
+from rapport.kit.clock import as_utc
+
+
+def _utc(value: datetime) -> datetime:
+    try:
+        return as_utc(value)
+    except OverflowError as exc:
+        raise ValueError("out of range") from exc
+
+
+UtcDateTime = Annotated[datetime, AfterValidator(_utc)]
+"""A timestamp input, converted to UTC (naive values are taken as UTC)."""
+
+
+def _storable(value: Any, path: str = "") -> None:
+    """Refuse what no database column can hold: NUL characters and non-finite numbers."""
+    if isinstance(value, str):
+        if "\x00" in value:
+            raise ValueError(f"{path or 'value'}: NUL characters are not allowed")
+    elif isinstance(value, float):
+        if not math.isfinite(value):
+            raise ValueError(f"{path or 'value'}: numbers must be finite")
+    elif isinstance(value, dict):
+        for key, item in value.items():
+            _storable(key, path)
+            _storable(item, f"{path}.{key}" if path else str(key))
+    elif isinstance(value, list):
+        for index, item in enumerate(value):
+            _storable(item, f"{path}[{index}]")
 
 
 class WireModel(BaseModel):
@@ -31,3 +64,9 @@ class InputModel(WireModel):
         default=None, exclude=True, description="Must match the key"
     )
     entity_id: uuid.UUID | None = Field(default=None, exclude=True, description="Alias of tenantId")
+
+    @model_validator(mode="before")
+    @classmethod
+    def _only_storable_values(cls, data: Any) -> Any:
+        _storable(data)
+        return data

@@ -1,22 +1,112 @@
-"""The request's database session: one per request, committed once before the response is sent."""
+"""The request's unit of work: one session per request, committed once, before the response
+is sent, by the route class every API router uses.
+
+The session is created on first use by the `DbSession` dependency. `UnitOfWorkRoute` wraps the
+endpoint: on success it stores the idempotent response (if the request carried an
+`Idempotency-Key`) in the same transaction and commits; on error it rolls back. Callbacks
+registered with `after_commit` run once the commit succeeded (cache invalidation and the like).
+"""
 
 from __future__ import annotations
 
-from collections.abc import AsyncIterator
-from typing import Annotated
+from collections.abc import Callable, Coroutine
+from dataclasses import dataclass, field
+from typing import Annotated, Any
 
-from fastapi import Depends, Request
+from fastapi import APIRouter, Depends, Request
+from fastapi.routing import APIRoute
 from sqlalchemy.ext.asyncio import AsyncSession
+from starlette.responses import Response
 
 from rapport.kit.db import Database
+from rapport.kit.idempotency import IdempotencyStore, Replay, remember_refusal
 
 
-async def _request_session(request: Request) -> AsyncIterator[AsyncSession]:
-    database: Database = request.app.state.database
-    async with database.transaction(read_only=request.method in ("GET", "HEAD")) as session:
-        yield session
+@dataclass
+class UnitOfWork:
+    session: AsyncSession | None = None
+    after_commit: list[Callable[[], None]] = field(default_factory=list)
 
 
-# scope="function": the commit runs before the response starts, so a failed commit still
-# becomes an error response and a client never sees 2xx for work that was not stored.
-DbSession = Annotated[AsyncSession, Depends(_request_session, scope="function")]
+def _unit_of_work(request: Request) -> UnitOfWork:
+    unit: UnitOfWork | None = getattr(request.state, "unit_of_work", None)
+    if unit is None:
+        raise RuntimeError(f"{request.url.path}: the router must use UnitOfWorkRoute")
+    return unit
+
+
+def _request_session(request: Request) -> AsyncSession:
+    unit = _unit_of_work(request)
+    if unit.session is None:
+        database: Database = request.app.state.database
+        read_only = request.method in ("GET", "HEAD")
+        unit.session = (database.reader if read_only else database.sessionmaker)()
+    return unit.session
+
+
+DbSession = Annotated[AsyncSession, Depends(_request_session)]
+
+
+def after_commit(request: Request, callback: Callable[[], None]) -> None:
+    _unit_of_work(request).after_commit.append(callback)
+
+
+class UnitOfWorkRoute(APIRoute):
+    def get_route_handler(self) -> Callable[[Request], Coroutine[Any, Any, Response]]:
+        endpoint = super().get_route_handler()
+
+        async def run(request: Request) -> Response:
+            unit = UnitOfWork()
+            request.state.unit_of_work = unit
+            try:
+                response = await endpoint(request)
+            except Replay:
+                await _close(unit, commit=False)
+                raise
+            except Exception as exc:
+                await _close(unit, commit=False)
+                twin = await remember_refusal(request, exc)
+                if twin is not None:
+                    raise twin from exc
+                raise
+            replay = await _commit(request, unit, response)
+            return replay or response
+
+        return run
+
+
+async def _commit(request: Request, unit: UnitOfWork, response: Response) -> Response | None:
+    """Commit, storing the idempotent response first; if a concurrent twin of this request
+    committed first, its response is returned instead (and this request's work is undone)."""
+    if unit.session is None:
+        return None
+    store = IdempotencyStore(unit.session)
+    try:
+        claimed = store.remember(request, response)
+        await unit.session.commit()
+    except Exception as exc:
+        await _close(unit, commit=False)
+        if claimed and store.is_duplicate(exc):
+            return await IdempotencyStore.replay_winner(request)
+        raise
+    await unit.session.close()
+    for callback in unit.after_commit:
+        callback()
+    return None
+
+
+async def _close(unit: UnitOfWork, *, commit: bool) -> None:
+    if unit.session is None:
+        return
+    try:
+        if commit:
+            await unit.session.commit()
+        else:
+            await unit.session.rollback()
+    finally:
+        await unit.session.close()
+
+
+def api_router(**kwargs: Any) -> APIRouter:
+    """An APIRouter whose routes run as units of work; every domain router is made here."""
+    return APIRouter(route_class=UnitOfWorkRoute, **kwargs)

@@ -31,6 +31,7 @@ from sqlalchemy.dialects.sqlite.aiosqlite import (
 from sqlalchemy.engine import Connection, Engine
 from sqlalchemy.util.concurrency import await_
 
+LOCK_TIMEOUT_SECONDS = 30.0
 _WRITE = re.compile(r"^\s*(INSERT|UPDATE|DELETE|REPLACE|CREATE|DROP|ALTER)\b", re.IGNORECASE)
 _HOLDS_LOCK = "rapport_write_lock"
 
@@ -190,12 +191,18 @@ def serialize_writes(engine: Engine) -> None:
     def _take(conn: Connection, _cursor: Any, statement: str, *_args: Any) -> None:
         if conn.info.get(_HOLDS_LOCK) or not _WRITE.match(statement):
             return
-        await_(lock.acquire())
+        try:
+            await_(asyncio.wait_for(lock.acquire(), LOCK_TIMEOUT_SECONDS))
+        except TimeoutError as exc:
+            raise sqlite3.OperationalError("database is locked (write queue timed out)") from exc
         conn.info[_HOLDS_LOCK] = True
 
-    def _release(conn: Connection, *_args: Any) -> None:
-        if conn.info.pop(_HOLDS_LOCK, False):
+    def _release(info: dict[Any, Any]) -> None:
+        if info.pop(_HOLDS_LOCK, False):
             lock.release()
 
-    event.listen(engine, "commit", _release)
-    event.listen(engine, "rollback", _release)
+    event.listen(engine, "commit", lambda conn: _release(conn.info))
+    event.listen(engine, "rollback", lambda conn: _release(conn.info))
+    # However a connection goes back to the pool, it gives the turn back.
+    event.listen(engine.pool, "reset", lambda _dbapi, record, _state: _release(record.info))
+    event.listen(engine.pool, "close", lambda _dbapi, record: _release(record.info))

@@ -69,7 +69,11 @@ class Contact(TenantOwned, IdMixin, TimestampMixin, Base):
     lifecycle_stage: Mapped[LifecycleStage | None] = mapped_column(enum_type(LifecycleStage))
     properties: Mapped[dict[str, Any]] = mapped_column(default=dict)
     last_activity_at: Mapped[datetime | None]
-    version: Mapped[int] = mapped_column(default=1, doc="Bumped on every change; the ETag")
+    version: Mapped[int] = mapped_column(doc="Bumped by every UPDATE; the ETag")
+
+    # Every UPDATE carries `WHERE version = <read version>`: a concurrent change makes it
+    # match nothing, which the repository reports as 412.
+    __mapper_args__ = {"version_id_col": version}
 
     @property
     def is_identified(self) -> bool:

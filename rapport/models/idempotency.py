@@ -8,26 +8,24 @@ from sqlalchemy import JSON, Index, LargeBinary, String, UniqueConstraint
 from sqlalchemy.orm import Mapped, mapped_column
 
 from rapport.kit.db import Base, IdMixin
+from rapport.models.tenancy import TenantOwned
 
 
-class IdempotencyRecord(IdMixin, Base):
-    """One POST keyed by the caller; `status_code` is null while the first attempt runs.
-
-    Keyed by a hash of the credential that sent it (not by tenant), so the record exists before
-    authentication and two keys of one workspace never share idempotency keys.
-    """
+class IdempotencyRecord(TenantOwned, IdMixin, Base):
+    """One POST answered under a caller's key. `scope` names the caller and its workspace
+    (`api_key:<id>:<tenant>` or `user:<id>:<tenant>`)."""
 
     __tablename__ = "idempotency_records"
     __table_args__ = (
-        UniqueConstraint("credential_hash", "key"),
+        UniqueConstraint("scope", "key"),
         Index("ix_idempotency_records_expires_at", "expires_at"),
     )
 
-    credential_hash: Mapped[str] = mapped_column(String(64))
+    scope: Mapped[str] = mapped_column(String(120))
     key: Mapped[str] = mapped_column(String(255))
     request_hash: Mapped[str] = mapped_column(String(64))
-    status_code: Mapped[int | None]
-    response_headers: Mapped[dict[str, str] | None] = mapped_column(JSON)
-    response_body: Mapped[bytes | None] = mapped_column(LargeBinary)
+    status_code: Mapped[int]
+    response_headers: Mapped[dict[str, str]] = mapped_column(JSON)
+    response_body: Mapped[bytes] = mapped_column(LargeBinary)
     created_at: Mapped[datetime]
     expires_at: Mapped[datetime]

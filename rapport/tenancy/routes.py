@@ -4,17 +4,17 @@ from __future__ import annotations
 
 from typing import Annotated
 
-from fastapi import APIRouter, Depends, Request
+from fastapi import Depends, Request
 
 from rapport.auth.dependencies import Authenticator, KeyCache
 from rapport.auth.principal import Principal
 from rapport.auth.scopes import Scope
 from rapport.kit.envelope import Envelope
-from rapport.kit.session import DbSession
+from rapport.kit.session import DbSession, after_commit, api_router
 from rapport.tenancy.schemas import WorkspaceOut, WorkspaceUpdate
 from rapport.tenancy.service import WorkspaceService
 
-router = APIRouter(prefix="/workspace", tags=["Workspace"])
+router = api_router(prefix="/workspace", tags=["Workspace"])
 
 
 @router.get("", summary="The workspace of the credential")
@@ -34,5 +34,5 @@ async def update_workspace(
 ) -> Envelope[WorkspaceOut]:
     tenant = await WorkspaceService(db).update(principal.tenant_id, body)
     cache: KeyCache = request.app.state.key_cache
-    cache.forget(tenant_id=tenant.id)
+    after_commit(request, lambda: cache.forget(tenant_id=tenant.id))
     return Envelope(data=WorkspaceOut.model_validate(tenant))

@@ -40,7 +40,9 @@ class WorkspaceSettingsInput(InputModel):
             try:
                 validate_limit(spec)
             except ValueError as exc:
-                raise ValueError(f"{category}: {spec!r} is not a limit like '100/minute'") from exc
+                raise ValueError(
+                    f"{category}: {spec!r} is not a limit like '100/minute' ({exc})"
+                ) from exc
         return value
 
     @field_validator("default_phone_region")

@@ -380,8 +380,19 @@ async def test_every_api_operation_documents_errors_and_a_summary(
     for path, method, operation in operations:
         where = f"{method.upper()} {path}"
         assert operation.get("summary"), where
-        for status in ("401", "403", "422", "429"):
-            assert status in operation["responses"], f"{where} lacks {status}"
+        expected = {"400", "500"}
+        if operation.get("security"):
+            expected |= {"401", "403", "429"}
+        if method in ("post", "patch", "put"):
+            expected |= {"413", "422"}
+        else:
+            assert "422" not in operation["responses"], f"{where}: query errors are 400"
+        if "{" in path:
+            expected.add("404")
+        missing = expected - set(operation["responses"])
+        assert not missing, f"{where} lacks {sorted(missing)}"
+        for status, response in operation["responses"].items():
+            assert "X-Request-Id" in response.get("headers", {}), f"{where} {status}"
 
 
 async def test_documented_errors_use_the_error_envelope(client: httpx.AsyncClient) -> None:

@@ -8,8 +8,11 @@ import httpx
 import pytest
 from sqlalchemy import func, select
 
+from rapport.contacts.schemas import ContactCreate, ContactUpdate
+from rapport.contacts.service import ContactService, contact_etag
 from rapport.kit.db import Database
-from rapport.models import Tenant
+from rapport.kit.errors import PreconditionFailed
+from rapport.models import Contact, Tenant
 from rapport.tenancy.service import WorkspaceService
 from tests.helpers import Workspace
 
@@ -66,3 +69,33 @@ async def test_readers_do_not_wait_for_a_writer(database: Database) -> None:
                 return int(await reader.scalar(select(func.count()).select_from(Tenant)) or 0)
 
         assert await asyncio.wait_for(read(), timeout=2) == 0
+
+
+@pytest.mark.usefixtures("app")
+async def test_if_match_holds_against_a_concurrent_update(database: Database) -> None:
+    """Two requests read the same version; the second to write gets 412, not a lost update."""
+    async with database.transaction() as session:
+        tenant = await WorkspaceService(session).create("Acme")
+        contact = await ContactService(session, tenant.id).create(
+            ContactCreate(email="race@example.com", name="Start")
+        )
+    etag = contact_etag(contact)
+    first, second = database.sessionmaker(), database.sessionmaker()
+    try:
+        await ContactService(second, tenant.id).get(str(contact.id))
+        await ContactService(first, tenant.id).update(
+            str(contact.id), ContactUpdate(name="First"), if_match=etag
+        )
+        await first.commit()
+        with pytest.raises(PreconditionFailed):
+            await ContactService(second, tenant.id).update(
+                str(contact.id), ContactUpdate(name="Second"), if_match=etag
+            )
+    finally:
+        await first.close()
+        await second.rollback()
+        await second.close()
+    async with database.sessionmaker() as session:
+        stored = await session.get(Contact, contact.id)
+    assert stored is not None
+    assert stored.name == "First"
