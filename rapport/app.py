@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 
@@ -23,6 +24,8 @@ from rapport.kit.middleware import RequestContextMiddleware
 from rapport.kit.openapi import install_openapi
 from rapport.kit.ratelimit import RateLimiter
 from rapport.tenancy.routes import router as workspace_router
+from rapport.worker.queue import Worker
+from rapport.worker.routes import router as jobs_router
 
 API_PREFIX = "/api/v1"
 
@@ -53,7 +56,14 @@ def create_app(settings: Settings | None = None, database: Database | None = Non
 
     @asynccontextmanager
     async def lifespan(_app: FastAPI) -> AsyncIterator[None]:
+        stop = asyncio.Event()
+        worker = None
+        if settings.runs_embedded_worker:
+            worker = asyncio.create_task(Worker(db).run(stop))
         yield
+        stop.set()
+        if worker is not None:
+            await worker
         if owns_database:
             await db.dispose()
 
@@ -76,7 +86,7 @@ def create_app(settings: Settings | None = None, database: Database | None = Non
     app.add_middleware(RequestContextMiddleware, max_body_bytes=settings.max_body_bytes)
 
     api = APIRouter(prefix=API_PREFIX)
-    for router in (auth_router, workspace_router, contacts_router, events_router):
+    for router in (auth_router, workspace_router, contacts_router, events_router, jobs_router):
         api.include_router(router)
     app.include_router(api)
     app.include_router(health_router)

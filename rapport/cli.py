@@ -6,6 +6,7 @@ Listings print tab-separated lines so they can be piped into other tools.
 from __future__ import annotations
 
 import asyncio
+import signal
 import uuid
 from collections.abc import Awaitable, Callable
 from datetime import timedelta
@@ -26,16 +27,20 @@ from rapport.kit.errors import AppError
 from rapport.kit.logging import configure_logging
 from rapport.kit.migrate import upgrade
 from rapport.kit.pagination import PageRequest, SortSpec
-from rapport.models import MembershipRole
+from rapport.models import JobState, MembershipRole
 from rapport.tenancy.service import WorkspaceService
+from rapport.worker.queue import Worker
+from rapport.worker.service import QueueAdmin
 
 app = typer.Typer(help="Rapport: self-hosted CRM and marketing automation.", no_args_is_help=True)
 tenants_app = typer.Typer(help="Workspaces (tenants).", no_args_is_help=True)
 keys_app = typer.Typer(help="API keys.", no_args_is_help=True)
 users_app = typer.Typer(help="Users who log in with email and password.", no_args_is_help=True)
+jobs_app = typer.Typer(help="Background jobs and dead letters.", no_args_is_help=True)
 app.add_typer(tenants_app, name="tenants")
 app.add_typer(keys_app, name="keys")
 app.add_typer(users_app, name="users")
+app.add_typer(jobs_app, name="jobs")
 console = Console(soft_wrap=True)
 T = TypeVar("T")
 
@@ -235,6 +240,55 @@ def users_create(
         lambda s: WorkspaceService(s).add_user(tenant_id, email, password, name=name, role=role)
     )
     print(f"{user.id}\t{user.email}\t{role.value}\t{tenant_id}")
+
+
+@app.command()
+def worker(
+    queues: Annotated[str, typer.Option(help="Comma-separated queues to work")] = "default",
+    concurrency: Annotated[int, typer.Option(min=1, max=256)] = 8,
+) -> None:
+    """Run background jobs until interrupted (SIGINT or SIGTERM finish the jobs in hand)."""
+    settings = Settings()
+    configure_logging(settings.log_level, settings.log_json)
+
+    async def main() -> None:
+        database = Database(settings.resolved_database_url, pool_size=concurrency + 2)
+        await upgrade(database)
+        stop = asyncio.Event()
+        loop = asyncio.get_running_loop()
+        for signum in (signal.SIGINT, signal.SIGTERM):
+            loop.add_signal_handler(signum, stop.set)
+        try:
+            names = tuple(q.strip() for q in queues.split(",") if q.strip())
+            await Worker(database, queues=names, concurrency=concurrency).run(stop)
+        finally:
+            await database.dispose()
+
+    asyncio.run(main())
+
+
+@jobs_app.command("list")
+def jobs_list(
+    state: Annotated[JobState | None, typer.Option(help="queued, running, succeeded, dead")] = None,
+    limit: Annotated[int, typer.Option(min=1, max=10_000)] = 50,
+) -> None:
+    """List jobs of every workspace, newest first."""
+    jobs = _run(lambda s: QueueAdmin(s).recent(state, limit))
+    print("id\ttask\tstate\tattempts\trun_at\ttenant\tlast_error")
+    for job in jobs:
+        error = (job.last_error or "-").replace("\n", " ")[:120]
+        print(
+            f"{job.id}\t{job.task}\t{job.state.value}\t{job.attempts}/{job.max_attempts}\t"
+            f"{job.run_at.isoformat()}\t{job.tenant_id or '-'}\t{error}"
+        )
+
+
+@jobs_app.command("retry")
+def jobs_retry(job_id: str) -> None:
+    """Queue a dead job again with a fresh set of attempts."""
+    record_id = _uuid(job_id)
+    job = _run(lambda s: QueueAdmin(s).retry(record_id))
+    console.print(f"Queued {job.id} ({job.task}) again.")
 
 
 def main() -> None:

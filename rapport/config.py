@@ -51,6 +51,11 @@ class Settings(BaseSettings):
     rate_limits_enabled: bool = True
     rate_limits: dict[str, str] = Field(default_factory=lambda: dict(DEFAULT_RATE_LIMITS))
     api_key_cache_seconds: float = 5.0
+    embedded_worker: bool | None = Field(
+        default=None,
+        description="Run a job worker inside the server; by default only on SQLite, where a "
+        "separate `rapport worker` process is not needed",
+    )
 
     @cached_property
     def resolved_database_url(self) -> str:
@@ -65,6 +70,10 @@ class Settings(BaseSettings):
     @property
     def is_sqlite(self) -> bool:
         return self.resolved_database_url.startswith("sqlite")
+
+    @property
+    def runs_embedded_worker(self) -> bool:
+        return self.is_sqlite if self.embedded_worker is None else self.embedded_worker
 
     def resolved_secret_key(self) -> str:
         """The configured secret, or one generated once and kept in data_dir."""

@@ -69,6 +69,7 @@ async def truncate(database: Database) -> None:
 
 
 def make_settings(tmp_path: Path, **overrides: Any) -> Settings:
+    overrides.setdefault("embedded_worker", False)
     return Settings(data_dir=tmp_path, secret_key=TEST_SECRET, **overrides)
 
 

@@ -14,15 +14,18 @@ from typing import Any
 import httpx
 from fastapi import FastAPI
 from fastapi.routing import APIRoute, iter_route_contexts
+from sqlalchemy import update
 
 from rapport.kit.db import Database
+from rapport.models import Job, JobState
+from rapport.worker.queue import enqueue
 from tests.helpers import Workspace, snapshot
 
 PUBLIC_PATHS = {"/api/v1/auth/login", "/healthz", "/readyz"}
-Seeder = Callable[[httpx.AsyncClient, Workspace], Awaitable[str]]
+Seeder = Callable[[httpx.AsyncClient, Workspace, Database], Awaitable[str]]
 
 
-async def _seed_contact(client: httpx.AsyncClient, owner: Workspace) -> str:
+async def _seed_contact(client: httpx.AsyncClient, owner: Workspace, _db: Database) -> str:
     response = await client.post(
         "/api/v1/contacts",
         json={"email": "secret.person@acme.example", "externalId": "acme-secret-1", "name": "Zed"},
@@ -32,7 +35,7 @@ async def _seed_contact(client: httpx.AsyncClient, owner: Workspace) -> str:
     return str(response.json()["data"]["id"])
 
 
-async def _seed_api_key(client: httpx.AsyncClient, owner: Workspace) -> str:
+async def _seed_api_key(client: httpx.AsyncClient, owner: Workspace, _db: Database) -> str:
     response = await client.post(
         "/api/v1/api-keys",
         json={"name": "acme only", "scopes": ["crm:read"]},
@@ -42,10 +45,18 @@ async def _seed_api_key(client: httpx.AsyncClient, owner: Workspace) -> str:
     return str(response.json()["data"]["id"])
 
 
-async def _seed_event(client: httpx.AsyncClient, owner: Workspace) -> str:
+async def _seed_event(client: httpx.AsyncClient, owner: Workspace, _db: Database) -> str:
     response = await client.get("/api/v1/events?take=1", headers=owner.headers)
     assert response.status_code == 200, response.text
     return str(response.json()["data"][0]["id"])
+
+
+async def _seed_job(_client: httpx.AsyncClient, owner: Workspace, database: Database) -> str:
+    async with database.transaction() as session:
+        job_id = await enqueue(session, "maintenance.purge", tenant_id=owner.id)
+    async with database.transaction() as session:
+        await session.execute(update(Job).values(state=JobState.DEAD))
+    return str(job_id)
 
 
 # Path parameter name -> how to make a record of the owner's to point it at (in this order).
@@ -53,6 +64,7 @@ SEEDERS: dict[str, Seeder] = {
     "ref": _seed_contact,
     "key_id": _seed_api_key,
     "event_id": _seed_event,
+    "job_id": _seed_job,
 }
 # Other spellings of the same record that must be just as invisible.
 ALIASES: dict[str, list[str]] = {"ref": ["secret.person@acme.example", "acme-secret-1"]}
@@ -116,7 +128,7 @@ async def test_every_route_hides_other_workspaces(
     owner, intruder = workspace, other_workspace
     seeded: dict[str, str] = {}
     for name, seeder in SEEDERS.items():
-        seeded[name] = await seeder(client, owner)
+        seeded[name] = await seeder(client, owner, database)
     secrets = [str(owner.id), *seeded.values(), *[a for v in ALIASES.values() for a in v]]
     before = await snapshot(database)
     checked = 0
@@ -147,7 +159,7 @@ async def test_every_route_hides_other_workspaces(
             assert named.status_code == 403, f"{method} {url} with X-Tenant-Id: {named.status_code}"
             checked += 1
 
-    assert checked >= len(routes) >= 14
+    assert checked >= len(routes) >= 17
     after = await snapshot(database)
     # Creates without path parameters may add rows to the intruder's own workspace; nothing of
     # the owner's may change.
@@ -158,11 +170,11 @@ async def test_every_route_hides_other_workspaces(
 
 
 async def test_owner_sees_the_seeded_records(
-    client: httpx.AsyncClient, workspace: Workspace
+    client: httpx.AsyncClient, workspace: Workspace, database: Database
 ) -> None:
     """The ids used above are real: the owner reads them, so the 404s above mean isolation."""
-    contact_id = await _seed_contact(client, workspace)
-    key_id = await _seed_api_key(client, workspace)
+    contact_id = await _seed_contact(client, workspace, database)
+    key_id = await _seed_api_key(client, workspace, database)
     for url in (
         f"/api/v1/contacts/{contact_id}",
         "/api/v1/contacts/secret.person@acme.example",

@@ -1,0 +1,53 @@
+"""Durable background jobs."""
+
+from __future__ import annotations
+
+import enum
+import uuid
+from datetime import datetime
+from typing import Any
+
+from sqlalchemy import ForeignKey, Index, String, Text
+from sqlalchemy.orm import Mapped, mapped_column
+
+from rapport.kit.clock import utcnow
+from rapport.kit.db import Base, IdMixin, TimestampMixin, enum_type
+
+
+class JobState(enum.StrEnum):
+    QUEUED = "queued"
+    RUNNING = "running"
+    SUCCEEDED = "succeeded"
+    DEAD = "dead"
+
+
+class Job(IdMixin, TimestampMixin, Base):
+    """A unit of background work. `tenant_id` is null for the platform's own jobs.
+
+    A running job holds a lease (`locked_by`, `locked_until`) that its worker extends while it
+    works; a job whose lease ran out (its worker died) is claimed again.
+    """
+
+    __tablename__ = "jobs"
+    __table_args__ = (
+        Index("ix_jobs_claim", "state", "queue", "priority", "run_at"),
+        Index("ix_jobs_lease", "state", "locked_until"),
+        Index("ix_jobs_tenant_state", "tenant_id", "state", "created_at"),
+    )
+
+    tenant_id: Mapped[uuid.UUID | None] = mapped_column(
+        ForeignKey("tenants.id", ondelete="CASCADE")
+    )
+    queue: Mapped[str] = mapped_column(String(50), default="default")
+    task: Mapped[str] = mapped_column(String(100))
+    payload: Mapped[dict[str, Any]] = mapped_column(default=dict)
+    priority: Mapped[int] = mapped_column(default=0, doc="Higher runs first")
+    state: Mapped[JobState] = mapped_column(enum_type(JobState), default=JobState.QUEUED)
+    run_at: Mapped[datetime] = mapped_column(default=utcnow)
+    attempts: Mapped[int] = mapped_column(default=0)
+    max_attempts: Mapped[int] = mapped_column(default=10)
+    unique_key: Mapped[str | None] = mapped_column(String(255), unique=True)
+    locked_by: Mapped[str | None] = mapped_column(String(100))
+    locked_until: Mapped[datetime | None]
+    last_error: Mapped[str | None] = mapped_column(Text)
+    finished_at: Mapped[datetime | None]

@@ -1,0 +1,53 @@
+"""HTTP routes of a workspace's background jobs (dead letters included)."""
+
+from __future__ import annotations
+
+import uuid
+from typing import Annotated
+
+from fastapi import Depends, Query
+
+from rapport.auth.dependencies import Authenticator
+from rapport.auth.principal import Principal
+from rapport.auth.scopes import Scope
+from rapport.kit.envelope import Envelope, ListEnvelope
+from rapport.kit.errors import documented_errors
+from rapport.kit.pagination import PageRequest, Pagination
+from rapport.kit.session import DbSession, api_router
+from rapport.models import JobState
+from rapport.worker.repository import JobRepository
+from rapport.worker.schemas import JobOut
+from rapport.worker.service import JobService
+
+router = api_router(prefix="/jobs", tags=["Jobs"])
+
+Admin = Annotated[Principal, Depends(Authenticator(Scope.CRM_ADMIN))]
+
+
+@router.get("", summary="List the workspace's jobs; state=dead lists the dead letters")
+async def list_jobs(
+    db: DbSession,
+    principal: Admin,
+    page: Annotated[PageRequest, Depends(Pagination(JobRepository.sort_columns))],
+    state: JobState | None = None,
+    task: Annotated[str | None, Query(max_length=100)] = None,
+) -> ListEnvelope[JobOut]:
+    rows, meta = await JobService(db, principal.tenant_id).list(state, task, page)
+    return ListEnvelope(data=[JobOut.model_validate(r) for r in rows], meta=meta)
+
+
+@router.get("/{job_id}", summary="One job, with its last error")
+async def get_job(job_id: uuid.UUID, db: DbSession, principal: Admin) -> Envelope[JobOut]:
+    return Envelope(
+        data=JobOut.model_validate(await JobService(db, principal.tenant_id).get(job_id))
+    )
+
+
+@router.post(
+    "/{job_id}/retry",
+    summary="Queue a dead job again, with a fresh set of attempts",
+    responses=documented_errors({409: "The job is not dead (JOB_NOT_DEAD)"}),
+)
+async def retry_job(job_id: uuid.UUID, db: DbSession, principal: Admin) -> Envelope[JobOut]:
+    job = await JobService(db, principal.tenant_id).retry(job_id)
+    return Envelope(data=JobOut.model_validate(job))

@@ -1,0 +1,216 @@
+"""The durable job queue on a real database: transactional enqueue, leases, retries with
+backoff, dead letters, unique keys, priorities, delays and periodic tasks."""
+
+from __future__ import annotations
+
+import uuid
+from datetime import timedelta
+from typing import Any
+
+import pytest
+from sqlalchemy import func, select, update
+
+from rapport.kit.clock import utcnow
+from rapport.kit.db import Database
+from rapport.models import Job, JobState, Tenant
+from rapport.worker.queue import JobContext, PermanentFailure, Retry, Worker, enqueue, task
+
+pytestmark = pytest.mark.usefixtures("app")  # empties the tables after each test
+
+ran: list[tuple[str, dict[str, Any], int]] = []
+failures_left: dict[str, int] = {}
+
+
+@task("test.record", queue="test")
+async def record(context: JobContext, payload: dict[str, Any]) -> None:
+    ran.append(("record", payload, context.attempt))
+
+
+@task("test.flaky", queue="test", max_attempts=5, backoff_base=30)
+async def flaky(context: JobContext, payload: dict[str, Any]) -> None:
+    key = payload["key"]
+    if failures_left.get(key, 0) > 0:
+        failures_left[key] -= 1
+        raise RuntimeError("receiver unavailable")
+    ran.append(("flaky", payload, context.attempt))
+
+
+@task("test.always_fails", queue="test", max_attempts=2)
+async def always_fails(_context: JobContext, _payload: dict[str, Any]) -> None:
+    raise RuntimeError("broken for good")
+
+
+@task("test.permanent", queue="test")
+async def permanent(_context: JobContext, _payload: dict[str, Any]) -> None:
+    raise PermanentFailure("the address does not exist")
+
+
+@task("test.retry_later", queue="test")
+async def retry_later(_context: JobContext, _payload: dict[str, Any]) -> None:
+    raise Retry("rate limited", after=120)
+
+
+@task("test.writes", queue="test")
+async def writes(context: JobContext, payload: dict[str, Any]) -> None:
+    context.session.add(Tenant(name=payload["name"], settings={}))
+    await context.session.flush()
+    if payload.get("fail"):
+        raise RuntimeError("after writing")
+
+
+@task("test.every_minute", queue="test", schedule="* * * * *")
+async def every_minute(_context: JobContext, _payload: dict[str, Any]) -> None:
+    ran.append(("every_minute", {}, 0))
+
+
+@pytest.fixture(autouse=True)
+def _reset() -> None:
+    ran.clear()
+    failures_left.clear()
+
+
+def worker(database: Database, name: str = "w1") -> Worker:
+    return Worker(database, queues=("test",), name=name, lease_seconds=30)
+
+
+async def job(database: Database, job_id: uuid.UUID) -> Job:
+    async with database.sessionmaker() as session:
+        found = await session.get(Job, job_id)
+    assert found is not None
+    return found
+
+
+async def make_due(database: Database) -> None:
+    """Time passes: every waiting job becomes due."""
+    async with database.transaction() as session:
+        await session.execute(update(Job).values(run_at=utcnow() - timedelta(seconds=1)))
+
+
+async def _enqueue_then_fail(database: Database) -> None:
+    async with database.transaction() as session:
+        await enqueue(session, "test.record", {"n": 1})
+        raise RuntimeError("the request failed")
+
+
+async def test_enqueue_belongs_to_the_callers_transaction(database: Database) -> None:
+    with pytest.raises(RuntimeError):
+        await _enqueue_then_fail(database)
+    async with database.sessionmaker() as session:
+        assert await session.scalar(select(func.count()).select_from(Job)) == 0
+    async with database.transaction() as session:
+        job_id = await enqueue(session, "test.record", {"n": 2})
+    stored = await job(database, job_id)
+    assert (stored.state, stored.queue, stored.max_attempts) == (JobState.QUEUED, "test", 10)
+
+
+async def test_a_job_runs_once_and_succeeds(database: Database) -> None:
+    async with database.transaction() as session:
+        job_id = await enqueue(session, "test.record", {"n": 1})
+    assert await worker(database).run_once() == 1
+    assert await worker(database).run_once() == 0
+    assert ran == [("record", {"n": 1}, 1)]
+    done = await job(database, job_id)
+    assert done.state == JobState.SUCCEEDED
+    assert done.finished_at is not None
+    assert done.locked_by is None
+
+
+async def test_failures_retry_with_growing_backoff_then_succeed(database: Database) -> None:
+    failures_left["a"] = 2
+    async with database.transaction() as session:
+        job_id = await enqueue(session, "test.flaky", {"key": "a"})
+    waits = []
+    for _ in range(2):
+        started = utcnow()
+        assert await worker(database).run_once() == 1
+        retried = await job(database, job_id)
+        assert retried.state == JobState.QUEUED
+        assert retried.last_error == "RuntimeError: receiver unavailable"
+        waits.append((retried.run_at - started).total_seconds())
+        assert await worker(database).run_once() == 0  # not due yet
+        await make_due(database)
+    assert 15 <= waits[0] <= 31
+    assert 30 <= waits[1] <= 61
+    assert await worker(database).run_once() == 1
+    assert ran == [("flaky", {"key": "a"}, 3)]
+    assert (await job(database, job_id)).state == JobState.SUCCEEDED
+
+
+async def test_exhausted_and_permanent_failures_are_dead(database: Database) -> None:
+    async with database.transaction() as session:
+        exhausted = await enqueue(session, "test.always_fails")
+        hopeless = await enqueue(session, "test.permanent")
+        unknown = await enqueue(session, "test.no_such_task", queue="test")
+    await worker(database).run_once()
+    await make_due(database)
+    await worker(database).run_once()
+    states = {j: (await job(database, j)).state for j in (exhausted, hopeless, unknown)}
+    assert set(states.values()) == {JobState.DEAD}
+    assert (await job(database, exhausted)).attempts == 2
+    assert "does not exist" in ((await job(database, hopeless)).last_error or "")
+
+
+async def test_retry_after_is_honoured(database: Database) -> None:
+    async with database.transaction() as session:
+        job_id = await enqueue(session, "test.retry_later")
+    before = utcnow()
+    await worker(database).run_once()
+    delayed = await job(database, job_id)
+    assert delayed.state == JobState.QUEUED
+    assert 119 <= (delayed.run_at - before).total_seconds() <= 121
+
+
+async def test_handler_work_and_completion_commit_together(database: Database) -> None:
+    async with database.transaction() as session:
+        ok = await enqueue(session, "test.writes", {"name": "Written"})
+        bad = await enqueue(session, "test.writes", {"name": "Undone", "fail": True})
+    await worker(database).run_once()
+    async with database.sessionmaker() as session:
+        names = set((await session.execute(select(Tenant.name))).scalars())
+    assert names == {"Written"}
+    assert (await job(database, ok)).state == JobState.SUCCEEDED
+    assert (await job(database, bad)).state == JobState.QUEUED
+
+
+async def test_unique_keys_enqueue_once(database: Database) -> None:
+    async with database.transaction() as session:
+        first = await enqueue(session, "test.record", {"n": 1}, unique_key="sync:42")
+        second = await enqueue(session, "test.record", {"n": 2}, unique_key="sync:42")
+    assert first == second
+    await worker(database).run_once()
+    assert ran == [("record", {"n": 1}, 1)]
+
+
+async def test_higher_priority_first_and_delayed_jobs_wait(database: Database) -> None:
+    async with database.transaction() as session:
+        await enqueue(session, "test.record", {"n": "low"})
+        await enqueue(session, "test.record", {"n": "high"}, priority=10)
+        await enqueue(session, "test.record", {"n": "later"}, delay=3600)
+    await worker(database).run_once()
+    assert [p["n"] for _, p, _ in ran] == ["high", "low"]
+
+
+async def test_a_job_whose_worker_died_is_taken_up_after_the_lease(database: Database) -> None:
+    async with database.transaction() as session:
+        job_id = await enqueue(session, "test.record", {"n": 1})
+    dead_worker = worker(database, "dead")
+    assert len(await dead_worker.claim(10)) == 1  # claimed, then the process was killed
+    survivor = worker(database, "survivor")
+    assert await survivor.run_once() == 0  # the lease still holds
+    async with database.transaction() as session:
+        await session.execute(update(Job).values(locked_until=utcnow() - timedelta(seconds=1)))
+    assert await survivor.run_once() == 1
+    assert ran == [("record", {"n": 1}, 2)]
+    assert (await job(database, job_id)).state == JobState.SUCCEEDED
+
+
+async def test_periodic_tasks_are_enqueued_once_per_slot(database: Database) -> None:
+    await worker(database, "a").schedule_periodic()
+    await worker(database, "b").schedule_periodic()
+    async with database.sessionmaker() as session:
+        count = await session.scalar(
+            select(func.count()).select_from(Job).where(Job.task == "test.every_minute")
+        )
+    assert count == 1
+    await worker(database).run_once()
+    assert ran == [("every_minute", {}, 0)]
