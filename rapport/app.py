@@ -59,7 +59,13 @@ def create_app(settings: Settings | None = None, database: Database | None = Non
         stop = asyncio.Event()
         worker = None
         if settings.runs_embedded_worker:
-            worker = asyncio.create_task(Worker(db).run(stop))
+            worker = asyncio.create_task(
+                Worker(
+                    db,
+                    lease_seconds=settings.worker_lease_seconds,
+                    task_modules=tuple(settings.worker_task_modules),
+                ).run(stop)
+            )
         yield
         stop.set()
         if worker is not None:

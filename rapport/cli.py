@@ -260,7 +260,13 @@ def worker(
             loop.add_signal_handler(signum, stop.set)
         try:
             names = tuple(q.strip() for q in queues.split(",") if q.strip())
-            await Worker(database, queues=names, concurrency=concurrency).run(stop)
+            await Worker(
+                database,
+                queues=names,
+                concurrency=concurrency,
+                lease_seconds=settings.worker_lease_seconds,
+                task_modules=tuple(settings.worker_task_modules),
+            ).run(stop)
         finally:
             await database.dispose()
 

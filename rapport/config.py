@@ -51,6 +51,11 @@ class Settings(BaseSettings):
     rate_limits_enabled: bool = True
     rate_limits: dict[str, str] = Field(default_factory=lambda: dict(DEFAULT_RATE_LIMITS))
     api_key_cache_seconds: float = 5.0
+    worker_lease_seconds: float = 60.0
+    worker_task_modules: list[str] = Field(
+        default_factory=list,
+        description="Extra modules declaring tasks (JSON list), beside Rapport's own",
+    )
     embedded_worker: bool | None = Field(
         default=None,
         description="Run a job worker inside the server; by default only on SQLite, where a "

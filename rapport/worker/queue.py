@@ -41,6 +41,7 @@ from rapport.models import Job, JobState
 log = logging.getLogger("rapport.worker")
 
 TASK_MODULES = ("rapport.worker.tasks",)
+PERIODIC_CHECK_SECONDS = 5.0
 
 
 @dataclass(frozen=True)
@@ -95,8 +96,8 @@ def task(
     return register
 
 
-def load_tasks() -> dict[str, TaskSpec]:
-    for module in TASK_MODULES:
+def load_tasks(extra_modules: tuple[str, ...] = ()) -> dict[str, TaskSpec]:
+    for module in (*TASK_MODULES, *extra_modules):
         importlib.import_module(module)
     return REGISTRY
 
@@ -188,6 +189,7 @@ class Worker:
         lease_seconds: float = 60.0,
         poll_seconds: float = 0.5,
         name: str | None = None,
+        task_modules: tuple[str, ...] = (),
     ) -> None:
         self.database = database
         self.queues = queues
@@ -195,22 +197,27 @@ class Worker:
         self.lease = timedelta(seconds=lease_seconds)
         self.poll_seconds = poll_seconds
         self.name = name or worker_name()
-        self.tasks = load_tasks()
-        self._slots = asyncio.Semaphore(concurrency)
+        self.tasks = load_tasks(task_modules)
+        self._next_schedule_check = 0.0
         self._running: set[asyncio.Task[None]] = set()
 
     async def run(self, stop: asyncio.Event) -> None:
         """Work until `stop` is set, then finish the jobs in hand."""
         log.info("worker started", extra={"worker": self.name, "queues": list(self.queues)})
         while not stop.is_set():
+            free = self.concurrency - len(self._running)
+            if free < max(1, self.concurrency // 2):
+                # Claim in batches: wait until at least half the slots are free.
+                await asyncio.wait(self._running, return_when=asyncio.FIRST_COMPLETED)
+                continue
             try:
                 await self.schedule_periodic()
-                claimed = await self.claim(self.concurrency - len(self._running))
+                claimed = await self.claim(free)
             except Exception:
                 log.exception("worker loop failed; retrying")
                 claimed = []
             for job in claimed:
-                runner = asyncio.create_task(self._run_in_slot(job))
+                runner = asyncio.create_task(self.execute(job))
                 self._running.add(runner)
                 runner.add_done_callback(self._running.discard)
             if not claimed:
@@ -269,10 +276,6 @@ class Worker:
             rows = (await session.execute(stmt)).all()
         # RETURNING keeps no order: run the most urgent first.
         return sorted((Claimed(*row) for row in rows), key=lambda c: (-c.priority, c.run_at))
-
-    async def _run_in_slot(self, job: Claimed) -> None:
-        async with self._slots:
-            await self.execute(job)
 
     async def execute(self, job: Claimed) -> None:
         spec = self.tasks.get(job.task)
@@ -352,8 +355,13 @@ class Worker:
                 update(Job).where(Job.id == job.id, Job.locked_by == self.name).values(**values)
             )
 
-    async def schedule_periodic(self) -> None:
-        """Enqueue each periodic task's latest due run once, whichever worker gets there."""
+    async def schedule_periodic(self, *, force: bool = False) -> None:
+        """Enqueue each periodic task's latest due run once, whichever worker gets there.
+        Checked every few seconds at most: schedules are by the minute."""
+        clock = asyncio.get_running_loop().time()
+        if not force and clock < self._next_schedule_check:
+            return
+        self._next_schedule_check = clock + PERIODIC_CHECK_SECONDS
         now = utcnow()
         due = [spec for spec in self.tasks.values() if spec.schedule and spec.queue in self.queues]
         if not due:

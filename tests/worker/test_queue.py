@@ -205,8 +205,8 @@ async def test_a_job_whose_worker_died_is_taken_up_after_the_lease(database: Dat
 
 
 async def test_periodic_tasks_are_enqueued_once_per_slot(database: Database) -> None:
-    await worker(database, "a").schedule_periodic()
-    await worker(database, "b").schedule_periodic()
+    await worker(database, "a").schedule_periodic(force=True)
+    await worker(database, "b").schedule_periodic(force=True)
     async with database.sessionmaker() as session:
         count = await session.scalar(
             select(func.count()).select_from(Job).where(Job.task == "test.every_minute")

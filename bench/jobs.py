@@ -1,0 +1,178 @@
+"""Job queue throughput: enqueue and run N no-op jobs with 1 and 2 worker processes on
+PostgreSQL, and 1 on SQLite. The baseline, measured in the same run on the same database, is
+the floor of the queue's own work: one INSERT and one UPDATE per job in its own transaction,
+issued straight through the driver.
+
+    .venv/bin/python -m bench.jobs [--jobs 10000] [--db both|postgres|sqlite]
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import os
+import shutil
+import signal
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+from sqlalchemy import func, insert, select, text
+
+from rapport.kit.clock import utcnow
+from rapport.kit.db import Database
+from rapport.kit.ids import new_id
+from rapport.kit.migrate import upgrade
+from rapport.models import Job, JobState
+
+ROOT = Path(__file__).resolve().parent.parent
+RAPPORT = Path(sys.executable).parent / "rapport"
+
+
+async def enqueue_many(database: Database, count: int) -> float:
+    """Jobs/s of enqueueing, in transactions of 500 (the way a bulk operation would)."""
+    started = time.perf_counter()
+    now = utcnow()
+    for offset in range(0, count, 500):
+        rows = [
+            {
+                "id": new_id(),
+                "tenant_id": None,
+                "queue": "probe",
+                "task": "probe.noop",
+                "payload": {},
+                "priority": 0,
+                "state": JobState.QUEUED,
+                "run_at": now,
+                "attempts": 0,
+                "max_attempts": 3,
+                "created_at": now,
+                "updated_at": now,
+            }
+            for _ in range(min(500, count - offset))
+        ]
+        async with database.transaction() as session:
+            await session.execute(insert(Job), rows)
+    return count / (time.perf_counter() - started)
+
+
+async def run_workers(database: Database, count: int, workers: int) -> float:
+    env = {
+        **os.environ,
+        "RAPPORT_DATABASE_URL": database.url,
+        "RAPPORT_WORKER_TASK_MODULES": '["tests.worker.probe"]',
+        "RAPPORT_LOG_LEVEL": "WARNING",
+        "PYTHONPATH": str(ROOT),
+    }
+    started = time.perf_counter()
+    processes = [
+        await asyncio.create_subprocess_exec(
+            str(RAPPORT),
+            "worker",
+            "--queues",
+            "probe",
+            "--concurrency",
+            "32",
+            env=env,
+            cwd=ROOT,
+            stdout=asyncio.subprocess.DEVNULL,
+            stderr=asyncio.subprocess.DEVNULL,
+        )
+        for _ in range(workers)
+    ]
+    try:
+        while True:
+            async with database.sessionmaker() as session:
+                done = await session.scalar(
+                    select(func.count()).select_from(Job).where(Job.state == JobState.SUCCEEDED)
+                )
+            if done == count:
+                break
+            await asyncio.sleep(0.05)
+        elapsed = time.perf_counter() - started
+    finally:
+        for process in processes:
+            process.send_signal(signal.SIGTERM)
+        for process in processes:
+            await process.wait()
+    return count / elapsed
+
+
+async def baseline(database: Database, count: int) -> float:
+    """Rows/s of one INSERT then one UPDATE per row, each in its own transaction."""
+    async with database.transaction() as session:
+        await session.execute(text("CREATE TABLE bench_floor (id TEXT PRIMARY KEY, n INTEGER)"))
+    started = time.perf_counter()
+    for n in range(count):
+        async with database.transaction() as session:
+            await session.execute(
+                text("INSERT INTO bench_floor (id, n) VALUES (:id, 0)"), {"id": str(n)}
+            )
+        async with database.transaction() as session:
+            await session.execute(
+                text("UPDATE bench_floor SET n = 1 WHERE id = :id"), {"id": str(n)}
+            )
+    rate = count / (time.perf_counter() - started)
+    async with database.transaction() as session:
+        await session.execute(text("DROP TABLE bench_floor"))
+    return rate
+
+
+async def clear(database: Database) -> None:
+    async with database.transaction() as session:
+        await session.execute(text("DELETE FROM jobs"))
+
+
+async def scenario(url: str, count: int, worker_counts: tuple[int, ...]) -> list[str]:
+    database = Database(url)
+    await upgrade(database)
+    lines = []
+    try:
+        floor = await baseline(database, min(count, 2000))
+        lines.append(f"  baseline (INSERT + UPDATE, own transactions): {floor:8.0f} rows/s")
+        for workers in worker_counts:
+            await clear(database)
+            enqueued = await enqueue_many(database, count)
+            ran = await run_workers(database, count, workers)
+            lines.append(
+                f"  {workers} worker(s): enqueue {enqueued:8.0f} jobs/s, run {ran:8.0f} jobs/s"
+                f"  ratio to baseline {ran / floor:.2f}"
+            )
+        await clear(database)
+    finally:
+        await database.dispose()
+    return lines
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__)
+    parser.add_argument("--jobs", type=int, default=10_000)
+    parser.add_argument("--db", choices=["both", "postgres", "sqlite"], default="both")
+    args = parser.parse_args()
+    sys.path.insert(0, str(ROOT))
+    from tests.pgcluster import PgCluster
+
+    report = [f"{args.jobs} no-op jobs per run"]
+    if args.db in ("both", "postgres"):
+        cluster = PgCluster()
+        try:
+            url = cluster.start()
+            report.append("PostgreSQL")
+            report += asyncio.run(scenario(url, args.jobs, (1, 2)))
+        finally:
+            cluster.stop()
+    if args.db in ("both", "sqlite"):
+        workdir = Path(tempfile.mkdtemp(prefix="rapport-bench-"))
+        try:
+            report.append("SQLite")
+            report += asyncio.run(
+                scenario(f"sqlite+inline:///{workdir / 'jobs.db'}", args.jobs, (1,))
+            )
+        finally:
+            shutil.rmtree(workdir, ignore_errors=True)
+    print("\n".join(report))
+
+
+if __name__ == "__main__":
+    main()
