@@ -6,6 +6,7 @@ from __future__ import annotations
 import json
 import time
 import uuid
+from collections.abc import Mapping
 from dataclasses import dataclass, replace
 from datetime import timedelta
 
@@ -162,14 +163,8 @@ class Authenticator:
     async def _count(self, request: Request, principal: Principal) -> None:
         """Count the request against the caller's limit, refused or not, so probing is limited
         too; the headers are added to whatever response follows."""
-        settings: Settings = request.app.state.settings
-        if not settings.rate_limits_enabled:
-            return
-        limiter: RateLimiter = request.app.state.rate_limiter
         category = self.category or ("read" if request.method in ("GET", "HEAD") else "write")
-        request.state.rate_limit = await limiter.hit(
-            principal.rate_identity, category, principal.rate_limits
-        )
+        await _count(request, principal.rate_identity, category, principal.rate_limits)
 
     @staticmethod
     async def _from_api_key(request: Request, repo: CredentialRepository, token: str) -> Principal:
@@ -227,6 +222,22 @@ class Authenticator:
             user_id=claims.user_id,
             tenant_settings=membership.tenant_settings,
         )
+
+
+async def _count(
+    request: Request, identity: str, category: str, overrides: Mapping[str, str]
+) -> None:
+    settings: Settings = request.app.state.settings
+    if not settings.rate_limits_enabled:
+        return
+    limiter: RateLimiter = request.app.state.rate_limiter
+    request.state.rate_limit = await limiter.hit(identity, category, overrides)
+
+
+async def count_anonymous(request: Request, category: str) -> None:
+    """Rate-limit a route that has no credential yet (logging in) by the client's address."""
+    client = request.client.host if request.client else "unknown"
+    await _count(request, f"ip:{client}", category, {})
 
 
 def requires_credentials(route: APIRoute) -> bool:

@@ -7,7 +7,7 @@ from typing import Annotated
 
 from fastapi import Depends, Request, Response
 
-from rapport.auth.dependencies import Authenticator, KeyCache
+from rapport.auth.dependencies import Authenticator, KeyCache, count_anonymous
 from rapport.auth.principal import Principal
 from rapport.auth.repository import ApiKeyRepository
 from rapport.auth.schemas import (
@@ -26,7 +26,6 @@ from rapport.config import Settings
 from rapport.kit.envelope import Envelope, ListEnvelope
 from rapport.kit.errors import documented_errors
 from rapport.kit.pagination import PageRequest, Pagination
-from rapport.kit.ratelimit import RateLimiter
 from rapport.kit.session import DbSession, after_commit, api_router
 
 router = api_router(tags=["Auth"])
@@ -40,11 +39,8 @@ Admin = Annotated[Principal, Depends(Authenticator(Scope.CRM_ADMIN))]
     responses=documented_errors({401: "Wrong email or password (UNAUTHENTICATED)"}),
 )
 async def login(body: LoginRequest, request: Request, db: DbSession) -> Envelope[SessionOut]:
+    await count_anonymous(request, "auth")
     settings: Settings = request.app.state.settings
-    if settings.rate_limits_enabled:
-        limiter: RateLimiter = request.app.state.rate_limiter
-        client = request.client.host if request.client else "unknown"
-        request.state.rate_limit = await limiter.hit(f"ip:{client}", "auth")
     service = LoginService(db, settings.resolved_secret_key(), settings.jwt_ttl_seconds)
     token, expires, user, memberships = await service.login(body.email, body.password)
     return Envelope(

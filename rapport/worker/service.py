@@ -65,13 +65,6 @@ class JobService:
     async def retry(self, job_id: uuid.UUID) -> Job:
         """Queue a dead job again with a fresh set of attempts."""
         job = await self.get(job_id)
-        if job.state != JobState.DEAD:
-            raise Conflict(
-                f"Only dead jobs can be retried; this one is {job.state.value}", code="JOB_NOT_DEAD"
-            )
-        job.state = JobState.QUEUED
-        job.attempts = 0
-        job.run_at = utcnow()
-        job.finished_at = None
+        _requeue(job)
         await self.repo.flush()
         return job
