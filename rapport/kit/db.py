@@ -127,14 +127,9 @@ class Database:
         return self.engine.dialect.name
 
     @asynccontextmanager
-    async def transaction(self, *, read_only: bool = False) -> AsyncIterator[AsyncSession]:
-        """A session whose work is committed on success and rolled back on any error.
-
-        `read_only` sessions run each statement on its own (no surrounding transaction); the
-        odd write they make (an API key's last use) commits at once.
-        """
-        factory = self.reader if read_only else self.sessionmaker
-        async with factory() as session:
+    async def transaction(self) -> AsyncIterator[AsyncSession]:
+        """A session whose work is committed on success and rolled back on any error."""
+        async with self.sessionmaker() as session:
             try:
                 yield session
                 await session.commit()

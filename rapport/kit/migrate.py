@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import asyncio
 from pathlib import Path
 
 from alembic import command
@@ -38,13 +37,3 @@ async def upgrade(database: Database) -> None:
         await connection.run_sync(_upgrade, database.url)
         await connection.commit()
 
-
-def upgrade_sync(url: str) -> None:
-    async def run() -> None:
-        database = Database(url, pooled=False)
-        try:
-            await upgrade(database)
-        finally:
-            await database.dispose()
-
-    asyncio.run(run())
