@@ -36,4 +36,3 @@ async def upgrade(database: Database) -> None:
     async with database.engine.connect() as connection:
         await connection.run_sync(_upgrade, database.url)
         await connection.commit()
-
