@@ -10,6 +10,7 @@ from fastapi import FastAPI, Request
 from fastapi.exceptions import RequestValidationError
 from fastapi.routing import iter_route_contexts
 from pydantic import BaseModel, Field
+from sqlalchemy.exc import OperationalError
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
 from rapport.kit.envelope import JsonResponse
@@ -213,6 +214,19 @@ def _allowed_methods(request: Request) -> list[str]:
     return sorted(methods)
 
 
+async def _handle_database_busy(_request: Request, exc: Exception) -> JsonResponse:
+    """SQLite's write queue timed out (a long transaction holds it): a moment's wait helps."""
+    if "database is locked" not in str(exc):
+        return await _handle_unexpected(_request, exc)
+    log.warning("database busy", exc_info=exc)
+    return error_response(
+        503,
+        "SERVICE_UNAVAILABLE",
+        "The database is busy; retry shortly",
+        headers={"Retry-After": "2", "X-Request-Id": current_request_id()},
+    )
+
+
 async def _handle_unexpected(_request: Request, exc: Exception) -> JsonResponse:
     log.exception("unhandled error", exc_info=exc)
     request_id = current_request_id()
@@ -228,6 +242,7 @@ def install_error_handlers(app: FastAPI) -> None:
     app.add_exception_handler(AppError, _handle_app_error)
     app.add_exception_handler(RequestValidationError, _handle_validation_error)
     app.add_exception_handler(StarletteHTTPException, _handle_http_exception)
+    app.add_exception_handler(OperationalError, _handle_database_busy)
     app.add_exception_handler(Exception, _handle_unexpected)
 
 

@@ -9,6 +9,7 @@ registered with `after_commit` run once the commit succeeded (cache invalidation
 
 from __future__ import annotations
 
+import asyncio
 from collections.abc import Callable, Coroutine
 from dataclasses import dataclass, field
 from typing import Annotated, Any
@@ -69,6 +70,10 @@ class UnitOfWorkRoute(APIRoute):
                 if twin is not None:
                     raise twin from exc
                 raise
+            except BaseException:
+                # Cancelled: still give the connection (and SQLite's write turn) back.
+                await asyncio.shield(_close(unit, commit=False))
+                raise
             replay = await _commit(request, unit, response)
             return replay or response
 
@@ -81,6 +86,7 @@ async def _commit(request: Request, unit: UnitOfWork, response: Response) -> Res
     if unit.session is None:
         return None
     store = IdempotencyStore(unit.session)
+    claimed = False
     try:
         claimed = store.remember(request, response)
         await unit.session.commit()

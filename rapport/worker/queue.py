@@ -146,6 +146,8 @@ async def enqueue(
         "created_at": now,
         "updated_at": now,
     }
+    if unique_key is not None and tenant_id is not None:
+        row["unique_key"] = f"{tenant_id}:{unique_key}"  # workspaces never share keys
     if unique_key is None:
         await session.execute(insert(Job).values(**row))
         job_id: uuid.UUID = row["id"]
@@ -156,13 +158,14 @@ async def enqueue(
     await session.execute(
         dialect_insert(Job).values(**row).on_conflict_do_nothing(index_elements=["unique_key"])
     )
-    existing = await session.scalar(select(Job.id).where(Job.unique_key == unique_key))
+    existing = await session.scalar(select(Job.id).where(Job.unique_key == row["unique_key"]))
     assert existing is not None
     return existing
 
 
 @dataclass(frozen=True)
 class Claimed:
+    owner: str
     id: uuid.UUID
     task: str
     payload: dict[str, Any]
@@ -237,14 +240,18 @@ class Worker:
     async def claim(self, limit: int) -> list[Claimed]:
         if limit <= 0:
             return []
+        # Unique per claim, so a run whose lease was lost (even to this same worker) can
+        # neither extend nor complete the job.
+        owner = f"{self.name}/{uuid.uuid4().hex[:8]}"
         now = utcnow()
         due = or_(
             and_(Job.state == JobState.QUEUED, Job.run_at <= now),
             and_(Job.state == JobState.RUNNING, Job.locked_until < now),
         )
+        # A job of a task this worker does not know waits for a worker that does (deploys).
         candidates = (
             select(Job.id)
-            .where(due, Job.queue.in_(self.queues))
+            .where(due, Job.queue.in_(self.queues), Job.task.in_(tuple(self.tasks)))
             .order_by(Job.priority.desc(), Job.run_at, Job.id)
             .limit(limit)
         )
@@ -255,7 +262,7 @@ class Worker:
             .where(Job.id.in_(candidates.scalar_subquery()))
             .values(
                 state=JobState.RUNNING,
-                locked_by=self.name,
+                locked_by=owner,
                 locked_until=now + self.lease,
                 attempts=Job.attempts + 1,
                 updated_at=now,
@@ -275,7 +282,8 @@ class Worker:
         async with self.database.transaction() as session:
             rows = (await session.execute(stmt)).all()
         # RETURNING keeps no order: run the most urgent first.
-        return sorted((Claimed(*row) for row in rows), key=lambda c: (-c.priority, c.run_at))
+        claimed = (Claimed(owner, *row) for row in rows)
+        return sorted(claimed, key=lambda c: (-c.priority, c.run_at))
 
     async def execute(self, job: Claimed) -> None:
         spec = self.tasks.get(job.task)
@@ -285,14 +293,14 @@ class Worker:
         if job.attempts > job.max_attempts:
             await self._fail(job, spec, "attempts exhausted (the lease ran out)", permanent=True)
             return
-        heartbeat = asyncio.create_task(self._heartbeat(job.id))
+        heartbeat = asyncio.create_task(self._heartbeat(job))
         try:
             async with self.database.transaction() as session:
                 context = JobContext(job.id, job.tenant_id, job.attempts, session)
                 await spec.handler(context, dict(job.payload))
                 finished = await session.execute(
                     update(Job)
-                    .where(Job.id == job.id, Job.locked_by == self.name)
+                    .where(Job.id == job.id, Job.locked_by == job.owner)
                     .values(
                         state=JobState.SUCCEEDED,
                         finished_at=utcnow(),
@@ -318,15 +326,26 @@ class Worker:
             with contextlib.suppress(asyncio.CancelledError):
                 await heartbeat
 
-    async def _heartbeat(self, job_id: uuid.UUID) -> None:
+    async def _heartbeat(self, job: Claimed) -> None:
+        """Extend the lease while the handler runs; a failed extension is retried sooner, and
+        a lost lease ends the heartbeat (the run's completion will then be refused)."""
+        pause = self.lease.total_seconds() / 3
         while True:
-            await asyncio.sleep(self.lease.total_seconds() / 3)
-            async with self.database.transaction() as session:
-                await session.execute(
-                    update(Job)
-                    .where(Job.id == job_id, Job.locked_by == self.name)
-                    .values(locked_until=utcnow() + self.lease)
-                )
+            await asyncio.sleep(pause)
+            try:
+                async with self.database.transaction() as session:
+                    result = await session.execute(
+                        update(Job)
+                        .where(Job.id == job.id, Job.locked_by == job.owner)
+                        .values(locked_until=utcnow() + self.lease)
+                    )
+            except Exception:
+                log.warning("lease extension failed; retrying", extra={"jobId": str(job.id)})
+                pause = self.lease.total_seconds() / 6
+                continue
+            if getattr(result, "rowcount", 1) == 0:
+                return
+            pause = self.lease.total_seconds() / 3
 
     async def _fail(
         self,
@@ -352,7 +371,7 @@ class Worker:
             values.update(state=JobState.QUEUED, run_at=now + timedelta(seconds=wait))
         async with self.database.transaction() as session:
             await session.execute(
-                update(Job).where(Job.id == job.id, Job.locked_by == self.name).values(**values)
+                update(Job).where(Job.id == job.id, Job.locked_by == job.owner).values(**values)
             )
 
     async def schedule_periodic(self, *, force: bool = False) -> None:

@@ -3,10 +3,13 @@
 from __future__ import annotations
 
 import asyncio
+import sqlite3
 
 import httpx
 import pytest
+from fastapi import FastAPI
 from sqlalchemy import func, select
+from sqlalchemy.exc import OperationalError
 
 from rapport.contacts.schemas import ContactCreate, ContactUpdate
 from rapport.contacts.service import ContactService, contact_etag
@@ -99,3 +102,16 @@ async def test_if_match_holds_against_a_concurrent_update(database: Database) ->
         stored = await session.get(Contact, contact.id)
     assert stored is not None
     assert stored.name == "First"
+
+
+async def test_a_busy_database_is_503_with_retry_after(app: FastAPI) -> None:
+    async def busy() -> None:
+        raise OperationalError("INSERT ...", {}, sqlite3.OperationalError("database is locked"))
+
+    app.add_api_route("/busy", busy)
+    transport = httpx.ASGITransport(app=app, raise_app_exceptions=False)
+    async with httpx.AsyncClient(transport=transport, base_url="http://testserver") as http:
+        response = await http.get("/busy")
+    assert response.status_code == 503
+    assert response.headers["Retry-After"] == "2"
+    assert response.json()["error"]["code"] == "SERVICE_UNAVAILABLE"

@@ -140,11 +140,10 @@ async def test_exhausted_and_permanent_failures_are_dead(database: Database) -> 
     async with database.transaction() as session:
         exhausted = await enqueue(session, "test.always_fails")
         hopeless = await enqueue(session, "test.permanent")
-        unknown = await enqueue(session, "test.no_such_task", queue="test")
     await worker(database).run_once()
     await make_due(database)
     await worker(database).run_once()
-    states = {j: (await job(database, j)).state for j in (exhausted, hopeless, unknown)}
+    states = {j: (await job(database, j)).state for j in (exhausted, hopeless)}
     assert set(states.values()) == {JobState.DEAD}
     assert (await job(database, exhausted)).attempts == 2
     assert "does not exist" in ((await job(database, hopeless)).last_error or "")
@@ -214,3 +213,40 @@ async def test_periodic_tasks_are_enqueued_once_per_slot(database: Database) -> 
     assert count == 1
     await worker(database).run_once()
     assert ran == [("every_minute", {}, 0)]
+
+
+async def test_a_run_whose_lease_was_lost_cannot_complete(database: Database) -> None:
+    """Even when the same worker claimed the job again, the stale run's work is rolled back."""
+    async with database.transaction() as session:
+        job_id = await enqueue(session, "test.writes", {"name": "Once"})
+    same = worker(database, "same")
+    [stale] = await same.claim(10)
+    async with database.transaction() as session:
+        await session.execute(update(Job).values(locked_until=utcnow() - timedelta(seconds=1)))
+    [fresh] = await same.claim(10)
+    assert stale.owner != fresh.owner
+    await same.execute(stale)
+    async with database.sessionmaker() as session:
+        assert await session.scalar(select(func.count()).where(Tenant.name == "Once")) == 0
+    await same.execute(fresh)
+    async with database.sessionmaker() as session:
+        assert await session.scalar(select(func.count()).where(Tenant.name == "Once")) == 1
+    assert (await job(database, job_id)).state == JobState.SUCCEEDED
+
+
+async def test_jobs_of_unknown_tasks_wait_for_a_worker_that_knows_them(database: Database) -> None:
+    async with database.transaction() as session:
+        job_id = await enqueue(session, "test.from_a_newer_release", queue="test")
+    assert await worker(database).run_once() == 0
+    assert (await job(database, job_id)).state == JobState.QUEUED
+
+
+async def test_unique_keys_belong_to_a_workspace(database: Database) -> None:
+    async with database.transaction() as session:
+        first = Tenant(name="A", settings={})
+        second = Tenant(name="B", settings={})
+        session.add_all([first, second])
+        await session.flush()
+        a = await enqueue(session, "test.record", {"n": "a"}, tenant_id=first.id, unique_key="k")
+        b = await enqueue(session, "test.record", {"n": "b"}, tenant_id=second.id, unique_key="k")
+    assert a != b
