@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import uuid
 
-from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from rapport.kit.clock import utcnow
@@ -12,7 +11,7 @@ from rapport.kit.envelope import PageMeta
 from rapport.kit.errors import Conflict, NotFound
 from rapport.kit.pagination import PageRequest
 from rapport.models import Job, JobState
-from rapport.worker.repository import JobRepository
+from rapport.worker.repository import JobRepository, PlatformJobRepository
 
 
 def _requeue(job: Job) -> None:
@@ -31,15 +30,13 @@ class QueueAdmin:
 
     def __init__(self, session: AsyncSession) -> None:
         self.session = session
+        self.repo = PlatformJobRepository(session)
 
     async def recent(self, state: JobState | None, limit: int) -> list[Job]:
-        stmt = select(Job).order_by(Job.created_at.desc()).limit(limit)
-        if state is not None:
-            stmt = stmt.where(Job.state == state)
-        return list((await self.session.execute(stmt)).scalars())
+        return await self.repo.recent(state, limit)
 
     async def retry(self, job_id: uuid.UUID) -> Job:
-        job = await self.session.get(Job, job_id)
+        job = await self.repo.get(job_id)
         if job is None:
             raise NotFound("Job not found")
         _requeue(job)

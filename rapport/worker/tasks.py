@@ -5,12 +5,10 @@ from __future__ import annotations
 from datetime import timedelta
 from typing import Any
 
-from sqlalchemy import delete
-
 from rapport.kit.clock import utcnow
 from rapport.kit.idempotency import IdempotencyStore
-from rapport.models import Job, JobState
 from rapport.worker.queue import JobContext, task
+from rapport.worker.repository import PlatformJobRepository
 
 FINISHED_JOBS_KEPT = timedelta(days=7)
 
@@ -20,8 +18,6 @@ async def purge(context: JobContext, _payload: dict[str, Any]) -> None:
     """Drop expired idempotency records and jobs that succeeded over a week ago (dead jobs are
     kept until someone looks at them)."""
     await IdempotencyStore(context.session).purge_expired()
-    await context.session.execute(
-        delete(Job).where(
-            Job.state == JobState.SUCCEEDED, Job.finished_at < utcnow() - FINISHED_JOBS_KEPT
-        )
+    await PlatformJobRepository(context.session).delete_succeeded_before(
+        utcnow() - FINISHED_JOBS_KEPT
     )

@@ -12,7 +12,7 @@ from sqlalchemy import func, select, update
 
 from rapport.kit.clock import utcnow
 from rapport.kit.db import Database
-from rapport.models import Job, JobState, Tenant
+from rapport.models import IdempotencyRecord, Job, JobState, Tenant
 from rapport.worker.queue import JobContext, PermanentFailure, Retry, Worker, enqueue, task
 
 pytestmark = pytest.mark.usefixtures("app")  # empties the tables after each test
@@ -250,3 +250,57 @@ async def test_unique_keys_belong_to_a_workspace(database: Database) -> None:
         a = await enqueue(session, "test.record", {"n": "a"}, tenant_id=first.id, unique_key="k")
         b = await enqueue(session, "test.record", {"n": "b"}, tenant_id=second.id, unique_key="k")
     assert a != b
+
+
+async def test_housekeeping_drops_old_finished_jobs_and_keeps_dead_ones(database: Database) -> None:
+    async with database.transaction() as session:
+        old = await enqueue(session, "test.record")
+        recent = await enqueue(session, "test.record")
+        dead = await enqueue(session, "test.record")
+        purge = await enqueue(session, "maintenance.purge")
+        long_ago = utcnow() - timedelta(days=8)
+        await session.execute(
+            update(Job)
+            .where(Job.id.in_([old, dead]))
+            .values(finished_at=long_ago, state=JobState.SUCCEEDED)
+        )
+        await session.execute(update(Job).where(Job.id == dead).values(state=JobState.DEAD))
+        await session.execute(
+            update(Job)
+            .where(Job.id == recent)
+            .values(finished_at=utcnow(), state=JobState.SUCCEEDED)
+        )
+    assert await Worker(database, queues=("default",)).run_once() == 1
+    async with database.sessionmaker() as session:
+        left = set((await session.execute(select(Job.id))).scalars())
+    assert left == {recent, dead, purge}
+
+
+async def test_housekeeping_drops_expired_idempotency_records(database: Database) -> None:
+    now = utcnow()
+    async with database.transaction() as session:
+        tenant = Tenant(name="A", settings={})
+        session.add(tenant)
+        await session.flush()
+        for key, expires in (
+            ("old", now - timedelta(seconds=1)),
+            ("live", now + timedelta(hours=1)),
+        ):
+            session.add(
+                IdempotencyRecord(
+                    tenant_id=tenant.id,
+                    scope="s",
+                    key=key,
+                    request_hash="h",
+                    status_code=201,
+                    response_headers={},
+                    response_body=b"{}",
+                    created_at=now,
+                    expires_at=expires,
+                )
+            )
+        await enqueue(session, "maintenance.purge")
+    await Worker(database, queues=("default",)).run_once()
+    async with database.sessionmaker() as session:
+        keys = set((await session.execute(select(IdempotencyRecord.key))).scalars())
+    assert keys == {"live"}
