@@ -24,6 +24,7 @@ from rapport.kit.middleware import RequestContextMiddleware
 from rapport.kit.openapi import install_openapi
 from rapport.kit.ratelimit import RateLimiter
 from rapport.tenancy.routes import router as workspace_router
+from rapport.webhooks.routes import router as webhooks_router
 from rapport.worker.queue import Worker
 from rapport.worker.routes import router as jobs_router
 
@@ -64,6 +65,7 @@ def create_app(settings: Settings | None = None, database: Database | None = Non
                     db,
                     lease_seconds=settings.worker_lease_seconds,
                     task_modules=tuple(settings.worker_task_modules),
+                    settings=settings,
                 ).run(stop)
             )
         yield
@@ -92,7 +94,15 @@ def create_app(settings: Settings | None = None, database: Database | None = Non
     app.add_middleware(RequestContextMiddleware, max_body_bytes=settings.max_body_bytes)
 
     api = APIRouter(prefix=API_PREFIX)
-    for router in (auth_router, workspace_router, contacts_router, events_router, jobs_router):
+    routers = (
+        auth_router,
+        workspace_router,
+        contacts_router,
+        events_router,
+        jobs_router,
+        webhooks_router,
+    )
+    for router in routers:
         api.include_router(router)
     app.include_router(api)
     app.include_router(health_router)

@@ -266,6 +266,7 @@ def worker(
                 concurrency=concurrency,
                 lease_seconds=settings.worker_lease_seconds,
                 task_modules=tuple(settings.worker_task_modules),
+                settings=settings,
             ).run(stop)
         finally:
             await database.dispose()

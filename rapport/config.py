@@ -56,6 +56,26 @@ class Settings(BaseSettings):
         default_factory=list,
         description="Extra modules declaring tasks (JSON list), beside Rapport's own",
     )
+    event_gap_grace_seconds: float = Field(
+        default=120.0,
+        description="How long an event stream consumer waits for a missing event sequence "
+        "(a transaction still open) before skipping it as rolled back",
+    )
+    allow_private_webhooks: bool = Field(
+        default=False,
+        description="Let webhooks reach loopback, private and link-local addresses, and plain "
+        "HTTP (development only: it opens the server to SSRF)",
+    )
+    webhook_retry_base_seconds: float = Field(
+        default=30.0, description="Wait before the first retry of a failed delivery; doubles"
+    )
+    webhook_retry_cap_seconds: float = Field(
+        default=6 * 3600.0, description="Longest wait between two attempts of a delivery"
+    )
+    webhook_retry_window_seconds: float = Field(
+        default=3 * 86400.0,
+        description="How long a delivery is retried before it fails and its webhook is disabled",
+    )
     embedded_worker: bool | None = Field(
         default=None,
         description="Run a job worker inside the server; by default only on SQLite, where a "

@@ -14,10 +14,10 @@ from typing import Any
 import httpx
 from fastapi import FastAPI
 from fastapi.routing import APIRoute, iter_route_contexts
-from sqlalchemy import update
+from sqlalchemy import select, update
 
 from rapport.kit.db import Database
-from rapport.models import Job, JobState
+from rapport.models import DeliveryStatus, Event, Job, JobState, Webhook, WebhookDelivery
 from rapport.worker.queue import enqueue
 from tests.helpers import Workspace, snapshot
 
@@ -59,12 +59,44 @@ async def _seed_job(_client: httpx.AsyncClient, owner: Workspace, database: Data
     return str(job_id)
 
 
+async def _seed_webhook(client: httpx.AsyncClient, owner: Workspace, _db: Database) -> str:
+    response = await client.post(
+        "/api/v1/webhooks",
+        json={"url": "https://93.184.215.14/acme-secret-hook", "eventTypes": ["*"]},
+        headers=owner.headers,
+    )
+    assert response.status_code == 201, response.text
+    return str(response.json()["data"]["id"])
+
+
+async def _seed_delivery(_client: httpx.AsyncClient, owner: Workspace, database: Database) -> str:
+    async with database.transaction() as session:
+        webhook = await session.scalar(select(Webhook).where(Webhook.tenant_id == owner.id))
+        event = await session.scalar(select(Event).where(Event.tenant_id == owner.id).limit(1))
+        assert webhook is not None
+        assert event is not None
+        delivery = WebhookDelivery(
+            tenant_id=owner.id,
+            webhook_id=webhook.id,
+            event_id=event.id,
+            event_type=event.type,
+            event_sequence=event.sequence,
+            resource_id=event.resource_id,
+            status=DeliveryStatus.SUCCEEDED,
+            attempts=1,
+        )
+        session.add(delivery)
+    return str(delivery.id)
+
+
 # Path parameter name -> how to make a record of the owner's to point it at (in this order).
 SEEDERS: dict[str, Seeder] = {
     "ref": _seed_contact,
     "key_id": _seed_api_key,
     "event_id": _seed_event,
     "job_id": _seed_job,
+    "webhook_id": _seed_webhook,
+    "delivery_id": _seed_delivery,
 }
 # Other spellings of the same record that must be just as invisible.
 ALIASES: dict[str, list[str]] = {"ref": ["secret.person@acme.example", "acme-secret-1"]}

@@ -7,12 +7,16 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Any, ClassVar
 
-from sqlalchemy import Select, or_
+from sqlalchemy import Select, func, or_, select
+from sqlalchemy.dialects.postgresql import insert as postgresql_insert
+from sqlalchemy.dialects.sqlite import insert as sqlite_insert
+from sqlalchemy.ext.asyncio import AsyncSession
 
+from rapport.kit.clock import utcnow
 from rapport.kit.envelope import PageMeta
 from rapport.kit.pagination import PageRequest, paginate
 from rapport.kit.repository import ScopedRepository
-from rapport.models import Event
+from rapport.models import Event, EventCursor
 
 
 @dataclass(frozen=True)
@@ -63,3 +67,42 @@ class EventRepository(ScopedRepository[Event]):
         if f.actor_id is not None:
             stmt = stmt.where(Event.actor_id == f.actor_id)
         return stmt
+
+
+class EventStreamRepository:
+    """Platform-wide reads of the event stream and its consumers' cursors (every workspace:
+    the consumers dispatch each event to its own workspace's subscribers)."""
+
+    def __init__(self, session: AsyncSession) -> None:
+        self.session = session
+
+    async def lock_cursor(self, name: str) -> EventCursor | None:
+        """The consumer's cursor (created at its first run), held for this transaction; None
+        while another process holds it. PostgreSQL: a transaction-level advisory lock on the
+        name, taken without waiting. SQLite: the first write takes the database's write lock,
+        which does the same."""
+        values = {"name": name, "pending": [], "updated_at": utcnow()}
+        if self.session.get_bind().dialect.name == "postgresql":
+            locked = await self.session.scalar(
+                select(func.pg_try_advisory_xact_lock(func.hashtext(f"event_cursor:{name}")))
+            )
+            if not locked:
+                return None
+            await self.session.execute(
+                postgresql_insert(EventCursor)
+                .values(**values)
+                .on_conflict_do_nothing(index_elements=["name"])
+            )
+        else:
+            await self.session.execute(
+                sqlite_insert(EventCursor)
+                .values(**values)
+                .on_conflict_do_update(index_elements=["name"], set_={"updated_at": utcnow()})
+            )
+        return await self.session.get(EventCursor, name, populate_existing=True)
+
+    async def after(self, position: int | None, limit: int) -> list[Event]:
+        stmt = select(Event).order_by(Event.sequence).limit(limit)
+        if position is not None:
+            stmt = stmt.where(Event.sequence > position)
+        return list((await self.session.execute(stmt)).scalars())

@@ -9,6 +9,7 @@ from pydantic_core import to_jsonable_python
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from rapport.events.actor import Actor
+from rapport.events.catalog import EVENT_TYPES
 from rapport.events.repository import EventFilters, EventRepository
 from rapport.kit.envelope import PageMeta
 from rapport.kit.errors import NotFound
@@ -39,6 +40,8 @@ class EventRecorder:
     def record(
         self, event_type: str, resource_type: str, resource_id: uuid.UUID, data: dict[str, Any]
     ) -> Event:
+        if event_type not in EVENT_TYPES:
+            raise ValueError(f"{event_type!r} is not in the event catalogue")
         event = Event(
             type=event_type,
             resource_type=resource_type,

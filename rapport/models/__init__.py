@@ -2,16 +2,24 @@
 
 from rapport.models.auth import ApiKey
 from rapport.models.contacts import Contact, ContactStatus, LifecycleStage
-from rapport.models.events import Event
+from rapport.models.events import Event, EventCursor
 from rapport.models.idempotency import IdempotencyRecord
 from rapport.models.jobs import Job, JobState
 from rapport.models.tenancy import Membership, MembershipRole, Tenant, TenantOwned, User
+from rapport.models.webhooks import (
+    DeliveryStatus,
+    Webhook,
+    WebhookAttempt,
+    WebhookDelivery,
+)
 
 __all__ = [
     "ApiKey",
     "Contact",
     "ContactStatus",
+    "DeliveryStatus",
     "Event",
+    "EventCursor",
     "IdempotencyRecord",
     "Job",
     "JobState",
@@ -21,4 +29,7 @@ __all__ = [
     "Tenant",
     "TenantOwned",
     "User",
+    "Webhook",
+    "WebhookAttempt",
+    "WebhookDelivery",
 ]

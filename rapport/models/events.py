@@ -6,7 +6,7 @@ import uuid
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import BigInteger, Index, Integer, String
+from sqlalchemy import JSON, BigInteger, Index, Integer, String
 from sqlalchemy.orm import Mapped, mapped_column
 
 from rapport.kit.clock import utcnow
@@ -37,3 +37,17 @@ class Event(TenantOwned, Base):
     actor_id: Mapped[uuid.UUID | None]
     occurred_at: Mapped[datetime] = mapped_column(default=utcnow)
     data: Mapped[dict[str, Any]] = mapped_column(default=dict)
+
+
+class EventCursor(Base):
+    """How far a consumer of the event stream (webhook dispatch, later segments and journeys)
+    has read. Every event up to `position` is handled, and so are the sequences in `pending`,
+    which lie above it: events that committed before an earlier sequence did (PostgreSQL hands
+    out sequence numbers at insert, transactions commit in their own order)."""
+
+    __tablename__ = "event_cursors"
+
+    name: Mapped[str] = mapped_column(String(50), primary_key=True)
+    position: Mapped[int | None] = mapped_column(BigInteger())
+    pending: Mapped[list[int]] = mapped_column(JSON, default=list)
+    updated_at: Mapped[datetime] = mapped_column(default=utcnow, onupdate=utcnow)

@@ -8,8 +8,9 @@ together. Failures are retried with exponential backoff and jitter up to `max_at
 the job is dead (kept, visible, retryable by hand). On PostgreSQL several workers claim with
 `FOR UPDATE SKIP LOCKED`; on SQLite claims are serialized by the single writer.
 
-Tasks are declared with `@task(...)` (or `@periodic(cron, ...)`) in each domain's `tasks.py`;
-`TASK_MODULES` lists those modules so a worker knows them all.
+Tasks are declared with `@task(...)` in each domain's `tasks.py` (with `schedule=` for periodic
+ones); `TASK_MODULES` lists those modules so a worker knows them all. Those modules also declare
+the consumers of the event stream (`rapport.events.stream`), which workers run between jobs.
 """
 
 from __future__ import annotations
@@ -22,7 +23,7 @@ import os
 import random
 import socket
 import uuid
-from collections.abc import Awaitable, Callable
+from collections.abc import Awaitable, Callable, Sequence
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any
@@ -33,6 +34,8 @@ from sqlalchemy.dialects.postgresql import insert as postgresql_insert
 from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from rapport.config import Settings
+from rapport.events.stream import CONSUMERS, follow
 from rapport.kit.clock import utcnow
 from rapport.kit.db import Database
 from rapport.kit.ids import new_id
@@ -40,7 +43,7 @@ from rapport.models import Job, JobState
 
 log = logging.getLogger("rapport.worker")
 
-TASK_MODULES = ("rapport.worker.tasks",)
+TASK_MODULES = ("rapport.worker.tasks", "rapport.webhooks.tasks")
 PERIODIC_CHECK_SECONDS = 5.0
 
 
@@ -50,6 +53,7 @@ class JobContext:
     tenant_id: uuid.UUID | None
     attempt: int
     session: AsyncSession
+    settings: Settings
 
 
 Handler = Callable[[JobContext, dict[str, Any]], Awaitable[None]]
@@ -114,6 +118,39 @@ class PermanentFailure(Exception):
     """Raised by a handler for a failure no retry can fix: the job goes dead at once."""
 
 
+def _job_row(
+    task_name: str,
+    payload: dict[str, Any] | None,
+    *,
+    tenant_id: uuid.UUID | None,
+    queue: str | None,
+    priority: int,
+    run_at: datetime | None,
+    delay: float,
+    unique_key: str | None,
+    max_attempts: int | None,
+) -> dict[str, Any]:
+    spec = REGISTRY.get(task_name)
+    now = utcnow()
+    if unique_key is not None and tenant_id is not None:
+        unique_key = f"{tenant_id}:{unique_key}"  # workspaces never share keys
+    return {
+        "id": new_id(),
+        "tenant_id": tenant_id,
+        "queue": queue or (spec.queue if spec else "default"),
+        "task": task_name,
+        "payload": payload or {},
+        "priority": priority,
+        "state": JobState.QUEUED,
+        "run_at": (run_at or now) + timedelta(seconds=delay),
+        "attempts": 0,
+        "max_attempts": max_attempts or (spec.max_attempts if spec else 10),
+        "unique_key": unique_key,
+        "created_at": now,
+        "updated_at": now,
+    }
+
+
 async def enqueue(
     session: AsyncSession,
     task_name: str,
@@ -129,25 +166,17 @@ async def enqueue(
 ) -> uuid.UUID:
     """Add a job in the caller's transaction; with `unique_key`, an existing job with that key
     is kept and its id returned instead."""
-    spec = REGISTRY.get(task_name)
-    now = utcnow()
-    row: dict[str, Any] = {
-        "id": new_id(),
-        "tenant_id": tenant_id,
-        "queue": queue or (spec.queue if spec else "default"),
-        "task": task_name,
-        "payload": payload or {},
-        "priority": priority,
-        "state": JobState.QUEUED,
-        "run_at": (run_at or now) + timedelta(seconds=delay),
-        "attempts": 0,
-        "max_attempts": max_attempts or (spec.max_attempts if spec else 10),
-        "unique_key": unique_key,
-        "created_at": now,
-        "updated_at": now,
-    }
-    if unique_key is not None and tenant_id is not None:
-        row["unique_key"] = f"{tenant_id}:{unique_key}"  # workspaces never share keys
+    row = _job_row(
+        task_name,
+        payload,
+        tenant_id=tenant_id,
+        queue=queue,
+        priority=priority,
+        run_at=run_at,
+        delay=delay,
+        unique_key=unique_key,
+        max_attempts=max_attempts,
+    )
     if unique_key is None:
         await session.execute(insert(Job).values(**row))
         job_id: uuid.UUID = row["id"]
@@ -161,6 +190,34 @@ async def enqueue(
     existing = await session.scalar(select(Job.id).where(Job.unique_key == row["unique_key"]))
     assert existing is not None
     return existing
+
+
+async def enqueue_many(
+    session: AsyncSession,
+    task_name: str,
+    jobs: Sequence[tuple[uuid.UUID | None, dict[str, Any]]],
+    *,
+    priority: int = 0,
+) -> None:
+    """Add one job per (workspace, payload) in a single statement, in the caller's
+    transaction."""
+    if not jobs:
+        return
+    rows = [
+        _job_row(
+            task_name,
+            payload,
+            tenant_id=tenant_id,
+            queue=None,
+            priority=priority,
+            run_at=None,
+            delay=0.0,
+            unique_key=None,
+            max_attempts=None,
+        )
+        for tenant_id, payload in jobs
+    ]
+    await session.execute(insert(Job), rows)
 
 
 @dataclass(frozen=True)
@@ -193,8 +250,10 @@ class Worker:
         poll_seconds: float = 0.5,
         name: str | None = None,
         task_modules: tuple[str, ...] = (),
+        settings: Settings | None = None,
     ) -> None:
         self.database = database
+        self.settings = settings or Settings()
         self.queues = queues
         self.concurrency = concurrency
         self.lease = timedelta(seconds=lease_seconds)
@@ -202,6 +261,7 @@ class Worker:
         self.name = name or worker_name()
         self.tasks = load_tasks(task_modules)
         self._next_schedule_check = 0.0
+        self._next_follow = 0.0
         self._running: set[asyncio.Task[None]] = set()
 
     async def run(self, stop: asyncio.Event) -> None:
@@ -215,6 +275,7 @@ class Worker:
                 continue
             try:
                 await self.schedule_periodic()
+                await self.follow_streams()
                 claimed = await self.claim(free)
             except Exception:
                 log.exception("worker loop failed; retrying")
@@ -231,7 +292,9 @@ class Worker:
         log.info("worker stopped", extra={"worker": self.name})
 
     async def run_once(self, limit: int = 100) -> int:
-        """Claim and run what is due now, one after another; the number of jobs run."""
+        """Hand new events to the stream consumers, then claim and run what is due now, one
+        after another; the number of jobs run."""
+        await self.follow_streams(force=True)
         claimed = await self.claim(limit)
         for job in claimed:
             await self.execute(job)
@@ -296,7 +359,7 @@ class Worker:
         heartbeat = asyncio.create_task(self._heartbeat(job))
         try:
             async with self.database.transaction() as session:
-                context = JobContext(job.id, job.tenant_id, job.attempts, session)
+                context = JobContext(job.id, job.tenant_id, job.attempts, session, self.settings)
                 await spec.handler(context, dict(job.payload))
                 finished = await session.execute(
                     update(Job)
@@ -373,6 +436,19 @@ class Worker:
             await session.execute(
                 update(Job).where(Job.id == job.id, Job.locked_by == job.owner).values(**values)
             )
+
+    async def follow_streams(self, *, force: bool = False) -> int:
+        """Run each consumer of the event stream over the events it has not seen (at most every
+        `poll_seconds` unless forced); the number of events handed over."""
+        clock = asyncio.get_running_loop().time()
+        if not force and clock < self._next_follow:
+            return 0
+        self._next_follow = clock + self.poll_seconds
+        grace = timedelta(seconds=self.settings.event_gap_grace_seconds)
+        handed = 0
+        for stream in CONSUMERS.values():
+            handed += await follow(self.database, stream, grace)
+        return handed
 
     async def schedule_periodic(self, *, force: bool = False) -> None:
         """Enqueue each periodic task's latest due run once, whichever worker gets there.

@@ -1,0 +1,37 @@
+"""Every event type Rapport emits. Webhook subscriptions are checked against this list, and a
+service cannot record a type that is not in it, so the list is the complete contract."""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+
+EVENT_TYPES: dict[str, str] = {
+    "contact.created": "A contact was created",
+    "contact.updated": "A contact changed; `data.changes` has each field before and after",
+    "contact.deleted": "A contact was deleted (soft delete: it stays readable)",
+    "webhook.created": "A webhook subscription was created",
+    "webhook.updated": "A webhook subscription changed (URL, event types, active flag, secret)",
+    "webhook.deleted": "A webhook subscription was deleted",
+    "webhook.disabled": "Rapport disabled a webhook whose deliveries kept failing",
+}
+
+WILDCARD = "*"
+
+
+def pattern_error(pattern: str) -> str | None:
+    """Why a subscription pattern matches nothing Rapport emits, or None if it is valid.
+    Valid: `*`, a family such as `contact.*`, or an exact type."""
+    if pattern == WILDCARD or pattern in EVENT_TYPES:
+        return None
+    if pattern.endswith(".*") and any(t.startswith(pattern[:-1]) for t in EVENT_TYPES):
+        return None
+    return f"Unknown event type {pattern!r}; GET /api/v1/webhooks/event-types lists them"
+
+
+def matches(patterns: Iterable[str], event_type: str) -> bool:
+    for pattern in patterns:
+        if pattern in (WILDCARD, event_type):
+            return True
+        if pattern.endswith(".*") and event_type.startswith(pattern[:-1]):
+            return True
+    return False

@@ -1,0 +1,185 @@
+"""HTTP routes of webhooks and their delivery log."""
+
+from __future__ import annotations
+
+import uuid
+from typing import Annotated
+
+from fastapi import Depends, Query, Request, Response
+
+from rapport.auth.dependencies import Authenticator
+from rapport.auth.principal import Principal
+from rapport.auth.scopes import Scope
+from rapport.config import Settings
+from rapport.events.catalog import EVENT_TYPES
+from rapport.kit.envelope import Envelope, ListEnvelope
+from rapport.kit.errors import documented_errors
+from rapport.kit.pagination import PageRequest, Pagination
+from rapport.kit.session import DbSession, api_router
+from rapport.models import DeliveryStatus, Webhook
+from rapport.webhooks.repository import DeliveryFilters, DeliveryRepository, WebhookRepository
+from rapport.webhooks.schemas import (
+    AttemptOut,
+    DeliveryDetail,
+    DeliveryOut,
+    EventTypeOut,
+    WebhookCreate,
+    WebhookOut,
+    WebhookUpdate,
+    WebhookWithSecret,
+)
+from rapport.webhooks.service import WebhookService
+
+router = api_router(prefix="/webhooks", tags=["Webhooks"])
+
+Admin = Annotated[Principal, Depends(Authenticator(Scope.CRM_ADMIN))]
+_NOT_FOUND = documented_errors({404: "No such webhook in this workspace"})
+
+
+def _service(request: Request, db: DbSession, principal: Principal) -> WebhookService:
+    settings: Settings = request.app.state.settings
+    return WebhookService(
+        db, principal.tenant_id, principal.actor, allow_private=settings.allow_private_webhooks
+    )
+
+
+def _with_secret(webhook: Webhook) -> WebhookWithSecret:
+    out = WebhookOut.model_validate(webhook)
+    return WebhookWithSecret(**out.model_dump(), secret=webhook.secret)
+
+
+@router.get("/event-types", summary="Every event type a webhook can subscribe to")
+async def list_event_types(_principal: Admin) -> Envelope[list[EventTypeOut]]:
+    return Envelope(data=[EventTypeOut(type=t, description=d) for t, d in EVENT_TYPES.items()])
+
+
+@router.get("", summary="List webhooks")
+async def list_webhooks(
+    request: Request,
+    db: DbSession,
+    principal: Admin,
+    page: Annotated[PageRequest, Depends(Pagination(WebhookRepository.sort_columns))],
+    active: Annotated[bool | None, Query(description="Only active (or inactive) ones")] = None,
+) -> ListEnvelope[WebhookOut]:
+    rows, meta = await _service(request, db, principal).page(active, page)
+    return ListEnvelope(data=[WebhookOut.model_validate(w) for w in rows], meta=meta)
+
+
+@router.post(
+    "",
+    status_code=201,
+    summary="Subscribe a URL to events; the signing secret is in this response only",
+)
+async def create_webhook(
+    body: WebhookCreate, request: Request, db: DbSession, principal: Admin
+) -> Envelope[WebhookWithSecret]:
+    webhook = await _service(request, db, principal).create(body)
+    return Envelope(data=_with_secret(webhook))
+
+
+@router.get("/{webhook_id}", summary="One webhook (without its secret)", responses=_NOT_FOUND)
+async def get_webhook(
+    webhook_id: uuid.UUID, request: Request, db: DbSession, principal: Admin
+) -> Envelope[WebhookOut]:
+    webhook = await _service(request, db, principal).get(webhook_id)
+    return Envelope(data=WebhookOut.model_validate(webhook))
+
+
+@router.patch(
+    "/{webhook_id}",
+    summary="Change the URL, event types, description or active flag",
+    responses=_NOT_FOUND,
+)
+async def update_webhook(
+    webhook_id: uuid.UUID, body: WebhookUpdate, request: Request, db: DbSession, principal: Admin
+) -> Envelope[WebhookOut]:
+    webhook = await _service(request, db, principal).update(webhook_id, body)
+    return Envelope(data=WebhookOut.model_validate(webhook))
+
+
+@router.delete(
+    "/{webhook_id}",
+    status_code=204,
+    summary="Delete a webhook and its delivery log",
+    responses=_NOT_FOUND,
+)
+async def delete_webhook(
+    webhook_id: uuid.UUID, request: Request, db: DbSession, principal: Admin
+) -> Response:
+    await _service(request, db, principal).delete(webhook_id)
+    return Response(status_code=204)
+
+
+@router.post(
+    "/{webhook_id}/rotate-secret",
+    summary="Replace the signing secret; the new one is in this response only",
+    responses=_NOT_FOUND,
+)
+async def rotate_webhook_secret(
+    webhook_id: uuid.UUID, request: Request, db: DbSession, principal: Admin
+) -> Envelope[WebhookWithSecret]:
+    webhook = await _service(request, db, principal).rotate_secret(webhook_id)
+    return Envelope(data=_with_secret(webhook))
+
+
+@router.get(
+    "/{webhook_id}/deliveries",
+    summary="The webhook's delivery log, newest first by default",
+    responses=_NOT_FOUND,
+)
+async def list_deliveries(
+    webhook_id: uuid.UUID,
+    request: Request,
+    db: DbSession,
+    principal: Admin,
+    page: Annotated[PageRequest, Depends(Pagination(DeliveryRepository.sort_columns))],
+    status: DeliveryStatus | None = None,
+    event_type: Annotated[str | None, Query(alias="eventType", max_length=100)] = None,
+    event_id: Annotated[uuid.UUID | None, Query(alias="eventId")] = None,
+) -> ListEnvelope[DeliveryOut]:
+    filters = DeliveryFilters(status=status, event_type=event_type, event_id=event_id)
+    rows, meta = await _service(request, db, principal).deliveries_page(webhook_id, filters, page)
+    return ListEnvelope(data=[DeliveryOut.model_validate(d) for d in rows], meta=meta)
+
+
+@router.get(
+    "/{webhook_id}/deliveries/{delivery_id}",
+    summary="One delivery with every attempt",
+    responses=documented_errors({404: "No such webhook or delivery in this workspace"}),
+)
+async def get_delivery(
+    webhook_id: uuid.UUID,
+    delivery_id: uuid.UUID,
+    request: Request,
+    db: DbSession,
+    principal: Admin,
+) -> Envelope[DeliveryDetail]:
+    delivery, attempts = await _service(request, db, principal).delivery(webhook_id, delivery_id)
+    out = DeliveryOut.model_validate(delivery)
+    return Envelope(
+        data=DeliveryDetail(
+            **out.model_dump(), attempt_log=[AttemptOut.model_validate(a) for a in attempts]
+        )
+    )
+
+
+@router.post(
+    "/{webhook_id}/deliveries/{delivery_id}/replay",
+    status_code=202,
+    summary="Send a delivery's event again now, as a new delivery",
+    responses=documented_errors(
+        {
+            404: "No such webhook or delivery in this workspace",
+            409: "The webhook is not active (WEBHOOK_INACTIVE)",
+        }
+    ),
+)
+async def replay_delivery(
+    webhook_id: uuid.UUID,
+    delivery_id: uuid.UUID,
+    request: Request,
+    db: DbSession,
+    principal: Admin,
+) -> Envelope[DeliveryOut]:
+    replay = await _service(request, db, principal).replay(webhook_id, delivery_id)
+    return Envelope(data=DeliveryOut.model_validate(replay))

@@ -1,0 +1,173 @@
+"""Webhook rules: safe URLs, known event types, secrets shown once, the delivery log and
+replays."""
+
+from __future__ import annotations
+
+import uuid
+from typing import Any
+
+from pydantic.alias_generators import to_camel
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from rapport.events.actor import Actor
+from rapport.events.service import EventRecorder, changes_between
+from rapport.kit.clock import utcnow
+from rapport.kit.envelope import PageMeta
+from rapport.kit.errors import Conflict, NotFound, field_error
+from rapport.kit.pagination import PageRequest
+from rapport.models import DeliveryStatus, Webhook, WebhookAttempt, WebhookDelivery
+from rapport.webhooks.outbound import UnsafeUrl, check_url
+from rapport.webhooks.repository import (
+    AttemptRepository,
+    DeliveryFilters,
+    DeliveryRepository,
+    WebhookRepository,
+)
+from rapport.webhooks.schemas import WebhookCreate, WebhookOut, WebhookUpdate
+from rapport.webhooks.signing import new_secret
+from rapport.worker.queue import enqueue
+
+DELIVER_TASK = "webhooks.deliver"
+
+
+class WebhookService:
+    def __init__(
+        self, session: AsyncSession, tenant_id: uuid.UUID, actor: Actor, *, allow_private: bool
+    ) -> None:
+        self.session = session
+        self.tenant_id = tenant_id
+        self.repo = WebhookRepository(session, tenant_id)
+        self.deliveries = DeliveryRepository(session, tenant_id)
+        self.attempts = AttemptRepository(session, tenant_id)
+        self.events = EventRecorder(session, tenant_id, actor)
+        self.allow_private = allow_private
+
+    async def page(self, active: bool | None, page: PageRequest) -> tuple[list[Webhook], PageMeta]:
+        return await self.repo.page(active, page)
+
+    async def get(self, webhook_id: uuid.UUID) -> Webhook:
+        webhook = await self.repo.get(webhook_id)
+        if webhook is None:
+            raise NotFound("Webhook not found")
+        return webhook
+
+    async def create(self, body: WebhookCreate) -> Webhook:
+        """The new webhook; its `secret` is readable on the returned object only now."""
+        await self._check_url(body.url)
+        webhook = self.repo.add(
+            Webhook(
+                url=body.url,
+                event_types=body.event_types,
+                description=body.description,
+                active=body.active,
+                secret=new_secret(),
+                consecutive_failures=0,
+            )
+        )
+        await self.repo.flush()
+        record = {"record": webhook_record(webhook)}
+        self.events.record("webhook.created", "webhook", webhook.id, record)
+        return webhook
+
+    async def update(self, webhook_id: uuid.UUID, body: WebhookUpdate) -> Webhook:
+        webhook = await self.get(webhook_id)
+        sent = body.model_fields_set
+        changes: dict[str, Any] = {
+            field: getattr(body, field)
+            for field in ("url", "event_types", "description", "active")
+            if field in sent
+        }
+        for field in ("url", "event_types", "active"):
+            if field in changes and changes[field] is None:
+                raise field_error(to_camel(field), "May not be null")
+        changes = {k: v for k, v in changes.items() if getattr(webhook, k) != v}
+        if "url" in changes:
+            await self._check_url(changes["url"])
+        if changes.get("active") is True:
+            changes.update(disabled_reason=None, disabled_at=None, consecutive_failures=0)
+        if not changes:
+            return webhook
+        before = webhook_record(webhook)
+        for field, value in changes.items():
+            setattr(webhook, field, value)
+        await self.repo.flush()
+        self._updated(webhook, before)
+        return webhook
+
+    async def rotate_secret(self, webhook_id: uuid.UUID) -> Webhook:
+        """A new secret signs every delivery from now on (retries of earlier ones included)."""
+        webhook = await self.get(webhook_id)
+        before = webhook_record(webhook)
+        webhook.secret = new_secret()
+        webhook.updated_at = utcnow()
+        await self.repo.flush()
+        self._updated(webhook, before, secret_rotated=True)
+        return webhook
+
+    async def delete(self, webhook_id: uuid.UUID) -> None:
+        """Deletes the webhook with its delivery log; deliveries in flight are dropped."""
+        webhook = await self.get(webhook_id)
+        record = webhook_record(webhook)
+        await self.session.delete(webhook)
+        await self.repo.flush()
+        self.events.record("webhook.deleted", "webhook", webhook_id, {"record": record})
+
+    async def deliveries_page(
+        self, webhook_id: uuid.UUID, filters: DeliveryFilters, page: PageRequest
+    ) -> tuple[list[WebhookDelivery], PageMeta]:
+        await self.get(webhook_id)
+        return await self.deliveries.page(webhook_id, filters, page)
+
+    async def delivery(
+        self, webhook_id: uuid.UUID, delivery_id: uuid.UUID
+    ) -> tuple[WebhookDelivery, list[WebhookAttempt]]:
+        await self.get(webhook_id)
+        delivery = await self.deliveries.of_webhook(webhook_id, delivery_id)
+        if delivery is None:
+            raise NotFound("Delivery not found")
+        return delivery, await self.attempts.of_delivery(delivery.id)
+
+    async def replay(self, webhook_id: uuid.UUID, delivery_id: uuid.UUID) -> WebhookDelivery:
+        """Send the delivery's event again, now, as a new delivery (outside the per-record
+        order: a replay is an explicit request)."""
+        webhook = await self.get(webhook_id)
+        original, _attempts = await self.delivery(webhook_id, delivery_id)
+        if not webhook.active:
+            raise Conflict("The webhook is not active; activate it first", code="WEBHOOK_INACTIVE")
+        replay = self.deliveries.add(
+            WebhookDelivery(
+                webhook_id=webhook.id,
+                event_id=original.event_id,
+                event_type=original.event_type,
+                event_sequence=original.event_sequence,
+                resource_id=original.resource_id,
+                status=DeliveryStatus.PENDING,
+                attempts=0,
+                replay_of=original.id,
+            )
+        )
+        await self.deliveries.flush()
+        await enqueue(
+            self.session, DELIVER_TASK, {"deliveryId": str(replay.id)}, tenant_id=self.tenant_id
+        )
+        return replay
+
+    async def _check_url(self, url: str) -> None:
+        try:
+            await check_url(url, allow_private=self.allow_private)
+        except UnsafeUrl as exc:
+            raise field_error("url", str(exc)) from exc
+
+    def _updated(
+        self, webhook: Webhook, before: dict[str, Any], *, secret_rotated: bool = False
+    ) -> None:
+        record = webhook_record(webhook)
+        data: dict[str, Any] = {"record": record, "changes": changes_between(before, record)}
+        if secret_rotated:
+            data["secretRotated"] = True
+        self.events.record("webhook.updated", "webhook", webhook.id, data)
+
+
+def webhook_record(webhook: Webhook) -> dict[str, Any]:
+    """The webhook as the API shows it (never its secret), which is also what events carry."""
+    return WebhookOut.model_validate(webhook).model_dump(mode="json")
