@@ -30,7 +30,7 @@ from sqlalchemy import select
 from rapport.auth.scopes import ALL_SCOPES
 from rapport.auth.service import ApiKeyService
 from rapport.config import DEFAULT_RATE_LIMITS
-from rapport.demo.service import seed_contacts
+from rapport.demo.service import seed_demo
 from rapport.kit.db import Database
 from rapport.kit.migrate import upgrade
 from rapport.models import Contact
@@ -51,7 +51,7 @@ async def prepare(url: str, contacts: int) -> tuple[str, list[str]]:
     await upgrade(database)
     async with database.transaction() as session:
         tenant = await WorkspaceService(session).create("Bench")
-        await seed_contacts(session, tenant.id, contacts, seed=11)
+        await seed_demo(session, tenant.id, contacts, seed=11)
         _key, secret = await ApiKeyService(session, tenant.id).create("bench", sorted(ALL_SCOPES))
     async with database.sessionmaker() as session:
         ids = [str(i) for i in (await session.execute(select(Contact.id))).scalars()]

@@ -12,6 +12,7 @@ from starlette.responses import Response
 from rapport import __version__
 from rapport.auth.dependencies import KeyCache, requires_credentials
 from rapport.auth.routes import router as auth_router
+from rapport.companies.routes import router as companies_router
 from rapport.config import Settings
 from rapport.contacts.routes import router as contacts_router
 from rapport.events.routes import router as events_router
@@ -98,6 +99,7 @@ def create_app(settings: Settings | None = None, database: Database | None = Non
         auth_router,
         workspace_router,
         contacts_router,
+        companies_router,
         events_router,
         jobs_router,
         webhooks_router,

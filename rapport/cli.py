@@ -20,7 +20,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from rapport.auth.scopes import ALL_SCOPES, parse_scopes
 from rapport.auth.service import ApiKeyService
 from rapport.config import Settings
-from rapport.demo.service import seed_contacts
+from rapport.demo.service import seed_demo
 from rapport.kit.clock import utcnow
 from rapport.kit.db import Database
 from rapport.kit.errors import AppError
@@ -81,7 +81,7 @@ async def bootstrap_demo(session: AsyncSession, contacts: int) -> tuple[uuid.UUI
     if not await workspaces.is_empty():
         return None
     tenant = await workspaces.create("Demo workspace")
-    await seed_contacts(session, tenant.id, contacts)
+    await seed_demo(session, tenant.id, contacts)
     _key, secret = await ApiKeyService(session, tenant.id).create("Demo key", DEMO_SCOPES)
     return tenant.id, secret
 
@@ -152,7 +152,7 @@ def demo(
         else:
             tenant_id = (await workspaces.create("Demo workspace")).id
             _key, secret = await ApiKeyService(session, tenant_id).create("Demo key", DEMO_SCOPES)
-        await seed_contacts(session, tenant_id, contacts, seed=seed)
+        await seed_demo(session, tenant_id, contacts, seed=seed)
         return tenant_id, secret
 
     tenant_id, secret = _run(work)

@@ -17,7 +17,15 @@ from fastapi.routing import APIRoute, iter_route_contexts
 from sqlalchemy import select, update
 
 from rapport.kit.db import Database
-from rapport.models import DeliveryStatus, Event, Job, JobState, Webhook, WebhookDelivery
+from rapport.models import (
+    Company,
+    DeliveryStatus,
+    Event,
+    Job,
+    JobState,
+    Webhook,
+    WebhookDelivery,
+)
 from rapport.worker.queue import enqueue
 from tests.helpers import Workspace, snapshot
 
@@ -89,17 +97,53 @@ async def _seed_delivery(_client: httpx.AsyncClient, owner: Workspace, database:
     return str(delivery.id)
 
 
+async def _seed_company(client: httpx.AsyncClient, owner: Workspace, _db: Database) -> str:
+    response = await client.post(
+        "/api/v1/companies",
+        json={"name": "Acme Secret Corp", "domain": "acme-secret.example", "externalId": "cmp-1"},
+        headers=owner.headers,
+    )
+    assert response.status_code == 201, response.text
+    return str(response.json()["data"]["id"])
+
+
+async def _seed_membership(client: httpx.AsyncClient, owner: Workspace, db: Database) -> str:
+    async with db.sessionmaker() as session:
+        company = await session.scalar(select(Company).where(Company.tenant_id == owner.id))
+    assert company is not None
+    response = await client.post(
+        "/api/v1/contacts/secret.person@acme.example/company-memberships",
+        json={"companyId": str(company.id), "role": "CTO"},
+        headers=owner.headers,
+    )
+    assert response.status_code == 201, response.text
+    return str(response.json()["data"]["id"])
+
+
+async def _company_id(_client: httpx.AsyncClient, owner: Workspace, db: Database) -> str:
+    async with db.sessionmaker() as session:
+        company = await session.scalar(select(Company).where(Company.tenant_id == owner.id))
+    assert company is not None
+    return str(company.id)
+
+
 # Path parameter name -> how to make a record of the owner's to point it at (in this order).
 SEEDERS: dict[str, Seeder] = {
     "ref": _seed_contact,
     "key_id": _seed_api_key,
     "event_id": _seed_event,
     "job_id": _seed_job,
+    "company_ref": _seed_company,
+    "company_id": _company_id,
+    "membership_id": _seed_membership,
     "webhook_id": _seed_webhook,
     "delivery_id": _seed_delivery,
 }
 # Other spellings of the same record that must be just as invisible.
-ALIASES: dict[str, list[str]] = {"ref": ["secret.person@acme.example", "acme-secret-1"]}
+ALIASES: dict[str, list[str]] = {
+    "ref": ["secret.person@acme.example", "acme-secret-1"],
+    "company_ref": ["cmp-1"],
+}
 
 
 def _routes(app: FastAPI) -> list[tuple[str, str]]:
@@ -172,7 +216,7 @@ async def test_every_route_hides_other_workspaces(
         missing = [p for p in params if p not in SEEDERS]
         assert not missing, f"{method} {path}: register a seeder for path parameter(s) {missing}"
         spellings = [seeded] + [
-            {p: alias for p in params} for p in params for alias in ALIASES.get(p, [])
+            {**seeded, p: alias} for p in params for alias in ALIASES.get(p, [])
         ]
         for values in spellings if params else [{}]:
             url = path.format(**values)

@@ -14,6 +14,7 @@ from rapport.auth.credentials import (
     issue_session_token,
     verify_password,
 )
+from rapport.auth.principal import Principal
 from rapport.auth.repository import ApiKeyRepository, CredentialRepository
 from rapport.auth.scopes import ALL_SCOPES, parse_scopes
 from rapport.kit.clock import as_utc, utcnow
@@ -105,3 +106,14 @@ class ApiKeyService:
             key.revoked_at = utcnow()
             await self.repo.flush()
         return key
+
+
+async def acting_user_id(session: AsyncSession, principal: Principal) -> uuid.UUID | None:
+    """The user behind a credential: the signed-in user, or the user who created the API key
+    (None for keys made on the command line)."""
+    if principal.user_id is not None:
+        return principal.user_id
+    if principal.api_key_id is None:
+        return None
+    key = await ApiKeyRepository(session, principal.tenant_id).get(principal.api_key_id)
+    return None if key is None else key.created_by_user_id

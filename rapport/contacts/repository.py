@@ -7,8 +7,9 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Any, ClassVar
 
-from sqlalchemy import Select, or_
+from sqlalchemy import Select, or_, update
 
+from rapport.companies.repository import MembershipRepository
 from rapport.kit.envelope import PageMeta
 from rapport.kit.errors import AppError, Conflict
 from rapport.kit.pagination import PageRequest, paginate
@@ -34,6 +35,7 @@ class ContactFilters:
     is_identified: bool | None = None
     created_from: datetime | None = None
     created_to: datetime | None = None
+    company_id: uuid.UUID | None = None
 
 
 class ContactRepository(ScopedRepository[Contact]):
@@ -74,6 +76,9 @@ class ContactRepository(ScopedRepository[Contact]):
             stmt = stmt.where(Contact.created_at >= f.created_from)
         if f.created_to is not None:
             stmt = stmt.where(Contact.created_at <= f.created_to)
+        if f.company_id is not None:
+            members = MembershipRepository(self.session, self.tenant_id)
+            stmt = stmt.where(Contact.id.in_(members.contact_ids_in(f.company_id)))
         if f.search:
             term = f.search.strip()
             stmt = stmt.where(
@@ -103,3 +108,18 @@ class ContactRepository(ScopedRepository[Contact]):
         stmt = self.select().where(column == value).order_by(Contact.updated_at.desc()).limit(1)
         deleted: Contact | None = (await self.session.execute(stmt)).scalars().first()
         return deleted
+
+    async def lock(self, contact_id: uuid.UUID) -> None:
+        """Serialise changes that span several rows of one contact (its primary company) until
+        commit: a row lock on PostgreSQL; on SQLite, a write takes the database's write lock."""
+        if self.session.get_bind().dialect.name == "postgresql":
+            await self.session.execute(
+                self.select(Contact.id).where(Contact.id == contact_id).with_for_update()
+            )
+        else:
+            await self.session.execute(
+                update(Contact)
+                .where(Contact.tenant_id == self.tenant_id, Contact.id == contact_id)
+                .values(updated_at=Contact.updated_at)
+                .execution_options(synchronize_session=False)
+            )

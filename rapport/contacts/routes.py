@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import uuid
 from typing import Annotated, Any
 
 from fastapi import Depends, Header, Path, Query, Response
@@ -74,8 +75,12 @@ async def list_contacts(
     created_to: Annotated[
         UtcDateTime | None, Query(alias="to", description="Created at or before (ISO 8601)")
     ] = None,
+    company_id: Annotated[
+        uuid.UUID | None, Query(alias="companyId", description="Members of this company")
+    ] = None,
 ) -> ListEnvelope[ContactOut]:
     filters = ContactFilters(
+        company_id=company_id,
         search=search,
         status=status,
         lifecycle_stage=lifecycle_stage,

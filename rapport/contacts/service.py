@@ -6,7 +6,6 @@ import uuid
 from collections.abc import Mapping
 from typing import Any
 
-import phonenumbers
 from email_validator import EmailNotValidError, validate_email
 from sqlalchemy.ext.asyncio import AsyncSession
 
@@ -23,6 +22,7 @@ from rapport.kit.envelope import PageMeta
 from rapport.kit.errors import NotFound, ValidationFailed, field_error
 from rapport.kit.etag import ensure_match, etag_for
 from rapport.kit.ids import parse_uuid
+from rapport.kit.normalize import clean, merge_properties, normalize_phone
 from rapport.kit.pagination import PageRequest
 from rapport.models import Contact, ContactStatus
 
@@ -37,27 +37,6 @@ def normalize_email(value: str | None) -> str | None:
         return validate_email(value.strip(), check_deliverability=False).normalized.lower()
     except EmailNotValidError as exc:
         raise field_error("email", str(exc)) from exc
-
-
-def normalize_phone(value: str | None, region: str | None) -> str | None:
-    """E.164, read with the workspace's default region when the number has no country code."""
-    if value is None:
-        return None
-    try:
-        number = phonenumbers.parse(value, region)
-    except phonenumbers.NumberParseException as exc:
-        hint = "" if region else " (include the country code, e.g. +44...)"
-        raise field_error("phone", f"Not a phone number{hint}") from exc
-    if not phonenumbers.is_valid_number(number):
-        raise field_error("phone", "Not a valid phone number")
-    return phonenumbers.format_number(number, phonenumbers.PhoneNumberFormat.E164)
-
-
-def _clean(value: str | None) -> str | None:
-    if value is None:
-        return None
-    value = value.strip()
-    return value or None
 
 
 def contact_etag(contact: Contact) -> str:
@@ -101,12 +80,12 @@ class ContactService:
         return contact
 
     async def create(self, data: ContactCreate) -> Contact:
-        email = normalize_email(_clean(data.email))
-        phone = normalize_phone(_clean(data.phone), self.phone_region)
-        external_id = _clean(data.external_id)
-        given, family = _clean(data.given_name), _clean(data.family_name)
+        email = normalize_email(clean(data.email))
+        phone = normalize_phone(clean(data.phone), self.phone_region)
+        external_id = clean(data.external_id)
+        given, family = clean(data.given_name), clean(data.family_name)
         derived = " ".join(p for p in (given, family) if p)[:NAME_LENGTH]
-        name = _clean(data.name) or derived or None
+        name = clean(data.name) or derived or None
         if not any((email, phone, external_id, name)):
             raise field_error(
                 "email", "A contact needs at least an email, phone, externalId or name"
@@ -134,21 +113,21 @@ class ContactService:
         sent = patch.model_fields_set - {"tenant_id", "entity_id"}
         changes: dict[str, Any] = {}
         if "email" in sent:
-            changes["email"] = normalize_email(_clean(patch.email))
+            changes["email"] = normalize_email(clean(patch.email))
         if "phone" in sent:
-            changes["phone"] = normalize_phone(_clean(patch.phone), self.phone_region)
+            changes["phone"] = normalize_phone(clean(patch.phone), self.phone_region)
         if "external_id" in sent:
-            changes["external_id"] = _clean(patch.external_id)
+            changes["external_id"] = clean(patch.external_id)
         for field in _NAME_FIELDS:
             if field in sent:
-                changes[field] = _clean(getattr(patch, field))
+                changes[field] = clean(getattr(patch, field))
         for field in ("status", "lifecycle_stage"):
             if field in sent:
                 changes[field] = getattr(patch, field)
         if changes.get("status", contact.status) is None:
             raise field_error("status", "Cannot be null")
         if "properties" in sent:
-            changes["properties"] = _merge_properties(contact.properties, patch.properties)
+            changes["properties"] = merge_properties(contact.properties, patch.properties)
         changes = {k: v for k, v in changes.items() if getattr(contact, k) != v}
         if not changes:
             return contact
@@ -200,15 +179,3 @@ class ContactService:
 def _record(contact: Contact) -> dict[str, Any]:
     """The contact as the API shows it, which is also what events and webhooks carry."""
     return ContactOut.model_validate(contact).model_dump(mode="json")
-
-
-def _merge_properties(current: dict[str, Any], patch: dict[str, Any] | None) -> dict[str, Any]:
-    if patch is None:
-        return {}
-    merged = dict(current or {})
-    for key, value in patch.items():
-        if value is None:
-            merged.pop(key, None)
-        else:
-            merged[key] = value
-    return merged

@@ -1,4 +1,4 @@
-"""Seed a workspace with plausible contacts (deterministic for a given seed)."""
+"""Seed a workspace with plausible companies and contacts (deterministic for a given seed)."""
 
 from __future__ import annotations
 
@@ -8,9 +8,11 @@ from typing import Any
 
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from rapport.companies.schemas import CompanyCreate, MembershipCreate
+from rapport.companies.service import CompanyService, MembershipService
 from rapport.contacts.schemas import ContactCreate
 from rapport.contacts.service import ContactService
-from rapport.models import ContactStatus, LifecycleStage
+from rapport.models import CompanyRole, ContactStatus, LifecycleStage
 
 GIVEN_NAMES = [
     "Ada",
@@ -116,6 +118,9 @@ STAGES = [
     (LifecycleStage.CUSTOMER, 14),
     (LifecycleStage.EVANGELIST, 3),
 ]
+INDUSTRIES = ["SaaS", "Retail", "Logistics", "Food", "Manufacturing", "Consulting"]
+SIZES = ["1-10", "11-50", "51-200", "201-1000", "1000+"]
+JOB_TITLES = ["CEO", "CTO", "Head of Sales", "Marketing Manager", "Engineer", "Buyer", None]
 SOURCES = ["website", "webinar", "referral", "trade-show", "linkedin", "newsletter"]
 CITIES = ["Lisbon", "Berlin", "Lagos", "Austin", "Osaka", "Toronto", "Lyon", "Nairobi", "Pune"]
 
@@ -147,11 +152,36 @@ def fake_contact(rng: random.Random, index: int) -> ContactCreate:
     )
 
 
-async def seed_contacts(
+async def seed_demo(
     session: AsyncSession, tenant_id: uuid.UUID, count: int = 300, seed: int = 7
 ) -> int:
+    """`count` contacts, each a member of the demo company of its email's domain."""
     rng = random.Random(seed)
-    service = ContactService(session, tenant_id)
+    companies = CompanyService(session, tenant_id)
+    by_domain: dict[str, uuid.UUID] = {}
+    for name, domain in COMPANIES:
+        company = await companies.create(
+            CompanyCreate(
+                name=name,
+                domain=domain,
+                industry=rng.choice(INDUSTRIES),
+                size=rng.choice(SIZES),
+                role=rng.choice(list(CompanyRole)),
+            )
+        )
+        by_domain[domain] = company.id
+    contacts = ContactService(session, tenant_id)
+    memberships = MembershipService(session, tenant_id)
     for index in range(count):
-        await service.create(fake_contact(rng, index))
+        data = fake_contact(rng, index)
+        contact = await contacts.create(data)
+        assert data.email is not None
+        await memberships.add(
+            str(contact.id),
+            MembershipCreate(
+                company_id=by_domain[data.email.rsplit("@", 1)[1]],
+                role=rng.choice(JOB_TITLES),
+                is_primary=True,
+            ),
+        )
     return count

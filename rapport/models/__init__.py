@@ -1,6 +1,7 @@
 """ORM tables, one module per aggregate. Importing this package registers every table."""
 
 from rapport.models.auth import ApiKey
+from rapport.models.companies import Company, CompanyMembership, CompanyRole, CompanyStatus
 from rapport.models.contacts import Contact, ContactStatus, LifecycleStage
 from rapport.models.events import Event, EventCursor
 from rapport.models.idempotency import IdempotencyRecord
@@ -15,6 +16,10 @@ from rapport.models.webhooks import (
 
 __all__ = [
     "ApiKey",
+    "Company",
+    "CompanyMembership",
+    "CompanyRole",
+    "CompanyStatus",
     "Contact",
     "ContactStatus",
     "DeliveryStatus",

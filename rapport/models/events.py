@@ -24,6 +24,9 @@ class Event(TenantOwned, Base):
         Index("ix_events_tenant_sequence", "tenant_id", "sequence"),
         Index("ix_events_tenant_resource", "tenant_id", "resource_id", "sequence"),
         Index("ix_events_tenant_type", "tenant_id", "type", "sequence"),
+        # SQLite would otherwise reuse the numbers of the highest rows once they are deleted,
+        # and consumers of the stream would never see the events that got them.
+        {"sqlite_autoincrement": True},
     )
 
     sequence: Mapped[int] = mapped_column(

@@ -1,0 +1,1 @@
+"""Companies, and contacts ' memberships in them."""

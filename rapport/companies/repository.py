@@ -1,0 +1,169 @@
+"""Every query on companies and memberships."""
+
+from __future__ import annotations
+
+import uuid
+from dataclasses import dataclass
+from datetime import datetime
+from typing import Any, ClassVar
+
+from sqlalchemy import Select, or_
+from sqlalchemy.orm import selectinload
+
+from rapport.kit.envelope import PageMeta
+from rapport.kit.errors import AppError, Conflict
+from rapport.kit.pagination import PageRequest, paginate
+from rapport.kit.repository import ScopedRepository
+from rapport.models import (
+    Company,
+    CompanyMembership,
+    CompanyRole,
+    CompanyStatus,
+    Contact,
+    ContactStatus,
+)
+
+
+def domain_taken() -> AppError:
+    return Conflict("A company with this domain already exists", code="COMPANY_DOMAIN_EXISTS")
+
+
+def external_id_taken() -> AppError:
+    return Conflict(
+        "A company with this externalId already exists", code="COMPANY_EXTERNAL_ID_EXISTS"
+    )
+
+
+def already_associated() -> AppError:
+    return Conflict("The contact is already in this company", code="ALREADY_ASSOCIATED")
+
+
+@dataclass(frozen=True)
+class CompanyFilters:
+    search: str | None = None
+    role: CompanyRole | None = None
+    status: CompanyStatus | None = None
+    owner_user_id: uuid.UUID | None = None
+    unassigned: bool = False
+    industry: str | None = None
+    size: str | None = None
+    created_from: datetime | None = None
+    created_to: datetime | None = None
+
+
+class CompanyRepository(ScopedRepository[Company]):
+    model = Company
+    sort_columns: ClassVar[dict[str, Any]] = {
+        "createdAt": Company.created_at,
+        "updatedAt": Company.updated_at,
+        "name": Company.name,
+        "domain": Company.domain,
+    }
+    unique_violations: ClassVar[dict[str, Any]] = {
+        "uq_companies_tenant_domain": domain_taken,
+        "companies.tenant_id, companies.domain": domain_taken,
+        "uq_companies_tenant_external_id": external_id_taken,
+        "companies.tenant_id, companies.external_id": external_id_taken,
+    }
+
+    async def page(
+        self, filters: CompanyFilters, request: PageRequest
+    ) -> tuple[list[Company], PageMeta]:
+        return await paginate(
+            self.session, self._filtered(filters), request, self.sort_columns, Company.id
+        )
+
+    def _filtered(self, f: CompanyFilters) -> Select[Any]:
+        stmt = self.select()
+        for column, value in (
+            (Company.role, f.role),
+            (Company.status, f.status),
+            (Company.owner_user_id, f.owner_user_id),
+            (Company.industry, f.industry),
+            (Company.size, f.size),
+        ):
+            if value is not None:
+                stmt = stmt.where(column == value)
+        if f.unassigned:
+            stmt = stmt.where(Company.owner_user_id.is_(None))
+        if f.created_from is not None:
+            stmt = stmt.where(Company.created_at >= f.created_from)
+        if f.created_to is not None:
+            stmt = stmt.where(Company.created_at <= f.created_to)
+        if f.search:
+            term = f.search.strip()
+            stmt = stmt.where(
+                or_(
+                    Company.name.icontains(term, autoescape=True),
+                    Company.domain.icontains(term, autoescape=True),
+                )
+            )
+        return stmt
+
+    async def by_column(self, column: Any, value: str) -> Company | None:
+        return await self.first(column == value)
+
+    async def taken(self, column: Any, value: str, exclude_id: uuid.UUID | None) -> bool:
+        conditions = [column == value]
+        if exclude_id is not None:
+            conditions.append(Company.id != exclude_id)
+        return await self.first(*conditions) is not None
+
+
+class MembershipRepository(ScopedRepository[CompanyMembership]):
+    model = CompanyMembership
+    sort_columns: ClassVar[dict[str, Any]] = {
+        "createdAt": CompanyMembership.created_at,
+        "updatedAt": CompanyMembership.updated_at,
+    }
+    unique_violations: ClassVar[dict[str, Any]] = {
+        "uq_company_memberships_pair": already_associated,
+        "company_memberships.contact_id, company_memberships.company_id": already_associated,
+    }
+
+    async def of_contact(
+        self, contact_id: uuid.UUID, request: PageRequest
+    ) -> tuple[list[CompanyMembership], PageMeta]:
+        stmt = (
+            self.select()
+            .where(CompanyMembership.contact_id == contact_id)
+            .options(selectinload(CompanyMembership.company))
+        )
+        return await paginate(self.session, stmt, request, self.sort_columns, CompanyMembership.id)
+
+    async def of_company(
+        self, company_id: uuid.UUID, request: PageRequest
+    ) -> tuple[list[CompanyMembership], PageMeta]:
+        stmt = (
+            self.select()
+            .join(Contact, Contact.id == CompanyMembership.contact_id)
+            .where(
+                CompanyMembership.company_id == company_id,
+                Contact.status != ContactStatus.DELETED,
+            )
+            .options(selectinload(CompanyMembership.contact))
+        )
+        return await paginate(self.session, stmt, request, self.sort_columns, CompanyMembership.id)
+
+    async def pair(self, contact_id: uuid.UUID, company_id: uuid.UUID) -> CompanyMembership | None:
+        return await self.first(
+            CompanyMembership.contact_id == contact_id, CompanyMembership.company_id == company_id
+        )
+
+    async def of_contact_by_id(
+        self, contact_id: uuid.UUID, membership_id: uuid.UUID
+    ) -> CompanyMembership | None:
+        return await self.first(
+            CompanyMembership.id == membership_id, CompanyMembership.contact_id == contact_id
+        )
+
+    async def primary_of(self, contact_id: uuid.UUID) -> CompanyMembership | None:
+        return await self.first(
+            CompanyMembership.contact_id == contact_id, CompanyMembership.is_primary.is_(True)
+        )
+
+    def contact_ids_in(self, company_id: uuid.UUID) -> Select[Any]:
+        """Subquery of the contacts in a company (for `GET /contacts?companyId=`)."""
+        return self.select(CompanyMembership.contact_id).where(
+            CompanyMembership.company_id == company_id
+        )

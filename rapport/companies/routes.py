@@ -1,0 +1,340 @@
+"""HTTP routes of companies, and of a contact's companies (two spellings of memberships)."""
+
+from __future__ import annotations
+
+import uuid
+from typing import Annotated, Any
+
+from fastapi import Depends, Header, Path, Query, Response
+
+from rapport.auth.dependencies import Authenticator
+from rapport.auth.principal import Principal
+from rapport.auth.scopes import Scope
+from rapport.auth.service import acting_user_id
+from rapport.companies.repository import CompanyFilters, CompanyRepository, MembershipRepository
+from rapport.companies.schemas import (
+    CompanyContactOut,
+    CompanyCreate,
+    CompanyOut,
+    CompanyUpdate,
+    ContactCompanyOut,
+    MembershipCreate,
+    MembershipOut,
+    MembershipUpdate,
+)
+from rapport.companies.service import CompanyService, MembershipService, company_etag
+from rapport.contacts.schemas import ContactOut
+from rapport.kit.envelope import Envelope, ListEnvelope
+from rapport.kit.errors import ErrorDetail, InvalidRequest, documented_errors
+from rapport.kit.pagination import PageRequest, Pagination, SortSpec
+from rapport.kit.schemas import UtcDateTime
+from rapport.kit.session import DbSession, api_router
+from rapport.models import Company, CompanyRole, CompanyStatus
+
+router = api_router(tags=["Companies"])
+
+Reader = Annotated[Principal, Depends(Authenticator(Scope.CRM_READ))]
+Writer = Annotated[Principal, Depends(Authenticator(Scope.CRM_WRITE))]
+CompanyRef = Annotated[
+    str,
+    Path(
+        min_length=1,
+        max_length=255,
+        description="The company's id or externalId",
+        examples=["cmp_1042"],
+    ),
+]
+ContactRef = Annotated[
+    str,
+    Path(min_length=1, max_length=320, description="The contact's id, email or externalId"),
+]
+IfMatch = Annotated[
+    str | None,
+    Header(alias="If-Match", description="ETag of the version you read; 412 if it changed"),
+]
+CompanyPage = Annotated[PageRequest, Depends(Pagination(CompanyRepository.sort_columns))]
+MembershipPage = Annotated[PageRequest, Depends(Pagination(MembershipRepository.sort_columns))]
+
+_COMPANY_404 = documented_errors({404: "No such company in this workspace"})
+_CONTACT_404 = documented_errors({404: "No such contact (or membership) in this workspace"})
+_CONFLICT = documented_errors(
+    {409: "COMPANY_DOMAIN_EXISTS or COMPANY_EXTERNAL_ID_EXISTS", 412: "If-Match mismatch"}
+)
+_ETAG = {"ETag": {"description": "Send back in If-Match", "schema": {"type": "string"}}}
+
+
+def _companies(db: DbSession, principal: Principal) -> CompanyService:
+    return CompanyService(db, principal.tenant_id, principal.tenant_settings, principal.actor)
+
+
+def _memberships(db: DbSession, principal: Principal) -> MembershipService:
+    return MembershipService(db, principal.tenant_id, principal.tenant_settings, principal.actor)
+
+
+def _one(company: Company, response: Response) -> Envelope[CompanyOut]:
+    response.headers["ETag"] = company_etag(company)
+    return Envelope(data=CompanyOut.model_validate(company))
+
+
+async def _owner_filter(db: DbSession, principal: Principal, value: str | None) -> dict[str, Any]:
+    """`ownerUserId` as a user id, `me`, or `unassigned`."""
+    if value is None:
+        return {}
+    if value == "unassigned":
+        return {"unassigned": True}
+    if value == "me":
+        me = await acting_user_id(db, principal)
+        if me is None:
+            raise InvalidRequest(
+                "ownerUserId: `me` needs a user; this API key was not created by one",
+                details=[ErrorDetail(field="ownerUserId", message="No user behind this key")],
+            )
+        return {"owner_user_id": me}
+    try:
+        return {"owner_user_id": uuid.UUID(value)}
+    except ValueError as exc:
+        raise InvalidRequest(
+            "ownerUserId: a user id, `me` or `unassigned`",
+            details=[ErrorDetail(field="ownerUserId", message="A user id, me or unassigned")],
+        ) from exc
+
+
+@router.get("/companies", summary="List companies")
+async def list_companies(
+    db: DbSession,
+    principal: Reader,
+    page: CompanyPage,
+    search: Annotated[
+        str | None, Query(max_length=200, description="Substring of the name or domain")
+    ] = None,
+    q: Annotated[str | None, Query(max_length=200, description="Alias of search")] = None,
+    role: CompanyRole | None = None,
+    status: CompanyStatus | None = None,
+    owner_user_id: Annotated[
+        str | None,
+        Query(alias="ownerUserId", max_length=40, description="A user id, `me` or `unassigned`"),
+    ] = None,
+    industry: Annotated[str | None, Query(max_length=200)] = None,
+    size: Annotated[str | None, Query(max_length=50)] = None,
+    created_from: Annotated[
+        UtcDateTime | None, Query(alias="from", description="Created at or after")
+    ] = None,
+    created_to: Annotated[
+        UtcDateTime | None, Query(alias="to", description="Created at or before")
+    ] = None,
+) -> ListEnvelope[CompanyOut]:
+    filters = CompanyFilters(
+        search=search or q,
+        role=role,
+        status=status,
+        industry=industry,
+        size=size,
+        created_from=created_from,
+        created_to=created_to,
+        **await _owner_filter(db, principal, owner_user_id),
+    )
+    rows, meta = await _companies(db, principal).page(filters, page)
+    return ListEnvelope(data=[CompanyOut.model_validate(c) for c in rows], meta=meta)
+
+
+@router.get("/companies/search", summary="Typeahead search of companies by name or domain")
+async def search_companies(
+    db: DbSession,
+    principal: Reader,
+    q: Annotated[str, Query(min_length=1, max_length=200, pattern=r"\S")],
+    limit: Annotated[int, Query(ge=1, le=100)] = 20,
+) -> ListEnvelope[CompanyOut]:
+    page = PageRequest(skip=0, take=limit, sort=SortSpec("name", descending=False))
+    rows, meta = await _companies(db, principal).page(CompanyFilters(search=q), page)
+    return ListEnvelope(data=[CompanyOut.model_validate(c) for c in rows], meta=meta)
+
+
+@router.post(
+    "/companies",
+    status_code=201,
+    summary="Create a company",
+    responses={**_CONFLICT, 201: {"headers": _ETAG}},
+)
+async def create_company(
+    body: CompanyCreate, db: DbSession, principal: Writer, response: Response
+) -> Envelope[CompanyOut]:
+    company = await _companies(db, principal).create(body)
+    response.headers["Location"] = f"/api/v1/companies/{company.id}"
+    return _one(company, response)
+
+
+@router.get(
+    "/companies/{company_ref}",
+    summary="One company, by id or externalId",
+    responses={**_COMPANY_404, 200: {"headers": _ETAG}},
+)
+async def get_company(
+    company_ref: CompanyRef, db: DbSession, principal: Reader, response: Response
+) -> Envelope[CompanyOut]:
+    return _one(await _companies(db, principal).get(company_ref), response)
+
+
+@router.patch(
+    "/companies/{company_ref}",
+    summary="Update a company (properties merge key by key)",
+    responses={**_COMPANY_404, **_CONFLICT, 200: {"headers": _ETAG}},
+)
+async def update_company(
+    company_ref: CompanyRef,
+    body: CompanyUpdate,
+    db: DbSession,
+    principal: Writer,
+    response: Response,
+    if_match: IfMatch = None,
+) -> Envelope[CompanyOut]:
+    return _one(await _companies(db, principal).update(company_ref, body, if_match), response)
+
+
+@router.delete(
+    "/companies/{company_ref}",
+    status_code=204,
+    summary="Delete a company and its memberships (its contacts stay)",
+    responses={**_COMPANY_404, **documented_errors({412: "If-Match mismatch"})},
+)
+async def delete_company(
+    company_ref: CompanyRef, db: DbSession, principal: Writer, if_match: IfMatch = None
+) -> Response:
+    await _companies(db, principal).delete(company_ref, if_match)
+    return Response(status_code=204)
+
+
+@router.get(
+    "/companies/{company_ref}/contacts",
+    summary="The company's contacts, with their role and primary flag",
+    responses=_COMPANY_404,
+)
+async def list_company_contacts(
+    company_ref: CompanyRef, db: DbSession, principal: Reader, page: MembershipPage
+) -> ListEnvelope[CompanyContactOut]:
+    rows, meta = await _memberships(db, principal).of_company(company_ref, page)
+    return ListEnvelope(
+        data=[
+            CompanyContactOut(
+                membership_id=m.id,
+                role=m.role,
+                is_primary=m.is_primary,
+                contact=ContactOut.model_validate(m.contact),
+            )
+            for m in rows
+        ],
+        meta=meta,
+    )
+
+
+@router.get(
+    "/contacts/{ref}/companies",
+    tags=["Contacts"],
+    summary="The contact's companies, with its role and primary flag in each",
+    responses=_CONTACT_404,
+)
+async def list_contact_companies(
+    ref: ContactRef, db: DbSession, principal: Reader, page: MembershipPage
+) -> ListEnvelope[ContactCompanyOut]:
+    rows, meta = await _memberships(db, principal).of_contact(ref, page)
+    return ListEnvelope(data=[_contact_company(m) for m in rows], meta=meta)
+
+
+@router.post(
+    "/contacts/{ref}/companies",
+    status_code=201,
+    tags=["Contacts"],
+    summary="Link the contact to a company",
+    responses={
+        **_CONTACT_404,
+        **documented_errors({409: "The contact is already in this company (ALREADY_ASSOCIATED)"}),
+    },
+)
+async def add_contact_company(
+    ref: ContactRef, body: MembershipCreate, db: DbSession, principal: Writer
+) -> Envelope[MembershipOut]:
+    membership = await _memberships(db, principal).add(ref, body)
+    return Envelope(data=MembershipOut.model_validate(membership))
+
+
+@router.delete(
+    "/contacts/{ref}/companies/{company_id}",
+    status_code=204,
+    tags=["Contacts"],
+    summary="Unlink the contact from a company",
+    responses=_CONTACT_404,
+)
+async def remove_contact_company(
+    ref: ContactRef, company_id: uuid.UUID, db: DbSession, principal: Writer
+) -> Response:
+    await _memberships(db, principal).remove_company(ref, company_id)
+    return Response(status_code=204)
+
+
+@router.get(
+    "/contacts/{ref}/company-memberships",
+    tags=["Contacts"],
+    summary="The contact's company memberships",
+    responses=_CONTACT_404,
+)
+async def list_memberships(
+    ref: ContactRef, db: DbSession, principal: Reader, page: MembershipPage
+) -> ListEnvelope[MembershipOut]:
+    rows, meta = await _memberships(db, principal).of_contact(ref, page)
+    return ListEnvelope(data=[MembershipOut.model_validate(m) for m in rows], meta=meta)
+
+
+@router.post(
+    "/contacts/{ref}/company-memberships",
+    status_code=201,
+    tags=["Contacts"],
+    summary="Add a company membership to the contact",
+    responses={
+        **_CONTACT_404,
+        **documented_errors({409: "The contact is already in this company (ALREADY_ASSOCIATED)"}),
+    },
+)
+async def create_membership(
+    ref: ContactRef, body: MembershipCreate, db: DbSession, principal: Writer
+) -> Envelope[MembershipOut]:
+    membership = await _memberships(db, principal).add(ref, body)
+    return Envelope(data=MembershipOut.model_validate(membership))
+
+
+@router.patch(
+    "/contacts/{ref}/company-memberships/{membership_id}",
+    tags=["Contacts"],
+    summary="Change the role or primary flag of a membership",
+    responses=_CONTACT_404,
+)
+async def update_membership(
+    ref: ContactRef,
+    membership_id: uuid.UUID,
+    body: MembershipUpdate,
+    db: DbSession,
+    principal: Writer,
+) -> Envelope[MembershipOut]:
+    membership = await _memberships(db, principal).update(ref, membership_id, body)
+    return Envelope(data=MembershipOut.model_validate(membership))
+
+
+@router.delete(
+    "/contacts/{ref}/company-memberships/{membership_id}",
+    status_code=204,
+    tags=["Contacts"],
+    summary="Remove a membership",
+    responses=_CONTACT_404,
+)
+async def delete_membership(
+    ref: ContactRef, membership_id: uuid.UUID, db: DbSession, principal: Writer
+) -> Response:
+    await _memberships(db, principal).remove(ref, membership_id)
+    return Response(status_code=204)
+
+
+def _contact_company(membership: Any) -> ContactCompanyOut:
+    return ContactCompanyOut(
+        membership_id=membership.id,
+        role=membership.role,
+        is_primary=membership.is_primary,
+        company=CompanyOut.model_validate(membership.company),
+    )

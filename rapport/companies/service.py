@@ -1,0 +1,308 @@
+"""Company rules: normalised unique domains, owners from the workspace, lookups by id or
+externalId; memberships with one primary company per contact."""
+
+from __future__ import annotations
+
+import uuid
+from collections.abc import Mapping
+from typing import Any
+
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from rapport.companies.repository import (
+    CompanyFilters,
+    CompanyRepository,
+    MembershipRepository,
+    already_associated,
+    domain_taken,
+    external_id_taken,
+)
+from rapport.companies.schemas import (
+    CompanyCreate,
+    CompanyOut,
+    CompanyUpdate,
+    MembershipCreate,
+    MembershipOut,
+    MembershipUpdate,
+)
+from rapport.contacts.service import ContactService
+from rapport.events.actor import Actor
+from rapport.events.service import EventRecorder, changes_between
+from rapport.kit.envelope import PageMeta
+from rapport.kit.errors import NotFound, field_error
+from rapport.kit.etag import ensure_match, etag_for
+from rapport.kit.ids import parse_uuid
+from rapport.kit.normalize import (
+    clean,
+    merge_properties,
+    normalize_domain,
+    normalize_phone,
+    normalize_website,
+)
+from rapport.kit.pagination import PageRequest
+from rapport.models import Company, CompanyMembership, Contact
+from rapport.tenancy.repository import WorkspaceRepository
+
+_TEXT_FIELDS = ("name", "industry", "size", "plan")
+
+
+def company_etag(company: Company) -> str:
+    return etag_for(company.id, company.version)
+
+
+class CompanyService:
+    def __init__(
+        self,
+        session: AsyncSession,
+        tenant_id: uuid.UUID,
+        tenant_settings: Mapping[str, Any] | None = None,
+        actor: Actor | None = None,
+    ) -> None:
+        self.session = session
+        self.tenant_id = tenant_id
+        self.repo = CompanyRepository(session, tenant_id)
+        self.events = EventRecorder(session, tenant_id, actor or Actor.system())
+        self.phone_region: str | None = (tenant_settings or {}).get("defaultPhoneRegion")
+
+    async def page(
+        self, filters: CompanyFilters, page: PageRequest
+    ) -> tuple[list[Company], PageMeta]:
+        return await self.repo.page(filters, page)
+
+    async def get(self, ref: str) -> Company:
+        """By id, else by externalId."""
+        company: Company | None = None
+        record_id = parse_uuid(ref)
+        if record_id is not None:
+            company = await self.repo.get(record_id)
+        if company is None:
+            company = await self.repo.by_column(Company.external_id, ref)
+        if company is None:
+            raise NotFound("Company not found")
+        return company
+
+    async def create(self, data: CompanyCreate) -> Company:
+        name = clean(data.name)
+        if name is None:
+            raise field_error("name", "Cannot be blank")
+        company = Company(
+            name=name,
+            domain=normalize_domain(data.domain),
+            external_id=clean(data.external_id),
+            industry=clean(data.industry),
+            size=clean(data.size),
+            plan=clean(data.plan),
+            website=normalize_website(data.website),
+            phone=normalize_phone(clean(data.phone), self.phone_region),
+            role=data.role,
+            status=data.status,
+            owner_user_id=await self._owner(data.owner_user_id),
+            properties=data.properties,
+        )
+        await self._ensure_unique(company.domain, company.external_id, None)
+        self.repo.add(company)
+        await self.repo.flush()
+        self.events.record("company.created", "company", company.id, {"record": _record(company)})
+        return company
+
+    async def update(self, ref: str, patch: CompanyUpdate, if_match: str | None = None) -> Company:
+        company = await self.get(ref)
+        ensure_match(if_match, company_etag(company))
+        sent = patch.model_fields_set - {"tenant_id", "entity_id"}
+        changes: dict[str, Any] = {}
+        for field in _TEXT_FIELDS:
+            if field in sent:
+                changes[field] = clean(getattr(patch, field))
+        if "external_id" in sent:
+            changes["external_id"] = clean(patch.external_id)
+        if "domain" in sent:
+            changes["domain"] = normalize_domain(patch.domain)
+        if "website" in sent:
+            changes["website"] = normalize_website(patch.website)
+        if "phone" in sent:
+            changes["phone"] = normalize_phone(clean(patch.phone), self.phone_region)
+        if "owner_user_id" in sent:
+            changes["owner_user_id"] = await self._owner(patch.owner_user_id)
+        for field in ("role", "status"):
+            if field in sent:
+                if getattr(patch, field) is None:
+                    raise field_error(field, "Cannot be null")
+                changes[field] = getattr(patch, field)
+        if "name" in changes and changes["name"] is None:
+            raise field_error("name", "Cannot be blank")
+        if "properties" in sent:
+            changes["properties"] = merge_properties(company.properties, patch.properties)
+        changes = {k: v for k, v in changes.items() if getattr(company, k) != v}
+        if not changes:
+            return company
+        await self._ensure_unique(
+            changes.get("domain"), changes.get("external_id"), exclude_id=company.id
+        )
+        before = _record(company)
+        for field, value in changes.items():
+            setattr(company, field, value)
+        await self.repo.flush()
+        after = _record(company)
+        self.events.record(
+            "company.updated",
+            "company",
+            company.id,
+            {"record": after, "changes": changes_between(before, after)},
+        )
+        return company
+
+    async def delete(self, ref: str, if_match: str | None = None) -> None:
+        """Deletes the company and its memberships (the contacts stay)."""
+        company = await self.get(ref)
+        ensure_match(if_match, company_etag(company))
+        record = _record(company)
+        await self.session.delete(company)
+        await self.repo.flush()
+        self.events.record("company.deleted", "company", company.id, {"record": record})
+
+    async def _owner(self, user_id: uuid.UUID | None) -> uuid.UUID | None:
+        if user_id is None:
+            return None
+        membership = await WorkspaceRepository(self.session).membership(self.tenant_id, user_id)
+        if membership is None:
+            raise field_error("ownerUserId", "Not a user of this workspace")
+        return user_id
+
+    async def _ensure_unique(
+        self, domain: str | None, external_id: str | None, exclude_id: uuid.UUID | None
+    ) -> None:
+        if domain and await self.repo.taken(Company.domain, domain, exclude_id):
+            raise domain_taken()
+        if external_id and await self.repo.taken(Company.external_id, external_id, exclude_id):
+            raise external_id_taken()
+
+
+class MembershipService:
+    """A contact's companies (seed 003's `/contacts/{id}/companies` and the
+    `/contacts/{id}/company-memberships` CRUD are two views of the same rows)."""
+
+    def __init__(
+        self,
+        session: AsyncSession,
+        tenant_id: uuid.UUID,
+        tenant_settings: Mapping[str, Any] | None = None,
+        actor: Actor | None = None,
+    ) -> None:
+        self.repo = MembershipRepository(session, tenant_id)
+        self.contacts = ContactService(session, tenant_id, tenant_settings, actor)
+        self.companies = CompanyService(session, tenant_id, tenant_settings, actor)
+        self.events = EventRecorder(session, tenant_id, actor or Actor.system())
+
+    async def of_contact(
+        self, contact_ref: str, page: PageRequest
+    ) -> tuple[list[CompanyMembership], PageMeta]:
+        contact = await self.contacts.get(contact_ref)
+        return await self.repo.of_contact(contact.id, page)
+
+    async def of_company(
+        self, company_ref: str, page: PageRequest
+    ) -> tuple[list[CompanyMembership], PageMeta]:
+        company = await self.companies.get(company_ref)
+        return await self.repo.of_company(company.id, page)
+
+    async def add(self, contact_ref: str, data: MembershipCreate) -> CompanyMembership:
+        contact = await self.contacts.get(contact_ref)
+        company = await self.companies.repo.get(data.company_id)
+        if company is None:
+            raise field_error("companyId", "No such company in this workspace")
+        await self.contacts.repo.lock(contact.id)
+        if await self.repo.pair(contact.id, company.id) is not None:
+            raise already_associated()
+        if data.is_primary:
+            await self._demote_primary(contact)
+        membership = self.repo.add(
+            CompanyMembership(
+                contact_id=contact.id,
+                company_id=company.id,
+                role=clean(data.role),
+                is_primary=data.is_primary,
+            )
+        )
+        await self.repo.flush()
+        self._emit("company_membership.created", membership)
+        return membership
+
+    async def get(self, contact_ref: str, membership_id: uuid.UUID) -> CompanyMembership:
+        contact = await self.contacts.get(contact_ref)
+        membership = await self.repo.of_contact_by_id(contact.id, membership_id)
+        if membership is None:
+            raise NotFound("Membership not found")
+        return membership
+
+    async def update(
+        self, contact_ref: str, membership_id: uuid.UUID, patch: MembershipUpdate
+    ) -> CompanyMembership:
+        membership = await self.get(contact_ref, membership_id)
+        sent = patch.model_fields_set - {"tenant_id", "entity_id"}
+        changes: dict[str, Any] = {}
+        if "role" in sent:
+            changes["role"] = clean(patch.role)
+        if "is_primary" in sent:
+            if patch.is_primary is None:
+                raise field_error("isPrimary", "Cannot be null")
+            changes["is_primary"] = patch.is_primary
+        changes = {k: v for k, v in changes.items() if getattr(membership, k) != v}
+        if not changes:
+            return membership
+        if changes.get("is_primary"):
+            contact = await self.contacts.get(contact_ref)
+            await self.contacts.repo.lock(contact.id)
+            await self._demote_primary(contact)
+        before = _membership_record(membership)
+        for field, value in changes.items():
+            setattr(membership, field, value)
+        await self.repo.flush()
+        self._emit("company_membership.updated", membership, before)
+        return membership
+
+    async def remove(self, contact_ref: str, membership_id: uuid.UUID) -> None:
+        membership = await self.get(contact_ref, membership_id)
+        await self._delete(membership)
+
+    async def remove_company(self, contact_ref: str, company_id: uuid.UUID) -> None:
+        contact = await self.contacts.get(contact_ref)
+        membership = await self.repo.pair(contact.id, company_id)
+        if membership is None:
+            raise NotFound("The contact is not in this company")
+        await self._delete(membership)
+
+    async def _delete(self, membership: CompanyMembership) -> None:
+        record = _membership_record(membership)
+        await self.repo.session.delete(membership)
+        await self.repo.flush()
+        self.events.record(
+            "company_membership.deleted", "company_membership", membership.id, {"record": record}
+        )
+
+    async def _demote_primary(self, contact: Contact) -> None:
+        """The contact's current primary membership stops being primary (one per contact)."""
+        current = await self.repo.primary_of(contact.id)
+        if current is None:
+            return
+        before = _membership_record(current)
+        current.is_primary = False
+        await self.repo.flush()
+        self._emit("company_membership.updated", current, before)
+
+    def _emit(
+        self, event_type: str, membership: CompanyMembership, before: dict[str, Any] | None = None
+    ) -> None:
+        record = _membership_record(membership)
+        data: dict[str, Any] = {"record": record}
+        if before is not None:
+            data["changes"] = changes_between(before, record)
+        self.events.record(event_type, "company_membership", membership.id, data)
+
+
+def _record(company: Company) -> dict[str, Any]:
+    """The company as the API shows it, which is also what events and webhooks carry."""
+    return CompanyOut.model_validate(company).model_dump(mode="json")
+
+
+def _membership_record(membership: CompanyMembership) -> dict[str, Any]:
+    return MembershipOut.model_validate(membership).model_dump(mode="json")
