@@ -11,15 +11,14 @@ from __future__ import annotations
 import argparse
 import asyncio
 import os
-import shutil
 import signal
 import sys
-import tempfile
 import time
 from pathlib import Path
 
 from sqlalchemy import func, insert, select, text
 
+from bench.databases import DATABASE_CHOICES, run_on
 from rapport.kit.clock import utcnow
 from rapport.kit.db import Database
 from rapport.kit.ids import new_id
@@ -148,30 +147,13 @@ async def scenario(url: str, count: int, worker_counts: tuple[int, ...]) -> list
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__)
     parser.add_argument("--jobs", type=int, default=10_000)
-    parser.add_argument("--db", choices=["both", "postgres", "sqlite"], default="both")
+    parser.add_argument("--db", choices=DATABASE_CHOICES, default="both")
     args = parser.parse_args()
-    sys.path.insert(0, str(ROOT))
-    from tests.pgcluster import PgCluster
-
-    report = [f"{args.jobs} no-op jobs per run"]
-    if args.db in ("both", "postgres"):
-        cluster = PgCluster()
-        try:
-            url = cluster.start()
-            report.append("PostgreSQL")
-            report += asyncio.run(scenario(url, args.jobs, (1, 2)))
-        finally:
-            cluster.stop()
-    if args.db in ("both", "sqlite"):
-        workdir = Path(tempfile.mkdtemp(prefix="rapport-bench-"))
-        try:
-            report.append("SQLite")
-            report += asyncio.run(
-                scenario(f"sqlite+inline:///{workdir / 'jobs.db'}", args.jobs, (1,))
-            )
-        finally:
-            shutil.rmtree(workdir, ignore_errors=True)
-    print("\n".join(report))
+    run_on(
+        args.db,
+        f"{args.jobs} no-op jobs per run",
+        lambda url, dialect: scenario(url, args.jobs, (1, 2) if dialect == "postgresql" else (1,)),
+    )
 
 
 if __name__ == "__main__":

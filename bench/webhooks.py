@@ -12,11 +12,9 @@ from __future__ import annotations
 import argparse
 import asyncio
 import os
-import shutil
 import signal
 import socket
 import sys
-import tempfile
 import time
 import uuid
 from pathlib import Path
@@ -24,6 +22,7 @@ from pathlib import Path
 import httpx
 from sqlalchemy import func, select, text
 
+from bench.databases import DATABASE_CHOICES, run_on
 from rapport.events.actor import Actor
 from rapport.events.service import EventRecorder
 from rapport.kit.db import Database
@@ -187,30 +186,15 @@ async def scenario(url: str, count: int, worker_counts: tuple[int, ...]) -> list
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__)
     parser.add_argument("--events", type=int, default=10_000)
-    parser.add_argument("--db", choices=["both", "postgres", "sqlite"], default="both")
+    parser.add_argument("--db", choices=DATABASE_CHOICES, default="both")
     args = parser.parse_args()
-    sys.path.insert(0, str(ROOT))
-    from tests.pgcluster import PgCluster
-
-    report = [f"{args.events} events to one local receiver"]
-    if args.db in ("both", "postgres"):
-        cluster = PgCluster()
-        try:
-            url = cluster.start()
-            report.append("PostgreSQL")
-            report += asyncio.run(scenario(url, args.events, (1, 2)))
-        finally:
-            cluster.stop()
-    if args.db in ("both", "sqlite"):
-        workdir = Path(tempfile.mkdtemp(prefix="rapport-bench-"))
-        try:
-            report.append("SQLite")
-            report += asyncio.run(
-                scenario(f"sqlite+inline:///{workdir / 'hooks.db'}", args.events, (1,))
-            )
-        finally:
-            shutil.rmtree(workdir, ignore_errors=True)
-    print("\n".join(report))
+    run_on(
+        args.db,
+        f"{args.events} events to one local receiver",
+        lambda url, dialect: scenario(
+            url, args.events, (1, 2) if dialect == "postgresql" else (1,)
+        ),
+    )
 
 
 if __name__ == "__main__":

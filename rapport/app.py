@@ -10,6 +10,7 @@ from fastapi import APIRouter, FastAPI, Request
 from starlette.responses import Response
 
 from rapport import __version__
+from rapport.activities.routes import router as activities_router
 from rapport.auth.dependencies import KeyCache, requires_credentials
 from rapport.auth.routes import router as auth_router
 from rapport.companies.routes import router as companies_router
@@ -24,7 +25,10 @@ from rapport.kit.logging import configure_logging
 from rapport.kit.middleware import RequestContextMiddleware
 from rapport.kit.openapi import install_openapi
 from rapport.kit.ratelimit import RateLimiter
+from rapport.properties.routes import router as properties_router
+from rapport.tags.routes import router as tags_router
 from rapport.tenancy.routes import router as workspace_router
+from rapport.todos.routes import router as tasks_router
 from rapport.webhooks.routes import router as webhooks_router
 from rapport.worker.queue import Worker
 from rapport.worker.routes import router as jobs_router
@@ -100,6 +104,10 @@ def create_app(settings: Settings | None = None, database: Database | None = Non
         workspace_router,
         contacts_router,
         companies_router,
+        tags_router,
+        properties_router,
+        activities_router,
+        tasks_router,
         events_router,
         jobs_router,
         webhooks_router,

@@ -23,6 +23,17 @@ from rapport.kit.migrate import upgrade
 from tests.helpers import Workspace, make_settings, make_workspace, truncate
 from tests.pgcluster import PgCluster
 
+
+def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:
+    """With RAPPORT_TEST_DATABASE_FREE=skip, leave out the tests that use no database (`./run
+    test` runs one process per database, and those tests once)."""
+    if os.environ.get("RAPPORT_TEST_DATABASE_FREE") != "skip":
+        return
+    kept = [item for item in items if "database" in getattr(item, "fixturenames", ())]
+    config.hook.pytest_deselected(items=[item for item in items if item not in kept])
+    items[:] = kept
+
+
 BACKENDS = [
     b.strip() for b in os.environ.get("RAPPORT_TEST_DATABASES", "sqlite,postgres").split(",")
 ]

@@ -32,11 +32,20 @@ class Workspace:
     headers: dict[str, str] = field(default_factory=dict)
 
 
+FREE_PROPERTIES = {"allowFreeProperties": True}
+
+
 async def make_workspace(
-    database: Database, name: str = "Acme", scopes: frozenset[str] = ALL_SCOPES
+    database: Database,
+    name: str = "Acme",
+    scopes: frozenset[str] = ALL_SCOPES,
+    settings: dict[str, Any] | None = None,
 ) -> Workspace:
+    """A workspace with an API key. Its settings default to FREE_PROPERTIES: most tests write
+    `properties` without defining them first; tests of property rules pass `settings={}`."""
     async with database.transaction() as session:
         tenant = await WorkspaceService(session).create(name)
+        tenant.settings = dict(FREE_PROPERTIES if settings is None else settings)
         key, secret = await ApiKeyService(session, tenant.id).create("test", sorted(scopes))
     return Workspace(tenant.id, secret, key.id, {"Authorization": f"Bearer {secret}"})
 

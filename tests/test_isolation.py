@@ -23,6 +23,7 @@ from rapport.models import (
     Event,
     Job,
     JobState,
+    Tenant,
     Webhook,
     WebhookDelivery,
 )
@@ -127,6 +128,61 @@ async def _company_id(_client: httpx.AsyncClient, owner: Workspace, db: Database
     return str(company.id)
 
 
+async def _seed_tag(client: httpx.AsyncClient, owner: Workspace, db: Database) -> str:
+    response = await client.post(
+        "/api/v1/tags", json={"key": "acme-secret-tag", "name": "Secret"}, headers=owner.headers
+    )
+    assert response.status_code == 201, response.text
+    tag_id = str(response.json()["data"]["id"])
+    for path in (
+        "contacts/secret.person@acme.example",
+        f"companies/{await _company_id(client, owner, db)}",
+    ):
+        tagged = await client.post(
+            f"/api/v1/{path}/tags", json={"tagId": tag_id}, headers=owner.headers
+        )
+        assert tagged.status_code == 201, tagged.text
+    return tag_id
+
+
+async def _seed_property(client: httpx.AsyncClient, owner: Workspace, _db: Database) -> str:
+    response = await client.post(
+        "/api/v1/properties",
+        json={"key": "acme_secret", "entity": "CONTACT", "label": "Secret", "type": "TEXT"},
+        headers=owner.headers,
+    )
+    assert response.status_code == 201, response.text
+    return str(response.json()["data"]["id"])
+
+
+async def _seed_activity(client: httpx.AsyncClient, owner: Workspace, _db: Database) -> str:
+    response = await client.post(
+        "/api/v1/contacts/secret.person@acme.example/activities",
+        json={"type": "CALL", "content": "acme secret call"},
+        headers=owner.headers,
+    )
+    assert response.status_code == 201, response.text
+    return str(response.json()["data"]["id"])
+
+
+async def _seed_note(client: httpx.AsyncClient, owner: Workspace, _db: Database) -> str:
+    response = await client.post(
+        "/api/v1/contacts/secret.person@acme.example/notes",
+        json={"content": "acme secret note"},
+        headers=owner.headers,
+    )
+    assert response.status_code == 201, response.text
+    return str(response.json()["data"]["id"])
+
+
+async def _seed_task(client: httpx.AsyncClient, owner: Workspace, _db: Database) -> str:
+    response = await client.post(
+        "/api/v1/tasks", json={"title": "acme secret task"}, headers=owner.headers
+    )
+    assert response.status_code == 201, response.text
+    return str(response.json()["data"]["id"])
+
+
 # Path parameter name -> how to make a record of the owner's to point it at (in this order).
 SEEDERS: dict[str, Seeder] = {
     "ref": _seed_contact,
@@ -136,6 +192,11 @@ SEEDERS: dict[str, Seeder] = {
     "company_ref": _seed_company,
     "company_id": _company_id,
     "membership_id": _seed_membership,
+    "tag_id": _seed_tag,
+    "property_id": _seed_property,
+    "activity_id": _seed_activity,
+    "note_id": _seed_note,
+    "task_id": _seed_task,
     "webhook_id": _seed_webhook,
     "delivery_id": _seed_delivery,
 }
@@ -174,6 +235,8 @@ def _minimal_body(schema: dict[str, Any], components: dict[str, Any]) -> Any:
         return _minimal_body(components[schema["$ref"].rsplit("/", 1)[1]], components)
     if "examples" in schema:
         return schema["examples"][0]
+    if "enum" in schema:
+        return schema["enum"][0]
     if "default" in schema:
         return schema["default"]
     if "anyOf" in schema:
@@ -202,6 +265,10 @@ async def test_every_route_hides_other_workspaces(
     other_workspace: Workspace,
 ) -> None:
     owner, intruder = workspace, other_workspace
+    async with database.transaction() as session:  # the walk makes more writes than a minute's
+        tenant = await session.get(Tenant, intruder.id)
+        assert tenant is not None
+        tenant.settings = {**tenant.settings, "rateLimits": {"write": "100000/minute"}}
     seeded: dict[str, str] = {}
     for name, seeder in SEEDERS.items():
         seeded[name] = await seeder(client, owner, database)

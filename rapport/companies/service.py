@@ -34,13 +34,13 @@ from rapport.kit.etag import ensure_match, etag_for
 from rapport.kit.ids import parse_uuid
 from rapport.kit.normalize import (
     clean,
-    merge_properties,
     normalize_domain,
     normalize_phone,
     normalize_website,
 )
 from rapport.kit.pagination import PageRequest
-from rapport.models import Company, CompanyMembership, Contact
+from rapport.models import Company, CompanyMembership, Contact, PropertyEntity
+from rapport.properties.service import PropertyRules
 from rapport.tenancy.repository import WorkspaceRepository
 
 _TEXT_FIELDS = ("name", "industry", "size", "plan")
@@ -63,6 +63,7 @@ class CompanyService:
         self.repo = CompanyRepository(session, tenant_id)
         self.events = EventRecorder(session, tenant_id, actor or Actor.system())
         self.phone_region: str | None = (tenant_settings or {}).get("defaultPhoneRegion")
+        self.rules = PropertyRules(session, tenant_id, tenant_settings)
 
     async def page(
         self, filters: CompanyFilters, page: PageRequest
@@ -97,11 +98,14 @@ class CompanyService:
             role=data.role,
             status=data.status,
             owner_user_id=await self._owner(data.owner_user_id),
-            properties=data.properties,
+            properties=await self.rules.checked(
+                PropertyEntity.COMPANY, data.properties, creating=True
+            ),
         )
         await self._ensure_unique(company.domain, company.external_id, None)
         self.repo.add(company)
         await self.repo.flush()
+        await self.rules.store(PropertyEntity.COMPANY, company.id, {}, company.properties)
         self.events.record("company.created", "company", company.id, {"record": _record(company)})
         return company
 
@@ -131,7 +135,9 @@ class CompanyService:
         if "name" in changes and changes["name"] is None:
             raise field_error("name", "Cannot be blank")
         if "properties" in sent:
-            changes["properties"] = merge_properties(company.properties, patch.properties)
+            changes["properties"] = await self.rules.merged(
+                PropertyEntity.COMPANY, company.properties, patch.properties
+            )
         changes = {k: v for k, v in changes.items() if getattr(company, k) != v}
         if not changes:
             return company
@@ -139,9 +145,13 @@ class CompanyService:
             changes.get("domain"), changes.get("external_id"), exclude_id=company.id
         )
         before = _record(company)
+        old_properties = company.properties
         for field, value in changes.items():
             setattr(company, field, value)
         await self.repo.flush()
+        await self.rules.store(
+            PropertyEntity.COMPANY, company.id, old_properties, company.properties
+        )
         after = _record(company)
         self.events.record(
             "company.updated",
@@ -158,6 +168,7 @@ class CompanyService:
         record = _record(company)
         await self.session.delete(company)
         await self.repo.flush()
+        await self.rules.forget(company.id)
         self.events.record("company.deleted", "company", company.id, {"record": record})
 
     async def _owner(self, user_id: uuid.UUID | None) -> uuid.UUID | None:

@@ -12,9 +12,11 @@ from sqlalchemy import Select, or_, update
 from rapport.companies.repository import MembershipRepository
 from rapport.kit.envelope import PageMeta
 from rapport.kit.errors import AppError, Conflict
+from rapport.kit.normalize import folded
 from rapport.kit.pagination import PageRequest, paginate
 from rapport.kit.repository import ScopedRepository
 from rapport.models import Contact, ContactStatus, LifecycleStage
+from rapport.models.contacts import GONE
 
 
 def email_taken() -> AppError:
@@ -55,10 +57,15 @@ class ContactRepository(ScopedRepository[Contact]):
     }
 
     async def page(
-        self, filters: ContactFilters, request: PageRequest
+        self, filters: ContactFilters, request: PageRequest, *, count: bool = True
     ) -> tuple[list[Contact], PageMeta]:
         return await paginate(
-            self.session, self._filtered(filters), request, self.sort_columns, Contact.id
+            self.session,
+            self._filtered(filters),
+            request,
+            self.sort_columns,
+            Contact.id,
+            count=count,
         )
 
     def _filtered(self, f: ContactFilters) -> Select[Any]:
@@ -66,7 +73,7 @@ class ContactRepository(ScopedRepository[Contact]):
         if f.status is not None:
             stmt = stmt.where(Contact.status == f.status)
         else:
-            stmt = stmt.where(Contact.status != ContactStatus.DELETED)
+            stmt = stmt.where(Contact.status.not_in(GONE))
         if f.lifecycle_stage is not None:
             stmt = stmt.where(Contact.lifecycle_stage == f.lifecycle_stage)
         if f.is_identified is not None:
@@ -80,22 +87,13 @@ class ContactRepository(ScopedRepository[Contact]):
             members = MembershipRepository(self.session, self.tenant_id)
             stmt = stmt.where(Contact.id.in_(members.contact_ids_in(f.company_id)))
         if f.search:
-            term = f.search.strip()
-            stmt = stmt.where(
-                or_(
-                    Contact.name.icontains(term, autoescape=True),
-                    Contact.email.icontains(term, autoescape=True),
-                    Contact.phone.icontains(term, autoescape=True),
-                    Contact.given_name.icontains(term, autoescape=True),
-                    Contact.family_name.icontains(term, autoescape=True),
-                )
-            )
+            stmt = stmt.where(Contact.search_text.like(_substring(f.search), escape="/"))
         return stmt
 
     async def live_by(self, *where: Any, exclude_id: uuid.UUID | None = None) -> Contact | None:
-        """The contact that is not deleted matching `where` (email and externalId are unique
-        among those)."""
-        conditions = [*where, Contact.status != ContactStatus.DELETED]
+        """The live contact (not deleted or merged) matching `where` (email and externalId are
+        unique among those)."""
+        conditions = [*where, Contact.status.not_in(GONE)]
         if exclude_id is not None:
             conditions.append(Contact.id != exclude_id)
         return await self.first(*conditions)
@@ -123,3 +121,33 @@ class ContactRepository(ScopedRepository[Contact]):
                 .values(updated_at=Contact.updated_at)
                 .execution_options(synchronize_session=False)
             )
+
+    async def candidates(
+        self,
+        *,
+        email: str | None,
+        phone: str | None,
+        external_id: str | None,
+        name: str | None,
+        limit: int = 50,
+    ) -> list[Contact]:
+        """Live contacts sharing any of these (for the name: containing it, without regard to
+        case or accents; the caller compares names exactly)."""
+        matches = []
+        if external_id:
+            matches.append(Contact.external_id == external_id)
+        if email:
+            matches.append(Contact.email == email)
+        if phone:
+            matches.append(Contact.phone == phone)
+        if name:
+            matches.append(Contact.search_text.like(_substring(name), escape="/"))
+        stmt = self.select().where(or_(*matches), Contact.status.not_in(GONE)).limit(limit)
+        return list((await self.session.execute(stmt)).scalars())
+
+
+def _substring(term: str) -> str:
+    """A LIKE pattern matching `term` anywhere in `search_text` (folded the same way), its
+    wildcards taken literally; one bound value, so PostgreSQL plans the trigram index."""
+    escaped = folded(term.strip()).replace("/", "//").replace("%", "/%").replace("_", "/_")
+    return f"%{escaped}%"

@@ -10,8 +10,20 @@ from fastapi import Depends, Header, Path, Query, Response
 from rapport.auth.dependencies import Authenticator
 from rapport.auth.principal import Principal
 from rapport.auth.scopes import Scope
+from rapport.contacts.merge import ContactMerger
+from rapport.contacts.overview import ContactOverview
 from rapport.contacts.repository import ContactFilters, ContactRepository
-from rapport.contacts.schemas import ContactCreate, ContactOut, ContactUpdate
+from rapport.contacts.schemas import (
+    ContactOut,
+    ContactSummary,
+    ContactUpdate,
+    ContactUpsert,
+    MergeRequest,
+    ResolveCandidate,
+    ResolveRequest,
+    ResolveResult,
+    TimelineItem,
+)
 from rapport.contacts.service import ContactService, contact_etag
 from rapport.kit.envelope import Envelope, ListEnvelope
 from rapport.kit.errors import documented_errors
@@ -24,6 +36,10 @@ router = api_router(prefix="/contacts", tags=["Contacts"])
 
 Reader = Annotated[Principal, Depends(Authenticator(Scope.CRM_READ))]
 Writer = Annotated[Principal, Depends(Authenticator(Scope.CRM_WRITE))]
+Admin = Annotated[Principal, Depends(Authenticator(Scope.CRM_ADMIN))]
+TimelinePage = Annotated[
+    PageRequest, Depends(Pagination(("occurredAt",), default_sort="occurredAt"))
+]
 ContactRef = Annotated[
     str,
     Path(
@@ -58,7 +74,7 @@ def _one(contact: Contact, response: Response) -> Envelope[ContactOut]:
     return Envelope(data=ContactOut.model_validate(contact))
 
 
-@router.get("", summary="List contacts (deleted ones only with status=DELETED)")
+@router.get("", summary="List contacts (deleted or merged ones only with status=DELETED or MERGED)")
 async def list_contacts(
     db: DbSession,
     principal: Reader,
@@ -88,19 +104,59 @@ async def list_contacts(
         created_from=created_from,
         created_to=created_to,
     )
-    rows, meta = await _service(db, principal).list(filters, page)
+    rows, meta = await _service(db, principal).page(filters, page)
     return ListEnvelope(data=[ContactOut.model_validate(r) for r in rows], meta=meta)
 
 
 @router.post(
-    "", status_code=201, summary="Create a contact", responses={**_CONFLICT, **_CREATED_WITH_ETAG}
+    "",
+    status_code=201,
+    summary="Create a contact (with `upsert`, update the one with its externalId or email)",
+    responses={
+        **_CONFLICT,
+        **_CREATED_WITH_ETAG,
+        200: {"description": "`upsert`: an existing contact was updated", "headers": _ETAG_HEADER},
+    },
 )
 async def create_contact(
-    body: ContactCreate, db: DbSession, principal: Writer, response: Response
+    body: ContactUpsert, db: DbSession, principal: Writer, response: Response
 ) -> Envelope[ContactOut]:
-    contact = await _service(db, principal).create(body)
+    contact, created = await _service(db, principal).save(body)
     response.headers["Location"] = f"/api/v1/contacts/{contact.id}"
+    response.status_code = 201 if created else 200
     return _one(contact, response)
+
+
+@router.get("/search", summary="Typeahead: contacts whose name, email or phone contain q")
+async def search_contacts(
+    db: DbSession,
+    principal: Reader,
+    q: Annotated[str, Query(min_length=1, max_length=200, pattern=r"\S")],
+    limit: Annotated[int, Query(ge=1, le=100)] = 20,
+) -> ListEnvelope[ContactOut]:
+    rows, meta = await _service(db, principal).search(q, limit)
+    return ListEnvelope(data=[ContactOut.model_validate(r) for r in rows], meta=meta)
+
+
+@router.post(
+    "/resolve",
+    summary="Identity resolution: the contact matching an email, phone, externalId or name",
+)
+async def resolve_contact(
+    body: ResolveRequest, db: DbSession, principal: Reader
+) -> Envelope[ResolveResult]:
+    match, candidates = await _service(db, principal).resolve(body)
+    return Envelope(
+        data=ResolveResult(
+            match=ContactOut.model_validate(match) if match else None,
+            candidates=[
+                ResolveCandidate(
+                    contact=ContactOut.model_validate(c.contact), score=c.score, reasons=c.reasons
+                )
+                for c in candidates
+            ],
+        )
+    )
 
 
 @router.get(
@@ -139,3 +195,48 @@ async def delete_contact(
     ref: ContactRef, db: DbSession, principal: Writer, response: Response, if_match: IfMatch = None
 ) -> Envelope[ContactOut]:
     return _one(await _service(db, principal).delete(ref, if_match), response)
+
+
+@router.post(
+    "/{ref}/merge",
+    summary="Merge another contact into this one (the loser stays, as MERGED)",
+    responses={
+        **_NOT_FOUND,
+        **documented_errors(
+            {400: "Merging with itself, or a contact already merged (INVALID_REQUEST)"}
+        ),
+        **_WITH_ETAG,
+    },
+)
+async def merge_contacts(
+    ref: ContactRef, body: MergeRequest, db: DbSession, principal: Admin, response: Response
+) -> Envelope[ContactOut]:
+    merger = ContactMerger(db, principal.tenant_id, principal.tenant_settings, principal.actor)
+    return _one(await merger.merge(ref, body.loser_id), response)
+
+
+@router.get(
+    "/{ref}/timeline",
+    summary="Everything that happened to the contact: activities, notes and changes, newest first",
+    responses=_NOT_FOUND,
+)
+async def contact_timeline(
+    ref: ContactRef, db: DbSession, principal: Reader, page: TimelinePage
+) -> ListEnvelope[TimelineItem]:
+    items, meta = await _overview(db, principal).timeline(ref, page)
+    return ListEnvelope(data=items, meta=meta)
+
+
+@router.get(
+    "/{ref}/summary",
+    summary="One-view summary: companies, tags, activity and open task counts",
+    responses=_NOT_FOUND,
+)
+async def contact_summary(
+    ref: ContactRef, db: DbSession, principal: Reader
+) -> Envelope[ContactSummary]:
+    return Envelope(data=await _overview(db, principal).summary(ref))
+
+
+def _overview(db: DbSession, principal: Principal) -> ContactOverview:
+    return ContactOverview(db, principal.tenant_id, principal.tenant_settings)

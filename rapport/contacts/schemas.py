@@ -8,6 +8,8 @@ from typing import Any
 
 from pydantic import Field
 
+from rapport.activities.schemas import ActivityOut
+from rapport.events.schemas import EventOut
 from rapport.kit.schemas import InputModel, WireModel
 from rapport.models.contacts import ContactStatus, LifecycleStage
 
@@ -27,6 +29,9 @@ class ContactOut(WireModel):
     properties: dict[str, Any] = Field(examples=[_EXAMPLE_PROPERTIES])
     is_identified: bool = Field(description="Has an email or an externalId")
     last_activity_at: datetime | None
+    merged_into_id: uuid.UUID | None = Field(
+        description="Set when this contact was merged into another (status MERGED)"
+    )
     created_at: datetime
     updated_at: datetime
 
@@ -62,3 +67,67 @@ class ContactUpdate(InputModel):
     status: ContactStatus | None = None
     lifecycle_stage: LifecycleStage | None = None
     properties: dict[str, Any] | None = Field(default=None, examples=[{"mrr": 9999, "old": None}])
+
+
+class ContactUpsert(ContactCreate):
+    upsert: bool = Field(
+        default=False,
+        description="When a live contact has this externalId (else this email), update it with "
+        "the fields sent instead of answering 409",
+    )
+
+
+class MergeRequest(InputModel):
+    loser_id: uuid.UUID = Field(
+        description="The contact absorbed by the one in the path; it stays as MERGED",
+        examples=["01935a4e-8f3c-7d2a-9b1e-4c5d6e7f8a9b"],
+    )
+
+
+class ResolveRequest(InputModel):
+    email: str | None = Field(default=None, max_length=320, examples=["alice@example.com"])
+    phone: str | None = Field(default=None, max_length=64)
+    external_id: str | None = Field(default=None, max_length=255)
+    name: str | None = Field(default=None, max_length=300)
+
+
+class ResolveCandidate(WireModel):
+    contact: ContactOut
+    score: float = Field(description="0 to 1: how surely this is the same person")
+    reasons: list[str] = Field(
+        description="What matched: externalId, email, phone, name", examples=[["email"]]
+    )
+
+
+class ResolveResult(WireModel):
+    match: ContactOut | None = Field(description="The contact, when one matches surely (>= 0.9)")
+    candidates: list[ResolveCandidate] = Field(description="Best first, at most 10")
+
+
+class SummaryCompany(WireModel):
+    id: uuid.UUID
+    name: str
+    domain: str | None
+    role: str | None = Field(description="The contact's role in the company")
+    is_primary: bool
+
+
+class ContactSummary(WireModel):
+    id: uuid.UUID
+    name: str | None
+    email: str | None
+    phone: str | None
+    status: ContactStatus
+    lifecycle_stage: LifecycleStage | None
+    companies: list[SummaryCompany]
+    tags: list[str] = Field(description="Tag keys", examples=[["vip", "enterprise"]])
+    activity_count: int
+    open_task_count: int
+    last_activity_at: datetime | None
+
+
+class TimelineItem(WireModel):
+    kind: str = Field(description="activity (notes included) or event (a change)")
+    occurred_at: datetime
+    activity: ActivityOut | None = None
+    event: EventOut | None = None

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import uuid
 from collections.abc import Mapping
+from dataclasses import dataclass
 from typing import Any
 
 from email_validator import EmailNotValidError, validate_email
@@ -15,18 +16,41 @@ from rapport.contacts.repository import (
     email_taken,
     external_id_taken,
 )
-from rapport.contacts.schemas import ContactCreate, ContactOut, ContactUpdate
+from rapport.contacts.schemas import (
+    ContactCreate,
+    ContactOut,
+    ContactUpdate,
+    ContactUpsert,
+    ResolveRequest,
+)
 from rapport.events.actor import Actor
 from rapport.events.service import EventRecorder, changes_between
 from rapport.kit.envelope import PageMeta
 from rapport.kit.errors import NotFound, ValidationFailed, field_error
 from rapport.kit.etag import ensure_match, etag_for
 from rapport.kit.ids import parse_uuid
-from rapport.kit.normalize import clean, merge_properties, normalize_phone
-from rapport.kit.pagination import PageRequest
-from rapport.models import Contact, ContactStatus
+from rapport.kit.normalize import clean, folded, normalize_phone
+from rapport.kit.pagination import PageRequest, SortSpec
+from rapport.models import Contact, ContactStatus, PropertyEntity
+from rapport.models.contacts import GONE
+from rapport.properties.service import PropertyRules
 
 NAME_LENGTH = 300
+MERGE_DEPTH = 20
+# How much each identifier alone says two records are the same person; several combine as
+# independent evidence (1 - product of doubts).
+MATCH_WEIGHTS = {"externalId": 1.0, "email": 0.95, "phone": 0.7, "name": 0.4}
+SURE_MATCH = 0.9
+RESOLVE_CANDIDATES = 10
+
+
+@dataclass(frozen=True)
+class Scored:
+    contact: Contact
+    score: float
+    reasons: list[str]
+
+
 _NAME_FIELDS = ("name", "given_name", "family_name")
 
 
@@ -54,14 +78,34 @@ class ContactService:
         self.repo = ContactRepository(session, tenant_id)
         self.events = EventRecorder(session, tenant_id, actor or Actor.system())
         self.phone_region: str | None = (tenant_settings or {}).get("defaultPhoneRegion")
+        self.rules = PropertyRules(session, tenant_id, tenant_settings)
 
-    async def list(
+    async def page(
         self, filters: ContactFilters, page: PageRequest
     ) -> tuple[list[Contact], PageMeta]:
         return await self.repo.page(filters, page)
 
+    async def search(self, term: str, limit: int) -> tuple[list[Contact], PageMeta]:
+        """Typeahead: live contacts whose name, email or phone contain `term`, by name; no
+        total is counted (on PostgreSQL trigram indexes serve the match)."""
+        page = PageRequest(skip=0, take=limit, sort=SortSpec("name", descending=False))
+        return await self.repo.page(ContactFilters(search=term), page, count=False)
+
     async def get(self, ref: str) -> Contact:
-        """By id, else by email (when `ref` has an @), else by externalId."""
+        """By id, else by email (when `ref` has an @), else by externalId; a merged contact
+        resolves to the contact it was merged into."""
+        contact = await self.find(ref)
+        for _ in range(MERGE_DEPTH):
+            if contact.merged_into_id is None:
+                return contact
+            winner = await self.repo.get(contact.merged_into_id)
+            if winner is None:
+                break
+            contact = winner
+        return contact
+
+    async def find(self, ref: str) -> Contact:
+        """The contact `ref` names, merged or not."""
         contact: Contact | None = None
         record_id = parse_uuid(ref)
         if record_id is not None:
@@ -79,7 +123,54 @@ class ContactService:
             raise NotFound("Contact not found")
         return contact
 
+    async def save(self, data: ContactUpsert) -> tuple[Contact, bool]:
+        """Create the contact, or with `upsert` update the live contact with its externalId
+        (else its email) using the fields sent; the contact and whether it was created."""
+        if data.upsert:
+            external_id, email = clean(data.external_id), normalize_email(clean(data.email))
+            existing = None
+            if external_id:
+                existing = await self.repo.live_by(Contact.external_id == external_id)
+            if existing is None and email:
+                existing = await self.repo.live_by(Contact.email == email)
+            if existing is not None:
+                sent = data.model_fields_set - {"upsert", "tenant_id", "entity_id"}
+                patch = ContactUpdate(**{field: getattr(data, field) for field in sent})
+                return await self.update(str(existing.id), patch), False
+        return await self.create(ContactCreate(**data.model_dump(exclude={"upsert"}))), True
+
+    async def resolve(self, query: ResolveRequest) -> tuple[Contact | None, list[Scored]]:
+        """The contacts that may be the person described, scored; the sure match if any."""
+        email = normalize_email(clean(query.email))
+        phone = normalize_phone(clean(query.phone), self.phone_region)
+        external_id, name = clean(query.external_id), clean(query.name)
+        if not any((email, phone, external_id, name)):
+            raise field_error("email", "Give at least one of email, phone, externalId, name")
+        found = await self.repo.candidates(
+            email=email, phone=phone, external_id=external_id, name=name
+        )
+        scored = []
+        for contact in found:
+            signals = (
+                ("externalId", external_id is not None and contact.external_id == external_id),
+                ("email", email is not None and contact.email == email),
+                ("phone", phone is not None and contact.phone == phone),
+                ("name", name is not None and folded(contact.name or "") == folded(name)),
+            )
+            reasons = [reason for reason, hit in signals if hit]
+            doubt = 1.0
+            for reason in reasons:
+                doubt *= 1 - MATCH_WEIGHTS[reason]
+            scored.append(Scored(contact, round(1 - doubt, 3), reasons))
+        scored.sort(key=lambda s: (-s.score, str(s.contact.id)))
+        best = scored[:RESOLVE_CANDIDATES]
+        sure = bool(best) and best[0].score >= SURE_MATCH
+        unique = len(best) < 2 or best[1].score < best[0].score
+        return (best[0].contact if sure and unique else None), best
+
     async def create(self, data: ContactCreate) -> Contact:
+        if data.status == ContactStatus.MERGED:
+            raise field_error("status", "Contacts become MERGED by POST /contacts/{id}/merge")
         email = normalize_email(clean(data.email))
         phone = normalize_phone(clean(data.phone), self.phone_region)
         external_id = clean(data.external_id)
@@ -100,10 +191,13 @@ class ContactService:
             family_name=family,
             status=data.status,
             lifecycle_stage=data.lifecycle_stage,
-            properties=data.properties,
+            properties=await self.rules.checked(
+                PropertyEntity.CONTACT, data.properties, creating=True
+            ),
         )
         self.repo.add(contact)
         await self.repo.flush()
+        await self.rules.store(PropertyEntity.CONTACT, contact.id, {}, contact.properties)
         self._emit("contact.created", contact)
         return contact
 
@@ -126,22 +220,30 @@ class ContactService:
                 changes[field] = getattr(patch, field)
         if changes.get("status", contact.status) is None:
             raise field_error("status", "Cannot be null")
+        if changes.get("status") == ContactStatus.MERGED:
+            raise field_error("status", "Contacts become MERGED by POST /contacts/{id}/merge")
         if "properties" in sent:
-            changes["properties"] = merge_properties(contact.properties, patch.properties)
+            changes["properties"] = await self.rules.merged(
+                PropertyEntity.CONTACT, contact.properties, patch.properties
+            )
         changes = {k: v for k, v in changes.items() if getattr(contact, k) != v}
         if not changes:
             return contact
         after_status = changes.get("status", contact.status)
-        if after_status != ContactStatus.DELETED:
+        if after_status not in GONE:
             await self._ensure_unique(
                 changes.get("email", contact.email),
                 changes.get("external_id", contact.external_id),
                 exclude_id=contact.id,
             )
         before = _record(contact)
+        old_properties = contact.properties
         for field, value in changes.items():
             setattr(contact, field, value)
         await self.repo.flush()
+        await self.rules.store(
+            PropertyEntity.CONTACT, contact.id, old_properties, contact.properties
+        )
         self._emit("contact.updated", contact, before)
         return contact
 

@@ -12,7 +12,10 @@ from rapport.companies.schemas import CompanyCreate, MembershipCreate
 from rapport.companies.service import CompanyService, MembershipService
 from rapport.contacts.schemas import ContactCreate
 from rapport.contacts.service import ContactService
-from rapport.models import CompanyRole, ContactStatus, LifecycleStage
+from rapport.events.actor import Actor
+from rapport.models import CompanyRole, ContactStatus, LifecycleStage, PropertyEntity, PropertyType
+from rapport.properties.schemas import PropertyCreate, PropertyOption
+from rapport.properties.service import PropertyService
 
 GIVEN_NAMES = [
     "Ada",
@@ -152,11 +155,33 @@ def fake_contact(rng: random.Random, index: int) -> ContactCreate:
     )
 
 
+def _choices(*values: str) -> list[PropertyOption]:
+    return [PropertyOption(value=v, label=v.replace("-", " ").title()) for v in values]
+
+
+async def define_demo_properties(session: AsyncSession, tenant_id: uuid.UUID) -> None:
+    """The custom contact properties the demo contacts carry."""
+    service = PropertyService(session, tenant_id, Actor.system())
+    for key, label, kind, options in (
+        ("company", "Company name", PropertyType.TEXT, []),
+        ("source", "Source", PropertyType.SELECT, _choices(*SOURCES)),
+        ("city", "City", PropertyType.TEXT, []),
+        ("plan", "Plan", PropertyType.SELECT, _choices("Starter", "Growth", "Enterprise")),
+        ("mrr", "Monthly recurring revenue", PropertyType.CURRENCY, []),
+    ):
+        await service.create(
+            PropertyCreate(
+                key=key, entity=PropertyEntity.CONTACT, label=label, type=kind, options=options
+            )
+        )
+
+
 async def seed_demo(
     session: AsyncSession, tenant_id: uuid.UUID, count: int = 300, seed: int = 7
 ) -> int:
     """`count` contacts, each a member of the demo company of its email's domain."""
     rng = random.Random(seed)
+    await define_demo_properties(session, tenant_id)
     companies = CompanyService(session, tenant_id)
     by_domain: dict[str, uuid.UUID] = {}
     for name, domain in COMPANIES:

@@ -4,6 +4,7 @@ custom properties."""
 from __future__ import annotations
 
 import re
+import unicodedata
 from typing import Any
 from urllib.parse import urlsplit
 
@@ -12,6 +13,12 @@ import phonenumbers
 from rapport.kit.errors import field_error
 
 _LABEL = re.compile(r"^(?!-)[a-z0-9-]{1,63}(?<!-)$")
+
+
+def folded(text: str) -> str:
+    """For matching without regard to case or accents: `Élodie` -> `elodie`."""
+    decomposed = unicodedata.normalize("NFKD", text)
+    return "".join(c for c in decomposed if not unicodedata.combining(c)).casefold()
 
 
 def clean(value: str | None) -> str | None:

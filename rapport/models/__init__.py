@@ -1,11 +1,26 @@
 """ORM tables, one module per aggregate. Importing this package registers every table."""
 
+from rapport.models.activities import (
+    Activity,
+    ActivityModule,
+    ActivityType,
+    Task,
+    TaskStatus,
+)
 from rapport.models.auth import ApiKey
 from rapport.models.companies import Company, CompanyMembership, CompanyRole, CompanyStatus
 from rapport.models.contacts import Contact, ContactStatus, LifecycleStage
 from rapport.models.events import Event, EventCursor
 from rapport.models.idempotency import IdempotencyRecord
 from rapport.models.jobs import Job, JobState
+from rapport.models.properties import (
+    PropertyDefinition,
+    PropertyEntity,
+    PropertyGroup,
+    PropertyType,
+    PropertyValue,
+)
+from rapport.models.tags import CompanyTag, ContactTag, Tag
 from rapport.models.tenancy import Membership, MembershipRole, Tenant, TenantOwned, User
 from rapport.models.webhooks import (
     DeliveryStatus,
@@ -15,13 +30,18 @@ from rapport.models.webhooks import (
 )
 
 __all__ = [
+    "Activity",
+    "ActivityModule",
+    "ActivityType",
     "ApiKey",
     "Company",
     "CompanyMembership",
     "CompanyRole",
     "CompanyStatus",
+    "CompanyTag",
     "Contact",
     "ContactStatus",
+    "ContactTag",
     "DeliveryStatus",
     "Event",
     "EventCursor",
@@ -31,6 +51,14 @@ __all__ = [
     "LifecycleStage",
     "Membership",
     "MembershipRole",
+    "PropertyDefinition",
+    "PropertyEntity",
+    "PropertyGroup",
+    "PropertyType",
+    "PropertyValue",
+    "Tag",
+    "Task",
+    "TaskStatus",
     "Tenant",
     "TenantOwned",
     "User",

@@ -3,13 +3,15 @@
 from __future__ import annotations
 
 import enum
+import uuid
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import Index, String, text
+from sqlalchemy import ForeignKey, Index, String, Text, event, text
 from sqlalchemy.orm import Mapped, mapped_column
 
 from rapport.kit.db import Base, IdMixin, TimestampMixin, enum_type
+from rapport.kit.normalize import folded
 from rapport.models.tenancy import TenantOwned
 
 
@@ -17,6 +19,11 @@ class ContactStatus(enum.StrEnum):
     ACTIVE = "ACTIVE"
     ARCHIVED = "ARCHIVED"
     DELETED = "DELETED"
+    MERGED = "MERGED"
+
+
+GONE = (ContactStatus.DELETED, ContactStatus.MERGED)
+"""Statuses of contacts that no longer count: excluded from lists and uniqueness."""
 
 
 class LifecycleStage(enum.StrEnum):
@@ -29,11 +36,12 @@ class LifecycleStage(enum.StrEnum):
     EVANGELIST = "EVANGELIST"
 
 
-_LIVE = "status <> 'DELETED'"
+_LIVE = "status NOT IN ('DELETED', 'MERGED')"
 
 
 class Contact(TenantOwned, IdMixin, TimestampMixin, Base):
-    """Email and externalId are unique among a workspace's contacts that are not deleted."""
+    """Email and externalId are unique among a workspace's live contacts (not deleted, not
+    merged into another). A merged contact points at the contact it was merged into."""
 
     __tablename__ = "contacts"
     __table_args__ = (
@@ -69,7 +77,15 @@ class Contact(TenantOwned, IdMixin, TimestampMixin, Base):
     lifecycle_stage: Mapped[LifecycleStage | None] = mapped_column(enum_type(LifecycleStage))
     properties: Mapped[dict[str, Any]] = mapped_column(default=dict)
     last_activity_at: Mapped[datetime | None]
+    merged_into_id: Mapped[uuid.UUID | None] = mapped_column(
+        ForeignKey("contacts.id", ondelete="SET NULL")
+    )
     version: Mapped[int] = mapped_column(doc="Bumped by every UPDATE; the ETag")
+    search_text: Mapped[str | None] = mapped_column(
+        Text,
+        doc="Name, email and phone folded (no case, no accents): what search matches, set on "
+        "every write; on PostgreSQL a trigram index (migration 0012) serves LIKE '%term%'",
+    )
 
     # Every UPDATE carries `WHERE version = <read version>`: a concurrent change makes it
     # match nothing, which the repository reports as 412.
@@ -78,3 +94,16 @@ class Contact(TenantOwned, IdMixin, TimestampMixin, Base):
     @property
     def is_identified(self) -> bool:
         return self.email is not None or self.external_id is not None
+
+
+def search_text_of(name: str | None, *parts: str | None) -> str:
+    return folded(" ".join(p for p in (name, *parts) if p))
+
+
+@event.listens_for(Contact, "before_insert")
+@event.listens_for(Contact, "before_update")
+def _fold_search_text(_mapper: object, _connection: object, contact: Contact) -> None:
+    """Every ORM write of a contact refreshes what search matches."""
+    contact.search_text = search_text_of(
+        contact.name, contact.given_name, contact.family_name, contact.email, contact.phone
+    )

@@ -25,11 +25,17 @@ class WorkspaceSettings(WireModel):
         description="ISO 3166 region used to read phone numbers written without a country code",
         examples=["US"],
     )
+    allow_free_properties: bool = Field(
+        default=False,
+        description="Accept `properties` keys that have no definition (by default they are "
+        "refused with 422; define them at /properties)",
+    )
 
 
 class WorkspaceSettingsInput(InputModel):
     rate_limits: dict[str, str] | None = None
     default_phone_region: str | None = None
+    allow_free_properties: bool | None = None
 
     @field_validator("rate_limits")
     @classmethod

@@ -26,6 +26,7 @@ RECORD_FIELDS = {
     "properties",
     "isIdentified",
     "lastActivityAt",
+    "mergedIntoId",
     "createdAt",
     "updatedAt",
 }

@@ -9,7 +9,7 @@ import httpx
 import pytest
 
 from rapport.kit.db import Database
-from tests.helpers import Workspace, add_key, assert_error, custom_client, snapshot
+from tests.helpers import Workspace, add_key, assert_error, custom_client, make_workspace, snapshot
 
 WORKSPACE = "/api/v1/workspace"
 
@@ -32,8 +32,29 @@ async def test_get_workspace(client: httpx.AsyncClient, workspace: Workspace) ->
     assert set(data) == {"id", "name", "settings", "createdAt", "updatedAt"}
     assert data["id"] == str(workspace.id)
     assert data["name"] == "Acme"
-    assert data["settings"] == {"rateLimits": {}, "defaultPhoneRegion": None}
+    assert data["settings"] == {
+        "rateLimits": {},
+        "defaultPhoneRegion": None,
+        "allowFreeProperties": True,  # as tests/helpers.py makes workspaces
+    }
     assert data["createdAt"].endswith("Z")
+
+
+async def test_a_new_workspace_refuses_undefined_properties_until_allowed(
+    client: httpx.AsyncClient, database: Database
+) -> None:
+    strict = await make_workspace(database, "Strict", settings={})
+    assert (await read(client, strict))["settings"]["allowFreeProperties"] is False
+    body = {"email": "ada@example.com", "properties": {"shoe_size": 38}}
+    refused = await client.post("/api/v1/contacts", json=body, headers=strict.headers)
+    assert refused.status_code == 422, refused.text
+    assert refused.json()["error"]["details"][0]["field"] == "properties.shoe_size"
+
+    allowed = await patch(client, strict, {"settings": {"allowFreeProperties": True}})
+    assert allowed.json()["data"]["settings"]["allowFreeProperties"] is True
+    created = await client.post("/api/v1/contacts", json=body, headers=strict.headers)
+    assert created.status_code == 201, created.text
+    assert created.json()["data"]["properties"] == {"shoe_size": 38}
 
 
 async def test_each_key_sees_its_own_workspace(
@@ -63,7 +84,11 @@ async def test_update_settings(client: httpx.AsyncClient, workspace: Workspace) 
     body = {"settings": {"rateLimits": {"read": "5000/minute"}, "defaultPhoneRegion": "de"}}
     response = await patch(client, workspace, body)
     assert response.status_code == 200, response.text
-    expected = {"rateLimits": {"read": "5000/minute"}, "defaultPhoneRegion": "DE"}
+    expected = {
+        "rateLimits": {"read": "5000/minute"},
+        "defaultPhoneRegion": "DE",
+        "allowFreeProperties": True,
+    }
     assert response.json()["data"]["settings"] == expected
     assert (await read(client, workspace))["settings"] == expected
     assert (await read(client, workspace))["name"] == "Acme"
@@ -78,11 +103,13 @@ async def test_settings_merge_and_null_clears(
     assert second.json()["data"]["settings"] == {
         "rateLimits": {"write": "50/minute"},
         "defaultPhoneRegion": "GB",
+        "allowFreeProperties": True,
     }
     third = await patch(client, workspace, {"settings": {"defaultPhoneRegion": None}})
     assert third.json()["data"]["settings"] == {
         "rateLimits": {"write": "50/minute"},
         "defaultPhoneRegion": None,
+        "allowFreeProperties": True,
     }
 
 

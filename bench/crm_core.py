@@ -1,0 +1,212 @@
+"""CRM core at size: 100k contacts, 20k companies, 300k activities in one workspace.
+
+Measures, through the services (the code the routes call), on SQLite and PostgreSQL:
+- typeahead contact search (`GET /contacts/search`), p50 and p95 over random name fragments;
+- the first timeline page of a contact (`GET /contacts/{id}/timeline`), p50;
+- merging two contacts that have 1,000 activities each (`POST /contacts/{id}/merge`).
+Baseline in the same run: reading one contact by id through the same service.
+
+    .venv/bin/python -m bench.crm_core [--contacts 100000] [--db both|postgres|sqlite]
+"""
+
+from __future__ import annotations
+
+import argparse
+import random
+import statistics
+import time
+import uuid
+from datetime import timedelta
+from pathlib import Path
+from typing import Any
+
+from sqlalchemy import insert
+
+from bench.databases import DATABASE_CHOICES, run_on
+from rapport.contacts.merge import ContactMerger
+from rapport.contacts.overview import ContactOverview
+from rapport.contacts.service import ContactService
+from rapport.demo.service import FAMILY_NAMES, GIVEN_NAMES
+from rapport.kit.clock import utcnow
+from rapport.kit.db import Database
+from rapport.kit.ids import new_id
+from rapport.kit.migrate import upgrade
+from rapport.kit.pagination import PageRequest, SortSpec
+from rapport.models import Activity, ActivityType, Company, Contact, ContactStatus
+from rapport.models.contacts import search_text_of
+from rapport.tenancy.service import WorkspaceService
+
+ROOT = Path(__file__).resolve().parent.parent
+BATCH = 5000
+
+
+async def seed(database: Database, contacts: int) -> tuple[uuid.UUID, list[uuid.UUID]]:
+    rng = random.Random(3)
+    async with database.transaction() as session:
+        tenant = (await WorkspaceService(session).create("Bench")).id
+    now = utcnow()
+    ids: list[uuid.UUID] = []
+    rows: list[dict[str, Any]] = []
+    for n in range(contacts):
+        given, family = rng.choice(GIVEN_NAMES), rng.choice(FAMILY_NAMES)
+        contact_id = new_id()
+        ids.append(contact_id)
+        rows.append(
+            {
+                "id": contact_id,
+                "tenant_id": tenant,
+                "email": f"{given}.{family}.{n}@example.com".lower(),
+                "name": f"{given} {family}",
+                "given_name": given,
+                "family_name": family,
+                "phone": f"+1415{n:07d}",
+                "search_text": search_text_of(
+                    f"{given} {family}", given, family, f"{given}.{family}.{n}@example.com"
+                ),
+                "status": ContactStatus.ACTIVE,
+                "properties": {},
+                "version": 1,
+                "created_at": now,
+                "updated_at": now,
+            }
+        )
+    await _insert(database, Contact, rows)
+    companies = [
+        {
+            "id": new_id(),
+            "tenant_id": tenant,
+            "name": f"Company {n}",
+            "domain": f"company{n}.example",
+            "properties": {},
+            "version": 1,
+            "created_at": now,
+            "updated_at": now,
+        }
+        for n in range(contacts // 5)
+    ]
+    await _insert(database, Company, companies)
+    activities = [
+        {
+            "id": new_id(),
+            "tenant_id": tenant,
+            "type": ActivityType.CALL,
+            "subject": f"Call {n}",
+            "properties": {},
+            "occurred_at": now - timedelta(minutes=n),
+            "contact_id": ids[rng.randrange(len(ids))],
+            "actor_type": "system",
+            "created_at": now,
+            "updated_at": now,
+        }
+        for n in range(contacts * 3)
+    ]
+    await _insert(database, Activity, activities)
+    return tenant, ids
+
+
+async def _insert(database: Database, model: Any, rows: list[dict[str, Any]]) -> None:
+    for offset in range(0, len(rows), BATCH):
+        async with database.transaction() as session:
+            await session.execute(insert(model), rows[offset : offset + BATCH])
+
+
+async def _time(database: Database, work: Any, samples: int) -> list[float]:
+    timings = []
+    for n in range(samples):
+        async with database.transaction() as session:
+            began = time.perf_counter()
+            await work(session, n)
+            timings.append((time.perf_counter() - began) * 1000)
+    return timings
+
+
+def _p(values: list[float], q: float) -> float:
+    return statistics.quantiles(values, n=100)[int(q) - 1]
+
+
+async def scenario(url: str, contacts: int) -> list[str]:
+    database = Database(url)
+    await upgrade(database)
+    lines = []
+    try:
+        tenant, ids = await seed(database, contacts)
+        rng = random.Random(9)
+        fragments = [
+            rng.choice(GIVEN_NAMES + FAMILY_NAMES).lower()[: rng.randint(2, 5)] for _ in range(200)
+        ]
+
+        async def read(session: Any, n: int) -> None:
+            await ContactService(session, tenant).get(str(ids[(n * 7919) % len(ids)]))
+
+        async def search(session: Any, n: int) -> None:
+            await ContactService(session, tenant).search(fragments[n], 20)
+
+        async def timeline(session: Any, n: int) -> None:
+            page = PageRequest(skip=0, take=25, sort=SortSpec("occurredAt", descending=True))
+            await ContactOverview(session, tenant).timeline(str(ids[(n * 104729) % len(ids)]), page)
+
+        baseline = await _time(database, read, 200)
+        searched = await _time(database, search, 200)
+        timelines = await _time(database, timeline, 100)
+        floor = statistics.median(baseline)
+        lines.append(f"  baseline (read one contact by id): p50 {floor:.2f} ms")
+        lines.append(
+            f"  typeahead search: p50 {statistics.median(searched):.1f} ms, "
+            f"p95 {_p(searched, 95):.1f} ms (x{statistics.median(searched) / floor:.0f})"
+        )
+        lines.append(
+            f"  timeline first page: p50 {statistics.median(timelines):.1f} ms "
+            f"(x{statistics.median(timelines) / floor:.0f})"
+        )
+        merges = []
+        for attempt in range(3):
+            winner, loser = ids[attempt * 2], ids[attempt * 2 + 1]
+            now = utcnow()
+            await _insert(
+                database,
+                Activity,
+                [
+                    {
+                        "id": new_id(),
+                        "tenant_id": tenant,
+                        "type": ActivityType.NOTE,
+                        "properties": {},
+                        "occurred_at": now,
+                        "contact_id": owner,
+                        "actor_type": "system",
+                        "created_at": now,
+                        "updated_at": now,
+                    }
+                    for owner in (winner, loser)
+                    for _ in range(1000)
+                ],
+            )
+            async with database.transaction() as session:
+                began = time.perf_counter()
+                await ContactMerger(session, tenant).merge(str(winner), loser)
+            merges.append((time.perf_counter() - began) * 1000)
+        lines.append(
+            f"  merge (1,000 + 1,000 activities): median {statistics.median(merges):.0f} ms"
+        )
+    finally:
+        await database.dispose()
+    return lines
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__)
+    parser.add_argument("--contacts", type=int, default=100_000)
+    parser.add_argument("--db", choices=DATABASE_CHOICES, default="both")
+    args = parser.parse_args()
+    run_on(
+        args.db,
+        (
+            f"{args.contacts} contacts, {args.contacts // 5} companies, "
+            f"{args.contacts * 3} activities in one workspace"
+        ),
+        lambda url, _dialect: scenario(url, args.contacts),
+    )
+
+
+if __name__ == "__main__":
+    main()

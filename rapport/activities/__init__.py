@@ -1,0 +1,1 @@
+"""Activities (calls, meetings, emails, notes, tracked events) on contacts and companies."""

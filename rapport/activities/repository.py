@@ -1,0 +1,78 @@
+"""Every query on activities."""
+
+from __future__ import annotations
+
+import uuid
+from dataclasses import dataclass
+from datetime import datetime
+from typing import Any, ClassVar
+
+from sqlalchemy import Select, or_, update
+
+from rapport.kit.envelope import PageMeta
+from rapport.kit.pagination import PageRequest, paginate
+from rapport.kit.repository import ScopedRepository
+from rapport.models import Activity, ActivityModule, ActivityType, Contact
+
+
+@dataclass(frozen=True)
+class ActivityFilters:
+    contact_id: uuid.UUID | None = None
+    company_id: uuid.UUID | None = None
+    types: tuple[ActivityType, ...] = ()
+    module: ActivityModule | None = None
+    since: datetime | None = None
+    until: datetime | None = None
+
+
+class ActivityRepository(ScopedRepository[Activity]):
+    model = Activity
+    sort_columns: ClassVar[dict[str, Any]] = {
+        "occurredAt": Activity.occurred_at,
+        "createdAt": Activity.created_at,
+    }
+
+    async def page(
+        self, filters: ActivityFilters, request: PageRequest
+    ) -> tuple[list[Activity], PageMeta]:
+        return await paginate(
+            self.session, self._filtered(filters), request, self.sort_columns, Activity.id
+        )
+
+    def _filtered(self, f: ActivityFilters) -> Select[Any]:
+        stmt = self.select()
+        if f.contact_id is not None:
+            stmt = stmt.where(Activity.contact_id == f.contact_id)
+        if f.company_id is not None:
+            stmt = stmt.where(Activity.company_id == f.company_id)
+        if f.types:
+            stmt = stmt.where(Activity.type.in_(f.types))
+        if f.module is not None:
+            stmt = stmt.where(Activity.module == f.module)
+        if f.since is not None:
+            stmt = stmt.where(Activity.occurred_at >= f.since)
+        if f.until is not None:
+            stmt = stmt.where(Activity.occurred_at <= f.until)
+        return stmt
+
+    async def of_contact(
+        self, contact_id: uuid.UUID, activity_id: uuid.UUID, note: bool = False
+    ) -> Activity | None:
+        conditions = [Activity.id == activity_id, Activity.contact_id == contact_id]
+        if note:
+            conditions.append(Activity.type == ActivityType.NOTE)
+        return await self.first(*conditions)
+
+    async def touch_contact(self, contact_id: uuid.UUID, moment: datetime) -> None:
+        """Move the contact's lastActivityAt forward (never back). A plain UPDATE: it is not
+        an edit of the contact, so its version (ETag) stays."""
+        await self.session.execute(
+            update(Contact)
+            .where(
+                Contact.tenant_id == self.tenant_id,
+                Contact.id == contact_id,
+                or_(Contact.last_activity_at.is_(None), Contact.last_activity_at < moment),
+            )
+            .values(last_activity_at=moment, updated_at=Contact.updated_at)
+            .execution_options(synchronize_session=False)
+        )

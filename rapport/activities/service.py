@@ -1,0 +1,175 @@
+"""Activity rules: what an activity is linked to, lastActivityAt of contacts, and notes (the
+NOTE activities of a contact)."""
+
+from __future__ import annotations
+
+import uuid
+from collections.abc import Mapping
+from typing import Any
+
+from pydantic.alias_generators import to_camel
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from rapport.activities.repository import ActivityFilters, ActivityRepository
+from rapport.activities.schemas import (
+    ActivityCreate,
+    ActivityLog,
+    ActivityOut,
+    ActivityUpdate,
+    NoteCreate,
+    NoteUpdate,
+)
+from rapport.companies.repository import CompanyRepository
+from rapport.contacts.service import ContactService
+from rapport.events.actor import Actor
+from rapport.events.service import EventRecorder, changes_between
+from rapport.kit.clock import utcnow
+from rapport.kit.envelope import PageMeta
+from rapport.kit.errors import NotFound, field_error
+from rapport.kit.normalize import clean
+from rapport.kit.pagination import PageRequest
+from rapport.models import Activity, ActivityType, Contact
+
+
+class ActivityService:
+    def __init__(
+        self,
+        session: AsyncSession,
+        tenant_id: uuid.UUID,
+        tenant_settings: Mapping[str, Any] | None = None,
+        actor: Actor | None = None,
+    ) -> None:
+        self.actor = actor or Actor.system()
+        self.session = session
+        self.repo = ActivityRepository(session, tenant_id)
+        self.companies = CompanyRepository(session, tenant_id)
+        self.contacts = ContactService(session, tenant_id, tenant_settings, self.actor)
+        self.events = EventRecorder(session, tenant_id, self.actor)
+
+    async def page(
+        self, filters: ActivityFilters, page: PageRequest
+    ) -> tuple[list[Activity], PageMeta]:
+        return await self.repo.page(filters, page)
+
+    async def of_contact(
+        self, contact_ref: str, filters: ActivityFilters, page: PageRequest
+    ) -> tuple[list[Activity], PageMeta]:
+        contact = await self.contacts.get(contact_ref)
+        return await self.repo.page(
+            ActivityFilters(
+                contact_id=contact.id,
+                company_id=filters.company_id,
+                types=filters.types,
+                module=filters.module,
+                since=filters.since,
+                until=filters.until,
+            ),
+            page,
+        )
+
+    async def get(self, activity_id: uuid.UUID) -> Activity:
+        activity = await self.repo.get(activity_id)
+        if activity is None:
+            raise NotFound("Activity not found")
+        return activity
+
+    async def log_for_contact(self, contact_ref: str, data: ActivityCreate) -> Activity:
+        contact = await self.contacts.get(contact_ref)
+        return await self._log(data, contact)
+
+    async def log(self, data: ActivityLog) -> Activity:
+        """An activity of `contactId` and/or `companyId` (at least one)."""
+        contact = None
+        if data.contact_id is not None:
+            try:
+                contact = await self.contacts.get(str(data.contact_id))
+            except NotFound as exc:
+                raise field_error("contactId", "No such contact in this workspace") from exc
+        elif data.company_id is None:
+            raise field_error("contactId", "An activity needs a contactId or a companyId")
+        return await self._log(data, contact)
+
+    async def _log(self, data: ActivityCreate, contact: Contact | None) -> Activity:
+        _ensure_note_content(data.type, data.content)
+        if data.company_id is not None and await self.companies.get(data.company_id) is None:
+            raise field_error("companyId", "No such company in this workspace")
+        activity = self.repo.add(
+            Activity(
+                type=data.type,
+                module=data.module,
+                subject=clean(data.subject),
+                content=data.content,
+                properties=data.properties,
+                occurred_at=data.occurred_at or utcnow(),
+                contact_id=contact.id if contact else None,
+                company_id=data.company_id,
+                lead_id=data.lead_id,
+                actor_type=self.actor.type,
+                actor_id=self.actor.id,
+            )
+        )
+        await self.repo.flush()
+        if contact is not None:
+            await self.repo.touch_contact(contact.id, activity.occurred_at)
+        self._emit("activity.created", activity)
+        return activity
+
+    async def update(self, activity: Activity, patch: ActivityUpdate | NoteUpdate) -> Activity:
+        sent = patch.model_fields_set - {"tenant_id", "entity_id"}
+        changes: dict[str, Any] = {}
+        for field in ("type", "occurred_at", "properties", "content"):
+            if field in sent:
+                value = getattr(patch, field)
+                if value is None and field != "content":
+                    raise field_error(to_camel(field), "Cannot be null")
+                changes[field] = value
+        if "subject" in sent:
+            changes["subject"] = clean(patch.subject)
+        _ensure_note_content(
+            changes.get("type", activity.type), changes.get("content", activity.content)
+        )
+        changes = {k: v for k, v in changes.items() if getattr(activity, k) != v}
+        if not changes:
+            return activity
+        before = ActivityOut.of(activity).model_dump(mode="json")
+        for field, value in changes.items():
+            setattr(activity, field, value)
+        await self.repo.flush()
+        if activity.contact_id is not None and "occurred_at" in changes:
+            await self.repo.touch_contact(activity.contact_id, activity.occurred_at)
+        self._emit("activity.updated", activity, before)
+        return activity
+
+    async def delete(self, activity: Activity) -> None:
+        record = ActivityOut.of(activity).model_dump(mode="json")
+        await self.session.delete(activity)
+        await self.repo.flush()
+        self.events.record("activity.deleted", "activity", activity.id, {"record": record})
+
+    async def note(self, contact_ref: str, note_id: uuid.UUID) -> Activity:
+        contact = await self.contacts.get(contact_ref)
+        note = await self.repo.of_contact(contact.id, note_id, note=True)
+        if note is None:
+            raise NotFound("Note not found")
+        return note
+
+    async def add_note(self, contact_ref: str, data: NoteCreate) -> Activity:
+        return await self.log_for_contact(
+            contact_ref,
+            ActivityCreate(type=ActivityType.NOTE, subject=data.subject, content=data.content),
+        )
+
+    def _emit(
+        self, event_type: str, activity: Activity, before: dict[str, Any] | None = None
+    ) -> None:
+        record = ActivityOut.of(activity).model_dump(mode="json")
+        data: dict[str, Any] = {"record": record}
+        if before is not None:
+            data["changes"] = changes_between(before, record)
+        self.events.record(event_type, "activity", activity.id, data)
+
+
+def _ensure_note_content(kind: ActivityType, content: str | None) -> None:
+    """A note is its content: a NOTE without any is refused, however it is written."""
+    if kind == ActivityType.NOTE and not (content and content.strip()):
+        raise field_error("content", "A note needs content")

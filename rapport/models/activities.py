@@ -1,0 +1,94 @@
+"""Activities (calls, meetings, emails, notes, tracked events) and tasks."""
+
+from __future__ import annotations
+
+import enum
+import uuid
+from datetime import datetime
+from typing import Any
+
+from sqlalchemy import ForeignKey, Index, String, Text
+from sqlalchemy.orm import Mapped, mapped_column
+
+from rapport.kit.clock import utcnow
+from rapport.kit.db import Base, IdMixin, TimestampMixin, enum_type
+from rapport.models.tenancy import TenantOwned
+
+
+class ActivityType(enum.StrEnum):
+    NOTE = "NOTE"
+    CALL = "CALL"
+    MEETING = "MEETING"
+    EMAIL = "EMAIL"
+    TASK = "TASK"
+    PAGE_VIEW = "PAGE_VIEW"
+    CUSTOM_EVENT = "CUSTOM_EVENT"
+
+
+class ActivityModule(enum.StrEnum):
+    CRM = "CRM"
+    SUPPORT = "SUPPORT"
+    INTEGRATION = "INTEGRATION"
+
+
+class Activity(TenantOwned, IdMixin, TimestampMixin, Base):
+    """Something that happened with a contact and/or a company. Notes are activities of type
+    NOTE (also served at /contacts/{id}/notes)."""
+
+    __tablename__ = "activities"
+    __table_args__ = (
+        Index("ix_activities_contact", "tenant_id", "contact_id", "occurred_at", "id"),
+        Index("ix_activities_company", "tenant_id", "company_id", "occurred_at", "id"),
+        Index("ix_activities_tenant_occurred", "tenant_id", "occurred_at", "id"),
+    )
+
+    type: Mapped[ActivityType] = mapped_column(enum_type(ActivityType))
+    module: Mapped[ActivityModule] = mapped_column(
+        enum_type(ActivityModule), default=ActivityModule.CRM
+    )
+    subject: Mapped[str | None] = mapped_column(String(300))
+    content: Mapped[str | None] = mapped_column(Text)
+    properties: Mapped[dict[str, Any]] = mapped_column(default=dict)
+    occurred_at: Mapped[datetime] = mapped_column(default=utcnow)
+    contact_id: Mapped[uuid.UUID | None] = mapped_column(
+        ForeignKey("contacts.id", ondelete="CASCADE")
+    )
+    company_id: Mapped[uuid.UUID | None] = mapped_column(
+        ForeignKey("companies.id", ondelete="SET NULL")
+    )
+    lead_id: Mapped[uuid.UUID | None] = mapped_column(doc="The lead it concerns (pipelines)")
+    actor_type: Mapped[str] = mapped_column(String(20))
+    actor_id: Mapped[uuid.UUID | None]
+
+
+class TaskStatus(enum.StrEnum):
+    OPEN = "open"
+    IN_PROGRESS = "in_progress"
+    DONE = "done"
+    CANCELLED = "cancelled"
+
+
+class Task(TenantOwned, IdMixin, TimestampMixin, Base):
+    __tablename__ = "tasks"
+    __table_args__ = (
+        Index("ix_tasks_tenant_status", "tenant_id", "status", "due_at"),
+        Index("ix_tasks_tenant_project", "tenant_id", "project_id", "status"),
+        Index("ix_tasks_contact", "tenant_id", "contact_id"),
+        Index("ix_tasks_assignee", "tenant_id", "assignee_user_id", "status"),
+    )
+
+    title: Mapped[str] = mapped_column(String(300))
+    description: Mapped[str | None] = mapped_column(Text)
+    status: Mapped[TaskStatus] = mapped_column(enum_type(TaskStatus), default=TaskStatus.OPEN)
+    due_at: Mapped[datetime | None]
+    completed_at: Mapped[datetime | None]
+    assignee_user_id: Mapped[uuid.UUID | None] = mapped_column(
+        ForeignKey("users.id", ondelete="SET NULL")
+    )
+    project_id: Mapped[uuid.UUID | None] = mapped_column(doc="Groups tasks; free for the caller")
+    contact_id: Mapped[uuid.UUID | None] = mapped_column(
+        ForeignKey("contacts.id", ondelete="SET NULL")
+    )
+    company_id: Mapped[uuid.UUID | None] = mapped_column(
+        ForeignKey("companies.id", ondelete="SET NULL")
+    )

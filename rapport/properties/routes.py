@@ -1,0 +1,86 @@
+"""HTTP routes of property definitions."""
+
+from __future__ import annotations
+
+import uuid
+from typing import Annotated
+
+from fastapi import Depends, Query
+
+from rapport.auth.dependencies import Authenticator
+from rapport.auth.principal import Principal
+from rapport.auth.scopes import Scope
+from rapport.kit.envelope import Envelope
+from rapport.kit.errors import documented_errors
+from rapport.kit.session import DbSession, api_router
+from rapport.models import PropertyEntity, PropertyGroup
+from rapport.properties.schemas import PropertyCreate, PropertyOut, PropertyUpdate
+from rapport.properties.service import PropertyService, property_out
+
+router = api_router(prefix="/properties", tags=["Properties"])
+
+Reader = Annotated[Principal, Depends(Authenticator(Scope.CRM_READ))]
+Admin = Annotated[Principal, Depends(Authenticator(Scope.CRM_ADMIN))]
+_NOT_FOUND = documented_errors({404: "No such property in this workspace"})
+
+
+def _service(db: DbSession, principal: Principal) -> PropertyService:
+    return PropertyService(db, principal.tenant_id, principal.actor)
+
+
+@router.get("", summary="Built-in fields and custom properties, per entity")
+async def list_properties(
+    db: DbSession,
+    principal: Reader,
+    entity: PropertyEntity | None = None,
+    group: PropertyGroup | None = None,
+    is_system: Annotated[
+        bool | None, Query(alias="isSystem", description="Only built-in (or only custom) ones")
+    ] = None,
+    include_archived: Annotated[bool, Query(alias="includeArchived")] = False,
+) -> Envelope[list[PropertyOut]]:
+    shown = await _service(db, principal).listed(entity, group, is_system, include_archived)
+    return Envelope(data=shown)
+
+
+@router.post(
+    "",
+    status_code=201,
+    summary="Define a custom property",
+    responses=documented_errors(
+        {409: "The entity has a property (or built-in field) with this key (PROPERTY_KEY_EXISTS)"}
+    ),
+)
+async def create_property(
+    body: PropertyCreate, db: DbSession, principal: Admin
+) -> Envelope[PropertyOut]:
+    return Envelope(data=property_out(await _service(db, principal).create(body)))
+
+
+@router.get("/{property_id}", summary="One custom property", responses=_NOT_FOUND)
+async def get_property(
+    property_id: uuid.UUID, db: DbSession, principal: Reader
+) -> Envelope[PropertyOut]:
+    return Envelope(data=property_out(await _service(db, principal).get(property_id)))
+
+
+@router.patch(
+    "/{property_id}",
+    summary="Change a property's label, group, description, options or required flag",
+    responses=_NOT_FOUND,
+)
+async def update_property(
+    property_id: uuid.UUID, body: PropertyUpdate, db: DbSession, principal: Admin
+) -> Envelope[PropertyOut]:
+    return Envelope(data=property_out(await _service(db, principal).update(property_id, body)))
+
+
+@router.delete(
+    "/{property_id}",
+    summary="Archive a property: hidden, takes no new values, keeps stored ones",
+    responses=_NOT_FOUND,
+)
+async def archive_property(
+    property_id: uuid.UUID, db: DbSession, principal: Admin
+) -> Envelope[PropertyOut]:
+    return Envelope(data=property_out(await _service(db, principal).archive(property_id)))

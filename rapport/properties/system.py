@@ -1,0 +1,73 @@
+"""The built-in fields of each entity, listed beside custom properties (their keys cannot be
+reused for custom ones)."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from rapport.models import PropertyEntity, PropertyGroup, PropertyType
+
+G, T = PropertyGroup, PropertyType
+
+
+@dataclass(frozen=True)
+class SystemField:
+    key: str
+    label: str
+    type: PropertyType
+    group: PropertyGroup
+    options: tuple[str, ...] = ()
+
+
+_CONTACT = (
+    SystemField("email", "Email", T.EMAIL, G.CONTACT_INFO),
+    SystemField("name", "Name", T.TEXT, G.BASIC),
+    SystemField("givenName", "First name", T.TEXT, G.BASIC),
+    SystemField("familyName", "Last name", T.TEXT, G.BASIC),
+    SystemField("phone", "Phone", T.PHONE, G.CONTACT_INFO),
+    SystemField("externalId", "External id", T.TEXT, G.BASIC),
+    SystemField("status", "Status", T.SELECT, G.BASIC, ("ACTIVE", "ARCHIVED", "DELETED")),
+    SystemField(
+        "lifecycleStage",
+        "Lifecycle stage",
+        T.SELECT,
+        G.BASIC,
+        (
+            "SUBSCRIBER",
+            "LEAD",
+            "MARKETING_QUALIFIED",
+            "SALES_QUALIFIED",
+            "OPPORTUNITY",
+            "CUSTOMER",
+            "EVANGELIST",
+        ),
+    ),
+    SystemField("lastActivityAt", "Last activity", T.DATETIME, G.BASIC),
+    SystemField("createdAt", "Created", T.DATETIME, G.BASIC),
+    SystemField("updatedAt", "Updated", T.DATETIME, G.BASIC),
+)
+_COMPANY = (
+    SystemField("name", "Name", T.TEXT, G.BASIC),
+    SystemField("domain", "Domain", T.TEXT, G.COMPANY_INFO),
+    SystemField("externalId", "External id", T.TEXT, G.BASIC),
+    SystemField("industry", "Industry", T.TEXT, G.COMPANY_INFO),
+    SystemField("size", "Size", T.TEXT, G.COMPANY_INFO),
+    SystemField("plan", "Plan", T.TEXT, G.COMPANY_INFO),
+    SystemField("website", "Website", T.URL, G.COMPANY_INFO),
+    SystemField("phone", "Phone", T.PHONE, G.COMPANY_INFO),
+    SystemField("role", "Role", T.SELECT, G.BASIC, ("prospect", "customer", "vendor", "both")),
+    SystemField("status", "Status", T.SELECT, G.BASIC, ("active", "inactive")),
+    SystemField("ownerUserId", "Owner", T.TEXT, G.BASIC),
+    SystemField("createdAt", "Created", T.DATETIME, G.BASIC),
+    SystemField("updatedAt", "Updated", T.DATETIME, G.BASIC),
+)
+_MEMBERSHIP = (
+    SystemField("role", "Role", T.TEXT, G.BASIC),
+    SystemField("isPrimary", "Primary company", T.BOOLEAN, G.BASIC),
+)
+
+SYSTEM_FIELDS: dict[PropertyEntity, tuple[SystemField, ...]] = {
+    PropertyEntity.CONTACT: _CONTACT,
+    PropertyEntity.COMPANY: _COMPANY,
+    PropertyEntity.CONTACT_COMPANY: _MEMBERSHIP,
+}

@@ -1,0 +1,1 @@
+"""Tags: labels a workspace puts on contacts and companies."""

@@ -1,0 +1,104 @@
+"""Every query on tags and on what carries them."""
+
+from __future__ import annotations
+
+import uuid
+from typing import Any, ClassVar
+
+from sqlalchemy import or_
+from sqlalchemy.dialects.postgresql import insert as postgresql_insert
+from sqlalchemy.dialects.sqlite import insert as sqlite_insert
+from sqlalchemy.orm import selectinload
+
+from rapport.kit.clock import utcnow
+from rapport.kit.envelope import PageMeta
+from rapport.kit.errors import AppError, Conflict
+from rapport.kit.pagination import PageRequest, paginate
+from rapport.kit.repository import ScopedRepository
+from rapport.models import CompanyTag, ContactTag, Tag
+
+
+def key_taken() -> AppError:
+    return Conflict("A tag with this key already exists", code="TAG_KEY_EXISTS")
+
+
+class TagRepository(ScopedRepository[Tag]):
+    model = Tag
+    sort_columns: ClassVar[dict[str, Any]] = {
+        "createdAt": Tag.created_at,
+        "key": Tag.key,
+        "name": Tag.name,
+    }
+    unique_violations: ClassVar[dict[str, Any]] = {
+        "uq_tags_tenant_key": key_taken,
+        "tags.tenant_id, tags.key": key_taken,
+    }
+
+    async def page(self, search: str | None, request: PageRequest) -> tuple[list[Tag], PageMeta]:
+        stmt = self.select()
+        if search:
+            term = search.strip()
+            stmt = stmt.where(
+                or_(
+                    Tag.key.icontains(term, autoescape=True),
+                    Tag.name.icontains(term, autoescape=True),
+                )
+            )
+        return await paginate(self.session, stmt, request, self.sort_columns, Tag.id)
+
+    async def key_taken(self, key: str, exclude_id: uuid.UUID | None = None) -> bool:
+        conditions = [Tag.key == key]
+        if exclude_id is not None:
+            conditions.append(Tag.id != exclude_id)
+        return await self.first(*conditions) is not None
+
+
+class _TaggingRepository(ScopedRepository[Any]):
+    """Links between tags and one kind of record."""
+
+    record_key: ClassVar[str]
+
+    @property
+    def record_column(self) -> Any:
+        return getattr(self.model, self.record_key)
+
+    async def tags_of(self, record_id: uuid.UUID) -> list[Tag]:
+        result = await self.session.execute(
+            self.select()
+            .where(self.record_column == record_id)
+            .options(selectinload(self.model.tag))
+            .order_by(self.model.created_at, self.model.tag_id)
+        )
+        return [link.tag for link in result.scalars()]
+
+    async def link(self, record_id: uuid.UUID, tag_id: uuid.UUID) -> Any:
+        return await self.first(self.record_column == record_id, self.model.tag_id == tag_id)
+
+    async def put_on(self, record_id: uuid.UUID, tag_id: uuid.UUID) -> bool:
+        """Link the tag; False if the record carried it already (also when another request
+        linked it at the same moment)."""
+        dialect = self.session.get_bind().dialect.name
+        insert = postgresql_insert if dialect == "postgresql" else sqlite_insert
+        result = await self.session.execute(
+            insert(self.model)
+            .values(
+                {
+                    "tenant_id": self.tenant_id,
+                    self.record_key: record_id,
+                    "tag_id": tag_id,
+                    "created_at": utcnow(),
+                }
+            )
+            .on_conflict_do_nothing()
+        )
+        return bool(getattr(result, "rowcount", 0))
+
+
+class ContactTagRepository(_TaggingRepository):
+    model = ContactTag
+    record_key = "contact_id"
+
+
+class CompanyTagRepository(_TaggingRepository):
+    model = CompanyTag
+    record_key = "company_id"

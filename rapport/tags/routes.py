@@ -1,0 +1,182 @@
+"""HTTP routes of tags, and of the tags on contacts and companies."""
+
+from __future__ import annotations
+
+import uuid
+from typing import Annotated, Any
+
+from fastapi import Depends, Path, Query, Response
+
+from rapport.auth.dependencies import Authenticator
+from rapport.auth.principal import Principal
+from rapport.auth.scopes import Scope
+from rapport.kit.envelope import Envelope, ListEnvelope
+from rapport.kit.errors import documented_errors
+from rapport.kit.pagination import PageRequest, Pagination
+from rapport.kit.session import DbSession, api_router
+from rapport.tags.repository import TagRepository
+from rapport.tags.schemas import TagAssign, TagCreate, TagOut, TagUpdate
+from rapport.tags.service import TaggingService, TagService
+
+router = api_router(tags=["Tags"])
+
+Reader = Annotated[Principal, Depends(Authenticator(Scope.CRM_READ))]
+Writer = Annotated[Principal, Depends(Authenticator(Scope.CRM_WRITE))]
+ContactRef = Annotated[
+    str, Path(min_length=1, max_length=320, description="The contact's id, email or externalId")
+]
+CompanyRef = Annotated[
+    str, Path(min_length=1, max_length=255, description="The company's id or externalId")
+]
+_TAG_404 = documented_errors({404: "No such tag in this workspace"})
+_RECORD_404 = documented_errors({404: "No such record, or it does not carry the tag"})
+_ASSIGNED: dict[int | str, dict[str, Any]] = {
+    200: {"description": "The record carried the tag already; nothing changed"},
+    201: {"description": "The tag was put on"},
+}
+
+
+def _tags(db: DbSession, principal: Principal) -> TagService:
+    return TagService(db, principal.tenant_id, principal.actor)
+
+
+def _tagging(db: DbSession, principal: Principal, kind: str) -> TaggingService:
+    return TaggingService(db, principal.tenant_id, kind, principal.tenant_settings, principal.actor)
+
+
+@router.get("/tags", summary="List tags")
+async def list_tags(
+    db: DbSession,
+    principal: Reader,
+    page: Annotated[PageRequest, Depends(Pagination(TagRepository.sort_columns))],
+    search: Annotated[
+        str | None, Query(max_length=200, description="Substring of the key or name")
+    ] = None,
+) -> ListEnvelope[TagOut]:
+    rows, meta = await _tags(db, principal).page(search, page)
+    return ListEnvelope(data=[TagOut.model_validate(t) for t in rows], meta=meta)
+
+
+@router.post(
+    "/tags",
+    status_code=201,
+    summary="Create a tag",
+    responses=documented_errors({409: "A tag with this key exists (TAG_KEY_EXISTS)"}),
+)
+async def create_tag(body: TagCreate, db: DbSession, principal: Writer) -> Envelope[TagOut]:
+    return Envelope(data=TagOut.model_validate(await _tags(db, principal).create(body)))
+
+
+@router.get("/tags/{tag_id}", summary="One tag", responses=_TAG_404)
+async def get_tag(tag_id: uuid.UUID, db: DbSession, principal: Reader) -> Envelope[TagOut]:
+    return Envelope(data=TagOut.model_validate(await _tags(db, principal).get(tag_id)))
+
+
+@router.patch(
+    "/tags/{tag_id}",
+    summary="Rename, re-key, describe or recolour a tag",
+    responses={
+        **_TAG_404,
+        **documented_errors({409: "A tag with this key exists (TAG_KEY_EXISTS)"}),
+    },
+)
+async def update_tag(
+    tag_id: uuid.UUID, body: TagUpdate, db: DbSession, principal: Writer
+) -> Envelope[TagOut]:
+    return Envelope(data=TagOut.model_validate(await _tags(db, principal).update(tag_id, body)))
+
+
+@router.delete(
+    "/tags/{tag_id}",
+    status_code=204,
+    summary="Delete a tag (it comes off everything carrying it)",
+    responses=_TAG_404,
+)
+async def delete_tag(tag_id: uuid.UUID, db: DbSession, principal: Writer) -> Response:
+    await _tags(db, principal).delete(tag_id)
+    return Response(status_code=204)
+
+
+@router.get(
+    "/contacts/{ref}/tags", tags=["Contacts"], summary="The contact's tags", responses=_RECORD_404
+)
+async def list_contact_tags(
+    ref: ContactRef, db: DbSession, principal: Reader
+) -> Envelope[list[TagOut]]:
+    tags = await _tagging(db, principal, "contact").tags_of(ref)
+    return Envelope(data=[TagOut.model_validate(t) for t in tags])
+
+
+@router.post(
+    "/contacts/{ref}/tags",
+    status_code=201,
+    tags=["Contacts"],
+    summary="Put a tag on the contact",
+    responses={**_RECORD_404, **_ASSIGNED},
+)
+async def tag_contact(
+    ref: ContactRef, body: TagAssign, db: DbSession, principal: Writer, response: Response
+) -> Envelope[TagOut]:
+    tag, added = await _tagging(db, principal, "contact").add(ref, body.tag_id)
+    response.status_code = 201 if added else 200
+    return Envelope(data=TagOut.model_validate(tag))
+
+
+@router.delete(
+    "/contacts/{ref}/tags/{tag_id}",
+    status_code=204,
+    tags=["Contacts"],
+    summary="Take a tag off the contact",
+    responses=_RECORD_404,
+)
+async def untag_contact(
+    ref: ContactRef, tag_id: uuid.UUID, db: DbSession, principal: Writer
+) -> Response:
+    await _tagging(db, principal, "contact").remove(ref, tag_id)
+    return Response(status_code=204)
+
+
+@router.get(
+    "/companies/{company_ref}/tags",
+    tags=["Companies"],
+    summary="The company's tags",
+    responses=_RECORD_404,
+)
+async def list_company_tags(
+    company_ref: CompanyRef, db: DbSession, principal: Reader
+) -> Envelope[list[TagOut]]:
+    tags = await _tagging(db, principal, "company").tags_of(company_ref)
+    return Envelope(data=[TagOut.model_validate(t) for t in tags])
+
+
+@router.post(
+    "/companies/{company_ref}/tags",
+    status_code=201,
+    tags=["Companies"],
+    summary="Put a tag on the company",
+    responses={**_RECORD_404, **_ASSIGNED},
+)
+async def tag_company(
+    company_ref: CompanyRef,
+    body: TagAssign,
+    db: DbSession,
+    principal: Writer,
+    response: Response,
+) -> Envelope[TagOut]:
+    tag, added = await _tagging(db, principal, "company").add(company_ref, body.tag_id)
+    response.status_code = 201 if added else 200
+    return Envelope(data=TagOut.model_validate(tag))
+
+
+@router.delete(
+    "/companies/{company_ref}/tags/{tag_id}",
+    status_code=204,
+    tags=["Companies"],
+    summary="Take a tag off the company",
+    responses=_RECORD_404,
+)
+async def untag_company(
+    company_ref: CompanyRef, tag_id: uuid.UUID, db: DbSession, principal: Writer
+) -> Response:
+    await _tagging(db, principal, "company").remove(company_ref, tag_id)
+    return Response(status_code=204)

@@ -1,0 +1,154 @@
+"""Tag rules: unique keys per workspace, and putting tags on contacts and companies."""
+
+from __future__ import annotations
+
+import uuid
+from collections.abc import Mapping
+from typing import Any
+
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from rapport.companies.service import CompanyService
+from rapport.contacts.service import ContactService
+from rapport.events.actor import Actor
+from rapport.events.service import EventRecorder, changes_between
+from rapport.kit.envelope import PageMeta
+from rapport.kit.errors import NotFound, field_error
+from rapport.kit.normalize import clean
+from rapport.kit.pagination import PageRequest
+from rapport.models import Tag
+from rapport.tags.repository import (
+    CompanyTagRepository,
+    ContactTagRepository,
+    TagRepository,
+    key_taken,
+)
+from rapport.tags.schemas import TagCreate, TagOut, TagUpdate
+
+
+class TagService:
+    def __init__(self, session: AsyncSession, tenant_id: uuid.UUID, actor: Actor) -> None:
+        self.session = session
+        self.repo = TagRepository(session, tenant_id)
+        self.events = EventRecorder(session, tenant_id, actor)
+
+    async def page(self, search: str | None, page: PageRequest) -> tuple[list[Tag], PageMeta]:
+        return await self.repo.page(search, page)
+
+    async def get(self, tag_id: uuid.UUID) -> Tag:
+        tag = await self.repo.get(tag_id)
+        if tag is None:
+            raise NotFound("Tag not found")
+        return tag
+
+    async def create(self, data: TagCreate) -> Tag:
+        name = clean(data.name)
+        if name is None:
+            raise field_error("name", "Cannot be blank")
+        if await self.repo.key_taken(data.key):
+            raise key_taken()
+        tag = self.repo.add(
+            Tag(
+                key=data.key,
+                name=name,
+                description=clean(data.description),
+                color=data.color.upper() if data.color else None,
+            )
+        )
+        await self.repo.flush()
+        self.events.record("tag.created", "tag", tag.id, {"record": tag_record(tag)})
+        return tag
+
+    async def update(self, tag_id: uuid.UUID, patch: TagUpdate) -> Tag:
+        tag = await self.get(tag_id)
+        sent = patch.model_fields_set - {"tenant_id", "entity_id"}
+        changes: dict[str, Any] = {}
+        for field in ("key", "name"):
+            if field in sent:
+                if getattr(patch, field) is None or clean(getattr(patch, field)) is None:
+                    raise field_error(field, "Cannot be null or blank")
+                changes[field] = clean(getattr(patch, field))
+        if "description" in sent:
+            changes["description"] = clean(patch.description)
+        if "color" in sent:
+            changes["color"] = patch.color.upper() if patch.color else None
+        changes = {k: v for k, v in changes.items() if getattr(tag, k) != v}
+        if not changes:
+            return tag
+        if "key" in changes and await self.repo.key_taken(changes["key"], exclude_id=tag.id):
+            raise key_taken()
+        before = tag_record(tag)
+        for field, value in changes.items():
+            setattr(tag, field, value)
+        await self.repo.flush()
+        after = tag_record(tag)
+        data = {"record": after, "changes": changes_between(before, after)}
+        self.events.record("tag.updated", "tag", tag.id, data)
+        return tag
+
+    async def delete(self, tag_id: uuid.UUID) -> None:
+        """Deletes the tag, which comes off every contact and company carrying it."""
+        tag = await self.get(tag_id)
+        record = tag_record(tag)
+        await self.session.delete(tag)
+        await self.repo.flush()
+        self.events.record("tag.deleted", "tag", tag_id, {"record": record})
+
+
+class TaggingService:
+    """The tags on contacts (`kind="contact"`) or companies (`kind="company"`)."""
+
+    def __init__(
+        self,
+        session: AsyncSession,
+        tenant_id: uuid.UUID,
+        kind: str,
+        tenant_settings: Mapping[str, Any] | None = None,
+        actor: Actor | None = None,
+    ) -> None:
+        actor = actor or Actor.system()
+        self.kind = kind
+        self.tags = TagService(session, tenant_id, actor)
+        self.events = EventRecorder(session, tenant_id, actor)
+        if kind == "contact":
+            self.links: ContactTagRepository | CompanyTagRepository = ContactTagRepository(
+                session, tenant_id
+            )
+            self.records: ContactService | CompanyService = ContactService(
+                session, tenant_id, tenant_settings, actor
+            )
+        else:
+            self.links = CompanyTagRepository(session, tenant_id)
+            self.records = CompanyService(session, tenant_id, tenant_settings, actor)
+
+    async def tags_of(self, ref: str) -> list[Tag]:
+        record = await self.records.get(ref)
+        return await self.links.tags_of(record.id)
+
+    async def add(self, ref: str, tag_id: uuid.UUID) -> tuple[Tag, bool]:
+        """The tag, and whether it was newly put on (putting it on twice changes nothing)."""
+        record = await self.records.get(ref)
+        tag = await self.tags.repo.get(tag_id)
+        if tag is None:
+            raise field_error("tagId", "No such tag in this workspace")
+        added = await self.links.put_on(record.id, tag.id)
+        if added:
+            self._emit("tagged", record.id, tag)
+        return tag, added
+
+    async def remove(self, ref: str, tag_id: uuid.UUID) -> None:
+        record = await self.records.get(ref)
+        link = await self.links.link(record.id, tag_id)
+        if link is None:
+            raise NotFound(f"The {self.kind} does not carry this tag")
+        tag = await self.tags.get(tag_id)
+        await self.links.session.delete(link)
+        await self.links.flush()
+        self._emit("untagged", record.id, tag)
+
+    def _emit(self, verb: str, record_id: uuid.UUID, tag: Tag) -> None:
+        self.events.record(f"{self.kind}.{verb}", self.kind, record_id, {"tag": tag_record(tag)})
+
+
+def tag_record(tag: Tag) -> dict[str, Any]:
+    return TagOut.model_validate(tag).model_dump(mode="json")

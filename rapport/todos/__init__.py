@@ -1,0 +1,1 @@
+"""Tasks (to-dos): titled, due, assigned, and linked to contacts and companies."""

@@ -1,0 +1,126 @@
+"""Task rules: links to records of the workspace, assignees who belong to it, completion
+time."""
+
+from __future__ import annotations
+
+import uuid
+from typing import Any
+
+from pydantic.alias_generators import to_camel
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from rapport.companies.repository import CompanyRepository
+from rapport.contacts.service import ContactService
+from rapport.events.actor import Actor
+from rapport.events.service import EventRecorder, changes_between
+from rapport.kit.clock import utcnow
+from rapport.kit.envelope import PageMeta
+from rapport.kit.errors import NotFound, field_error
+from rapport.kit.normalize import clean
+from rapport.kit.pagination import PageRequest
+from rapport.models import Task, TaskStatus
+from rapport.tenancy.repository import WorkspaceRepository
+from rapport.todos.repository import TaskFilters, TaskRepository
+from rapport.todos.schemas import TaskCreate, TaskOut, TaskUpdate
+
+_LINKS = ("assignee_user_id", "contact_id", "company_id")
+
+
+class TaskService:
+    def __init__(self, session: AsyncSession, tenant_id: uuid.UUID, actor: Actor) -> None:
+        self.session = session
+        self.tenant_id = tenant_id
+        self.repo = TaskRepository(session, tenant_id)
+        self.events = EventRecorder(session, tenant_id, actor)
+
+    async def page(self, filters: TaskFilters, page: PageRequest) -> tuple[list[Task], PageMeta]:
+        return await self.repo.page(filters, page)
+
+    async def get(self, task_id: uuid.UUID) -> Task:
+        task = await self.repo.get(task_id)
+        if task is None:
+            raise NotFound("Task not found")
+        return task
+
+    async def create(self, data: TaskCreate) -> Task:
+        title = clean(data.title)
+        if title is None:
+            raise field_error("title", "Cannot be blank")
+        links = {field: await self._linked(field, getattr(data, field)) for field in _LINKS}
+        task = self.repo.add(
+            Task(
+                title=title,
+                description=data.description,
+                status=data.status,
+                due_at=data.due_at,
+                completed_at=utcnow() if data.status == TaskStatus.DONE else None,
+                project_id=data.project_id,
+                **links,
+            )
+        )
+        await self.repo.flush()
+        self._emit("task.created", task)
+        return task
+
+    async def update(self, task_id: uuid.UUID, patch: TaskUpdate) -> Task:
+        task = await self.get(task_id)
+        sent = patch.model_fields_set - {"tenant_id", "entity_id"}
+        changes: dict[str, Any] = {f: getattr(patch, f) for f in sent}
+        for field in ("title", "status"):
+            if field in changes and changes[field] is None:
+                raise field_error(field, "Cannot be null")
+        if "title" in changes:
+            changes["title"] = clean(changes["title"])
+            if changes["title"] is None:
+                raise field_error("title", "Cannot be blank")
+        for field in _LINKS:
+            if field in changes:
+                changes[field] = await self._linked(field, changes[field])
+        changes = {k: v for k, v in changes.items() if getattr(task, k) != v}
+        if not changes:
+            return task
+        if "status" in changes:
+            changes["completed_at"] = utcnow() if changes["status"] == TaskStatus.DONE else None
+        before = _record(task)
+        for field, value in changes.items():
+            setattr(task, field, value)
+        await self.repo.flush()
+        self._emit("task.updated", task, before)
+        return task
+
+    async def delete(self, task_id: uuid.UUID) -> None:
+        task = await self.get(task_id)
+        record = _record(task)
+        await self.session.delete(task)
+        await self.repo.flush()
+        self.events.record("task.deleted", "task", task_id, {"record": record})
+
+    async def _linked(self, field: str, value: uuid.UUID | None) -> uuid.UUID | None:
+        """The id to store for a link: a user of the workspace, a company of it, or a contact
+        of it (a merged contact gives the contact it was merged into)."""
+        if value is None:
+            return None
+        found: Any
+        if field == "assignee_user_id":
+            found = await WorkspaceRepository(self.session).membership(self.tenant_id, value)
+        elif field == "contact_id":
+            try:
+                return (await ContactService(self.session, self.tenant_id).get(str(value))).id
+            except NotFound:
+                found = None
+        else:
+            found = await CompanyRepository(self.session, self.tenant_id).get(value)
+        if found is None:
+            raise field_error(to_camel(field), "Not found in this workspace")
+        return value
+
+    def _emit(self, event_type: str, task: Task, before: dict[str, Any] | None = None) -> None:
+        record = _record(task)
+        data: dict[str, Any] = {"record": record}
+        if before is not None:
+            data["changes"] = changes_between(before, record)
+        self.events.record(event_type, "task", task.id, data)
+
+
+def _record(task: Task) -> dict[str, Any]:
+    return TaskOut.model_validate(task).model_dump(mode="json")

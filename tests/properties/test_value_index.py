@@ -1,0 +1,119 @@
+"""The value index (`property_values`): every write of properties keeps it in step, and the
+migration that creates it fills it from the properties already stored."""
+
+from __future__ import annotations
+
+import uuid
+from typing import Any
+
+import httpx
+import pytest
+from alembic import command
+from sqlalchemy import select
+from sqlalchemy.engine import Connection
+
+from rapport.kit.db import Database
+from rapport.kit.migrate import alembic_config
+from rapport.models import PropertyValue
+from tests.helpers import Workspace
+
+pytestmark = pytest.mark.usefixtures("app")
+
+
+async def indexed(database: Database, record_id: str) -> list[tuple[Any, ...]]:
+    async with database.sessionmaker() as session:
+        rows = await session.execute(
+            select(
+                PropertyValue.key,
+                PropertyValue.ordinal,
+                PropertyValue.text_value,
+                PropertyValue.number_value,
+            )
+            .where(PropertyValue.record_id == uuid.UUID(record_id))
+            .order_by(PropertyValue.key, PropertyValue.ordinal)
+        )
+        return [tuple(row) for row in rows]
+
+
+async def test_contact_writes_keep_the_index_in_step(
+    client: httpx.AsyncClient, workspace: Workspace, database: Database
+) -> None:
+    body = {
+        "email": "ada@example.com",
+        "properties": {
+            "plan": "Enterprise",
+            "mrr": 4999,
+            "vip": True,
+            "langs": ["en", "fr"],
+            "address": {"city": "Lisbon"},
+        },
+    }
+    created = await client.post("/api/v1/contacts", json=body, headers=workspace.headers)
+    assert created.status_code == 201, created.text
+    contact_id = created.json()["data"]["id"]
+    assert await indexed(database, contact_id) == [
+        ("langs", 0, "en", None),
+        ("langs", 1, "fr", None),
+        ("mrr", 0, None, 4999.0),
+        ("plan", 0, "Enterprise", None),
+        ("vip", 0, None, 1.0),
+    ]
+
+    patch = {"properties": {"mrr": 9999, "langs": None, "plan": "Growth"}}
+    updated = await client.patch(
+        f"/api/v1/contacts/{contact_id}", json=patch, headers=workspace.headers
+    )
+    assert updated.status_code == 200, updated.text
+    assert await indexed(database, contact_id) == [
+        ("mrr", 0, None, 9999.0),
+        ("plan", 0, "Growth", None),
+        ("vip", 0, None, 1.0),
+    ]
+
+
+async def test_a_deleted_company_leaves_no_indexed_values(
+    client: httpx.AsyncClient, workspace: Workspace, database: Database
+) -> None:
+    body = {"name": "Acme", "properties": {"tier": "gold", "seats": 40}}
+    created = await client.post("/api/v1/companies", json=body, headers=workspace.headers)
+    company_id = created.json()["data"]["id"]
+    assert len(await indexed(database, company_id)) == 2
+
+    deleted = await client.delete(f"/api/v1/companies/{company_id}", headers=workspace.headers)
+    assert deleted.status_code == 204
+    assert await indexed(database, company_id) == []
+
+
+async def test_a_refused_write_indexes_nothing(
+    client: httpx.AsyncClient, workspace: Workspace, database: Database
+) -> None:
+    await client.post(
+        "/api/v1/contacts", json={"email": "ada@example.com"}, headers=workspace.headers
+    )
+    duplicate = {"email": "ada@example.com", "properties": {"plan": "Enterprise"}}
+    refused = await client.post("/api/v1/contacts", json=duplicate, headers=workspace.headers)
+    assert refused.status_code == 409
+    async with database.sessionmaker() as session:
+        assert (await session.execute(select(PropertyValue))).all() == []
+
+
+def _migrate(connection: Connection, url: str, revision: str, down: bool = False) -> None:
+    config = alembic_config(url)
+    config.attributes["connection"] = connection
+    (command.downgrade if down else command.upgrade)(config, revision)
+
+
+async def test_the_migration_indexes_properties_stored_before_it(
+    client: httpx.AsyncClient, workspace: Workspace, database: Database
+) -> None:
+    body = {"email": "ada@example.com", "properties": {"plan": "Enterprise", "mrr": 12}}
+    created = await client.post("/api/v1/contacts", json=body, headers=workspace.headers)
+    contact_id = created.json()["data"]["id"]
+    for revision, down in (("0008", True), ("head", False)):
+        async with database.engine.connect() as connection:
+            await connection.run_sync(_migrate, database.url, revision, down)
+            await connection.commit()
+    assert await indexed(database, contact_id) == [
+        ("mrr", 0, None, 12.0),
+        ("plan", 0, "Enterprise", None),
+    ]
