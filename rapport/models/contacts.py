@@ -63,6 +63,8 @@ class Contact(TenantOwned, IdMixin, TimestampMixin, Base):
         ),
         Index("ix_contacts_tenant_created", "tenant_id", "created_at", "id"),
         Index("ix_contacts_tenant_phone", "tenant_id", "phone"),
+        # Name order with a LIMIT (typeahead, lists by name) walks this index and stops early.
+        Index("ix_contacts_tenant_name", "tenant_id", "name"),
     )
 
     email: Mapped[str | None] = mapped_column(String(320))
