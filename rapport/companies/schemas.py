@@ -73,11 +73,17 @@ class MembershipCreate(InputModel):
     is_primary: bool = Field(
         default=False, description="The contact's primary company (replaces the previous one)"
     )
+    properties: dict[str, Any] = Field(
+        default_factory=dict, description="CONTACT_COMPANY properties", examples=[{}]
+    )
 
 
 class MembershipUpdate(InputModel):
     role: str | None = Field(default=None, max_length=200)
     is_primary: bool | None = None
+    properties: dict[str, Any] | None = Field(
+        default=None, description="Merged key by key (a key sent as null is removed)"
+    )
 
 
 class MembershipOut(WireModel):
@@ -86,6 +92,7 @@ class MembershipOut(WireModel):
     company_id: uuid.UUID
     role: str | None = Field(examples=["CTO"])
     is_primary: bool
+    properties: dict[str, Any]
     created_at: datetime
     updated_at: datetime
 

@@ -226,15 +226,20 @@ class MembershipService:
             raise already_associated()
         if data.is_primary:
             await self._demote_primary(contact)
+        rules = self.companies.rules
         membership = self.repo.add(
             CompanyMembership(
                 contact_id=contact.id,
                 company_id=company.id,
                 role=clean(data.role),
                 is_primary=data.is_primary,
+                properties=await rules.checked(
+                    PropertyEntity.CONTACT_COMPANY, data.properties, creating=True
+                ),
             )
         )
         await self.repo.flush()
+        await rules.store(PropertyEntity.CONTACT_COMPANY, membership.id, {}, membership.properties)
         self._emit("company_membership.created", membership)
         return membership
 
@@ -257,6 +262,10 @@ class MembershipService:
             if patch.is_primary is None:
                 raise field_error("isPrimary", "Cannot be null")
             changes["is_primary"] = patch.is_primary
+        if "properties" in sent:
+            changes["properties"] = await self.companies.rules.merged(
+                PropertyEntity.CONTACT_COMPANY, membership.properties, patch.properties
+            )
         changes = {k: v for k, v in changes.items() if getattr(membership, k) != v}
         if not changes:
             return membership
@@ -265,9 +274,13 @@ class MembershipService:
             await self.contacts.repo.lock(contact.id)
             await self._demote_primary(contact)
         before = _membership_record(membership)
+        old_properties = membership.properties
         for field, value in changes.items():
             setattr(membership, field, value)
         await self.repo.flush()
+        await self.companies.rules.store(
+            PropertyEntity.CONTACT_COMPANY, membership.id, old_properties, membership.properties
+        )
         self._emit("company_membership.updated", membership, before)
         return membership
 
@@ -286,6 +299,7 @@ class MembershipService:
         record = _membership_record(membership)
         await self.repo.session.delete(membership)
         await self.repo.flush()
+        await self.companies.rules.forget(membership.id)
         self.events.record(
             "company_membership.deleted", "company_membership", membership.id, {"record": record}
         )

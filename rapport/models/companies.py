@@ -96,6 +96,9 @@ class CompanyMembership(TenantOwned, IdMixin, TimestampMixin, Base):
     company_id: Mapped[uuid.UUID] = mapped_column(ForeignKey("companies.id", ondelete="CASCADE"))
     role: Mapped[str | None] = mapped_column(String(200))
     is_primary: Mapped[bool] = mapped_column(default=False)
+    properties: Mapped[dict[str, Any]] = mapped_column(
+        default=dict, doc="Checked against the CONTACT_COMPANY property definitions"
+    )
 
     company: Mapped[Company] = relationship(lazy="raise")
     contact: Mapped[Contact] = relationship(lazy="raise")

@@ -24,7 +24,16 @@ COMPANIES = "/api/v1/companies"
 CONTACTS = "/api/v1/contacts"
 EVENTS = "/api/v1/events"
 
-MEMBERSHIP_FIELDS = {"id", "contactId", "companyId", "role", "isPrimary", "createdAt", "updatedAt"}
+MEMBERSHIP_FIELDS = {
+    "id",
+    "contactId",
+    "companyId",
+    "role",
+    "isPrimary",
+    "properties",
+    "createdAt",
+    "updatedAt",
+}
 
 
 async def new_company(client: httpx.AsyncClient, ws: Workspace, **body: Any) -> dict[str, Any]:

@@ -15,7 +15,7 @@ from sqlalchemy.engine import Connection
 from rapport.kit.db import Database
 from rapport.kit.migrate import alembic_config
 from rapport.models import PropertyValue
-from tests.helpers import Workspace
+from tests.helpers import Workspace, make_workspace, snapshot
 
 pytestmark = pytest.mark.usefixtures("app")
 
@@ -117,3 +117,45 @@ async def test_the_migration_indexes_properties_stored_before_it(
         ("mrr", 0, None, 12.0),
         ("plan", 0, "Enterprise", None),
     ]
+
+
+async def test_membership_properties_are_checked_and_indexed(
+    client: httpx.AsyncClient, database: Database
+) -> None:
+    strict = await make_workspace(database, "Strict", settings={})
+    definition = {
+        "key": "influence",
+        "entity": "CONTACT_COMPANY",
+        "label": "Influence",
+        "type": "SELECT",
+        "options": [{"value": "high", "label": "High"}, {"value": "low", "label": "Low"}],
+    }
+    defined = await client.post("/api/v1/properties", json=definition, headers=strict.headers)
+    assert defined.status_code == 201, defined.text
+    contact = await client.post(
+        "/api/v1/contacts", json={"email": "ada@example.com"}, headers=strict.headers
+    )
+    company = await client.post("/api/v1/companies", json={"name": "Acme"}, headers=strict.headers)
+    path = f"/api/v1/contacts/{contact.json()['data']['id']}/company-memberships"
+    link = {"companyId": company.json()["data"]["id"], "properties": {"influence": "medium"}}
+
+    before = await snapshot(database)
+    refused = await client.post(path, json=link, headers=strict.headers)
+    assert refused.status_code == 422, refused.text
+    assert refused.json()["error"]["details"][0]["field"] == "properties.influence"
+    assert await snapshot(database) == before
+
+    link["properties"] = {"influence": "high"}
+    created = await client.post(path, json=link, headers=strict.headers)
+    assert created.status_code == 201, created.text
+    membership = created.json()["data"]
+    assert membership["properties"] == {"influence": "high"}
+    assert await indexed(database, membership["id"]) == [("influence", 0, "high", None)]
+
+    changed = await client.patch(
+        f"{path}/{membership['id']}",
+        json={"properties": {"influence": "low"}},
+        headers=strict.headers,
+    )
+    assert changed.json()["data"]["properties"] == {"influence": "low"}
+    assert await indexed(database, membership["id"]) == [("influence", 0, "low", None)]
