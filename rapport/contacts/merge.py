@@ -8,23 +8,18 @@ import uuid
 from collections.abc import Mapping
 from typing import Any
 
-from sqlalchemy import and_, delete, insert, select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from rapport.contacts.repository import MergeRepository
 from rapport.contacts.schemas import ContactOut
 from rapport.contacts.service import ContactService
 from rapport.events.actor import Actor
 from rapport.events.service import changes_between
 from rapport.kit.errors import InvalidRequest, field_error
-from rapport.kit.repository import ScopedRepository
 from rapport.models import (
-    Activity,
-    CompanyMembership,
     Contact,
     ContactStatus,
-    ContactTag,
     PropertyEntity,
-    Task,
 )
 
 _FILLABLE = (
@@ -37,84 +32,6 @@ _FILLABLE = (
     "lifecycle_stage",
 )
 _UNIQUE = ("email", "external_id")
-
-
-class MergeRepository(ScopedRepository[Contact]):
-    """Moves of everything attached to one contact onto another, as set-based statements."""
-
-    model = Contact
-
-    async def move_memberships(self, loser: uuid.UUID, winner: uuid.UUID) -> int:
-        winner_companies = select(CompanyMembership.company_id).where(
-            CompanyMembership.tenant_id == self.tenant_id, CompanyMembership.contact_id == winner
-        )
-        winner_has_primary = await self.session.scalar(
-            select(CompanyMembership.id).where(
-                CompanyMembership.tenant_id == self.tenant_id,
-                CompanyMembership.contact_id == winner,
-                CompanyMembership.is_primary.is_(True),
-            )
-        )
-        if winner_has_primary is not None:
-            await self._update(
-                CompanyMembership,
-                CompanyMembership.contact_id == loser,
-                is_primary=False,
-            )
-        moved = await self._update(
-            CompanyMembership,
-            and_(
-                CompanyMembership.contact_id == loser,
-                CompanyMembership.company_id.not_in(winner_companies),
-            ),
-            contact_id=winner,
-        )
-        await self.session.execute(
-            delete(CompanyMembership).where(
-                CompanyMembership.tenant_id == self.tenant_id, CompanyMembership.contact_id == loser
-            )
-        )
-        return moved
-
-    async def move_tags(self, loser: uuid.UUID, winner: uuid.UUID) -> int:
-        on_winner = select(ContactTag.tag_id).where(
-            ContactTag.tenant_id == self.tenant_id, ContactTag.contact_id == winner
-        )
-        copied = select(ContactTag.tenant_id, ContactTag.tag_id, ContactTag.created_at).where(
-            ContactTag.tenant_id == self.tenant_id,
-            ContactTag.contact_id == loser,
-            ContactTag.tag_id.not_in(on_winner),
-        )
-        rows = (await self.session.execute(copied)).all()
-        if rows:
-            await self.session.execute(
-                insert(ContactTag),
-                [
-                    {"tenant_id": t, "contact_id": winner, "tag_id": tag, "created_at": at}
-                    for t, tag, at in rows
-                ],
-            )
-        await self.session.execute(
-            delete(ContactTag).where(
-                ContactTag.tenant_id == self.tenant_id, ContactTag.contact_id == loser
-            )
-        )
-        return len(rows)
-
-    async def move_activities(self, loser: uuid.UUID, winner: uuid.UUID) -> int:
-        return await self._update(Activity, Activity.contact_id == loser, contact_id=winner)
-
-    async def move_tasks(self, loser: uuid.UUID, winner: uuid.UUID) -> int:
-        return await self._update(Task, Task.contact_id == loser, contact_id=winner)
-
-    async def _update(self, model: Any, condition: Any, **values: Any) -> int:
-        result = await self.session.execute(
-            update(model)
-            .where(model.tenant_id == self.tenant_id, condition)
-            .values(**values)
-            .execution_options(synchronize_session=False)
-        )
-        return int(getattr(result, "rowcount", 0) or 0)
 
 
 class ContactMerger:
