@@ -17,6 +17,7 @@ from rapport.auth.scopes import ALL_SCOPES
 from rapport.auth.service import ApiKeyService
 from rapport.config import Settings
 from rapport.kit.db import Base, Database
+from rapport.models import MembershipRole
 from rapport.tenancy.service import WorkspaceService
 
 TEST_SECRET = "test-secret-" + "x" * 40
@@ -101,3 +102,24 @@ def assert_error(response: httpx.Response, status: int, code: str) -> dict[str, 
     assert error["message"]
     assert error["requestId"] == response.headers["X-Request-Id"]
     return error
+
+
+async def events_of_type(
+    client: httpx.AsyncClient, ws: Workspace, event_type: str
+) -> list[dict[str, Any]]:
+    """The workspace's events of one type (or family), newest first."""
+    response = await client.get("/api/v1/events", params={"type": event_type}, headers=ws.headers)
+    assert response.status_code == 200, response.text
+    data: list[dict[str, Any]] = response.json()["data"]
+    return data
+
+
+async def add_member(
+    database: Database, ws: Workspace, email: str, role: MembershipRole = MembershipRole.MEMBER
+) -> uuid.UUID:
+    """A user of the workspace (named after the email's local part)."""
+    async with database.transaction() as session:
+        user = await WorkspaceService(session).add_user(
+            ws.id, email, "correct-horse-battery", name=email.split("@")[0], role=role
+        )
+    return user.id

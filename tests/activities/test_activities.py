@@ -13,7 +13,7 @@ import httpx
 import pytest
 
 from rapport.kit.db import Database
-from tests.helpers import Workspace, add_key, assert_error, snapshot
+from tests.helpers import Workspace, add_key, assert_error, events_of_type, snapshot
 
 pytestmark = pytest.mark.usefixtures("app")
 
@@ -104,14 +104,6 @@ async def listing(
 async def ids(client: httpx.AsyncClient, ws: Workspace, path: str, **params: Any) -> list[str]:
     rows, _meta = await listing(client, ws, path, **params)
     return [row["id"] for row in rows]
-
-
-async def events(client: httpx.AsyncClient, ws: Workspace, event_type: str) -> list[dict[str, Any]]:
-    """Events of one type, newest first."""
-    response = await client.get(EVENTS, params={"type": event_type}, headers=ws.headers)
-    assert response.status_code == 200, response.text
-    data: list[dict[str, Any]] = response.json()["data"]
-    return data
 
 
 async def contact_state(
@@ -302,7 +294,7 @@ async def test_log_emits_activity_created_with_the_record(
 ) -> None:
     data = await log(client, workspace, contact["id"], subject="Pricing call")
 
-    [event] = await events(client, workspace, "activity.created")
+    [event] = await events_of_type(client, workspace, "activity.created")
 
     assert event["resourceType"] == "activity"
     assert event["resourceId"] == data["id"]
@@ -332,7 +324,7 @@ async def test_last_activity_at_is_the_newest_occurred_at_and_the_etag_stays(
         assert {k: v for k, v in state.items() if k != "lastActivityAt"} == {
             k: v for k, v in contact.items() if k != "lastActivityAt"
         }
-    assert await events(client, workspace, "contact.updated") == []
+    assert await events_of_type(client, workspace, "contact.updated") == []
 
 
 async def test_a_default_occurred_at_sets_last_activity_at(
@@ -541,7 +533,7 @@ async def test_the_legacy_post_logs_the_same_activity(
     assert old["module"] == "SUPPORT"
     assert old["occurredAt"] == "2024-03-01T10:30:00Z"
     assert old["contactId"] == contact["id"]
-    [_second, first] = await events(client, workspace, "activity.created")
+    [_second, first] = await events_of_type(client, workspace, "activity.created")
     assert first["data"] == {"record": old}
     state, _etag = await contact_state(client, workspace, contact["id"])
     assert state["lastActivityAt"] == "2024-03-01T10:30:00Z"
@@ -800,7 +792,7 @@ async def test_log_with_a_contact_id(
     assert data["companyId"] is None
     state, _etag = await contact_state(client, workspace, contact["id"])
     assert state["lastActivityAt"] == MAR
-    [event] = await events(client, workspace, "activity.created")
+    [event] = await events_of_type(client, workspace, "activity.created")
     assert event["data"] == {"record": data}
 
 
@@ -1006,7 +998,7 @@ async def test_patch_changes_the_fields_sent_and_emits_activity_updated(
     assert updated["actor"] == data["actor"]
     again = await client.get(f"{ACTIVITIES}/{data['id']}", headers=workspace.headers)
     assert again.json() == {"data": updated}
-    [event] = await events(client, workspace, "activity.updated")
+    [event] = await events_of_type(client, workspace, "activity.updated")
     assert event["resourceType"] == "activity"
     assert event["resourceId"] == data["id"]
     assert event["actor"] == {"type": "api_key", "id": str(workspace.key_id)}
@@ -1044,7 +1036,7 @@ async def test_patch_changes_only_what_was_sent(
     assert {k: v for k, v in updated.items() if k not in ("occurredAt", "updatedAt")} == {
         k: v for k, v in data.items() if k not in ("occurredAt", "updatedAt")
     }
-    [event] = await events(client, workspace, "activity.updated")
+    [event] = await events_of_type(client, workspace, "activity.updated")
     assert event["data"]["changes"] == {"occurredAt": {"before": FEB, "after": MAR}}
 
 
@@ -1139,7 +1131,7 @@ async def test_a_patch_that_changes_nothing_records_nothing(
 
     assert body_of(response) == data
     assert await snapshot(database) == before
-    assert await events(client, workspace, "activity.updated") == []
+    assert await events_of_type(client, workspace, "activity.updated") == []
 
 
 async def test_delete_is_204_then_the_activity_is_gone(
@@ -1155,7 +1147,7 @@ async def test_delete_is_204_then_the_activity_is_gone(
     gone = await client.get(f"{ACTIVITIES}/{doomed['id']}", headers=workspace.headers)
     assert_error(gone, 404, "NOT_FOUND")
     assert await ids(client, workspace, f"{CONTACTS}/{contact['id']}/activities") == [kept["id"]]
-    [event] = await events(client, workspace, "activity.deleted")
+    [event] = await events_of_type(client, workspace, "activity.deleted")
     assert event["resourceType"] == "activity"
     assert event["resourceId"] == doomed["id"]
     assert event["actor"] == {"type": "api_key", "id": str(workspace.key_id)}
@@ -1198,7 +1190,7 @@ async def test_add_note_returns_201_with_the_note(
     assert activity["module"] == "CRM"
     assert activity["content"] == note["content"]
     assert activity["subject"] == note["subject"]
-    [event] = await events(client, workspace, "activity.created")
+    [event] = await events_of_type(client, workspace, "activity.created")
     assert event["resourceId"] == note["id"]
     assert event["data"] == {"record": activity}
 
@@ -1322,7 +1314,7 @@ async def test_patch_note_changes_content_and_subject(
     assert updated["createdAt"] == note["createdAt"]
     assert updated["author"] == note["author"]
     assert (await client.get(path, headers=workspace.headers)).json() == {"data": updated}
-    [event] = await events(client, workspace, "activity.updated")
+    [event] = await events_of_type(client, workspace, "activity.updated")
     assert event["resourceId"] == note["id"]
     assert event["data"]["changes"] == {
         "content": {"before": "Old text", "after": "New text"},
@@ -1409,7 +1401,7 @@ async def test_delete_note_is_204_and_emits_activity_deleted(
     assert response.content == b""
     assert_error(await client.get(path, headers=workspace.headers), 404, "NOT_FOUND")
     assert await ids(client, workspace, f"{CONTACTS}/{contact['id']}/notes") == [kept["id"]]
-    [event] = await events(client, workspace, "activity.deleted")
+    [event] = await events_of_type(client, workspace, "activity.deleted")
     assert event["resourceId"] == note["id"]
     assert event["data"] == {"record": activity}
     before = await snapshot(database)
@@ -1683,7 +1675,7 @@ async def test_another_workspace_gets_404_everywhere(
     assert await snapshot(database) == before
     assert await ids(client, other_workspace, ACTIVITIES) == []
     assert await ids(client, other_workspace, ACTIVITIES, contactId=contact["id"]) == []
-    assert await events(client, other_workspace, "activity.*") == []
+    assert await events_of_type(client, other_workspace, "activity.*") == []
 
 
 # --- deletions of what activities are linked to -------------------------------------------------

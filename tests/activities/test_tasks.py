@@ -13,8 +13,7 @@ import pytest
 
 from rapport.kit.db import Database
 from rapport.models import MembershipRole
-from rapport.tenancy.service import WorkspaceService
-from tests.helpers import Workspace, add_key, assert_error, snapshot
+from tests.helpers import Workspace, add_key, add_member, assert_error, events_of_type, snapshot
 
 pytestmark = pytest.mark.usefixtures("app")
 
@@ -90,22 +89,10 @@ async def titles(client: httpx.AsyncClient, ws: Workspace, **params: Any) -> lis
     return [row["title"] for row in rows]
 
 
-async def events(client: httpx.AsyncClient, ws: Workspace, event_type: str) -> list[dict[str, Any]]:
-    """Events of one type, newest first."""
-    response = await client.get(EVENTS, params={"type": event_type}, headers=ws.headers)
-    assert response.status_code == 200, response.text
-    data: list[dict[str, Any]] = response.json()["data"]
-    return data
-
-
 async def add_user(
     database: Database, ws: Workspace, email: str, role: MembershipRole = MembershipRole.MEMBER
 ) -> str:
-    async with database.transaction() as session:
-        user = await WorkspaceService(session).add_user(
-            ws.id, email, "correct-horse-battery", name=email.split("@")[0], role=role
-        )
-    return str(user.id)
+    return str(await add_member(database, ws, email, role))
 
 
 async def create_contact(client: httpx.AsyncClient, ws: Workspace, email: str) -> dict[str, Any]:
@@ -204,7 +191,7 @@ async def test_create_emits_task_created_with_the_record(
 ) -> None:
     data = await create(client, workspace, title="Call back", dueAt=MAR)
 
-    [event] = await events(client, workspace, "task.created")
+    [event] = await events_of_type(client, workspace, "task.created")
 
     assert event["resourceType"] == "task"
     assert event["resourceId"] == data["id"]
@@ -369,7 +356,7 @@ async def test_patch_changes_only_the_fields_sent_and_emits_task_updated(
     assert data["companyId"] is None
     assert data["createdAt"] == created["createdAt"]
     assert (await fetch(client, workspace, created["id"])).json() == {"data": data}
-    [event] = await events(client, workspace, "task.updated")
+    [event] = await events_of_type(client, workspace, "task.updated")
     assert event["resourceType"] == "task"
     assert event["resourceId"] == created["id"]
     assert event["actor"] == {"type": "api_key", "id": str(workspace.key_id)}
@@ -402,7 +389,7 @@ async def test_status_done_stamps_completed_at_and_reopening_clears_it(
     assert reopened["status"] == "open"
     assert reopened["completedAt"] is None
     assert (await fetch(client, workspace, task["id"])).json() == {"data": reopened}
-    reopening, _described, completion = await events(client, workspace, "task.updated")
+    reopening, _described, completion = await events_of_type(client, workspace, "task.updated")
     assert completion["data"]["changes"] == {
         "status": {"before": "open", "after": "done"},
         "completedAt": {"before": None, "after": done["completedAt"]},
@@ -517,7 +504,7 @@ async def test_a_patch_that_changes_nothing_records_nothing(
 
     assert body_of(response) == task
     assert await snapshot(database) == before
-    assert await events(client, workspace, "task.updated") == []
+    assert await events_of_type(client, workspace, "task.updated") == []
 
 
 async def test_patch_unknown_or_malformed_task(
@@ -758,7 +745,7 @@ async def test_delete_is_204_then_the_task_is_gone(
     assert response.content == b""
     assert_error(await fetch(client, workspace, doomed["id"]), 404, "NOT_FOUND")
     assert await titles(client, workspace) == [kept["title"]]
-    [event] = await events(client, workspace, "task.deleted")
+    [event] = await events_of_type(client, workspace, "task.deleted")
     assert event["resourceType"] == "task"
     assert event["resourceId"] == doomed["id"]
     assert event["actor"] == {"type": "api_key", "id": str(workspace.key_id)}
@@ -778,7 +765,7 @@ async def test_delete_unknown_task_is_404(
     assert_error(await delete(client, workspace, str(uuid.uuid4())), 404, "NOT_FOUND")
 
     assert await snapshot(database) == before
-    assert await events(client, workspace, "task.deleted") == []
+    assert await events_of_type(client, workspace, "task.deleted") == []
 
 
 async def test_a_deleted_company_leaves_its_tasks_with_company_id_null(
@@ -852,5 +839,5 @@ async def test_another_workspaces_task_is_404_everywhere(
     assert await snapshot(database) == before
     assert await titles(client, workspace) == []
     assert await titles(client, workspace, projectId=PROJECT) == []
-    assert await events(client, workspace, "task.*") == []
+    assert await events_of_type(client, workspace, "task.*") == []
     assert (await fetch(client, other_workspace, theirs["id"])).json() == {"data": theirs}

@@ -15,9 +15,8 @@ from sqlalchemy import func, select, update
 
 from rapport.auth.service import ApiKeyService
 from rapport.kit.db import Database
-from rapport.models import Company, CompanyMembership, MembershipRole
-from rapport.tenancy.service import WorkspaceService
-from tests.helpers import Workspace, add_key, assert_error, snapshot
+from rapport.models import Company, CompanyMembership
+from tests.helpers import Workspace, add_key, add_member, assert_error, events_of_type, snapshot
 
 pytestmark = pytest.mark.usefixtures("app")
 
@@ -93,24 +92,6 @@ async def listing(
 async def names(client: httpx.AsyncClient, ws: Workspace, **params: Any) -> list[str]:
     rows, _meta = await listing(client, ws, **params)
     return [row["name"] for row in rows]
-
-
-async def events(client: httpx.AsyncClient, ws: Workspace, event_type: str) -> list[dict[str, Any]]:
-    """Events of one type, newest first."""
-    response = await client.get(EVENTS, params={"type": event_type}, headers=ws.headers)
-    assert response.status_code == 200, response.text
-    data: list[dict[str, Any]] = response.json()["data"]
-    return data
-
-
-async def add_user(
-    database: Database, ws: Workspace, email: str, role: MembershipRole = MembershipRole.MEMBER
-) -> uuid.UUID:
-    async with database.transaction() as session:
-        user = await WorkspaceService(session).add_user(
-            ws.id, email, "correct-horse-battery", name=email.split("@")[0], role=role
-        )
-    return user.id
 
 
 async def key_of_user(database: Database, ws: Workspace, user_id: uuid.UUID) -> dict[str, str]:
@@ -281,7 +262,7 @@ async def test_create_emits_company_created_with_the_record(
 ) -> None:
     data = await create(client, workspace, name="Acme", domain="acme.com")
 
-    [event] = await events(client, workspace, "company.created")
+    [event] = await events_of_type(client, workspace, "company.created")
 
     assert event["resourceType"] == "company"
     assert event["resourceId"] == data["id"]
@@ -458,7 +439,7 @@ async def test_missing_credentials_are_401(
 async def test_owner_may_be_a_user_of_the_workspace(
     client: httpx.AsyncClient, workspace: Workspace, database: Database
 ) -> None:
-    owner = await add_user(database, workspace, "owner@example.com")
+    owner = await add_member(database, workspace, "owner@example.com")
 
     data = await create(client, workspace, name="Owned", ownerUserId=str(owner))
     cleared = await patch(client, workspace, data["id"], {"ownerUserId": None})
@@ -474,7 +455,7 @@ async def test_owner_from_another_workspace_is_422(
     other_workspace: Workspace,
     database: Database,
 ) -> None:
-    stranger = await add_user(database, other_workspace, "stranger@example.com")
+    stranger = await add_member(database, other_workspace, "stranger@example.com")
     company = await create(client, workspace, name="Acme")
     before = await snapshot(database)
 
@@ -492,8 +473,8 @@ async def test_owner_from_another_workspace_is_422(
 async def test_filter_by_owner_id_and_unassigned(
     client: httpx.AsyncClient, workspace: Workspace, database: Database
 ) -> None:
-    ann = await add_user(database, workspace, "ann@example.com")
-    ben = await add_user(database, workspace, "ben@example.com")
+    ann = await add_member(database, workspace, "ann@example.com")
+    ben = await add_member(database, workspace, "ben@example.com")
     await create(client, workspace, name="Ann Co", ownerUserId=str(ann))
     await create(client, workspace, name="Ben Co", ownerUserId=str(ben))
     await create(client, workspace, name="Nobody Co")
@@ -517,8 +498,8 @@ async def test_owner_me_needs_a_user_behind_the_key(
 async def test_owner_me_is_the_user_who_created_the_key(
     client: httpx.AsyncClient, workspace: Workspace, database: Database
 ) -> None:
-    ann = await add_user(database, workspace, "ann@example.com")
-    ben = await add_user(database, workspace, "ben@example.com")
+    ann = await add_member(database, workspace, "ann@example.com")
+    ben = await add_member(database, workspace, "ben@example.com")
     await create(client, workspace, name="Ann Co", ownerUserId=str(ann))
     await create(client, workspace, name="Ben Co", ownerUserId=str(ben))
     anns_key = await key_of_user(database, workspace, ann)
@@ -880,7 +861,7 @@ async def test_patch_emits_company_updated_with_changes(
     )
 
     assert response.status_code == 200, response.text
-    [event] = await events(client, workspace, "company.updated")
+    [event] = await events_of_type(client, workspace, "company.updated")
     assert event["resourceType"] == "company"
     assert event["resourceId"] == created["id"]
     assert event["data"]["record"] == response.json()["data"]
@@ -914,7 +895,7 @@ async def test_a_patch_that_changes_nothing_records_nothing(
     assert response.json()["data"] == created
     assert response.headers["ETag"] == etag
     assert await snapshot(database) == before
-    assert await events(client, workspace, "company.updated") == []
+    assert await events_of_type(client, workspace, "company.updated") == []
 
 
 @pytest.mark.parametrize(
@@ -1090,7 +1071,7 @@ async def test_delete_emits_company_deleted_with_the_record(
 
     assert (await delete(client, workspace, created["id"])).status_code == 204
 
-    [event] = await events(client, workspace, "company.deleted")
+    [event] = await events_of_type(client, workspace, "company.deleted")
     assert event["resourceType"] == "company"
     assert event["resourceId"] == created["id"]
     assert event["actor"] == {"type": "api_key", "id": str(workspace.key_id)}
@@ -1110,7 +1091,7 @@ async def test_delete_with_a_stale_etag_is_412(
 
     assert_error(response, 412, "PRECONDITION_FAILED")
     assert await snapshot(database) == before
-    assert await events(client, workspace, "company.deleted") == []
+    assert await events_of_type(client, workspace, "company.deleted") == []
     current = changed.headers["ETag"]
     assert (await delete(client, workspace, created["id"], current)).status_code == 204
 

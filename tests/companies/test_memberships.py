@@ -16,7 +16,7 @@ from sqlalchemy import select
 
 from rapport.kit.db import Database
 from rapport.models import CompanyMembership
-from tests.helpers import Workspace, add_key, assert_error, snapshot
+from tests.helpers import Workspace, add_key, assert_error, events_of_type, snapshot
 
 pytestmark = pytest.mark.usefixtures("app")
 
@@ -94,14 +94,6 @@ async def listing(
     body = response.json()
     assert set(body) == {"data", "meta"}
     return body["data"], body["meta"]
-
-
-async def events(client: httpx.AsyncClient, ws: Workspace, event_type: str) -> list[dict[str, Any]]:
-    """Events of one type, newest first."""
-    response = await client.get(EVENTS, params={"type": event_type}, headers=ws.headers)
-    assert response.status_code == 200, response.text
-    data: list[dict[str, Any]] = response.json()["data"]
-    return data
 
 
 async def stored(database: Database) -> list[tuple[str, str, str | None, bool]]:
@@ -443,7 +435,7 @@ async def test_a_new_primary_membership_demotes_the_previous_one(
     rows, _ = await listing(client, workspace, f"{CONTACTS}/{contact['id']}/company-memberships")
     flags = {r["id"]: r["isPrimary"] for r in rows}
     assert flags == {first["id"]: False, second["id"]: True}
-    [demoted] = await events(client, workspace, "company_membership.updated")
+    [demoted] = await events_of_type(client, workspace, "company_membership.updated")
     assert demoted["resourceType"] == "company_membership"
     assert demoted["resourceId"] == first["id"]
     assert demoted["data"]["record"]["isPrimary"] is False
@@ -461,7 +453,7 @@ async def test_a_non_primary_membership_leaves_the_primary_alone(
     await linked(client, workspace, contact["id"], globex["id"], isPrimary=False)
 
     assert await primaries(database, contact["id"]) == [acme["id"]]
-    assert await events(client, workspace, "company_membership.updated") == []
+    assert await events_of_type(client, workspace, "company_membership.updated") == []
 
 
 async def test_primaries_of_different_contacts_are_independent(
@@ -497,7 +489,7 @@ async def test_patching_is_primary_true_demotes_the_previous_primary(
     assert response.json()["data"]["isPrimary"] is True
     assert response.json()["data"]["role"] == "CTO"
     assert await primaries(database, contact["id"]) == [globex["id"]]
-    updates = await events(client, workspace, "company_membership.updated")
+    updates = await events_of_type(client, workspace, "company_membership.updated")
     assert [(e["resourceId"], e["data"]["record"]["isPrimary"]) for e in updates] == [
         (second["id"], True),
         (first["id"], False),
@@ -556,7 +548,7 @@ async def test_patch_changes_and_clears_the_role(
     assert cleared.status_code == 200, cleared.text
     assert cleared.json()["data"]["role"] is None
     assert await stored(database) == [(contact["id"], acme["id"], None, False)]
-    updates = await events(client, workspace, "company_membership.updated")
+    updates = await events_of_type(client, workspace, "company_membership.updated")
     assert [e["data"]["changes"] for e in updates] == [
         {"role": {"before": "Decision Maker", "after": None}},
         {"role": {"before": "CTO", "after": "Decision Maker"}},
@@ -767,10 +759,10 @@ async def test_membership_events_carry_the_record(
     )
     assert (by_membership.status_code, by_company.status_code) == (204, 204)
 
-    created = await events(client, workspace, "company_membership.created")
-    updated = await events(client, workspace, "company_membership.updated")
-    deleted = await events(client, workspace, "company_membership.deleted")
-    family = await events(client, workspace, "company_membership.*")
+    created = await events_of_type(client, workspace, "company_membership.created")
+    updated = await events_of_type(client, workspace, "company_membership.updated")
+    deleted = await events_of_type(client, workspace, "company_membership.deleted")
+    family = await events_of_type(client, workspace, "company_membership.*")
 
     assert [e["data"] for e in created] == [{"record": second}, {"record": first}]
     [update] = updated
@@ -802,7 +794,7 @@ async def test_refused_membership_writes_leave_no_event(
     ]
 
     assert [r.status_code for r in refused] == [409, 422, 404]
-    assert len(await events(client, workspace, "company_membership.*")) == 1
+    assert len(await events_of_type(client, workspace, "company_membership.*")) == 1
 
 
 # --- scopes and workspaces ----------------------------------------------------------------------

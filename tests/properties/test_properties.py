@@ -16,7 +16,7 @@ from fastapi import FastAPI
 from rapport.kit.db import Database
 from rapport.models import PropertyEntity
 from rapport.properties.system import SYSTEM_FIELDS
-from tests.helpers import Workspace, add_key, assert_error, make_workspace, snapshot
+from tests.helpers import Workspace, add_key, assert_error, events_of_type, make_workspace, snapshot
 
 pytestmark = pytest.mark.usefixtures("app")
 
@@ -116,14 +116,6 @@ async def listing(client: httpx.AsyncClient, ws: Workspace, **params: Any) -> li
 
 async def keys_listed(client: httpx.AsyncClient, ws: Workspace, **params: Any) -> list[str]:
     return [row["key"] for row in await listing(client, ws, **params)]
-
-
-async def events(client: httpx.AsyncClient, ws: Workspace, event_type: str) -> list[dict[str, Any]]:
-    """Events of one type, newest first."""
-    response = await client.get(EVENTS, params={"type": event_type}, headers=ws.headers)
-    assert response.status_code == 200, response.text
-    data: list[dict[str, Any]] = response.json()["data"]
-    return data
 
 
 async def new_record(
@@ -249,7 +241,7 @@ async def test_create_emits_property_created_with_the_record(
 ) -> None:
     data = await define(client, strict, "mrr", "NUMBER")
 
-    [event] = await events(client, strict, "property.created")
+    [event] = await events_of_type(client, strict, "property.created")
 
     assert event["resourceType"] == "property"
     assert event["resourceId"] == data["id"]
@@ -737,7 +729,7 @@ async def test_patch_emits_property_updated_with_changes(
 
     response = await patch(client, strict, created["id"], {"label": "New", "isRequired": True})
 
-    [event] = await events(client, strict, "property.updated")
+    [event] = await events_of_type(client, strict, "property.updated")
     assert event["resourceType"] == "property"
     assert event["resourceId"] == created["id"]
     assert event["data"]["record"] == response.json()["data"]
@@ -758,7 +750,7 @@ async def test_a_patch_that_changes_nothing_records_nothing(
     assert response.status_code == 200, response.text
     assert response.json()["data"] == created
     assert await snapshot(database) == before
-    assert await events(client, strict, "property.updated") == []
+    assert await events_of_type(client, strict, "property.updated") == []
 
 
 @pytest.mark.parametrize(
@@ -848,7 +840,7 @@ async def test_delete_archives_and_emits_property_archived_once(
     assert second.status_code == 200, second.text
     assert second.json()["data"] == data
     assert await snapshot(database) == before
-    [event] = await events(client, strict, "property.archived")
+    [event] = await events_of_type(client, strict, "property.archived")
     assert event["resourceId"] == created["id"]
     assert event["data"] == {"record": data}
 

@@ -12,7 +12,7 @@ from sqlalchemy import func, select
 
 from rapport.kit.db import Database
 from rapport.models import CompanyTag, ContactTag, Tag
-from tests.helpers import Workspace, add_key, assert_error, snapshot
+from tests.helpers import Workspace, add_key, assert_error, events_of_type, snapshot
 
 pytestmark = pytest.mark.usefixtures("app")
 
@@ -61,14 +61,6 @@ async def listing(
 async def keys(client: httpx.AsyncClient, ws: Workspace, **params: Any) -> list[str]:
     rows, _meta = await listing(client, ws, **params)
     return [row["key"] for row in rows]
-
-
-async def events(client: httpx.AsyncClient, ws: Workspace, event_type: str) -> list[dict[str, Any]]:
-    """Events of one type, newest first."""
-    response = await client.get(EVENTS, params={"type": event_type}, headers=ws.headers)
-    assert response.status_code == 200, response.text
-    data: list[dict[str, Any]] = response.json()["data"]
-    return data
 
 
 async def new_contact(client: httpx.AsyncClient, ws: Workspace, **body: Any) -> dict[str, Any]:
@@ -178,7 +170,7 @@ async def test_create_emits_tag_created_with_the_record(
 ) -> None:
     data = await create(client, workspace, key="vip", name="VIP", color="#00aa11")
 
-    [event] = await events(client, workspace, "tag.created")
+    [event] = await events_of_type(client, workspace, "tag.created")
 
     assert event["type"] == "tag.created"
     assert event["resourceType"] == "tag"
@@ -290,7 +282,7 @@ async def test_duplicate_key_is_409_and_changes_nothing(
 
     assert_error(response, 409, "TAG_KEY_EXISTS")
     assert await snapshot(database) == before
-    assert len(await events(client, workspace, "tag.created")) == 1
+    assert len(await events_of_type(client, workspace, "tag.created")) == 1
 
 
 async def test_same_key_in_another_workspace_is_fine(
@@ -322,7 +314,7 @@ async def test_idempotency_key_creates_one_tag(
     assert second.headers["idempotent-replayed"] == "true"
     assert await snapshot(database) == after_first
     assert await count(database, Tag) == 1
-    assert len(await events(client, workspace, "tag.created")) == 1
+    assert len(await events_of_type(client, workspace, "tag.created")) == 1
 
 
 # --- read and list ------------------------------------------------------------------------------
@@ -499,7 +491,7 @@ async def test_patch_emits_tag_updated_with_changes(
     response = await patch(client, workspace, tag["id"], {"key": "gold", "color": "#c0c0c0"})
     assert response.status_code == 200, response.text
 
-    [event] = await events(client, workspace, "tag.updated")
+    [event] = await events_of_type(client, workspace, "tag.updated")
     assert event["resourceType"] == "tag"
     assert event["resourceId"] == tag["id"]
     assert event["actor"] == {"type": "api_key", "id": str(workspace.key_id)}
@@ -531,7 +523,7 @@ async def test_a_patch_that_changes_nothing_records_nothing(
     assert response.status_code == 200, response.text
     assert response.json()["data"] == tag
     assert await snapshot(database) == before
-    assert await events(client, workspace, "tag.updated") == []
+    assert await events_of_type(client, workspace, "tag.updated") == []
 
 
 async def test_rekey_to_a_taken_key_is_409_and_changes_nothing(
@@ -655,7 +647,7 @@ async def test_delete_emits_tag_deleted_and_a_second_delete_is_404(
     tag = await create(client, workspace, key="vip", name="VIP", color="#FFD700")
 
     assert (await delete(client, workspace, tag["id"])).status_code == 204
-    [event] = await events(client, workspace, "tag.deleted")
+    [event] = await events_of_type(client, workspace, "tag.deleted")
     before = await snapshot(database)
     again = await delete(client, workspace, tag["id"])
 
@@ -712,7 +704,7 @@ async def test_putting_a_tag_on_is_201_then_200(
 
     assert first.status_code == 201, first.text
     assert first.json() == {"data": tag}
-    [event] = await events(client, workspace, f"{kind}.tagged")
+    [event] = await events_of_type(client, workspace, f"{kind}.tagged")
     assert event["resourceType"] == kind
     assert event["resourceId"] == record["id"]
     assert event["actor"] == {"type": "api_key", "id": str(workspace.key_id)}
@@ -725,7 +717,7 @@ async def test_putting_a_tag_on_is_201_then_200(
     assert second.status_code == 200, second.text
     assert second.json() == {"data": tag}
     assert await snapshot(database) == before
-    assert len(await events(client, workspace, f"{kind}.tagged")) == 1
+    assert len(await events_of_type(client, workspace, f"{kind}.tagged")) == 1
     assert await tags_of(client, workspace, kind, record["id"]) == [tag]
 
 
@@ -787,7 +779,7 @@ async def test_tagged_event_carries_the_tag_as_it_was(
     assert (await put_on(client, workspace, kind, record["id"], tag["id"])).status_code == 201
     renamed = (await patch(client, workspace, tag["id"], {"name": "Gold"})).json()["data"]
 
-    [event] = await events(client, workspace, f"{kind}.tagged")
+    [event] = await events_of_type(client, workspace, f"{kind}.tagged")
 
     assert event["data"] == {"tag": tag}
     assert await tags_of(client, workspace, kind, record["id"]) == [renamed]
@@ -870,7 +862,7 @@ async def test_taking_a_tag_off_is_204_with_an_event(
     assert response.status_code == 204, response.text
     assert response.content == b""
     assert await tags_of(client, workspace, kind, record["id"]) == [keep]
-    [event] = await events(client, workspace, f"{kind}.untagged")
+    [event] = await events_of_type(client, workspace, f"{kind}.untagged")
     assert event["resourceType"] == kind
     assert event["resourceId"] == record["id"]
     assert event["data"] == {"tag": tag}
@@ -907,7 +899,7 @@ async def test_taking_off_a_tag_not_carried_is_404_and_changes_nothing(
 
     assert_error(malformed, 400, "INVALID_ID")
     assert await snapshot(database) == before
-    assert await events(client, workspace, f"{kind}.untagged") == []
+    assert await events_of_type(client, workspace, f"{kind}.untagged") == []
 
 
 # --- scopes and isolation -----------------------------------------------------------------------
@@ -998,6 +990,6 @@ async def test_another_workspace_gets_404_on_every_route(
     assert await snapshot(database) == before
     assert await keys(client, stranger) == ["mine"]
     assert await keys(client, stranger, search="secret") == []
-    assert await events(client, stranger, "contact.tagged") == []
+    assert await events_of_type(client, stranger, "contact.tagged") == []
     assert await tags_of(client, workspace, "contact", contact["id"]) == [tag]
     assert await tags_of(client, workspace, "company", company["id"]) == [tag]

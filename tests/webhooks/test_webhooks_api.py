@@ -15,7 +15,7 @@ from rapport.events.catalog import EVENT_TYPES
 from rapport.kit.clock import utcnow
 from rapport.kit.db import Database
 from rapport.models import DeliveryStatus, Job, Webhook, WebhookDelivery
-from tests.helpers import Workspace, add_key, assert_error, snapshot
+from tests.helpers import Workspace, add_key, assert_error, events_of_type, snapshot
 
 pytestmark = pytest.mark.usefixtures("app")
 
@@ -59,13 +59,6 @@ async def listing(
     body = response.json()
     assert set(body) == {"data", "meta"}
     return body["data"], body["meta"]
-
-
-async def events(client: httpx.AsyncClient, ws: Workspace, event_type: str) -> list[dict[str, Any]]:
-    response = await client.get(EVENTS, params={"type": event_type}, headers=ws.headers)
-    assert response.status_code == 200, response.text
-    data: list[dict[str, Any]] = response.json()["data"]
-    return data
 
 
 def invalid(response: httpx.Response, field: str) -> dict[str, Any]:
@@ -484,7 +477,7 @@ async def test_patch_changes_fields_and_records_the_changes(
     assert updated["updatedAt"] >= hook["updatedAt"]
     assert await fetch(client, workspace, hook["id"]) == updated
 
-    [event] = await events(client, workspace, "webhook.updated")
+    [event] = await events_of_type(client, workspace, "webhook.updated")
     assert event["resourceId"] == hook["id"]
     assert event["data"]["record"] == updated
     assert event["data"]["changes"] == {
@@ -506,7 +499,7 @@ async def test_patch_of_one_field_leaves_the_others(
     assert updated["url"] == PUBLIC_URL
     assert updated["description"] == "keep me"
     assert updated["active"] is True
-    [event] = await events(client, workspace, "webhook.updated")
+    [event] = await events_of_type(client, workspace, "webhook.updated")
     assert event["data"]["changes"] == {"eventTypes": {"before": ["contact.*"], "after": ["*"]}}
 
     cleared = await patch(client, workspace, hook["id"], description=None)
@@ -521,7 +514,7 @@ async def test_patch_without_a_change_records_no_event(
     same = await patch(client, workspace, hook["id"], url=PUBLIC_URL, active=True)
     assert same["url"] == PUBLIC_URL
     assert await snapshot(database) == before
-    assert await events(client, workspace, "webhook.updated") == []
+    assert await events_of_type(client, workspace, "webhook.updated") == []
 
 
 @pytest.mark.parametrize(
@@ -573,7 +566,7 @@ async def test_patch_active_re_enables_a_webhook_rapport_disabled(
     assert enabled["consecutiveFailures"] == 0
     assert await fetch(client, workspace, hook["id"]) == enabled
 
-    [event] = await events(client, workspace, "webhook.updated")
+    [event] = await events_of_type(client, workspace, "webhook.updated")
     changes = event["data"]["changes"]
     assert changes["active"] == {"before": False, "after": True}
     assert changes["disabledReason"] == {"before": "x", "after": None}
@@ -779,7 +772,7 @@ async def test_create_with_an_idempotency_key_creates_one_webhook(
         k: v for k, v in created.items() if k != "secret"
     }
     assert await count(database, Webhook) == 1
-    assert len(await events(client, workspace, "webhook.created")) == 1
+    assert len(await events_of_type(client, workspace, "webhook.created")) == 1
 
     reused = await client.post(WEBHOOKS, json={**body, "url": OTHER_PUBLIC_URL}, headers=headers)
     assert_error(reused, 422, "IDEMPOTENCY_KEY_REUSED")
