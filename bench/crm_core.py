@@ -61,7 +61,11 @@ async def seed(database: Database, contacts: int) -> tuple[uuid.UUID, list[uuid.
                 "family_name": family,
                 "phone": f"+1415{n:07d}",
                 "search_text": search_text_of(
-                    f"{given} {family}", given, family, f"{given}.{family}.{n}@example.com"
+                    f"{given} {family}",
+                    given,
+                    family,
+                    f"{given}.{family}.{n}@example.com",
+                    f"+1415{n:07d}",
                 ),
                 "status": ContactStatus.ACTIVE,
                 "properties": {},

@@ -26,6 +26,7 @@ from rapport.kit.middleware import RequestContextMiddleware
 from rapport.kit.openapi import install_openapi
 from rapport.kit.ratelimit import RateLimiter
 from rapport.properties.routes import router as properties_router
+from rapport.sync.routes import router as sync_router
 from rapport.tags.routes import router as tags_router
 from rapport.tenancy.routes import router as workspace_router
 from rapport.todos.routes import router as tasks_router
@@ -111,6 +112,7 @@ def create_app(settings: Settings | None = None, database: Database | None = Non
         events_router,
         jobs_router,
         webhooks_router,
+        sync_router,
     )
     for router in routers:
         api.include_router(router)

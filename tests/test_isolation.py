@@ -183,6 +183,16 @@ async def _seed_task(client: httpx.AsyncClient, owner: Workspace, _db: Database)
     return str(response.json()["data"]["id"])
 
 
+async def _seed_sync_link(client: httpx.AsyncClient, owner: Workspace, _db: Database) -> str:
+    response = await client.put(
+        "/api/v1/contacts/secret.person@acme.example/sync-status/acme-secret-sync",
+        json={"provider": "HUBSPOT", "externalId": "acme-secret-record"},
+        headers=owner.headers,
+    )
+    assert response.status_code == 201, response.text
+    return "acme-secret-sync"
+
+
 # Path parameter name -> how to make a record of the owner's to point it at (in this order).
 SEEDERS: dict[str, Seeder] = {
     "ref": _seed_contact,
@@ -199,6 +209,7 @@ SEEDERS: dict[str, Seeder] = {
     "task_id": _seed_task,
     "webhook_id": _seed_webhook,
     "delivery_id": _seed_delivery,
+    "integration_key": _seed_sync_link,
 }
 # Other spellings of the same record that must be just as invisible.
 ALIASES: dict[str, list[str]] = {

@@ -162,6 +162,10 @@ class MembershipRepository(ScopedRepository[CompanyMembership]):
             CompanyMembership.contact_id == contact_id, CompanyMembership.is_primary.is_(True)
         )
 
+    def ids_in(self, company_id: uuid.UUID) -> Select[Any]:
+        """Subquery of the memberships of a company."""
+        return self.select(CompanyMembership.id).where(CompanyMembership.company_id == company_id)
+
     def contact_ids_in(self, company_id: uuid.UUID) -> Select[Any]:
         """Subquery of the contacts in a company (for `GET /contacts?companyId=`)."""
         return self.select(CompanyMembership.contact_id).where(

@@ -166,6 +166,8 @@ class CompanyService:
         company = await self.get(ref)
         ensure_match(if_match, company_etag(company))
         record = _record(company)
+        memberships = MembershipRepository(self.session, self.tenant_id)
+        await self.rules.forget(memberships.ids_in(company.id))
         await self.session.delete(company)
         await self.repo.flush()
         await self.rules.forget(company.id)

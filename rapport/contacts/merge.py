@@ -1,6 +1,7 @@
 """Merging two contacts: the winner absorbs the loser's companies, tags, activities (notes
-included) and tasks, fills its empty fields from the loser's, and the loser stays as a MERGED
-contact pointing at the winner, so that its id, email and externalId resolve to the winner."""
+included), tasks and integration sync links, fills its empty fields from the loser's, and the
+loser stays as a MERGED contact pointing at the winner, so that its id, email and externalId
+resolve to the winner."""
 
 from __future__ import annotations
 
@@ -16,11 +17,8 @@ from rapport.contacts.service import ContactService
 from rapport.events.actor import Actor
 from rapport.events.service import changes_between
 from rapport.kit.errors import InvalidRequest, field_error
-from rapport.models import (
-    Contact,
-    ContactStatus,
-    PropertyEntity,
-)
+from rapport.models import Contact, ContactStatus, PropertyEntity
+from rapport.sync.repository import SyncLinkRepository
 
 _FILLABLE = (
     "email",
@@ -44,6 +42,7 @@ class ContactMerger:
     ) -> None:
         self.contacts = ContactService(session, tenant_id, tenant_settings, actor)
         self.moves = MergeRepository(session, tenant_id)
+        self.sync_links = SyncLinkRepository(session, tenant_id)
 
     async def merge(self, winner_ref: str, loser_id: uuid.UUID) -> Contact:
         winner = await self.contacts.get(winner_ref)
@@ -58,11 +57,14 @@ class ContactMerger:
             raise InvalidRequest("A deleted contact cannot absorb another; restore it first")
         for contact in sorted((winner, loser), key=lambda c: c.id):
             await self.contacts.repo.lock(contact.id)
+        rules = self.contacts.rules
+        await rules.forget(self.moves.shared_memberships(loser.id, winner.id))
         moved = {
             "memberships": await self.moves.move_memberships(loser.id, winner.id),
             "tags": await self.moves.move_tags(loser.id, winner.id),
             "activities": await self.moves.move_activities(loser.id, winner.id),
             "tasks": await self.moves.move_tasks(loser.id, winner.id),
+            "syncLinks": await self.sync_links.move(loser.id, winner.id),
         }
         before = ContactOut.model_validate(winner).model_dump(mode="json")
         loser_record = ContactOut.model_validate(loser).model_dump(mode="json")
@@ -84,7 +86,6 @@ class ContactMerger:
         ):
             winner.last_activity_at = loser.last_activity_at
         await self.contacts.repo.flush()
-        rules = self.contacts.rules
         await rules.store(PropertyEntity.CONTACT, winner.id, old_properties, winner.properties)
         await rules.forget(loser.id)
         after = ContactOut.model_validate(winner).model_dump(mode="json")

@@ -9,13 +9,21 @@ from typing import Any
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from rapport.activities.schemas import ActivityOut
-from rapport.contacts.repository import OverviewRepository
-from rapport.contacts.schemas import ContactSummary, SummaryCompany, TimelineItem
+from rapport.contacts.repository import OverviewRepository, Surroundings
+from rapport.contacts.schemas import (
+    ContactCompany,
+    ContactDetail,
+    ContactOut,
+    ContactSummary,
+    ContactTagRef,
+    TimelineItem,
+)
 from rapport.contacts.service import ContactService
 from rapport.events.schemas import EventOut
 from rapport.kit.envelope import PageMeta
 from rapport.kit.errors import InvalidRequest
 from rapport.kit.pagination import PageRequest
+from rapport.models import Contact
 
 
 class ContactOverview:
@@ -64,9 +72,22 @@ class ContactOverview:
         )
         return items, meta
 
+    async def detail(self, ref: str) -> tuple[Contact, ContactDetail]:
+        """The contact as `GET /contacts/{ref}` shows it: with companies, tags and activity
+        count; the record itself is returned too, for its ETag."""
+        contact = await self.contacts.get(ref)
+        around = await self.repo.surroundings(contact.id)
+        detail = ContactDetail(
+            **ContactOut.model_validate(contact).model_dump(),
+            companies=_companies(around),
+            tags=[ContactTagRef.model_validate(tag) for tag in around.tags],
+            activity_count=around.activity_count,
+        )
+        return contact, detail
+
     async def summary(self, ref: str) -> ContactSummary:
         contact = await self.contacts.get(ref)
-        activity_count, open_tasks = await self.repo.counts(contact.id)
+        around = await self.repo.surroundings(contact.id)
         return ContactSummary(
             id=contact.id,
             name=contact.name,
@@ -74,18 +95,13 @@ class ContactOverview:
             phone=contact.phone,
             status=contact.status,
             lifecycle_stage=contact.lifecycle_stage,
-            companies=[
-                SummaryCompany(
-                    id=company.id,
-                    name=company.name,
-                    domain=company.domain,
-                    role=membership.role,
-                    is_primary=membership.is_primary,
-                )
-                for company, membership in await self.repo.companies_of(contact.id)
-            ],
-            tags=await self.repo.tag_keys(contact.id),
-            activity_count=activity_count,
-            open_task_count=open_tasks,
+            companies=_companies(around),
+            tags=[tag.key for tag in around.tags],
+            activity_count=around.activity_count,
+            open_task_count=around.open_task_count,
             last_activity_at=contact.last_activity_at,
         )
+
+
+def _companies(around: Surroundings) -> list[ContactCompany]:
+    return [ContactCompany.model_validate(company) for company in around.companies]

@@ -14,6 +14,7 @@ from rapport.contacts.merge import ContactMerger
 from rapport.contacts.overview import ContactOverview
 from rapport.contacts.repository import ContactFilters, ContactRepository
 from rapport.contacts.schemas import (
+    ContactDetail,
     ContactOut,
     ContactSummary,
     ContactUpdate,
@@ -161,13 +162,15 @@ async def resolve_contact(
 
 @router.get(
     "/{ref}",
-    summary="Get a contact by id, email or externalId",
+    summary="Get a contact by id, email or externalId, with its companies, tags and activity count",
     responses={**_NOT_FOUND, **_WITH_ETAG},
 )
 async def get_contact(
     ref: ContactRef, db: DbSession, principal: Reader, response: Response
-) -> Envelope[ContactOut]:
-    return _one(await _service(db, principal).get(ref), response)
+) -> Envelope[ContactDetail]:
+    contact, detail = await _overview(db, principal).detail(ref)
+    response.headers["ETag"] = contact_etag(contact)
+    return Envelope(data=detail)
 
 
 @router.patch(

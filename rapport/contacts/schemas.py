@@ -104,12 +104,27 @@ class ResolveResult(WireModel):
     candidates: list[ResolveCandidate] = Field(description="Best first, at most 10")
 
 
-class SummaryCompany(WireModel):
+class ContactCompany(WireModel):
     id: uuid.UUID
-    name: str
-    domain: str | None
-    role: str | None = Field(description="The contact's role in the company")
+    name: str = Field(examples=["Acme Corp"])
+    domain: str | None = Field(examples=["acme.com"])
+    role: str | None = Field(description="The contact's role in the company", examples=["CTO"])
     is_primary: bool
+
+
+class ContactTagRef(WireModel):
+    id: uuid.UUID
+    key: str = Field(examples=["vip"])
+    name: str = Field(examples=["VIP Customer"])
+    color: str | None = Field(examples=["#FFD700"])
+
+
+class ContactDetail(ContactOut):
+    """The contact with its companies (primary first), tags and activity count."""
+
+    companies: list[ContactCompany]
+    tags: list[ContactTagRef]
+    activity_count: int = Field(examples=[26])
 
 
 class ContactSummary(WireModel):
@@ -119,7 +134,7 @@ class ContactSummary(WireModel):
     phone: str | None
     status: ContactStatus
     lifecycle_stage: LifecycleStage | None
-    companies: list[SummaryCompany]
+    companies: list[ContactCompany]
     tags: list[str] = Field(description="Tag keys", examples=[["vip", "enterprise"]])
     activity_count: int
     open_task_count: int

@@ -30,7 +30,7 @@ from rapport.kit.errors import NotFound, ValidationFailed, field_error
 from rapport.kit.etag import ensure_match, etag_for
 from rapport.kit.ids import parse_uuid
 from rapport.kit.normalize import clean, folded, normalize_phone
-from rapport.kit.pagination import PageRequest, SortSpec
+from rapport.kit.pagination import PageRequest
 from rapport.models import Contact, ContactStatus, PropertyEntity
 from rapport.models.contacts import GONE
 from rapport.properties.service import PropertyRules
@@ -86,10 +86,11 @@ class ContactService:
         return await self.repo.page(filters, page)
 
     async def search(self, term: str, limit: int) -> tuple[list[Contact], PageMeta]:
-        """Typeahead: live contacts whose name, email or phone contain `term`, by name; no
-        total is counted (on PostgreSQL trigram indexes serve the match)."""
-        page = PageRequest(skip=0, take=limit, sort=SortSpec("name", descending=False))
-        return await self.repo.page(ContactFilters(search=term), page, count=False)
+        """Typeahead: live contacts whose name, email or phone contain `term`, best matches
+        first; no total is counted (on PostgreSQL a trigram index serves the match)."""
+        rows = await self.repo.typeahead(term, limit + 1)
+        meta = PageMeta(total=None, skip=0, take=limit, page=1, has_more=len(rows) > limit)
+        return rows[:limit], meta
 
     async def get(self, ref: str) -> Contact:
         """By id, else by email (when `ref` has an @), else by externalId; a merged contact

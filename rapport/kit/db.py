@@ -109,6 +109,11 @@ class Database:
             # Connections beyond the pool are opened and closed per request, which costs more
             # than the request itself: size the pool for the expected concurrency.
             kwargs.update(pool_size=pool_size, max_overflow=pool_size // 2)
+        if url.startswith("postgresql"):
+            # Plan every statement for its values: a plan cached after five runs serves every
+            # workspace alike (a ten-contact one and a million-contact one), and cannot see a
+            # LIKE pattern, so it cannot choose between a trigram index and a scan.
+            kwargs["connect_args"] = {"server_settings": {"plan_cache_mode": "force_custom_plan"}}
         self.engine: AsyncEngine = create_async_engine(url, **kwargs)
         if self.engine.dialect.name == "sqlite":
             event.listen(self.engine.sync_engine, "connect", _tune_sqlite)

@@ -20,6 +20,7 @@ from rapport.models.properties import (
     PropertyType,
     PropertyValue,
 )
+from rapport.models.sync import SyncLink, SyncProvider
 from rapport.models.tags import CompanyTag, ContactTag, Tag
 from rapport.models.tenancy import Membership, MembershipRole, Tenant, TenantOwned, User
 from rapport.models.webhooks import (
@@ -56,6 +57,8 @@ __all__ = [
     "PropertyGroup",
     "PropertyType",
     "PropertyValue",
+    "SyncLink",
+    "SyncProvider",
     "Tag",
     "Task",
     "TaskStatus",

@@ -6,7 +6,7 @@ import uuid
 from collections.abc import Mapping
 from typing import Any, ClassVar
 
-from sqlalchemy import delete, insert
+from sqlalchemy import Select, delete, insert
 
 from rapport.kit.errors import AppError, Conflict
 from rapport.kit.repository import ScopedRepository
@@ -94,9 +94,13 @@ class PropertyValueRepository(ScopedRepository[PropertyValue]):
         if rows:
             await self.session.execute(insert(PropertyValue), rows)
 
-    async def drop(self, record_id: uuid.UUID) -> None:
+    async def drop(self, record_ids: uuid.UUID | Select[Any]) -> None:
+        """Drop every value of one record, or of the records a select of ids returns."""
+        matching = (
+            PropertyValue.record_id.in_(record_ids)
+            if isinstance(record_ids, Select)
+            else PropertyValue.record_id == record_ids
+        )
         await self.session.execute(
-            delete(PropertyValue).where(
-                PropertyValue.tenant_id == self.tenant_id, PropertyValue.record_id == record_id
-            )
+            delete(PropertyValue).where(PropertyValue.tenant_id == self.tenant_id, matching)
         )

@@ -8,6 +8,7 @@ from collections.abc import Mapping
 from typing import Any
 
 from pydantic.alias_generators import to_camel
+from sqlalchemy import Select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from rapport.events.actor import Actor
@@ -209,9 +210,10 @@ class PropertyRules:
         if changed:
             await self.values.replace(entity, record_id, changed)
 
-    async def forget(self, record_id: uuid.UUID) -> None:
-        """Drop the indexed values of a record that is deleted for good."""
-        await self.values.drop(record_id)
+    async def forget(self, record_ids: uuid.UUID | Select[Any]) -> None:
+        """Drop the indexed values of a record deleted for good (or of the records a select of
+        ids returns: those about to be deleted in bulk)."""
+        await self.values.drop(record_ids)
 
     async def merged(
         self, entity: PropertyEntity, current: Mapping[str, Any], patch: Mapping[str, Any] | None

@@ -305,8 +305,9 @@ async def test_log_emits_activity_created_with_the_record(
 async def test_last_activity_at_is_the_newest_occurred_at_and_the_etag_stays(
     client: httpx.AsyncClient, workspace: Workspace, contact: dict[str, Any]
 ) -> None:
-    _data, etag = await contact_state(client, workspace, contact["id"])
+    before, etag = await contact_state(client, workspace, contact["id"])
     assert contact["lastActivityAt"] is None
+    assert before["activityCount"] == 0
 
     await log(client, workspace, contact["id"], occurredAt=FEB)
     after_feb, etag_feb = await contact_state(client, workspace, contact["id"])
@@ -319,10 +320,13 @@ async def test_last_activity_at_is_the_newest_occurred_at_and_the_etag_stays(
     assert after_jan["lastActivityAt"] == FEB  # an older activity logged later
     assert after_mar["lastActivityAt"] == MAR
     assert etag_feb == etag_jan == etag_mar == etag
-    for state in (after_feb, after_jan, after_mar):
+    for count, state in enumerate((after_feb, after_jan, after_mar), start=1):
         assert state["updatedAt"] == contact["updatedAt"]
-        assert {k: v for k, v in state.items() if k != "lastActivityAt"} == {
-            k: v for k, v in contact.items() if k != "lastActivityAt"
+        assert state["activityCount"] == count
+        assert {k: v for k, v in state.items() if k not in ("lastActivityAt", "activityCount")} == {
+            **{k: v for k, v in contact.items() if k != "lastActivityAt"},
+            "companies": [],
+            "tags": [],
         }
     assert await events_of_type(client, workspace, "contact.updated") == []
 

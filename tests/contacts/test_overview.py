@@ -1,5 +1,6 @@
 """Read-only views of contacts: the timeline (activities, notes and change events, newest
-first, merged contacts included), the one-view summary, and typeahead search."""
+first, merged contacts included), the one-view summary, the full contact GET answers (with its
+companies, tags and activity count), and typeahead search."""
 
 from __future__ import annotations
 
@@ -22,6 +23,25 @@ TAGS = "/api/v1/tags"
 TASKS = "/api/v1/tasks"
 
 PHONE = "+14155552671"
+
+RECORD_FIELDS = {
+    "id",
+    "email",
+    "name",
+    "givenName",
+    "familyName",
+    "phone",
+    "externalId",
+    "status",
+    "lifecycleStage",
+    "properties",
+    "isIdentified",
+    "lastActivityAt",
+    "mergedIntoId",
+    "createdAt",
+    "updatedAt",
+}
+EMBEDDED_FIELDS = {"companies", "tags", "activityCount"}
 
 SUMMARY_FIELDS = {
     "id",
@@ -92,8 +112,13 @@ async def join(
     assert response.status_code == 201, response.text
 
 
-async def new_tag(client: httpx.AsyncClient, ws: Workspace, key: str) -> str:
-    response = await client.post(TAGS, json={"key": key, "name": key.upper()}, headers=ws.headers)
+async def new_tag(
+    client: httpx.AsyncClient, ws: Workspace, key: str, color: str | None = None
+) -> str:
+    """A tag named after its key in capitals."""
+    response = await client.post(
+        TAGS, json={"key": key, "name": key.upper(), "color": color}, headers=ws.headers
+    )
     assert response.status_code == 201, response.text
     tag_id: str = response.json()["data"]["id"]
     return tag_id
@@ -175,6 +200,58 @@ async def summary(client: httpx.AsyncClient, ws: Workspace, ref: str) -> dict[st
     data: dict[str, Any] = response.json()["data"]
     assert set(data) == SUMMARY_FIELDS
     return data
+
+
+async def written(
+    client: httpx.AsyncClient,
+    method: str,
+    path: str,
+    ws: Workspace,
+    json: dict[str, Any] | None = None,
+    if_match: str | None = None,
+) -> tuple[dict[str, Any], str]:
+    """The contact record a write (create, PATCH, DELETE, merge) answered, and its ETag."""
+    headers = dict(ws.headers)
+    if if_match is not None:
+        headers["If-Match"] = if_match
+    response = await client.request(method, path, json=json, headers=headers)
+    assert response.status_code in (200, 201), response.text
+    data: dict[str, Any] = response.json()["data"]
+    assert set(data) == RECORD_FIELDS
+    return data, response.headers["ETag"]
+
+
+async def full(client: httpx.AsyncClient, ws: Workspace, ref: str) -> tuple[dict[str, Any], str]:
+    """The contact as GET /contacts/{ref} answers it (with its companies, tags and activity
+    count), and the ETag header."""
+    response = await client.get(f"{API}/{ref}", headers=ws.headers)
+    assert response.status_code == 200, response.text
+    assert set(response.json()) == {"data"}
+    data: dict[str, Any] = response.json()["data"]
+    assert set(data) == RECORD_FIELDS | EMBEDDED_FIELDS
+    return data, response.headers["ETag"]
+
+
+def record_of(data: dict[str, Any]) -> dict[str, Any]:
+    """The contact record in a full view: without its companies, tags and activity count."""
+    return {k: v for k, v in data.items() if k not in EMBEDDED_FIELDS}
+
+
+def company_ref(
+    company: dict[str, Any], role: str | None = None, primary: bool = False
+) -> dict[str, Any]:
+    return {
+        "id": company["id"],
+        "name": company["name"],
+        "domain": company["domain"],
+        "role": role,
+        "isPrimary": primary,
+    }
+
+
+def tag_ref(tag_id: str, key: str, color: str | None = None) -> dict[str, Any]:
+    """A tag made by `new_tag`, as a full contact view shows it."""
+    return {"id": tag_id, "key": key, "name": key.upper(), "color": color}
 
 
 async def search(
@@ -545,6 +622,264 @@ async def test_summary_of_a_winner_counts_what_it_absorbed(
     assert moment(data["lastActivityAt"]) == datetime(2025, 1, 1, tzinfo=UTC)
 
 
+# --- full contact -------------------------------------------------------------------------------
+
+
+async def test_full_contact_carries_its_companies_tags_and_activity_count(
+    client: httpx.AsyncClient, workspace: Workspace
+) -> None:
+    ada, etag = await written(
+        client,
+        "POST",
+        API,
+        workspace,
+        json={
+            "email": "ada@example.com",
+            "name": "Ada Lovelace",
+            "phone": PHONE,
+            "lifecycleStage": "CUSTOMER",
+            "externalId": "crm-1",
+            "properties": {"plan": "Pro"},
+        },
+    )
+    other = await new_contact(client, workspace, email="bob@example.com")
+    zeta = await new_company(client, workspace, "Zeta", domain="zeta.io")
+    alpha = await new_company(client, workspace, "Alpha", domain="alpha.com")
+    beta = await new_company(client, workspace, "Beta")
+    await join(client, workspace, ada["id"], beta["id"], role="Advisor")
+    await join(client, workspace, ada["id"], zeta["id"], role="CTO", primary=True)
+    await join(client, workspace, ada["id"], alpha["id"])
+    await join(client, workspace, other["id"], beta["id"], primary=True)
+    vip = await new_tag(client, workspace, "vip", color="#FFD700")
+    enterprise = await new_tag(client, workspace, "enterprise")
+    tester = await new_tag(client, workspace, "beta-tester", color="#00aa00")
+    for tag_id in (tester, vip, enterprise):
+        await tag(client, workspace, ada["id"], tag_id)
+    await tag(client, workspace, other["id"], await new_tag(client, workspace, "other"))
+    on_company = await client.post(
+        f"{COMPANIES}/{zeta['id']}/tags", json={"tagId": vip}, headers=workspace.headers
+    )
+    assert on_company.status_code == 201, on_company.text
+    await log(client, workspace, ada["id"], occurredAt="2025-05-05T12:00:00Z")
+    await log(client, workspace, ada["id"], type="EMAIL", occurredAt="2024-01-01T00:00:00Z")
+    await note(client, workspace, ada["id"], "Likes engines")
+    await log(client, workspace, other["id"])
+    of_company = await client.post(
+        "/api/v1/activities",
+        json={"type": "MEETING", "companyId": zeta["id"]},
+        headers=workspace.headers,
+    )
+    assert of_company.status_code == 201, of_company.text
+    await new_task(client, workspace, ada["id"], "open")
+
+    data, etag_now = await full(client, workspace, ada["id"])
+
+    assert data["companies"] == [
+        company_ref(zeta, role="CTO", primary=True),
+        company_ref(alpha),
+        company_ref(beta, role="Advisor"),
+    ]
+    assert data["tags"] == [
+        tag_ref(tester, "beta-tester", "#00AA00"),
+        tag_ref(vip, "vip", "#FFD700"),
+        tag_ref(enterprise, "enterprise"),
+    ]
+    assert data["activityCount"] == 3
+    assert data["lastActivityAt"] is not None
+    assert moment(data["lastActivityAt"]) >= datetime(2025, 5, 5, 12, tzinfo=UTC)
+    assert record_of(data) == {**ada, "lastActivityAt": data["lastActivityAt"]}
+    assert etag_now == etag
+    for ref in ("ada@example.com", "ADA@example.com", "crm-1"):
+        assert await full(client, workspace, ref) == (data, etag), ref
+
+
+async def test_full_view_of_a_bare_contact(client: httpx.AsyncClient, workspace: Workspace) -> None:
+    bare, etag = await written(client, "POST", API, workspace, json={"name": "Bare"})
+    await new_company(client, workspace, "Acme")
+    await new_tag(client, workspace, "vip")
+
+    data, etag_now = await full(client, workspace, bare["id"])
+
+    assert data == {**bare, "companies": [], "tags": [], "activityCount": 0}
+    assert etag_now == etag
+
+
+async def test_full_view_follows_its_parts_while_the_etag_follows_the_record(
+    client: httpx.AsyncClient, workspace: Workspace
+) -> None:
+    ada, created_etag = await written(
+        client, "POST", API, workspace, json={"email": "ada@example.com", "name": "Ada"}
+    )
+    acme = await new_company(client, workspace, "Acme", domain="acme.com")
+    globex = await new_company(client, workspace, "Globex")
+    await join(client, workspace, ada["id"], acme["id"], role="CEO", primary=True)
+    await join(client, workspace, ada["id"], globex["id"], role="Advisor")
+    vip = await new_tag(client, workspace, "vip")
+    gold = await new_tag(client, workspace, "gold")
+    await tag(client, workspace, ada["id"], vip)
+    await tag(client, workspace, ada["id"], gold)
+    call = await log(client, workspace, ada["id"], occurredAt="2024-01-01T00:00:00Z")
+
+    before, etag = await full(client, workspace, ada["id"])
+    assert etag == created_etag
+    assert [c["id"] for c in before["companies"]] == [acme["id"], globex["id"]]
+    assert [t["key"] for t in before["tags"]] == ["vip", "gold"]
+    assert before["activityCount"] == 1
+
+    patched, patched_etag = await written(
+        client,
+        "PATCH",
+        f"{API}/{ada['id']}",
+        workspace,
+        json={"name": "Ada Lovelace"},
+        if_match=etag,
+    )
+    assert patched_etag != etag
+    untag = await client.delete(f"{API}/{ada['id']}/tags/{vip}", headers=workspace.headers)
+    assert untag.status_code == 204, untag.text
+    leave = await client.delete(
+        f"{API}/{ada['id']}/companies/{acme['id']}", headers=workspace.headers
+    )
+    assert leave.status_code == 204, leave.text
+    recolored = await client.patch(
+        f"{TAGS}/{gold}",
+        json={"name": "Gold Customer", "color": "#D4AF37"},
+        headers=workspace.headers,
+    )
+    assert recolored.status_code == 200, recolored.text
+    await log(client, workspace, ada["id"], occurredAt="2025-01-01T00:00:00Z")
+    await note(client, workspace, ada["id"], "Met at the fair")
+
+    after, etag_after = await full(client, workspace, ada["id"])
+
+    assert after["companies"] == [company_ref(globex, role="Advisor")]
+    assert after["tags"] == [
+        {"id": gold, "key": "gold", "name": "Gold Customer", "color": "#D4AF37"}
+    ]
+    assert after["activityCount"] == 3
+    assert record_of(after) == {**patched, "lastActivityAt": after["lastActivityAt"]}
+    assert etag_after == patched_etag
+
+    gone = await client.delete(f"/api/v1/activities/{call['id']}", headers=workspace.headers)
+    assert gone.status_code == 204, gone.text
+    await tag(client, workspace, ada["id"], vip)
+
+    last, etag_last = await full(client, workspace, ada["id"])
+    assert [t["key"] for t in last["tags"]] == ["gold", "vip"]
+    assert last["activityCount"] == 2
+    assert etag_last == patched_etag
+    renamed, _etag = await written(
+        client, "PATCH", f"{API}/{ada['id']}", workspace, json={"name": "C"}, if_match=etag_last
+    )
+    assert renamed["name"] == "C"
+
+
+async def test_full_view_of_a_merged_loser_is_the_winners_with_what_it_absorbed(
+    client: httpx.AsyncClient, workspace: Workspace
+) -> None:
+    acme = await new_company(client, workspace, "Acme", domain="acme.com")
+    alpha = await new_company(client, workspace, "Alpha")
+    winner = await new_contact(client, workspace, name="Winner")
+    loser = await new_contact(client, workspace, email="lose@example.com", externalId="l-1")
+    first = await new_tag(client, workspace, "first")
+    second = await new_tag(client, workspace, "second", color="#123456")
+    await join(client, workspace, winner["id"], alpha["id"], role="Founder")
+    await join(client, workspace, loser["id"], alpha["id"], role="Intern")
+    await join(client, workspace, loser["id"], acme["id"], role="Buyer", primary=True)
+    await tag(client, workspace, winner["id"], first)
+    await tag(client, workspace, loser["id"], second)
+    await tag(client, workspace, loser["id"], first)
+    await log(client, workspace, winner["id"], occurredAt="2024-01-01T00:00:00Z")
+    await log(client, workspace, loser["id"], occurredAt="2025-01-01T00:00:00Z")
+    await note(client, workspace, loser["id"], "Loser note")
+
+    result, etag = await written(
+        client, "POST", f"{API}/{winner['id']}/merge", workspace, json={"loserId": loser["id"]}
+    )
+
+    data, etag_now = await full(client, workspace, loser["id"])
+    assert data["id"] == winner["id"]
+    assert data["name"] == "Winner"
+    assert data["email"] == "lose@example.com"
+    assert data["companies"] == [
+        company_ref(acme, role="Buyer", primary=True),
+        company_ref(alpha, role="Founder"),
+    ]
+    assert data["tags"] == [tag_ref(first, "first"), tag_ref(second, "second", "#123456")]
+    assert data["activityCount"] == 3
+    assert record_of(data) == result
+    assert etag_now == etag
+    for ref in (winner["id"], "lose@example.com", "l-1"):
+        assert await full(client, workspace, ref) == (data, etag), ref
+
+
+async def test_a_deleted_company_or_tag_leaves_the_full_view(
+    client: httpx.AsyncClient, workspace: Workspace
+) -> None:
+    ada, etag = await written(client, "POST", API, workspace, json={"name": "Ada"})
+    acme = await new_company(client, workspace, "Acme", domain="acme.com")
+    globex = await new_company(client, workspace, "Globex")
+    await join(client, workspace, ada["id"], acme["id"], role="CEO", primary=True)
+    await join(client, workspace, ada["id"], globex["id"])
+    vip = await new_tag(client, workspace, "vip")
+    gold = await new_tag(client, workspace, "gold")
+    await tag(client, workspace, ada["id"], vip)
+    await tag(client, workspace, ada["id"], gold)
+
+    for path in (f"{COMPANIES}/{acme['id']}", f"{TAGS}/{vip}"):
+        response = await client.delete(path, headers=workspace.headers)
+        assert response.status_code == 204, response.text
+
+    data, etag_now = await full(client, workspace, ada["id"])
+    assert data["companies"] == [company_ref(globex)]
+    assert data["tags"] == [tag_ref(gold, "gold")]
+    assert record_of(data) == ada
+    assert etag_now == etag
+
+
+async def test_only_get_of_one_contact_embeds_companies_tags_and_activity_count(
+    client: httpx.AsyncClient, workspace: Workspace
+) -> None:
+    acme = await new_company(client, workspace, "Acme", domain="acme.com")
+    vip = await new_tag(client, workspace, "vip")
+    ada = await new_contact(client, workspace, email="ada@example.com", name="Ada")
+    bob = await new_contact(client, workspace, email="bob@example.com", name="Bob")
+    for contact in (ada, bob):
+        await join(client, workspace, contact["id"], acme["id"], primary=True)
+        await tag(client, workspace, contact["id"], vip)
+        await log(client, workspace, contact["id"])
+    data, _etag = await full(client, workspace, ada["id"])
+    assert data["companies"]
+    assert data["tags"]
+    assert data["activityCount"] == 1
+
+    patched, _etag = await written(
+        client, "PATCH", f"{API}/{ada['id']}", workspace, json={"name": "Ada Lovelace"}
+    )
+    listed = await client.get(API, headers=workspace.headers)
+    by_company = await client.get(API, params={"companyId": acme["id"]}, headers=workspace.headers)
+    found, _meta = await search(client, workspace, q="ada")
+    resolved = await client.post(
+        f"{API}/resolve", json={"email": "ada@example.com"}, headers=workspace.headers
+    )
+    merged, _etag = await written(
+        client, "POST", f"{API}/{ada['id']}/merge", workspace, json={"loserId": bob["id"]}
+    )
+    deleted, _etag = await written(client, "DELETE", f"{API}/{ada['id']}", workspace)
+
+    assert patched["name"] == "Ada Lovelace"
+    for response in (listed, by_company, resolved):
+        assert response.status_code == 200, response.text
+    rows = [*listed.json()["data"], *by_company.json()["data"], *found]
+    assert {r["id"] for r in rows} == {ada["id"], bob["id"]}
+    match = resolved.json()["data"]["match"]
+    candidates = [c["contact"] for c in resolved.json()["data"]["candidates"]]
+    assert match["id"] == ada["id"]
+    for row in [*rows, match, *candidates]:
+        assert set(row) == RECORD_FIELDS
+    assert merged["id"] == deleted["id"] == ada["id"]
+
+
 # --- typeahead search ---------------------------------------------------------------------------
 
 
@@ -562,11 +897,31 @@ async def test_search_matches_name_email_or_phone_without_case(
     assert await found_names(client, workspace, "+1415") == ["Grace Hopper"]
     assert await found_names(client, workspace, "a") == [
         "Ada Lovelace",
+        None,
         "Charles Babbage",
         "Grace Hopper",
-        None,
     ]
     assert await found_names(client, workspace, "nothing-like-this") == []
+
+
+async def test_search_ranks_starts_then_word_starts_then_the_rest(
+    client: httpx.AsyncClient, workspace: Workspace
+) -> None:
+    for name in ("Joanna Lind", "Anna Zed", "Hannah Andersen", "Ann Lee", "Bo Annett"):
+        await new_contact(client, workspace, name=name)
+    await new_contact(client, workspace, email="annie@example.com")
+
+    rows, meta = await search(client, workspace, q="ann")
+
+    assert [r["name"] or r["email"] for r in rows] == [
+        "Ann Lee",
+        "Anna Zed",
+        "annie@example.com",
+        "Bo Annett",
+        "Hannah Andersen",
+        "Joanna Lind",
+    ]
+    assert meta["total"] is None
 
 
 async def test_search_orders_by_name(client: httpx.AsyncClient, workspace: Workspace) -> None:

@@ -159,3 +159,59 @@ async def test_membership_properties_are_checked_and_indexed(
     )
     assert changed.json()["data"]["properties"] == {"influence": "low"}
     assert await indexed(database, membership["id"]) == [("influence", 0, "low", None)]
+
+
+async def _member(
+    client: httpx.AsyncClient, ws: Workspace, contact_id: str, company_id: str, seats: int
+) -> str:
+    link = {"companyId": company_id, "properties": {"seats": seats}}
+    created = await client.post(
+        f"/api/v1/contacts/{contact_id}/company-memberships", json=link, headers=ws.headers
+    )
+    assert created.status_code == 201, created.text
+    membership_id: str = created.json()["data"]["id"]
+    return membership_id
+
+
+async def _create(client: httpx.AsyncClient, ws: Workspace, path: str, body: Any) -> str:
+    created = await client.post(f"/api/v1/{path}", json=body, headers=ws.headers)
+    assert created.status_code == 201, created.text
+    record_id: str = created.json()["data"]["id"]
+    return record_id
+
+
+async def test_deleting_a_company_drops_the_values_of_its_memberships(
+    client: httpx.AsyncClient, workspace: Workspace, database: Database
+) -> None:
+    acme = await _create(client, workspace, "companies", {"name": "Acme"})
+    other = await _create(client, workspace, "companies", {"name": "Other"})
+    ada = await _create(client, workspace, "contacts", {"email": "ada@example.com"})
+    gone = await _member(client, workspace, ada, acme, 3)
+    kept = await _member(client, workspace, ada, other, 5)
+
+    deleted = await client.delete(f"/api/v1/companies/{acme}", headers=workspace.headers)
+
+    assert deleted.status_code == 204
+    assert await indexed(database, gone) == []
+    assert await indexed(database, kept) == [("seats", 0, None, 5.0)]
+
+
+async def test_a_merge_drops_the_values_of_the_memberships_it_deletes(
+    client: httpx.AsyncClient, workspace: Workspace, database: Database
+) -> None:
+    acme = await _create(client, workspace, "companies", {"name": "Acme"})
+    other = await _create(client, workspace, "companies", {"name": "Other"})
+    winner = await _create(client, workspace, "contacts", {"email": "win@example.com"})
+    loser = await _create(client, workspace, "contacts", {"email": "lose@example.com"})
+    winners = await _member(client, workspace, winner, acme, 1)
+    shared = await _member(client, workspace, loser, acme, 2)
+    moved = await _member(client, workspace, loser, other, 3)
+
+    merged = await client.post(
+        f"/api/v1/contacts/{winner}/merge", json={"loserId": loser}, headers=workspace.headers
+    )
+
+    assert merged.status_code == 200, merged.text
+    assert await indexed(database, winners) == [("seats", 0, None, 1.0)]
+    assert await indexed(database, shared) == []
+    assert await indexed(database, moved) == [("seats", 0, None, 3.0)]

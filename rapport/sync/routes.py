@@ -1,0 +1,149 @@
+"""HTTP routes of contacts' sync status, and the reverse lookup of sync links."""
+
+from __future__ import annotations
+
+from typing import Annotated, Any
+
+from fastapi import Depends, Path, Query, Response
+
+from rapport.auth.dependencies import Authenticator
+from rapport.auth.principal import Principal
+from rapport.auth.scopes import Scope
+from rapport.kit.envelope import Envelope, ListEnvelope
+from rapport.kit.errors import documented_errors
+from rapport.kit.pagination import PageRequest, Pagination
+from rapport.kit.session import DbSession, api_router
+from rapport.sync.repository import SyncLinkRepository
+from rapport.sync.schemas import (
+    KEY_DOC,
+    KEY_LENGTH,
+    KEY_PATTERN,
+    SyncLinkFound,
+    SyncLinkOut,
+    SyncLinkPut,
+    SyncStatusOut,
+)
+from rapport.sync.service import SyncStatusService
+
+router = api_router(tags=["Sync"])
+
+Reader = Annotated[Principal, Depends(Authenticator(Scope.CRM_READ))]
+Writer = Annotated[Principal, Depends(Authenticator(Scope.CRM_WRITE))]
+ContactRef = Annotated[
+    str, Path(min_length=1, max_length=320, description="The contact's id, email or externalId")
+]
+IntegrationKey = Annotated[
+    str,
+    Path(
+        min_length=1,
+        max_length=KEY_LENGTH,
+        pattern=KEY_PATTERN,
+        description=KEY_DOC,
+        examples=["hubspot-production"],
+    ),
+]
+Page = Annotated[PageRequest, Depends(Pagination(SyncLinkRepository.sort_columns))]
+_CONTACT_404 = documented_errors({404: "No such contact in this workspace"})
+_LINK_404 = documented_errors({404: "No such contact, or it has no link to this integration"})
+_CONFLICT = documented_errors(
+    {409: "The integration's record is linked to another contact (SYNC_EXTERNAL_ID_EXISTS)"}
+)
+_PUT: dict[int | str, dict[str, Any]] = {
+    200: {"description": "The link existed and was replaced", "model": Envelope[SyncLinkOut]},
+    201: {"description": "The link was created"},
+}
+
+
+def _service(db: DbSession, principal: Principal) -> SyncStatusService:
+    return SyncStatusService(db, principal.tenant_id)
+
+
+@router.get(
+    "/contacts/{ref}/sync-status",
+    tags=["Contacts"],
+    summary="Where the contact lives in other systems, by integration key",
+    responses=_CONTACT_404,
+)
+async def get_sync_status(
+    ref: ContactRef, db: DbSession, principal: Reader
+) -> Envelope[SyncStatusOut]:
+    contact, links = await _service(db, principal).status(ref)
+    return Envelope(
+        data=SyncStatusOut(
+            contact_id=contact.id,
+            external_id=contact.external_id,
+            integrations=[SyncLinkOut.model_validate(link) for link in links],
+        )
+    )
+
+
+@router.put(
+    "/contacts/{ref}/sync-status/{integration_key}",
+    status_code=201,
+    tags=["Contacts"],
+    summary="Record the contact's record in one integration (create or replace the link)",
+    responses={**_CONTACT_404, **_CONFLICT, **_PUT},
+)
+async def put_sync_link(
+    ref: ContactRef,
+    integration_key: IntegrationKey,
+    body: SyncLinkPut,
+    db: DbSession,
+    principal: Writer,
+    response: Response,
+) -> Envelope[SyncLinkOut]:
+    link, created = await _service(db, principal).put(ref, integration_key, body)
+    response.status_code = 201 if created else 200
+    response.headers["Location"] = (
+        f"/api/v1/contacts/{link.contact_id}/sync-status/{link.integration_key}"
+    )
+    return Envelope(data=SyncLinkOut.model_validate(link))
+
+
+@router.delete(
+    "/contacts/{ref}/sync-status/{integration_key}",
+    status_code=204,
+    tags=["Contacts"],
+    summary="Forget the contact's link to one integration",
+    responses=_LINK_404,
+)
+async def delete_sync_link(
+    ref: ContactRef, integration_key: IntegrationKey, db: DbSession, principal: Writer
+) -> Response:
+    await _service(db, principal).remove(ref, integration_key)
+    return Response(status_code=204)
+
+
+@router.get(
+    "/sync-links",
+    summary="Reverse lookup: the contacts linked to an integration, or to one of its records",
+)
+async def find_sync_links(
+    db: DbSession,
+    principal: Reader,
+    page: Page,
+    integration_key: Annotated[
+        str,
+        Query(
+            alias="integrationKey",
+            min_length=1,
+            max_length=KEY_LENGTH,
+            pattern=KEY_PATTERN,
+            description=KEY_DOC,
+            examples=["hubspot-production"],
+        ),
+    ],
+    external_id: Annotated[
+        str | None,
+        Query(
+            alias="externalId",
+            min_length=1,
+            max_length=255,
+            pattern=r"\S",
+            description="The record's id in that system",
+            examples=["5101"],
+        ),
+    ] = None,
+) -> ListEnvelope[SyncLinkFound]:
+    rows, meta = await _service(db, principal).lookup(integration_key, external_id, page)
+    return ListEnvelope(data=[SyncLinkFound.model_validate(r) for r in rows], meta=meta)

@@ -1,0 +1,83 @@
+"""Sync status rules: one link per contact and integration, one contact per outside record."""
+
+from __future__ import annotations
+
+import uuid
+from typing import Any
+
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from rapport.contacts.service import ContactService
+from rapport.kit.envelope import PageMeta
+from rapport.kit.errors import NotFound, field_error
+from rapport.kit.normalize import clean
+from rapport.kit.pagination import PageRequest
+from rapport.models import Contact, SyncLink
+from rapport.sync.repository import SyncLinkRepository, external_id_linked
+from rapport.sync.schemas import SyncLinkPut
+
+
+class SyncStatusService:
+    """Where contacts live in other systems, as the tools syncing them record it.
+
+    Sync bookkeeping emits no domain events: it records the state of an outside system, not a
+    change made in Rapport, and events would echo every sync write back to the syncing tool
+    through its webhooks.
+
+    Contacts are named as on every contact route (id, email or externalId; a merged contact
+    resolves to the contact it was merged into).
+    """
+
+    def __init__(self, session: AsyncSession, tenant_id: uuid.UUID) -> None:
+        self.repo = SyncLinkRepository(session, tenant_id)
+        self.contacts = ContactService(session, tenant_id)
+
+    async def status(self, ref: str) -> tuple[Contact, list[SyncLink]]:
+        """The contact and its links, by integration key."""
+        contact = await self.contacts.get(ref)
+        return contact, await self.repo.of_contact(contact.id)
+
+    async def put(self, ref: str, integration_key: str, data: SyncLinkPut) -> tuple[SyncLink, bool]:
+        """Create or replace the contact's link to the integration; the link and whether it
+        was created. Replacing with what is recorded already writes nothing."""
+        contact = await self.contacts.get(ref)
+        external_id = clean(data.external_id)
+        if external_id is None:
+            raise field_error("externalId", "Cannot be blank")
+        values: dict[str, Any] = {
+            "provider": data.provider,
+            "integration_name": clean(data.integration_name),
+            "external_id": external_id,
+            "last_synced_at": data.last_synced_at,
+            "sync_hash": data.sync_hash,
+        }
+        # Concurrent writes of the same contact's link take turns (one insert, then updates).
+        await self.contacts.repo.lock(contact.id)
+        if await self.repo.linked_elsewhere(integration_key, external_id, contact.id):
+            raise external_id_linked()
+        link = await self.repo.link(contact.id, integration_key)
+        created = link is None
+        if link is None:
+            link = self.repo.add(
+                SyncLink(contact_id=contact.id, integration_key=integration_key, **values)
+            )
+        else:
+            for field, value in values.items():
+                if getattr(link, field) != value:
+                    setattr(link, field, value)
+        await self.repo.flush()
+        return link, created
+
+    async def remove(self, ref: str, integration_key: str) -> None:
+        contact = await self.contacts.get(ref)
+        link = await self.repo.link(contact.id, integration_key)
+        if link is None:
+            raise NotFound("The contact has no link to this integration")
+        await self.repo.session.delete(link)
+        await self.repo.flush()
+
+    async def lookup(
+        self, integration_key: str, external_id: str | None, page: PageRequest
+    ) -> tuple[list[SyncLink], PageMeta]:
+        """Reverse lookup: the links of one integration, or of one of its records."""
+        return await self.repo.page(integration_key, clean(external_id), page)
