@@ -18,8 +18,10 @@ import pytest
 from fastapi import FastAPI
 
 from rapport.app import create_app
+from rapport.auth.dependencies import KeyCache
 from rapport.kit.db import Database
 from rapport.kit.migrate import upgrade
+from rapport.kit.ratelimit import RateLimiter
 from tests.helpers import Workspace, make_settings, make_workspace, truncate
 from tests.pgcluster import PgCluster
 
@@ -82,11 +84,28 @@ async def database(
     await db.dispose()
 
 
+@pytest.fixture(scope="session")
+def shared_app(database: Database, tmp_path_factory: pytest.TempPathFactory) -> FastAPI:
+    """One app per database for the whole run: building one costs about a quarter of a second
+    (FastAPI analyses every route), more than most tests."""
+    return create_app(make_settings(tmp_path_factory.mktemp("app")), database=database)
+
+
 @pytest.fixture
-async def app(database: Database, tmp_path: Path) -> AsyncIterator[FastAPI]:
-    application = create_app(make_settings(tmp_path), database=database)
-    yield application
+async def app(shared_app: FastAPI, database: Database) -> AsyncIterator[FastAPI]:
+    """The shared app with its in-memory state (rate limit counters, cached keys) new, and an
+    empty database after the test."""
+    settings = shared_app.state.settings
+    shared_app.state.rate_limiter = RateLimiter(settings.rate_limits, settings.redis_url)
+    shared_app.state.key_cache = KeyCache(settings.api_key_cache_seconds)
+    yield shared_app
     await truncate(database)
+
+
+@pytest.fixture
+async def fresh_app(app: FastAPI, database: Database, tmp_path: Path) -> FastAPI:
+    """An app of its own, for a test that adds routes to it."""
+    return create_app(make_settings(tmp_path), database=database)
 
 
 @pytest.fixture

@@ -104,12 +104,12 @@ async def test_if_match_holds_against_a_concurrent_update(database: Database) ->
     assert stored.name == "First"
 
 
-async def test_a_busy_database_is_503_with_retry_after(app: FastAPI) -> None:
+async def test_a_busy_database_is_503_with_retry_after(fresh_app: FastAPI) -> None:
     async def busy() -> None:
         raise OperationalError("INSERT ...", {}, sqlite3.OperationalError("database is locked"))
 
-    app.add_api_route("/busy", busy)
-    transport = httpx.ASGITransport(app=app, raise_app_exceptions=False)
+    fresh_app.add_api_route("/busy", busy)
+    transport = httpx.ASGITransport(app=fresh_app, raise_app_exceptions=False)
     async with httpx.AsyncClient(transport=transport, base_url="http://testserver") as http:
         response = await http.get("/busy")
     assert response.status_code == 503

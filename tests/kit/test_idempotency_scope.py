@@ -113,13 +113,13 @@ async def test_concurrent_twins_run_once(
 
 
 async def test_an_unexpected_error_is_500_with_the_request_id(
-    app: FastAPI, workspace: Workspace
+    fresh_app: FastAPI, workspace: Workspace
 ) -> None:
     async def explode() -> None:
         raise RuntimeError("boom")
 
-    app.add_api_route("/explode", explode)
-    transport = httpx.ASGITransport(app=app, raise_app_exceptions=False)
+    fresh_app.add_api_route("/explode", explode)
+    transport = httpx.ASGITransport(app=fresh_app, raise_app_exceptions=False)
     async with httpx.AsyncClient(transport=transport, base_url="http://testserver") as http:
         response = await http.get("/explode", headers={"X-Request-Id": "trace-me"})
     error = assert_error(response, 500, "INTERNAL")
