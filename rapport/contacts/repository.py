@@ -37,6 +37,7 @@ from rapport.kit.pagination import PageRequest, paginate
 from rapport.kit.repository import ScopedRepository
 from rapport.models import (
     Activity,
+    ActivityModule,
     Company,
     CompanyMembership,
     Contact,
@@ -72,6 +73,7 @@ class ContactFilters:
     created_from: datetime | None = None
     created_to: datetime | None = None
     company_id: uuid.UUID | None = None
+    module: ActivityModule | None = None
 
 
 class ContactRepository(ScopedRepository[Contact]):
@@ -120,6 +122,16 @@ class ContactRepository(ScopedRepository[Contact]):
         if f.company_id is not None:
             members = MembershipRepository(self.session, self.tenant_id)
             stmt = stmt.where(Contact.id.in_(members.contact_ids_in(f.company_id)))
+        if f.module is not None:
+            stmt = stmt.where(
+                select(Activity.id)
+                .where(
+                    Activity.tenant_id == self.tenant_id,
+                    Activity.contact_id == Contact.id,
+                    Activity.module == f.module,
+                )
+                .exists()
+            )
         if f.search:
             stmt = stmt.where(Contact.search_text.like(_substring(f.search), escape="/"))
         return stmt

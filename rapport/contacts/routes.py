@@ -31,7 +31,7 @@ from rapport.kit.errors import documented_errors
 from rapport.kit.pagination import PageRequest, Pagination
 from rapport.kit.schemas import UtcDateTime
 from rapport.kit.session import DbSession, api_router
-from rapport.models import Contact, ContactStatus, LifecycleStage
+from rapport.models import ActivityModule, Contact, ContactStatus, LifecycleStage
 
 router = api_router(prefix="/contacts", tags=["Contacts"])
 
@@ -95,9 +95,14 @@ async def list_contacts(
     company_id: Annotated[
         uuid.UUID | None, Query(alias="companyId", description="Members of this company")
     ] = None,
+    module: Annotated[
+        ActivityModule | None,
+        Query(description="Active in this module: with at least one activity logged in it"),
+    ] = None,
 ) -> ListEnvelope[ContactOut]:
     filters = ContactFilters(
         company_id=company_id,
+        module=module,
         search=search,
         status=status,
         lifecycle_stage=lifecycle_stage,

@@ -237,10 +237,36 @@ async def test_filter_by_created_range(
     assert date_only == [mar["id"], feb["id"]]
 
 
+async def test_filter_by_module_finds_contacts_with_activity_in_it(
+    client: httpx.AsyncClient, workspace: Workspace, other_workspace: Workspace
+) -> None:
+    helped, sold, quiet = [await create(client, workspace, name=n) for n in ("H", "S", "Q")]
+    theirs = await create(client, other_workspace, name="T")
+    for contact, module, ws in (
+        (helped, "SUPPORT", workspace),
+        (helped, "SUPPORT", workspace),
+        (helped, "CRM", workspace),
+        (sold, "CRM", workspace),
+        (theirs, "SUPPORT", other_workspace),
+    ):
+        logged = await client.post(
+            f"{API}/{contact['id']}/activities",
+            json={"type": "CALL", "module": module},
+            headers=ws.headers,
+        )
+        assert logged.status_code in (201, 202), logged.text
+
+    assert await ids(client, workspace, module="SUPPORT") == [helped["id"]]
+    assert await ids(client, workspace, module="CRM") == [sold["id"], helped["id"]]
+    assert await ids(client, workspace, module="INTEGRATION") == []
+    assert quiet["id"] in await ids(client, workspace)
+
+
 @pytest.mark.parametrize(
     ("params", "field"),
     [
         ({"status": "GONE"}, "status"),
+        ({"module": "BILLING"}, "module"),
         ({"lifecycleStage": "BOGUS"}, "lifecycleStage"),
         ({"isIdentified": "maybe"}, "isIdentified"),
         ({"from": "last tuesday"}, "from"),
