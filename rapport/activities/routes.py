@@ -5,7 +5,7 @@ from __future__ import annotations
 import uuid
 from typing import Annotated
 
-from fastapi import Depends, Path, Query, Response
+from fastapi import Depends, Query, Response
 
 from rapport.activities.repository import ActivityFilters, ActivityRepository
 from rapport.activities.schemas import (
@@ -21,6 +21,7 @@ from rapport.activities.service import ActivityService
 from rapport.auth.dependencies import Authenticator
 from rapport.auth.principal import Principal
 from rapport.auth.scopes import Scope
+from rapport.contacts.schemas import ContactRef
 from rapport.kit.envelope import Envelope, ListEnvelope
 from rapport.kit.errors import documented_errors
 from rapport.kit.pagination import PageRequest, Pagination
@@ -32,9 +33,6 @@ router = api_router(tags=["Activities"])
 
 Reader = Annotated[Principal, Depends(Authenticator(Scope.CRM_READ))]
 Writer = Annotated[Principal, Depends(Authenticator(Scope.CRM_WRITE))]
-ContactRef = Annotated[
-    str, Path(min_length=1, max_length=320, description="The contact's id, email or externalId")
-]
 Page = Annotated[
     PageRequest, Depends(Pagination(ActivityRepository.sort_columns, default_sort="occurredAt"))
 ]

@@ -23,7 +23,7 @@ from rapport.companies.schemas import (
     MembershipUpdate,
 )
 from rapport.companies.service import CompanyService, MembershipService, company_etag
-from rapport.contacts.schemas import ContactOut
+from rapport.contacts.schemas import ContactOut, ContactRef
 from rapport.kit.envelope import Envelope, ListEnvelope
 from rapport.kit.errors import ErrorDetail, InvalidRequest, documented_errors
 from rapport.kit.pagination import PageRequest, Pagination, SortSpec
@@ -43,10 +43,6 @@ CompanyRef = Annotated[
         description="The company's id or externalId",
         examples=["cmp_1042"],
     ),
-]
-ContactRef = Annotated[
-    str,
-    Path(min_length=1, max_length=320, description="The contact's id, email or externalId"),
 ]
 IfMatch = Annotated[
     str | None,

@@ -5,7 +5,7 @@ from __future__ import annotations
 import uuid
 from typing import Annotated, Any
 
-from fastapi import Depends, Header, Path, Query, Response
+from fastapi import Depends, Header, Query, Response
 
 from rapport.auth.dependencies import Authenticator
 from rapport.auth.principal import Principal
@@ -16,6 +16,7 @@ from rapport.contacts.repository import ContactFilters, ContactRepository
 from rapport.contacts.schemas import (
     ContactDetail,
     ContactOut,
+    ContactRef,
     ContactSummary,
     ContactUpdate,
     ContactUpsert,
@@ -40,15 +41,6 @@ Writer = Annotated[Principal, Depends(Authenticator(Scope.CRM_WRITE))]
 Admin = Annotated[Principal, Depends(Authenticator(Scope.CRM_ADMIN))]
 TimelinePage = Annotated[
     PageRequest, Depends(Pagination(("occurredAt",), default_sort="occurredAt"))
-]
-ContactRef = Annotated[
-    str,
-    Path(
-        min_length=1,
-        max_length=320,
-        description="The contact's id, email address, or externalId",
-        examples=["alice@example.com"],
-    ),
 ]
 IfMatch = Annotated[
     str | None,

@@ -4,8 +4,9 @@ from __future__ import annotations
 
 import uuid
 from datetime import datetime
-from typing import Any
+from typing import Annotated, Any
 
+from fastapi import Path
 from pydantic import Field
 
 from rapport.activities.schemas import ActivityOut
@@ -14,6 +15,17 @@ from rapport.kit.schemas import InputModel, WireModel
 from rapport.models.contacts import ContactStatus, LifecycleStage
 
 _EXAMPLE_PROPERTIES = {"plan": "Enterprise", "mrr": 4999}
+
+ContactRef = Annotated[
+    str,
+    Path(
+        min_length=1,
+        max_length=320,
+        description="The contact's id, email address, or externalId",
+        examples=["alice@example.com"],
+    ),
+]
+"""How every route names a contact in its path."""
 
 
 class ContactOut(WireModel):

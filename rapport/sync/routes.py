@@ -9,6 +9,7 @@ from fastapi import Depends, Path, Query, Response
 from rapport.auth.dependencies import Authenticator
 from rapport.auth.principal import Principal
 from rapport.auth.scopes import Scope
+from rapport.contacts.schemas import ContactRef
 from rapport.kit.envelope import Envelope, ListEnvelope
 from rapport.kit.errors import documented_errors
 from rapport.kit.pagination import PageRequest, Pagination
@@ -29,9 +30,6 @@ router = api_router(tags=["Sync"])
 
 Reader = Annotated[Principal, Depends(Authenticator(Scope.CRM_READ))]
 Writer = Annotated[Principal, Depends(Authenticator(Scope.CRM_WRITE))]
-ContactRef = Annotated[
-    str, Path(min_length=1, max_length=320, description="The contact's id, email or externalId")
-]
 IntegrationKey = Annotated[
     str,
     Path(

@@ -10,6 +10,7 @@ from fastapi import Depends, Path, Query, Response
 from rapport.auth.dependencies import Authenticator
 from rapport.auth.principal import Principal
 from rapport.auth.scopes import Scope
+from rapport.contacts.schemas import ContactRef
 from rapport.kit.envelope import Envelope, ListEnvelope
 from rapport.kit.errors import documented_errors
 from rapport.kit.pagination import PageRequest, Pagination
@@ -22,9 +23,6 @@ router = api_router(tags=["Tags"])
 
 Reader = Annotated[Principal, Depends(Authenticator(Scope.CRM_READ))]
 Writer = Annotated[Principal, Depends(Authenticator(Scope.CRM_WRITE))]
-ContactRef = Annotated[
-    str, Path(min_length=1, max_length=320, description="The contact's id, email or externalId")
-]
 CompanyRef = Annotated[
     str, Path(min_length=1, max_length=255, description="The company's id or externalId")
 ]

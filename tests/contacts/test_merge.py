@@ -5,7 +5,6 @@ phone, externalId or name, and upsert on create."""
 from __future__ import annotations
 
 import uuid
-from datetime import datetime
 from typing import Any
 
 import httpx
@@ -14,11 +13,11 @@ from sqlalchemy import func, select
 
 from rapport.kit.db import Database
 from rapport.models import CompanyMembership, ContactTag
+from tests.contacts.requests import API, as_read, log, moment, new_contact, note, tag
 from tests.helpers import Workspace, add_key, assert_error, snapshot
 
 pytestmark = pytest.mark.usefixtures("app")
 
-API = "/api/v1/contacts"
 COMPANIES = "/api/v1/companies"
 TAGS = "/api/v1/tags"
 TASKS = "/api/v1/tasks"
@@ -29,17 +28,9 @@ OTHER_PHONE = "+442079460958"
 
 # What GET /contacts/{ref} adds to the record; writes (merge and upsert included) answer the
 # record alone.
-EMBEDDED = {"companies", "tags", "activityCount"}
 
 
 # --- helpers ------------------------------------------------------------------------------------
-
-
-async def new_contact(client: httpx.AsyncClient, ws: Workspace, **body: Any) -> dict[str, Any]:
-    response = await client.post(API, json=body, headers=ws.headers)
-    assert response.status_code == 201, response.text
-    data: dict[str, Any] = response.json()["data"]
-    return data
 
 
 async def fetch(client: httpx.AsyncClient, ws: Workspace, ref: str) -> httpx.Response:
@@ -51,13 +42,6 @@ async def fetched(client: httpx.AsyncClient, ws: Workspace, ref: str) -> dict[st
     assert response.status_code == 200, response.text
     data: dict[str, Any] = response.json()["data"]
     return data
-
-
-def as_read(record: dict[str, Any]) -> dict[str, Any]:
-    """The body GET answers for a contact with no companies, tags or activities: the record
-    a write answered, plus the three embedded parts, empty."""
-    assert not EMBEDDED & set(record)
-    return {**record, "companies": [], "tags": [], "activityCount": 0}
 
 
 async def merge(
@@ -136,38 +120,10 @@ async def new_tag(client: httpx.AsyncClient, ws: Workspace, key: str) -> str:
     return tag_id
 
 
-async def tag(client: httpx.AsyncClient, ws: Workspace, contact_id: str, tag_id: str) -> None:
-    response = await client.post(
-        f"{API}/{contact_id}/tags", json={"tagId": tag_id}, headers=ws.headers
-    )
-    assert response.status_code == 201, response.text
-
-
 async def tag_keys(client: httpx.AsyncClient, ws: Workspace, contact_ref: str) -> list[str]:
     response = await client.get(f"{API}/{contact_ref}/tags", headers=ws.headers)
     assert response.status_code == 200, response.text
     return [t["key"] for t in response.json()["data"]]
-
-
-async def log(
-    client: httpx.AsyncClient, ws: Workspace, contact_id: str, **body: Any
-) -> dict[str, Any]:
-    body.setdefault("type", "CALL")
-    response = await client.post(f"{API}/{contact_id}/activities", json=body, headers=ws.headers)
-    assert response.status_code == 201, response.text
-    data: dict[str, Any] = response.json()["data"]
-    return data
-
-
-async def note(
-    client: httpx.AsyncClient, ws: Workspace, contact_id: str, content: str
-) -> dict[str, Any]:
-    response = await client.post(
-        f"{API}/{contact_id}/notes", json={"content": content}, headers=ws.headers
-    )
-    assert response.status_code == 201, response.text
-    data: dict[str, Any] = response.json()["data"]
-    return data
 
 
 async def new_task(
@@ -191,10 +147,6 @@ async def count_rows(database: Database, model: Any, contact_id: str) -> int:
 
 def detail_fields(error: dict[str, Any]) -> set[str | None]:
     return {d.get("field") for d in error["details"]}
-
-
-def moment(value: str) -> datetime:
-    return datetime.fromisoformat(value.replace("Z", "+00:00"))
 
 
 async def resolve(client: httpx.AsyncClient, ws: Workspace, **body: Any) -> dict[str, Any]:

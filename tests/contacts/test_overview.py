@@ -13,35 +13,26 @@ import pytest
 
 from rapport.kit.db import Database
 from rapport.kit.pagination import Cursor, SortSpec
+from tests.contacts.requests import (
+    API,
+    EMBEDDED_FIELDS,
+    RECORD_FIELDS,
+    log,
+    moment,
+    new_contact,
+    note,
+    tag,
+)
 from tests.helpers import Workspace, add_key, assert_error
 
 pytestmark = pytest.mark.usefixtures("app")
 
-API = "/api/v1/contacts"
 COMPANIES = "/api/v1/companies"
 TAGS = "/api/v1/tags"
 TASKS = "/api/v1/tasks"
 
 PHONE = "+14155552671"
 
-RECORD_FIELDS = {
-    "id",
-    "email",
-    "name",
-    "givenName",
-    "familyName",
-    "phone",
-    "externalId",
-    "status",
-    "lifecycleStage",
-    "properties",
-    "isIdentified",
-    "lastActivityAt",
-    "mergedIntoId",
-    "createdAt",
-    "updatedAt",
-}
-EMBEDDED_FIELDS = {"companies", "tags", "activityCount"}
 
 SUMMARY_FIELDS = {
     "id",
@@ -59,13 +50,6 @@ SUMMARY_FIELDS = {
 
 
 # --- helpers ------------------------------------------------------------------------------------
-
-
-async def new_contact(client: httpx.AsyncClient, ws: Workspace, **body: Any) -> dict[str, Any]:
-    response = await client.post(API, json=body, headers=ws.headers)
-    assert response.status_code == 201, response.text
-    data: dict[str, Any] = response.json()["data"]
-    return data
 
 
 async def rename(client: httpx.AsyncClient, ws: Workspace, contact_id: str, name: str) -> None:
@@ -124,34 +108,6 @@ async def new_tag(
     return tag_id
 
 
-async def tag(client: httpx.AsyncClient, ws: Workspace, contact_id: str, tag_id: str) -> None:
-    response = await client.post(
-        f"{API}/{contact_id}/tags", json={"tagId": tag_id}, headers=ws.headers
-    )
-    assert response.status_code == 201, response.text
-
-
-async def log(
-    client: httpx.AsyncClient, ws: Workspace, contact_id: str, **body: Any
-) -> dict[str, Any]:
-    body.setdefault("type", "CALL")
-    response = await client.post(f"{API}/{contact_id}/activities", json=body, headers=ws.headers)
-    assert response.status_code == 201, response.text
-    data: dict[str, Any] = response.json()["data"]
-    return data
-
-
-async def note(
-    client: httpx.AsyncClient, ws: Workspace, contact_id: str, content: str
-) -> dict[str, Any]:
-    response = await client.post(
-        f"{API}/{contact_id}/notes", json={"content": content}, headers=ws.headers
-    )
-    assert response.status_code == 201, response.text
-    data: dict[str, Any] = response.json()["data"]
-    return data
-
-
 async def new_task(
     client: httpx.AsyncClient, ws: Workspace, contact_id: str, status: str
 ) -> dict[str, Any]:
@@ -163,10 +119,6 @@ async def new_task(
     assert response.status_code == 201, response.text
     data: dict[str, Any] = response.json()["data"]
     return data
-
-
-def moment(value: str) -> datetime:
-    return datetime.fromisoformat(value.replace("Z", "+00:00"))
 
 
 async def timeline(

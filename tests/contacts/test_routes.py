@@ -9,30 +9,8 @@ import httpx
 import pytest
 
 from rapport.kit.db import Database
+from tests.contacts.requests import API, RECORD_FIELDS, as_read
 from tests.helpers import Workspace, add_key, assert_error, snapshot
-
-API = "/api/v1/contacts"
-
-RECORD_FIELDS = {
-    "id",
-    "email",
-    "name",
-    "givenName",
-    "familyName",
-    "phone",
-    "externalId",
-    "status",
-    "lifecycleStage",
-    "properties",
-    "isIdentified",
-    "lastActivityAt",
-    "mergedIntoId",
-    "createdAt",
-    "updatedAt",
-}
-
-# What GET /contacts/{ref} adds to the record; writes and lists answer the record alone.
-NOTHING_EMBEDDED: dict[str, Any] = {"companies": [], "tags": [], "activityCount": 0}
 
 
 async def create(client: httpx.AsyncClient, ws: Workspace, **body: Any) -> dict[str, Any]:
@@ -66,13 +44,6 @@ async def delete(
     if if_match is not None:
         headers["If-Match"] = if_match
     return await client.delete(f"{API}/{ref}", headers=headers)
-
-
-def as_read(record: dict[str, Any]) -> dict[str, Any]:
-    """The body GET answers for a contact with no companies, tags or activities: the record
-    a write answered, plus the three embedded parts, empty."""
-    assert set(record) == RECORD_FIELDS
-    return {**record, **NOTHING_EMBEDDED}
 
 
 def detail_fields(error: dict[str, Any]) -> set[str]:
