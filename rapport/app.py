@@ -92,8 +92,7 @@ def create_app(settings: Settings | None = None, database: Database | None = Non
     )
     app.state.settings = settings
     app.state.database = db
-    app.state.rate_limiter = RateLimiter(settings.rate_limits, settings.redis_url)
-    app.state.key_cache = KeyCache(settings.api_key_cache_seconds)
+    reset_memory(app)
 
     install_error_handlers(app)
     app.add_exception_handler(Replay, _replay)
@@ -127,3 +126,10 @@ def serve_app() -> FastAPI:
     settings = Settings()
     configure_logging(settings.log_level, settings.log_json)
     return create_app(settings)
+
+
+def reset_memory(app: FastAPI) -> None:
+    """Start the app's in-memory state afresh: rate limit counters and cached API keys."""
+    settings: Settings = app.state.settings
+    app.state.rate_limiter = RateLimiter(settings.rate_limits, settings.redis_url)
+    app.state.key_cache = KeyCache(settings.api_key_cache_seconds)

@@ -17,11 +17,9 @@ import httpx
 import pytest
 from fastapi import FastAPI
 
-from rapport.app import create_app
-from rapport.auth.dependencies import KeyCache
+from rapport.app import create_app, reset_memory
 from rapport.kit.db import Database
 from rapport.kit.migrate import upgrade
-from rapport.kit.ratelimit import RateLimiter
 from tests.helpers import Workspace, make_settings, make_workspace, truncate
 from tests.pgcluster import PgCluster
 
@@ -95,9 +93,7 @@ def shared_app(database: Database, tmp_path_factory: pytest.TempPathFactory) -> 
 async def app(shared_app: FastAPI, database: Database) -> AsyncIterator[FastAPI]:
     """The shared app with its in-memory state (rate limit counters, cached keys) new, and an
     empty database after the test."""
-    settings = shared_app.state.settings
-    shared_app.state.rate_limiter = RateLimiter(settings.rate_limits, settings.redis_url)
-    shared_app.state.key_cache = KeyCache(settings.api_key_cache_seconds)
+    reset_memory(shared_app)
     yield shared_app
     await truncate(database)
 
