@@ -23,17 +23,18 @@ from typing import Any
 from sqlalchemy import insert, text
 
 from bench.databases import DATABASE_CHOICES, run_on
-from rapport.contacts.merge import ContactMerger
-from rapport.contacts.overview import ContactOverview
 from rapport.contacts.service import ContactService
 from rapport.demo.service import FAMILY_NAMES, GIVEN_NAMES
 from rapport.kit.clock import utcnow
+from rapport.kit.context import Context
 from rapport.kit.db import Database
 from rapport.kit.ids import new_id
 from rapport.kit.migrate import upgrade
 from rapport.kit.pagination import PageRequest, SortSpec
+from rapport.merge.service import ContactMerger
 from rapport.models import Activity, ActivityType, Company, Contact, ContactStatus
 from rapport.models.contacts import search_text_of
+from rapport.overview.service import ContactOverview
 from rapport.tenancy.service import WorkspaceService
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -42,7 +43,7 @@ BATCH = 5000
 
 async def seed(database: Database, contacts: int) -> tuple[uuid.UUID, list[uuid.UUID]]:
     rng = random.Random(3)
-    async with database.transaction() as session:
+    async with database.transaction(platform="benchmark set-up and checks") as session:
         tenant = (await WorkspaceService(session).create("Bench")).id
     now = utcnow()
     ids: list[uuid.UUID] = []
@@ -105,21 +106,21 @@ async def seed(database: Database, contacts: int) -> tuple[uuid.UUID, list[uuid.
         for n in range(contacts * 3)
     ]
     await _insert(database, Activity, activities)
-    async with database.transaction() as session:
+    async with database.transaction(platform="benchmark set-up and checks") as session:
         await session.execute(text("ANALYZE"))  # as autovacuum (or `ANALYZE`) would have
     return tenant, ids
 
 
 async def _insert(database: Database, model: Any, rows: list[dict[str, Any]]) -> None:
     for offset in range(0, len(rows), BATCH):
-        async with database.transaction() as session:
+        async with database.transaction(platform="benchmark set-up and checks") as session:
             await session.execute(insert(model), rows[offset : offset + BATCH])
 
 
 async def _time(database: Database, work: Any, samples: int) -> list[float]:
     timings = []
     for n in range(samples):
-        async with database.transaction() as session:
+        async with database.transaction(platform="benchmark set-up and checks") as session:
             began = time.perf_counter()
             await work(session, n)
             timings.append((time.perf_counter() - began) * 1000)
@@ -142,14 +143,18 @@ async def scenario(url: str, contacts: int) -> list[str]:
         ]
 
         async def read(session: Any, n: int) -> None:
-            await ContactService(session, tenant).get(str(ids[(n * 7919) % len(ids)]))
+            await ContactService(Context.bound(session, tenant)).get(
+                str(ids[(n * 7919) % len(ids)])
+            )
 
         async def search(session: Any, n: int) -> None:
-            await ContactService(session, tenant).search(fragments[n], 20)
+            await ContactService(Context.bound(session, tenant)).search(fragments[n], 20)
 
         async def timeline(session: Any, n: int) -> None:
             page = PageRequest(skip=0, take=25, sort=SortSpec("occurredAt", descending=True))
-            await ContactOverview(session, tenant).timeline(str(ids[(n * 104729) % len(ids)]), page)
+            await ContactOverview(Context.bound(session, tenant)).timeline(
+                str(ids[(n * 104729) % len(ids)]), page
+            )
 
         baseline = await _time(database, read, 200)
         searched = await _time(database, search, 200)
@@ -190,9 +195,9 @@ async def scenario(url: str, contacts: int) -> list[str]:
                     for _ in range(1000)
                 ],
             )
-            async with database.transaction() as session:
+            async with database.transaction(platform="benchmark set-up and checks") as session:
                 began = time.perf_counter()
-                await ContactMerger(session, tenant).merge(str(winner), loser)
+                await ContactMerger(Context.bound(session, tenant)).merge(str(winner), loser)
             merges.append((time.perf_counter() - began) * 1000)
         lines.append(
             f"  merge (1,000 + 1,000 activities): median {statistics.median(merges):.0f} ms"

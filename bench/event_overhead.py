@@ -20,6 +20,7 @@ from typing import Any
 from rapport.contacts.schemas import ContactCreate
 from rapport.contacts.service import ContactService
 from rapport.events.service import EventRecorder
+from rapport.kit.context import Context
 from rapport.kit.db import Database
 from rapport.kit.migrate import upgrade
 from rapport.tenancy.service import WorkspaceService
@@ -35,8 +36,8 @@ class _Silent(EventRecorder):
 async def _creates(database: Database, tenant: uuid.UUID, count: int, events: bool) -> float:
     started = time.perf_counter()
     for _ in range(count):
-        async with database.transaction() as session:
-            service = ContactService(session, tenant)
+        async with database.transaction(platform="benchmark set-up and checks") as session:
+            service = ContactService(Context.bound(session, tenant))
             if not events:
                 service.events = _Silent(session, tenant, service.events.actor)
             await service.create(ContactCreate(email=f"{uuid.uuid4().hex}@example.com"))
@@ -46,7 +47,7 @@ async def _creates(database: Database, tenant: uuid.UUID, count: int, events: bo
 async def scenario(url: str, count: int) -> str:
     database = Database(url)
     await upgrade(database)
-    async with database.transaction() as session:
+    async with database.transaction(platform="benchmark set-up and checks") as session:
         tenant = (await WorkspaceService(session).create("Bench")).id
     with_events = without = 0.0
     rounds = 4

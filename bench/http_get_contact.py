@@ -31,6 +31,7 @@ from rapport.auth.scopes import ALL_SCOPES
 from rapport.auth.service import ApiKeyService
 from rapport.config import DEFAULT_RATE_LIMITS
 from rapport.demo.service import seed_demo
+from rapport.kit.context import Context
 from rapport.kit.db import Database
 from rapport.kit.migrate import upgrade
 from rapport.models import Contact
@@ -49,11 +50,13 @@ async def prepare(url: str, contacts: int) -> tuple[str, list[str]]:
     """A workspace with `contacts` contacts; returns an API key and the contact ids."""
     database = Database(url, pooled=False)
     await upgrade(database)
-    async with database.transaction() as session:
+    async with database.transaction(platform="benchmark set-up and checks") as session:
         tenant = await WorkspaceService(session).create("Bench")
-        await seed_demo(session, tenant.id, contacts, seed=11)
-        _key, secret = await ApiKeyService(session, tenant.id).create("bench", sorted(ALL_SCOPES))
-    async with database.sessionmaker() as session:
+        await seed_demo(Context.bound(session, tenant.id), contacts, seed=11)
+        _key, secret = await ApiKeyService(Context.bound(session, tenant.id)).create(
+            "bench", sorted(ALL_SCOPES)
+        )
+    async with database.session(platform="benchmark set-up and checks") as session:
         ids = [str(i) for i in (await session.execute(select(Contact.id))).scalars()]
     await database.dispose()
     return secret, ids

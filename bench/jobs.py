@@ -51,7 +51,7 @@ async def enqueue_many(database: Database, count: int) -> float:
             }
             for _ in range(min(500, count - offset))
         ]
-        async with database.transaction() as session:
+        async with database.transaction(platform="benchmark set-up and checks") as session:
             await session.execute(insert(Job), rows)
     return count / (time.perf_counter() - started)
 
@@ -82,7 +82,7 @@ async def run_workers(database: Database, count: int, workers: int) -> float:
     ]
     try:
         while True:
-            async with database.sessionmaker() as session:
+            async with database.session(platform="benchmark set-up and checks") as session:
                 done = await session.scalar(
                     select(func.count()).select_from(Job).where(Job.state == JobState.SUCCEEDED)
                 )
@@ -100,26 +100,26 @@ async def run_workers(database: Database, count: int, workers: int) -> float:
 
 async def baseline(database: Database, count: int) -> float:
     """Rows/s of one INSERT then one UPDATE per row, each in its own transaction."""
-    async with database.transaction() as session:
+    async with database.transaction(platform="benchmark set-up and checks") as session:
         await session.execute(text("CREATE TABLE bench_floor (id TEXT PRIMARY KEY, n INTEGER)"))
     started = time.perf_counter()
     for n in range(count):
-        async with database.transaction() as session:
+        async with database.transaction(platform="benchmark set-up and checks") as session:
             await session.execute(
                 text("INSERT INTO bench_floor (id, n) VALUES (:id, 0)"), {"id": str(n)}
             )
-        async with database.transaction() as session:
+        async with database.transaction(platform="benchmark set-up and checks") as session:
             await session.execute(
                 text("UPDATE bench_floor SET n = 1 WHERE id = :id"), {"id": str(n)}
             )
     rate = count / (time.perf_counter() - started)
-    async with database.transaction() as session:
+    async with database.transaction(platform="benchmark set-up and checks") as session:
         await session.execute(text("DROP TABLE bench_floor"))
     return rate
 
 
 async def clear(database: Database) -> None:
-    async with database.transaction() as session:
+    async with database.transaction(platform="benchmark set-up and checks") as session:
         await session.execute(text("DELETE FROM jobs"))
 
 

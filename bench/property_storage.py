@@ -97,7 +97,7 @@ async def seed(database: Database, count: int) -> tuple[uuid.UUID, dict[str, Any
     rng = random.Random(5)
     uuid_type = "UUID" if database.dialect == "postgresql" else "CHAR(32)"
     number = "NUMERIC" if database.dialect == "postgresql" else "REAL"
-    async with database.transaction() as session:
+    async with database.transaction(platform="benchmark set-up and checks") as session:
         await session.execute(text(VALUES_TABLE.format(uuid=uuid_type, number=number)))
         tenants = []
         for name in ("Busy", "Quiet"):
@@ -153,11 +153,11 @@ async def seed(database: Database, count: int) -> tuple[uuid.UUID, dict[str, Any
                     }
                 )
         began = time.perf_counter()
-        async with database.transaction() as session:
+        async with database.transaction(platform="benchmark set-up and checks") as session:
             await session.execute(insert_contact, contacts)
         contacts_seconds += time.perf_counter() - began
         began = time.perf_counter()
-        async with database.transaction() as session:
+        async with database.transaction(platform="benchmark set-up and checks") as session:
             await session.execute(insert_value, values)
         values_seconds += time.perf_counter() - began
     parameters = {
@@ -203,7 +203,7 @@ async def index(database: Database, design: str) -> None:
             "CREATE INDEX bench_values_number ON bench_property_values "
             "(tenant_id, key, number_value, record_id)",
         ]
-    async with database.transaction() as session:
+    async with database.transaction(platform="benchmark set-up and checks") as session:
         for statement in statements:
             await session.execute(text(statement))
         if dialect == "postgresql":
@@ -214,7 +214,7 @@ async def index(database: Database, design: str) -> None:
 
 async def timed(database: Database, sql: str, parameters: dict[str, Any]) -> float:
     samples = []
-    async with database.sessionmaker() as session:
+    async with database.session(platform="benchmark set-up and checks") as session:
         for _ in range(REPEATS):
             began = time.perf_counter()
             (await session.execute(text(sql), parameters)).all()

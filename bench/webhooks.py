@@ -23,8 +23,8 @@ import httpx
 from sqlalchemy import func, select, text
 
 from bench.databases import DATABASE_CHOICES, run_on
-from rapport.events.actor import Actor
 from rapport.events.service import EventRecorder
+from rapport.kit.context import Context
 from rapport.kit.db import Database
 from rapport.kit.migrate import upgrade
 from rapport.models import DeliveryStatus, WebhookDelivery
@@ -93,14 +93,14 @@ async def baseline(url: str, count: int) -> float:
 
 async def seed(database: Database, url: str, count: int) -> None:
     """A workspace subscribed to `contact.*`, and `count` events of distinct contacts."""
-    async with database.transaction() as session:
+    async with database.transaction(platform="benchmark set-up and checks") as session:
         tenant = (await WorkspaceService(session).create("Bench")).id
-        await WebhookService(session, tenant, Actor.system(), allow_private=True).create(
+        await WebhookService(Context.bound(session, tenant), allow_private=True).create(
             WebhookCreate(url=url, event_types=["contact.*"])
         )
     for offset in range(0, count, 500):
-        async with database.transaction() as session:
-            recorder = EventRecorder(session, tenant, Actor.system())
+        async with database.transaction(platform="benchmark set-up and checks") as session:
+            recorder = EventRecorder(Context.bound(session, tenant))
             for n in range(offset, min(count, offset + 500)):
                 contact = uuid.uuid4()
                 record = {"id": str(contact), "email": f"c{n}@example.com", "name": f"C {n}"}
@@ -130,7 +130,7 @@ async def run_workers(database: Database, count: int, workers: int) -> float:
     ]
     try:
         while True:
-            async with database.sessionmaker() as session:
+            async with database.session(platform="benchmark set-up and checks") as session:
                 done = await session.scalar(
                     select(func.count())
                     .select_from(WebhookDelivery)
@@ -149,7 +149,7 @@ async def run_workers(database: Database, count: int, workers: int) -> float:
 
 
 async def clear(database: Database) -> None:
-    async with database.transaction() as session:
+    async with database.transaction(platform="benchmark set-up and checks") as session:
         for table in ("webhook_attempts", "webhook_deliveries", "jobs", "events", "webhooks"):
             await session.execute(text(f"DELETE FROM {table}"))
         await session.execute(text("DELETE FROM tenants"))

@@ -25,6 +25,8 @@ from rapport.kit.logging import configure_logging
 from rapport.kit.middleware import RequestContextMiddleware
 from rapport.kit.openapi import install_openapi
 from rapport.kit.ratelimit import RateLimiter
+from rapport.merge.routes import router as merge_router
+from rapport.overview.routes import router as overview_router
 from rapport.properties.routes import router as properties_router
 from rapport.sync.routes import router as sync_router
 from rapport.tags.routes import router as tags_router
@@ -102,6 +104,8 @@ def create_app(settings: Settings | None = None, database: Database | None = Non
         auth_router,
         workspace_router,
         contacts_router,
+        overview_router,
+        merge_router,
         companies_router,
         tags_router,
         properties_router,

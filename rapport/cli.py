@@ -22,6 +22,7 @@ from rapport.auth.service import ApiKeyService
 from rapport.config import Settings
 from rapport.demo.service import seed_demo
 from rapport.kit.clock import utcnow
+from rapport.kit.context import Context
 from rapport.kit.db import Database
 from rapport.kit.errors import AppError
 from rapport.kit.logging import configure_logging
@@ -45,17 +46,19 @@ console = Console(soft_wrap=True)
 T = TypeVar("T")
 
 DEMO_SCOPES = sorted(ALL_SCOPES)
+_OPERATOR = "operator command line: jobs of every workspace"
 
 
-def _run(work: Callable[[AsyncSession], Awaitable[T]]) -> T:
-    """Run `work` in one committed transaction on the configured database."""
+def _run(work: Callable[[AsyncSession], Awaitable[T]], *, platform: str | None = None) -> T:
+    """Run `work` in one committed transaction on the configured database, in a session bound
+    to no workspace (work in one binds it with `Context.bound`), or platform-wide."""
 
     async def main() -> T:
         settings = Settings()
         database = Database(settings.resolved_database_url, pooled=False)
         try:
             await upgrade(database)
-            async with database.transaction() as session:
+            async with database.transaction(platform=platform) as session:
                 return await work(session)
         finally:
             await database.dispose()
@@ -81,8 +84,9 @@ async def bootstrap_demo(session: AsyncSession, contacts: int) -> tuple[uuid.UUI
     if not await workspaces.is_empty():
         return None
     tenant = await workspaces.create("Demo workspace")
-    await seed_demo(session, tenant.id, contacts)
-    _key, secret = await ApiKeyService(session, tenant.id).create("Demo key", DEMO_SCOPES)
+    context = Context.bound(session, tenant.id)
+    await seed_demo(context, contacts)
+    _key, secret = await ApiKeyService(context).create("Demo key", DEMO_SCOPES)
     return tenant.id, secret
 
 
@@ -146,13 +150,15 @@ def demo(
 
     async def work(session: AsyncSession) -> tuple[uuid.UUID, str | None]:
         workspaces = WorkspaceService(session)
+        secret = None
         if tenant:
             tenant_id = (await workspaces.get(_uuid(tenant))).id
-            secret = None
         else:
             tenant_id = (await workspaces.create("Demo workspace")).id
-            _key, secret = await ApiKeyService(session, tenant_id).create("Demo key", DEMO_SCOPES)
-        await seed_demo(session, tenant_id, contacts, seed=seed)
+        context = Context.bound(session, tenant_id)
+        if not tenant:
+            _key, secret = await ApiKeyService(context).create("Demo key", DEMO_SCOPES)
+        await seed_demo(context, contacts, seed=seed)
         return tenant_id, secret
 
     tenant_id, secret = _run(work)
@@ -199,7 +205,8 @@ def keys_create(
 
     async def work(session: AsyncSession) -> str:
         await WorkspaceService(session).get(tenant_id)
-        _key, secret = await ApiKeyService(session, tenant_id).create(name, wanted, expires)
+        context = Context.bound(session, tenant_id)
+        _key, secret = await ApiKeyService(context).create(name, wanted, expires)
         return secret
 
     _show_key(tenant_id, _run(work), wanted)
@@ -210,7 +217,7 @@ def keys_list(tenant: Annotated[str, typer.Option(help="Workspace id")]) -> None
     """List a workspace's API keys (never their secrets)."""
     tenant_id = _uuid(tenant)
     page = PageRequest(skip=0, take=1000, sort=SortSpec("createdAt", True))
-    rows, _meta = _run(lambda s: ApiKeyService(s, tenant_id).list(page))
+    rows, _meta = _run(lambda s: ApiKeyService(Context.bound(s, tenant_id)).list(page))
     print("id\tname\tprefix\tscopes\tlast_used\trevoked")
     for key in rows:
         used = key.last_used_at.isoformat() if key.last_used_at else "-"
@@ -222,7 +229,7 @@ def keys_list(tenant: Annotated[str, typer.Option(help="Workspace id")]) -> None
 def keys_revoke(key_id: str, tenant: Annotated[str, typer.Option(help="Workspace id")]) -> None:
     """Revoke an API key."""
     tenant_id, record_id = _uuid(tenant), _uuid(key_id)
-    key = _run(lambda s: ApiKeyService(s, tenant_id).revoke(record_id))
+    key = _run(lambda s: ApiKeyService(Context.bound(s, tenant_id)).revoke(record_id))
     console.print(f"Revoked {key.id} ({key.name}).")
 
 
@@ -280,7 +287,7 @@ def jobs_list(
     limit: Annotated[int, typer.Option(min=1, max=10_000)] = 50,
 ) -> None:
     """List jobs of every workspace, newest first."""
-    jobs = _run(lambda s: QueueAdmin(s).recent(state, limit))
+    jobs = _run(lambda s: QueueAdmin(s).recent(state, limit), platform=_OPERATOR)
     print("id\ttask\tstate\tattempts\trun_at\ttenant\tlast_error")
     for job in jobs:
         error = (job.last_error or "-").replace("\n", " ")[:120]
@@ -294,7 +301,7 @@ def jobs_list(
 def jobs_retry(job_id: str) -> None:
     """Queue a dead job again with a fresh set of attempts."""
     record_id = _uuid(job_id)
-    job = _run(lambda s: QueueAdmin(s).retry(record_id))
+    job = _run(lambda s: QueueAdmin(s).retry(record_id), platform=_OPERATOR)
     console.print(f"Queued {job.id} ({job.task}) again.")
 
 

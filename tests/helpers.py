@@ -16,9 +16,14 @@ from rapport.app import create_app
 from rapport.auth.scopes import ALL_SCOPES
 from rapport.auth.service import ApiKeyService
 from rapport.config import Settings
+from rapport.kit.context import Context
 from rapport.kit.db import Base, Database
 from rapport.models import MembershipRole
 from rapport.tenancy.service import WorkspaceService
+
+EVERY_WORKSPACE = "tests read and write every workspace"
+"""Why test code opens platform-wide sessions (see `rapport.kit.tenant_guard`)."""
+
 
 TEST_SECRET = "test-secret-" + "x" * 40
 
@@ -44,23 +49,27 @@ async def make_workspace(
 ) -> Workspace:
     """A workspace with an API key. Its settings default to FREE_PROPERTIES: most tests write
     `properties` without defining them first; tests of property rules pass `settings={}`."""
-    async with database.transaction() as session:
+    async with database.transaction(platform=EVERY_WORKSPACE) as session:
         tenant = await WorkspaceService(session).create(name)
         tenant.settings = dict(FREE_PROPERTIES if settings is None else settings)
-        key, secret = await ApiKeyService(session, tenant.id).create("test", sorted(scopes))
+        key, secret = await ApiKeyService(Context.bound(session, tenant.id)).create(
+            "test", sorted(scopes)
+        )
     return Workspace(tenant.id, secret, key.id, {"Authorization": f"Bearer {secret}"})
 
 
 async def add_key(database: Database, workspace: Workspace, scopes: list[str]) -> dict[str, str]:
-    async with database.transaction() as session:
-        _key, secret = await ApiKeyService(session, workspace.id).create("extra", scopes)
+    async with database.transaction(platform=EVERY_WORKSPACE) as session:
+        _key, secret = await ApiKeyService(Context.bound(session, workspace.id)).create(
+            "extra", scopes
+        )
     return {"Authorization": f"Bearer {secret}"}
 
 
 async def snapshot(database: Database) -> dict[str, list[tuple[Any, ...]]]:
     """Every row of every table (minus usage timestamps), to compare before and after."""
     state: dict[str, list[tuple[Any, ...]]] = {}
-    async with database.sessionmaker() as session:
+    async with database.session(platform=EVERY_WORKSPACE) as session:
         for table in Base.metadata.sorted_tables:
             columns = [c for c in table.columns if c.name not in VOLATILE_COLUMNS]
             rows = (await session.execute(select(*columns))).all()
@@ -70,7 +79,7 @@ async def snapshot(database: Database) -> dict[str, list[tuple[Any, ...]]]:
 
 async def truncate(database: Database) -> None:
     tables = [t.name for t in reversed(Base.metadata.sorted_tables)]
-    async with database.transaction() as session:
+    async with database.transaction(platform=EVERY_WORKSPACE) as session:
         if database.dialect == "postgresql":
             await session.execute(text(f"TRUNCATE {', '.join(tables)} CASCADE"))
         else:
@@ -118,7 +127,7 @@ async def add_member(
     database: Database, ws: Workspace, email: str, role: MembershipRole = MembershipRole.MEMBER
 ) -> uuid.UUID:
     """A user of the workspace (named after the email's local part)."""
-    async with database.transaction() as session:
+    async with database.transaction(platform=EVERY_WORKSPACE) as session:
         user = await WorkspaceService(session).add_user(
             ws.id, email, "correct-horse-battery", name=email.split("@")[0], role=role
         )

@@ -28,7 +28,7 @@ from rapport.models import (
     WebhookDelivery,
 )
 from rapport.worker.queue import enqueue
-from tests.helpers import Workspace, snapshot
+from tests.helpers import EVERY_WORKSPACE, Workspace, snapshot
 
 PUBLIC_PATHS = {"/api/v1/auth/login", "/healthz", "/readyz"}
 Seeder = Callable[[httpx.AsyncClient, Workspace, Database], Awaitable[str]]
@@ -61,9 +61,9 @@ async def _seed_event(client: httpx.AsyncClient, owner: Workspace, _db: Database
 
 
 async def _seed_job(_client: httpx.AsyncClient, owner: Workspace, database: Database) -> str:
-    async with database.transaction() as session:
+    async with database.transaction(platform=EVERY_WORKSPACE) as session:
         job_id = await enqueue(session, "maintenance.purge", tenant_id=owner.id)
-    async with database.transaction() as session:
+    async with database.transaction(platform=EVERY_WORKSPACE) as session:
         await session.execute(update(Job).values(state=JobState.DEAD))
     return str(job_id)
 
@@ -79,7 +79,7 @@ async def _seed_webhook(client: httpx.AsyncClient, owner: Workspace, _db: Databa
 
 
 async def _seed_delivery(_client: httpx.AsyncClient, owner: Workspace, database: Database) -> str:
-    async with database.transaction() as session:
+    async with database.transaction(platform=EVERY_WORKSPACE) as session:
         webhook = await session.scalar(select(Webhook).where(Webhook.tenant_id == owner.id))
         event = await session.scalar(select(Event).where(Event.tenant_id == owner.id).limit(1))
         assert webhook is not None
@@ -109,7 +109,7 @@ async def _seed_company(client: httpx.AsyncClient, owner: Workspace, _db: Databa
 
 
 async def _seed_membership(client: httpx.AsyncClient, owner: Workspace, db: Database) -> str:
-    async with db.sessionmaker() as session:
+    async with db.session(platform=EVERY_WORKSPACE) as session:
         company = await session.scalar(select(Company).where(Company.tenant_id == owner.id))
     assert company is not None
     response = await client.post(
@@ -122,7 +122,7 @@ async def _seed_membership(client: httpx.AsyncClient, owner: Workspace, db: Data
 
 
 async def _company_id(_client: httpx.AsyncClient, owner: Workspace, db: Database) -> str:
-    async with db.sessionmaker() as session:
+    async with db.session(platform=EVERY_WORKSPACE) as session:
         company = await session.scalar(select(Company).where(Company.tenant_id == owner.id))
     assert company is not None
     return str(company.id)
@@ -276,7 +276,9 @@ async def test_every_route_hides_other_workspaces(
     other_workspace: Workspace,
 ) -> None:
     owner, intruder = workspace, other_workspace
-    async with database.transaction() as session:  # the walk makes more writes than a minute's
+    async with database.transaction(
+        platform=EVERY_WORKSPACE
+    ) as session:  # the walk makes more writes than a minute's
         tenant = await session.get(Tenant, intruder.id)
         assert tenant is not None
         tenant.settings = {**tenant.settings, "rateLimits": {"write": "100000/minute"}}

@@ -7,12 +7,12 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Any, ClassVar
 
-from sqlalchemy import Select, or_, update
+from sqlalchemy import Select
 
 from rapport.kit.envelope import PageMeta
 from rapport.kit.pagination import PageRequest, paginate
-from rapport.kit.repository import ScopedRepository
-from rapport.models import Activity, ActivityModule, ActivityType, Contact
+from rapport.kit.repository import Repository
+from rapport.models import Activity, ActivityModule, ActivityType
 
 
 @dataclass(frozen=True)
@@ -25,7 +25,7 @@ class ActivityFilters:
     until: datetime | None = None
 
 
-class ActivityRepository(ScopedRepository[Activity]):
+class ActivityRepository(Repository[Activity]):
     model = Activity
     sort_columns: ClassVar[dict[str, Any]] = {
         "occurredAt": Activity.occurred_at,
@@ -62,17 +62,3 @@ class ActivityRepository(ScopedRepository[Activity]):
         if note:
             conditions.append(Activity.type == ActivityType.NOTE)
         return await self.first(*conditions)
-
-    async def touch_contact(self, contact_id: uuid.UUID, moment: datetime) -> None:
-        """Move the contact's lastActivityAt forward (never back). A plain UPDATE: it is not
-        an edit of the contact, so its version (ETag) stays."""
-        await self.session.execute(
-            update(Contact)
-            .where(
-                Contact.tenant_id == self.tenant_id,
-                Contact.id == contact_id,
-                or_(Contact.last_activity_at.is_(None), Contact.last_activity_at < moment),
-            )
-            .values(last_activity_at=moment, updated_at=Contact.updated_at)
-            .execution_options(synchronize_session=False)
-        )

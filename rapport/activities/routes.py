@@ -7,6 +7,7 @@ from typing import Annotated
 
 from fastapi import Depends, Query, Response
 
+from rapport.activities.deps import ActivitiesRead, ActivitiesWrite
 from rapport.activities.repository import ActivityFilters, ActivityRepository
 from rapport.activities.schemas import (
     ActivityCreate,
@@ -18,31 +19,22 @@ from rapport.activities.schemas import (
     NoteUpdate,
 )
 from rapport.activities.service import ActivityService
-from rapport.auth.dependencies import Authenticator
-from rapport.auth.principal import Principal
-from rapport.auth.scopes import Scope
 from rapport.contacts.schemas import ContactRef
 from rapport.kit.envelope import Envelope, ListEnvelope
 from rapport.kit.errors import documented_errors
 from rapport.kit.pagination import PageRequest, Pagination
 from rapport.kit.schemas import UtcDateTime
-from rapport.kit.session import DbSession, api_router
+from rapport.kit.session import api_router
 from rapport.models import ActivityModule, ActivityType
 
 router = api_router(tags=["Activities"])
 
-Reader = Annotated[Principal, Depends(Authenticator(Scope.CRM_READ))]
-Writer = Annotated[Principal, Depends(Authenticator(Scope.CRM_WRITE))]
 Page = Annotated[
     PageRequest, Depends(Pagination(ActivityRepository.sort_columns, default_sort="occurredAt"))
 ]
 _CONTACT_404 = documented_errors({404: "No such contact in this workspace"})
 _ACTIVITY_404 = documented_errors({404: "No such activity in this workspace"})
 _NOTE_404 = documented_errors({404: "No such contact, or no such note of it"})
-
-
-def _service(db: DbSession, principal: Principal) -> ActivityService:
-    return ActivityService(db, principal.tenant_id, principal.tenant_settings, principal.actor)
 
 
 def _filters(
@@ -73,32 +65,28 @@ Filters = Annotated[ActivityFilters, Depends(_filters)]
 
 @router.get("/activities", summary="List activities (newest first by default)")
 async def list_activities(
-    db: DbSession, principal: Reader, page: Page, filters: Filters
+    activities: ActivitiesRead, page: Page, filters: Filters
 ) -> ListEnvelope[ActivityOut]:
-    rows, meta = await _service(db, principal).page(filters, page)
+    rows, meta = await activities.page(filters, page)
     return ListEnvelope(data=[ActivityOut.of(a) for a in rows], meta=meta)
 
 
 @router.post("/activities", status_code=201, summary="Log an activity of a contact or company")
-async def log_activity(
-    body: ActivityLog, db: DbSession, principal: Writer
-) -> Envelope[ActivityOut]:
-    return Envelope(data=ActivityOut.of(await _service(db, principal).log(body)))
+async def log_activity(body: ActivityLog, activities: ActivitiesWrite) -> Envelope[ActivityOut]:
+    return Envelope(data=ActivityOut.of(await activities.log(body)))
 
 
 @router.get("/activities/{activity_id}", summary="One activity", responses=_ACTIVITY_404)
-async def get_activity(
-    activity_id: uuid.UUID, db: DbSession, principal: Reader
-) -> Envelope[ActivityOut]:
-    return Envelope(data=ActivityOut.of(await _service(db, principal).get(activity_id)))
+async def get_activity(activity_id: uuid.UUID, activities: ActivitiesRead) -> Envelope[ActivityOut]:
+    return Envelope(data=ActivityOut.of(await activities.get(activity_id)))
 
 
 @router.patch("/activities/{activity_id}", summary="Edit an activity", responses=_ACTIVITY_404)
 async def update_activity(
-    activity_id: uuid.UUID, body: ActivityUpdate, db: DbSession, principal: Writer
+    activity_id: uuid.UUID, body: ActivityUpdate, activities: ActivitiesWrite
 ) -> Envelope[ActivityOut]:
-    service = _service(db, principal)
-    activity = await service.update(await service.get(activity_id), body)
+
+    activity = await activities.update(await activities.get(activity_id), body)
     return Envelope(data=ActivityOut.of(activity))
 
 
@@ -108,16 +96,16 @@ async def update_activity(
     summary="Delete an activity",
     responses=_ACTIVITY_404,
 )
-async def delete_activity(activity_id: uuid.UUID, db: DbSession, principal: Writer) -> Response:
-    service = _service(db, principal)
-    await service.delete(await service.get(activity_id))
+async def delete_activity(activity_id: uuid.UUID, activities: ActivitiesWrite) -> Response:
+
+    await activities.delete(await activities.get(activity_id))
     return Response(status_code=204)
 
 
 async def _contact_activities(
-    ref: str, db: DbSession, principal: Principal, page: PageRequest, filters: ActivityFilters
+    ref: str, activities: ActivityService, page: PageRequest, filters: ActivityFilters
 ) -> ListEnvelope[ActivityOut]:
-    rows, meta = await _service(db, principal).of_contact(ref, filters, page)
+    rows, meta = await activities.of_contact(ref, filters, page)
     return ListEnvelope(data=[ActivityOut.of(a) for a in rows], meta=meta)
 
 
@@ -128,9 +116,9 @@ async def _contact_activities(
     responses=_CONTACT_404,
 )
 async def list_contact_activities(
-    ref: ContactRef, db: DbSession, principal: Reader, page: Page, filters: Filters
+    ref: ContactRef, activities: ActivitiesRead, page: Page, filters: Filters
 ) -> ListEnvelope[ActivityOut]:
-    return await _contact_activities(ref, db, principal, page, filters)
+    return await _contact_activities(ref, activities, page, filters)
 
 
 @router.get(
@@ -140,9 +128,9 @@ async def list_contact_activities(
     responses=_CONTACT_404,
 )
 async def list_contact_activities_legacy(
-    ref: ContactRef, db: DbSession, principal: Reader, page: Page, filters: Filters
+    ref: ContactRef, activities: ActivitiesRead, page: Page, filters: Filters
 ) -> ListEnvelope[ActivityOut]:
-    return await _contact_activities(ref, db, principal, page, filters)
+    return await _contact_activities(ref, activities, page, filters)
 
 
 @router.post(
@@ -153,9 +141,9 @@ async def list_contact_activities_legacy(
     responses=_CONTACT_404,
 )
 async def log_contact_activity(
-    ref: ContactRef, body: ActivityCreate, db: DbSession, principal: Writer
+    ref: ContactRef, body: ActivityCreate, activities: ActivitiesWrite
 ) -> Envelope[ActivityOut]:
-    activity = await _service(db, principal).log_for_contact(ref, body)
+    activity = await activities.log_for_contact(ref, body)
     return Envelope(data=ActivityOut.of(activity))
 
 
@@ -167,9 +155,9 @@ async def log_contact_activity(
     responses=_CONTACT_404,
 )
 async def log_contact_activity_legacy(
-    ref: ContactRef, body: ActivityCreate, db: DbSession, principal: Writer
+    ref: ContactRef, body: ActivityCreate, activities: ActivitiesWrite
 ) -> Envelope[ActivityOut]:
-    activity = await _service(db, principal).log_for_contact(ref, body)
+    activity = await activities.log_for_contact(ref, body)
     return Envelope(data=ActivityOut.of(activity))
 
 
@@ -180,10 +168,10 @@ async def log_contact_activity_legacy(
     responses=_CONTACT_404,
 )
 async def list_notes(
-    ref: ContactRef, db: DbSession, principal: Reader, page: Page
+    ref: ContactRef, activities: ActivitiesRead, page: Page
 ) -> ListEnvelope[NoteOut]:
     filters = ActivityFilters(types=(ActivityType.NOTE,))
-    rows, meta = await _service(db, principal).of_contact(ref, filters, page)
+    rows, meta = await activities.of_contact(ref, filters, page)
     return ListEnvelope(data=[NoteOut.of(n) for n in rows], meta=meta)
 
 
@@ -195,28 +183,28 @@ async def list_notes(
     responses=_CONTACT_404,
 )
 async def add_note(
-    ref: ContactRef, body: NoteCreate, db: DbSession, principal: Writer
+    ref: ContactRef, body: NoteCreate, activities: ActivitiesWrite
 ) -> Envelope[NoteOut]:
-    return Envelope(data=NoteOut.of(await _service(db, principal).add_note(ref, body)))
+    return Envelope(data=NoteOut.of(await activities.add_note(ref, body)))
 
 
 @router.get(
     "/contacts/{ref}/notes/{note_id}", tags=["Contacts"], summary="One note", responses=_NOTE_404
 )
 async def get_note(
-    ref: ContactRef, note_id: uuid.UUID, db: DbSession, principal: Reader
+    ref: ContactRef, note_id: uuid.UUID, activities: ActivitiesRead
 ) -> Envelope[NoteOut]:
-    return Envelope(data=NoteOut.of(await _service(db, principal).note(ref, note_id)))
+    return Envelope(data=NoteOut.of(await activities.note(ref, note_id)))
 
 
 @router.patch(
     "/contacts/{ref}/notes/{note_id}", tags=["Contacts"], summary="Edit a note", responses=_NOTE_404
 )
 async def update_note(
-    ref: ContactRef, note_id: uuid.UUID, body: NoteUpdate, db: DbSession, principal: Writer
+    ref: ContactRef, note_id: uuid.UUID, body: NoteUpdate, activities: ActivitiesWrite
 ) -> Envelope[NoteOut]:
-    service = _service(db, principal)
-    note = await service.update(await service.note(ref, note_id), body)
+
+    note = await activities.update(await activities.note(ref, note_id), body)
     return Envelope(data=NoteOut.of(note))
 
 
@@ -227,9 +215,7 @@ async def update_note(
     summary="Delete a note",
     responses=_NOTE_404,
 )
-async def delete_note(
-    ref: ContactRef, note_id: uuid.UUID, db: DbSession, principal: Writer
-) -> Response:
-    service = _service(db, principal)
-    await service.delete(await service.note(ref, note_id))
+async def delete_note(ref: ContactRef, note_id: uuid.UUID, activities: ActivitiesWrite) -> Response:
+
+    await activities.delete(await activities.note(ref, note_id))
     return Response(status_code=204)

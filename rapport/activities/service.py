@@ -4,11 +4,9 @@ NOTE activities of a contact)."""
 from __future__ import annotations
 
 import uuid
-from collections.abc import Mapping
 from typing import Any
 
 from pydantic.alias_generators import to_camel
-from sqlalchemy.ext.asyncio import AsyncSession
 
 from rapport.activities.repository import ActivityFilters, ActivityRepository
 from rapport.activities.schemas import (
@@ -19,11 +17,11 @@ from rapport.activities.schemas import (
     NoteCreate,
     NoteUpdate,
 )
-from rapport.companies.repository import CompanyRepository
+from rapport.companies.service import CompanyService
 from rapport.contacts.service import ContactService
-from rapport.events.actor import Actor
 from rapport.events.service import EventRecorder, changes_between
 from rapport.kit.clock import utcnow
+from rapport.kit.context import Context
 from rapport.kit.envelope import PageMeta
 from rapport.kit.errors import NotFound, field_error
 from rapport.kit.normalize import clean
@@ -32,19 +30,13 @@ from rapport.models import Activity, ActivityType, Contact
 
 
 class ActivityService:
-    def __init__(
-        self,
-        session: AsyncSession,
-        tenant_id: uuid.UUID,
-        tenant_settings: Mapping[str, Any] | None = None,
-        actor: Actor | None = None,
-    ) -> None:
-        self.actor = actor or Actor.system()
-        self.session = session
-        self.repo = ActivityRepository(session, tenant_id)
-        self.companies = CompanyRepository(session, tenant_id)
-        self.contacts = ContactService(session, tenant_id, tenant_settings, self.actor)
-        self.events = EventRecorder(session, tenant_id, self.actor)
+    def __init__(self, context: Context) -> None:
+        self.actor = context.actor
+        self.session = context.session
+        self.repo = ActivityRepository(context.session)
+        self.companies = CompanyService(context)
+        self.contacts = ContactService(context)
+        self.events = EventRecorder(context)
 
     async def page(
         self, filters: ActivityFilters, page: PageRequest
@@ -91,7 +83,7 @@ class ActivityService:
 
     async def _log(self, data: ActivityCreate, contact: Contact | None) -> Activity:
         _ensure_note_content(data.type, data.content)
-        if data.company_id is not None and await self.companies.get(data.company_id) is None:
+        if data.company_id is not None and not await self.companies.exists(data.company_id):
             raise field_error("companyId", "No such company in this workspace")
         activity = self.repo.add(
             Activity(
@@ -110,7 +102,7 @@ class ActivityService:
         )
         await self.repo.flush()
         if contact is not None:
-            await self.repo.touch_contact(contact.id, activity.occurred_at)
+            await self.contacts.touch_activity(contact.id, activity.occurred_at)
         self._emit("activity.created", activity)
         return activity
 
@@ -136,7 +128,7 @@ class ActivityService:
             setattr(activity, field, value)
         await self.repo.flush()
         if activity.contact_id is not None and "occurred_at" in changes:
-            await self.repo.touch_contact(activity.contact_id, activity.occurred_at)
+            await self.contacts.touch_activity(activity.contact_id, activity.occurred_at)
         self._emit("activity.updated", activity, before)
         return activity
 

@@ -1,16 +1,18 @@
-"""The Authenticator: the one dependency that authenticates, picks the workspace, checks scopes
-and applies rate limits. Every protected route declares it with the scopes it needs."""
+"""Access to the API, as dependencies composed in this order: `authenticate` (who is calling),
+`RateLimit` (counted before any refusal, so probing is limited too), `require` (the workspace
+named and the scopes), `claim_idempotency_key`. `access(*scopes)` composes them into the
+request's `Context`; domains declare their service dependencies on it (`provide`)."""
 
-from __future__ import annotations
-
+import functools
 import json
 import time
 import uuid
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass, replace
 from datetime import timedelta
+from typing import Annotated, Any, TypeVar
 
-from fastapi import Request
+from fastapi import Depends, Request
 from fastapi.routing import APIRoute
 
 from rapport.auth.credentials import (
@@ -25,6 +27,7 @@ from rapport.auth.scopes import ROLE_SCOPES, Scope
 from rapport.config import Settings
 from rapport.kit import idempotency
 from rapport.kit.clock import utcnow
+from rapport.kit.context import Context
 from rapport.kit.errors import (
     ErrorDetail,
     Forbidden,
@@ -34,6 +37,7 @@ from rapport.kit.errors import (
 from rapport.kit.ratelimit import RateLimiter
 from rapport.kit.requestctx import set_tenant_id
 from rapport.kit.session import DbSession
+from rapport.kit.tenant_guard import bind_workspace
 from rapport.models.tenancy import MembershipRole
 
 TENANT_HEADERS = ("X-Tenant-Id", "x-entity-id")
@@ -123,105 +127,155 @@ async def named_workspace(request: Request) -> uuid.UUID | None:
     return next(iter(named), None)
 
 
-class Authenticator:
-    """`Depends(Authenticator(Scope.CRM_READ))` on a route: 401 without valid credentials, 403 when
-    a scope is missing or another workspace is named, 429 past the rate limit."""
+async def authenticate(request: Request, db: DbSession) -> Principal:
+    """Who is calling: 401 without valid credentials; with a session token, 403 unless the user
+    belongs to the workspace named. Cached per request, like every dependency."""
+    # Headers and query parameters are read here rather than declared as parameters
+    # (declaring them costs a quarter of a millisecond per request); kit/openapi.py documents
+    # them on every operation.
+    scheme, _, token = request.headers.get("authorization", "").partition(" ")
+    token = token.strip()
+    if scheme.lower() != "bearer" or not token:
+        raise Unauthenticated("Send Authorization: Bearer <API key or session token>")
+    named = await named_workspace(request)
+    request.state.named_workspace = named
+    repo = CredentialRepository(db)
+    if token.startswith(API_KEY_PREFIX):
+        return await _from_api_key(request, repo, token)
+    return await _from_session(request, repo, token, named)
 
-    def __init__(self, *scopes: Scope, category: str | None = None) -> None:
-        self.scopes = tuple(s.value for s in scopes)
+
+class RateLimit:
+    """Counts the request against the caller's limit for a category (by default `read` for GET
+    and HEAD, `write` otherwise); 429 past it. The headers go on whatever response follows."""
+
+    def __init__(self, category: str | None = None) -> None:
         self.category = category
 
-    async def __call__(self, request: Request, db: DbSession) -> Principal:
-        # Headers and query parameters are read here rather than declared as parameters
-        # (declaring them costs a quarter of a millisecond per request); kit/openapi.py
-        # documents them on every operation.
-        scheme, _, token = request.headers.get("authorization", "").partition(" ")
-        token = token.strip()
-        if scheme.lower() != "bearer" or not token:
-            raise Unauthenticated("Send Authorization: Bearer <API key or session token>")
-        named = await named_workspace(request)
-        repo = CredentialRepository(db)
-        if token.startswith(API_KEY_PREFIX):
-            principal = await self._from_api_key(request, repo, token)
-            await self._count(request, principal)
-            if named is not None and named != principal.tenant_id:
-                raise Forbidden("The API key belongs to another workspace")
-        else:
-            principal = await self._from_session(request, repo, token, named)
-            await self._count(request, principal)
-        missing = [s for s in self.scopes if s not in principal.scopes]
-        if missing:
-            raise Forbidden(
-                f"This credential lacks the scope {missing[0]}",
-                details=[ErrorDetail(field="scope", message=f"requires {s}") for s in missing],
-            )
-        set_tenant_id(str(principal.tenant_id))
-        request.state.principal = principal
-        await idempotency.check(request, db, principal.rate_identity, principal.tenant_id)
-        return principal
-
-    async def _count(self, request: Request, principal: Principal) -> None:
-        """Count the request against the caller's limit, refused or not, so probing is limited
-        too; the headers are added to whatever response follows."""
+    async def __call__(
+        self, request: Request, principal: Annotated[Principal, Depends(authenticate)]
+    ) -> None:
         category = self.category or ("read" if request.method in ("GET", "HEAD") else "write")
         await _count(request, principal.rate_identity, category, principal.rate_limits)
 
-    @staticmethod
-    async def _from_api_key(request: Request, repo: CredentialRepository, token: str) -> Principal:
-        cache: KeyCache = request.app.state.key_cache
-        key_hash = hash_api_key(token)
-        cached = cache.get(key_hash)
-        record = cached.record if cached else await repo.key_by_hash(key_hash)
-        if cached is None:
-            cache.put(key_hash, record)
-        if record is None:
-            raise Unauthenticated("Unknown API key")
-        now = utcnow()
-        if record.revoked_at is not None:
-            raise Unauthenticated("This API key has been revoked")
-        if record.expires_at is not None and record.expires_at <= now:
-            raise Unauthenticated("This API key has expired")
-        if record.last_used_at is None or now - record.last_used_at > _TOUCH_EVERY:
-            await repo.touch_key(record.id, now)
-            cache.put(key_hash, replace(record, last_used_at=now))
-        return Principal(
-            tenant_id=record.tenant_id,
-            scopes=record.scopes,
-            api_key_id=record.id,
-            expires_at=record.expires_at,
-            tenant_settings=record.tenant_settings,
+
+count_request = RateLimit()
+
+
+def require(principal: Principal, request: Request, scopes: tuple[str, ...]) -> None:
+    """403 when an API key is used for another workspace than its own, or a scope is missing."""
+    named: uuid.UUID | None = getattr(request.state, "named_workspace", None)
+    if principal.api_key_id is not None and named is not None and named != principal.tenant_id:
+        raise Forbidden("The API key belongs to another workspace")
+    missing = [s for s in scopes if s not in principal.scopes]
+    if missing:
+        raise Forbidden(
+            f"This credential lacks the scope {missing[0]}",
+            details=[ErrorDetail(field="scope", message=f"requires {s}") for s in missing],
         )
 
-    @staticmethod
-    async def _from_session(
-        request: Request, repo: CredentialRepository, token: str, named: uuid.UUID | None
-    ) -> Principal:
-        settings: Settings = request.app.state.settings
-        try:
-            claims = read_session_token(token, settings.resolved_secret_key())
-        except InvalidToken as exc:
-            raise Unauthenticated(str(exc)) from exc
-        if named is None:
-            memberships = await repo.memberships_of(claims.user_id)
-            if not memberships:
-                raise Forbidden("This user belongs to no workspace")
-            if len(memberships) > 1:
-                raise InvalidRequest(
-                    "Name the workspace with the X-Tenant-Id header",
-                    details=[ErrorDetail(field="X-Tenant-Id", message="Required for this user")],
-                )
-            named = memberships[0][0].tenant_id
-        membership = await repo.membership(claims.user_id, named)
-        if membership is None:
-            if await repo.active_user(claims.user_id) is None:
-                raise Unauthenticated("The user of this session no longer exists or is disabled")
-            raise Forbidden("You are not a member of this workspace")
-        return Principal(
-            tenant_id=named,
-            scopes=ROLE_SCOPES[MembershipRole(membership.role)],
-            user_id=claims.user_id,
-            tenant_settings=membership.tenant_settings,
-        )
+
+async def claim_idempotency_key(request: Request, context: Context, principal: Principal) -> None:
+    """Replay, refuse or claim the request's `Idempotency-Key` (see `kit.idempotency`)."""
+    await idempotency.check(request, context.session, principal.rate_identity, context.workspace_id)
+
+
+@functools.cache
+def access(*scopes: Scope, rate_limit: RateLimit = count_request) -> Any:
+    """`Annotated[Context, access(Scope.CRM_READ)]`: the request's context once the caller is
+    authenticated, counted, allowed into the workspace with these scopes, and its
+    Idempotency-Key handled. One dependency per set of scopes, so a route asking for the same
+    access twice runs it once."""
+    wanted = tuple(s.value for s in scopes)
+
+    async def workspace_context(
+        request: Request,
+        db: DbSession,
+        principal: Annotated[Principal, Depends(authenticate)],
+        _counted: Annotated[None, Depends(rate_limit)],
+    ) -> Context:
+        require(principal, request, wanted)
+        set_tenant_id(str(principal.tenant_id))
+        bind_workspace(db, principal.tenant_id)
+        context = Context(db, principal.tenant_id, principal.tenant_settings, principal.actor)
+        await claim_idempotency_key(request, context, principal)
+        return context
+
+    return Depends(workspace_context)
+
+
+Service = TypeVar("Service")
+
+
+def provide(factory: Callable[[Context], Service], *scopes: Scope) -> Any:
+    """`Annotated[ContactService, provide(ContactService, Scope.CRM_READ)]`: a domain's service
+    as a dependency, built from the context `access(*scopes)` gives."""
+
+    def build(context: Annotated[Context, access(*scopes)]) -> Service:
+        return factory(context)
+
+    return Depends(build)
+
+
+Caller = Annotated[Principal, Depends(authenticate)]
+"""The credential itself (its kind, scopes, user), beside an `access` dependency."""
+
+
+async def _from_api_key(request: Request, repo: CredentialRepository, token: str) -> Principal:
+    cache: KeyCache = request.app.state.key_cache
+    key_hash = hash_api_key(token)
+    cached = cache.get(key_hash)
+    record = cached.record if cached else await repo.key_by_hash(key_hash)
+    if cached is None:
+        cache.put(key_hash, record)
+    if record is None:
+        raise Unauthenticated("Unknown API key")
+    now = utcnow()
+    if record.revoked_at is not None:
+        raise Unauthenticated("This API key has been revoked")
+    if record.expires_at is not None and record.expires_at <= now:
+        raise Unauthenticated("This API key has expired")
+    if record.last_used_at is None or now - record.last_used_at > _TOUCH_EVERY:
+        await repo.touch_key(record.id, now)
+        cache.put(key_hash, replace(record, last_used_at=now))
+    return Principal(
+        tenant_id=record.tenant_id,
+        scopes=record.scopes,
+        api_key_id=record.id,
+        expires_at=record.expires_at,
+        tenant_settings=record.tenant_settings,
+    )
+
+
+async def _from_session(
+    request: Request, repo: CredentialRepository, token: str, named: uuid.UUID | None
+) -> Principal:
+    settings: Settings = request.app.state.settings
+    try:
+        claims = read_session_token(token, settings.resolved_secret_key())
+    except InvalidToken as exc:
+        raise Unauthenticated(str(exc)) from exc
+    if named is None:
+        memberships = await repo.memberships_of(claims.user_id)
+        if not memberships:
+            raise Forbidden("This user belongs to no workspace")
+        if len(memberships) > 1:
+            raise InvalidRequest(
+                "Name the workspace with the X-Tenant-Id header",
+                details=[ErrorDetail(field="X-Tenant-Id", message="Required for this user")],
+            )
+        named = memberships[0][0].tenant_id
+    membership = await repo.membership(claims.user_id, named)
+    if membership is None:
+        if await repo.active_user(claims.user_id) is None:
+            raise Unauthenticated("The user of this session no longer exists or is disabled")
+        raise Forbidden("You are not a member of this workspace")
+    return Principal(
+        tenant_id=named,
+        scopes=ROLE_SCOPES[MembershipRole(membership.role)],
+        user_id=claims.user_id,
+        tenant_settings=membership.tenant_settings,
+    )
 
 
 async def _count(
@@ -241,11 +295,16 @@ async def count_anonymous(request: Request, category: str) -> None:
 
 
 def requires_credentials(route: APIRoute) -> bool:
-    """Whether the route authenticates its caller (its dependencies include an Authenticator)."""
+    """Whether the route authenticates its caller (its dependencies include `authenticate`)."""
     pending = list(route.dependant.dependencies)
     while pending:
         dependant = pending.pop()
-        if isinstance(dependant.call, Authenticator):
+        if dependant.call is authenticate:
             return True
         pending.extend(dependant.dependencies)
     return False
+
+
+ReadAccess = Annotated[Context, access(Scope.CRM_READ)]
+WriteAccess = Annotated[Context, access(Scope.CRM_WRITE)]
+AdminAccess = Annotated[Context, access(Scope.CRM_ADMIN)]

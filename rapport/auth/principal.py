@@ -8,7 +8,7 @@ from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any
 
-from rapport.events.actor import Actor
+from rapport.kit.context import Actor
 
 
 @dataclass(frozen=True)

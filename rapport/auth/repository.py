@@ -12,8 +12,11 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from rapport.kit.envelope import PageMeta
 from rapport.kit.pagination import PageRequest, paginate
-from rapport.kit.repository import ScopedRepository
+from rapport.kit.repository import Repository
+from rapport.kit.tenant_guard import platform_wide
 from rapport.models import ApiKey, Membership, Tenant, User
+
+_LOOKUP = "credential look-up: which workspace a credential belongs to"
 
 
 @dataclass(frozen=True)
@@ -36,10 +39,8 @@ class MembershipRecord:
 
 
 class CredentialRepository:
-    """Look-ups that decide which workspace a credential belongs to.
-
-    These are the only queries not scoped to a tenant, because they run before one is known.
-    """
+    """Look-ups that decide which workspace a credential belongs to: they run before one is
+    known, so each statement is platform-wide, by name."""
 
     def __init__(self, session: AsyncSession) -> None:
         self.session = session
@@ -50,7 +51,7 @@ class CredentialRepository:
             .join(Tenant, Tenant.id == ApiKey.tenant_id)
             .where(ApiKey.key_hash == key_hash)
         )
-        row = (await self.session.execute(stmt)).first()
+        row = (await self.session.execute(platform_wide(stmt, _LOOKUP))).first()
         if row is None:
             return None
         key, settings = row
@@ -66,11 +67,12 @@ class CredentialRepository:
 
     async def touch_key(self, key_id: uuid.UUID, when: datetime) -> None:
         """Record use; `updated_at` tracks changes to the key itself, so it stays."""
-        await self.session.execute(
+        stmt = (
             update(ApiKey)
             .where(ApiKey.id == key_id)
             .values(last_used_at=when, updated_at=ApiKey.updated_at)
         )
+        await self.session.execute(platform_wide(stmt, _LOOKUP))
 
     async def active_user(self, user_id: uuid.UUID) -> User | None:
         user = await self.session.get(User, user_id)
@@ -91,7 +93,7 @@ class CredentialRepository:
                 User.is_active.is_(True),
             )
         )
-        row = (await self.session.execute(stmt)).first()
+        row = (await self.session.execute(platform_wide(stmt, _LOOKUP))).first()
         if row is None:
             return None
         return MembershipRecord(user_id, tenant_id, str(row[0]), dict(row[1] or {}))
@@ -103,10 +105,11 @@ class CredentialRepository:
             .where(Membership.user_id == user_id)
             .order_by(Tenant.name)
         )
-        return [(m, t) for m, t in (await self.session.execute(stmt)).all()]
+        rows = (await self.session.execute(platform_wide(stmt, _LOOKUP))).all()
+        return [(m, t) for m, t in rows]
 
 
-class ApiKeyRepository(ScopedRepository[ApiKey]):
+class ApiKeyRepository(Repository[ApiKey]):
     model = ApiKey
     sort_columns: ClassVar[dict[str, Any]] = {
         "createdAt": ApiKey.created_at,

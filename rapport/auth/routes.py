@@ -7,8 +7,8 @@ from typing import Annotated
 
 from fastapi import Depends, Request, Response
 
-from rapport.auth.dependencies import Authenticator, KeyCache, count_anonymous
-from rapport.auth.principal import Principal
+from rapport.auth.dependencies import Caller, KeyCache, access, count_anonymous
+from rapport.auth.deps import ApiKeys
 from rapport.auth.repository import ApiKeyRepository
 from rapport.auth.schemas import (
     ApiKeyCreate,
@@ -20,17 +20,15 @@ from rapport.auth.schemas import (
     WhoAmI,
     WorkspaceMembershipOut,
 )
-from rapport.auth.scopes import Scope
-from rapport.auth.service import ApiKeyService, LoginService
+from rapport.auth.service import LoginService
 from rapport.config import Settings
+from rapport.kit.context import Context
 from rapport.kit.envelope import Envelope, ListEnvelope
 from rapport.kit.errors import documented_errors
 from rapport.kit.pagination import PageRequest, Pagination
 from rapport.kit.session import DbSession, after_commit, api_router
 
 router = api_router(tags=["Auth"])
-
-Admin = Annotated[Principal, Depends(Authenticator(Scope.CRM_ADMIN))]
 
 
 @router.post(
@@ -57,9 +55,7 @@ async def login(body: LoginRequest, request: Request, db: DbSession) -> Envelope
 
 
 @router.get("/auth/me", summary="The credential making this request")
-async def who_am_i(
-    principal: Annotated[Principal, Depends(Authenticator())],
-) -> Envelope[WhoAmI]:
+async def who_am_i(principal: Caller, _access: Annotated[Context, access()]) -> Envelope[WhoAmI]:
     return Envelope(
         data=WhoAmI(
             tenant_id=principal.tenant_id,
@@ -71,23 +67,12 @@ async def who_am_i(
     )
 
 
-def _keys(db: DbSession, principal: Principal) -> ApiKeyService:
-    return ApiKeyService(
-        db,
-        principal.tenant_id,
-        grantable=principal.scopes,
-        creator_user_id=principal.user_id,
-        latest_expiry=principal.expires_at,
-    )
-
-
 @router.get("/api-keys", tags=["API keys"], summary="List the workspace's API keys")
 async def list_api_keys(
-    db: DbSession,
-    principal: Admin,
+    keys: ApiKeys,
     page: Annotated[PageRequest, Depends(Pagination(ApiKeyRepository.sort_columns))],
 ) -> ListEnvelope[ApiKeyOut]:
-    rows, meta = await _keys(db, principal).list(page)
+    rows, meta = await keys.list(page)
     return ListEnvelope(data=[ApiKeyOut.model_validate(r) for r in rows], meta=meta)
 
 
@@ -98,17 +83,17 @@ async def list_api_keys(
     summary="Create an API key; the secret is in the response, once",
 )
 async def create_api_key(
-    body: ApiKeyCreate, db: DbSession, principal: Admin, response: Response
+    body: ApiKeyCreate, keys: ApiKeys, response: Response
 ) -> Envelope[ApiKeyCreated]:
-    key, secret = await _keys(db, principal).create(body.name, body.scopes, body.expires_at)
+    key, secret = await keys.create(body.name, body.scopes, body.expires_at)
     response.headers["Location"] = f"/api/v1/api-keys/{key.id}"
     out = ApiKeyOut.model_validate(key)
     return Envelope(data=ApiKeyCreated(**out.model_dump(), key=secret))
 
 
 @router.get("/api-keys/{key_id}", tags=["API keys"], summary="One API key (without its secret)")
-async def get_api_key(key_id: uuid.UUID, db: DbSession, principal: Admin) -> Envelope[ApiKeyOut]:
-    return Envelope(data=ApiKeyOut.model_validate(await _keys(db, principal).get(key_id)))
+async def get_api_key(key_id: uuid.UUID, keys: ApiKeys) -> Envelope[ApiKeyOut]:
+    return Envelope(data=ApiKeyOut.model_validate(await keys.get(key_id)))
 
 
 @router.delete(
@@ -116,10 +101,8 @@ async def get_api_key(key_id: uuid.UUID, db: DbSession, principal: Admin) -> Env
     tags=["API keys"],
     summary="Revoke an API key; it stops working at once",
 )
-async def revoke_api_key(
-    key_id: uuid.UUID, request: Request, db: DbSession, principal: Admin
-) -> Envelope[ApiKeyOut]:
-    key = await _keys(db, principal).revoke(key_id)
+async def revoke_api_key(key_id: uuid.UUID, request: Request, keys: ApiKeys) -> Envelope[ApiKeyOut]:
+    key = await keys.revoke(key_id)
     cache: KeyCache = request.app.state.key_cache
     after_commit(request, lambda: cache.forget(key_id=key.id))
     return Envelope(data=ApiKeyOut.model_validate(key))

@@ -14,10 +14,10 @@ from rapport.auth.credentials import (
     issue_session_token,
     verify_password,
 )
-from rapport.auth.principal import Principal
 from rapport.auth.repository import ApiKeyRepository, CredentialRepository
 from rapport.auth.scopes import ALL_SCOPES, parse_scopes
 from rapport.kit.clock import as_utc, utcnow
+from rapport.kit.context import Context
 from rapport.kit.envelope import PageMeta
 from rapport.kit.errors import Forbidden, NotFound, Unauthenticated, field_error
 from rapport.kit.pagination import PageRequest
@@ -49,14 +49,13 @@ class ApiKeyService:
 
     def __init__(
         self,
-        session: AsyncSession,
-        tenant_id: uuid.UUID,
+        context: Context,
         *,
         grantable: frozenset[str] = ALL_SCOPES,
         creator_user_id: uuid.UUID | None = None,
         latest_expiry: datetime | None = None,
     ) -> None:
-        self.repo = ApiKeyRepository(session, tenant_id)
+        self.repo = ApiKeyRepository(context.session)
         self.grantable = grantable
         self.creator_user_id = creator_user_id
         self.latest_expiry = latest_expiry
@@ -108,12 +107,13 @@ class ApiKeyService:
         return key
 
 
-async def acting_user_id(session: AsyncSession, principal: Principal) -> uuid.UUID | None:
-    """The user behind a credential: the signed-in user, or the user who created the API key
-    (None for keys made on the command line)."""
-    if principal.user_id is not None:
-        return principal.user_id
-    if principal.api_key_id is None:
+async def acting_user_id(context: Context) -> uuid.UUID | None:
+    """The user behind the context's actor: the signed-in user, or the user who created the API
+    key (None for keys made on the command line, and for the system)."""
+    actor = context.actor
+    if actor.type == "user":
+        return actor.id
+    if actor.type != "api_key" or actor.id is None:
         return None
-    key = await ApiKeyRepository(session, principal.tenant_id).get(principal.api_key_id)
+    key = await ApiKeyRepository(context.session).get(actor.id)
     return None if key is None else key.created_by_user_id

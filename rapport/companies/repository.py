@@ -13,7 +13,7 @@ from sqlalchemy.orm import selectinload
 from rapport.kit.envelope import PageMeta
 from rapport.kit.errors import AppError, Conflict
 from rapport.kit.pagination import PageRequest, paginate
-from rapport.kit.repository import ScopedRepository
+from rapport.kit.repository import Repository
 from rapport.models import (
     Company,
     CompanyMembership,
@@ -51,7 +51,7 @@ class CompanyFilters:
     created_to: datetime | None = None
 
 
-class CompanyRepository(ScopedRepository[Company]):
+class CompanyRepository(Repository[Company]):
     model = Company
     sort_columns: ClassVar[dict[str, Any]] = {
         "createdAt": Company.created_at,
@@ -110,7 +110,7 @@ class CompanyRepository(ScopedRepository[Company]):
         return await self.first(*conditions) is not None
 
 
-class MembershipRepository(ScopedRepository[CompanyMembership]):
+class MembershipRepository(Repository[CompanyMembership]):
     model = CompanyMembership
     sort_columns: ClassVar[dict[str, Any]] = {
         "createdAt": CompanyMembership.created_at,

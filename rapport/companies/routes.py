@@ -7,10 +7,13 @@ from typing import Annotated, Any
 
 from fastapi import Depends, Header, Path, Query, Response
 
-from rapport.auth.dependencies import Authenticator
-from rapport.auth.principal import Principal
-from rapport.auth.scopes import Scope
 from rapport.auth.service import acting_user_id
+from rapport.companies.deps import (
+    CompaniesRead,
+    CompaniesWrite,
+    MembershipsRead,
+    MembershipsWrite,
+)
 from rapport.companies.repository import CompanyFilters, CompanyRepository, MembershipRepository
 from rapport.companies.schemas import (
     CompanyContactOut,
@@ -22,19 +25,18 @@ from rapport.companies.schemas import (
     MembershipOut,
     MembershipUpdate,
 )
-from rapport.companies.service import CompanyService, MembershipService, company_etag
+from rapport.companies.service import company_etag
 from rapport.contacts.schemas import ContactOut, ContactRef
+from rapport.kit.context import Context
 from rapport.kit.envelope import Envelope, ListEnvelope
 from rapport.kit.errors import ErrorDetail, InvalidRequest, documented_errors
 from rapport.kit.pagination import PageRequest, Pagination, SortSpec
 from rapport.kit.schemas import UtcDateTime
-from rapport.kit.session import DbSession, api_router
+from rapport.kit.session import api_router
 from rapport.models import Company, CompanyRole, CompanyStatus
 
 router = api_router(tags=["Companies"])
 
-Reader = Annotated[Principal, Depends(Authenticator(Scope.CRM_READ))]
-Writer = Annotated[Principal, Depends(Authenticator(Scope.CRM_WRITE))]
 CompanyRef = Annotated[
     str,
     Path(
@@ -59,27 +61,19 @@ _CONFLICT = documented_errors(
 _ETAG = {"ETag": {"description": "Send back in If-Match", "schema": {"type": "string"}}}
 
 
-def _companies(db: DbSession, principal: Principal) -> CompanyService:
-    return CompanyService(db, principal.tenant_id, principal.tenant_settings, principal.actor)
-
-
-def _memberships(db: DbSession, principal: Principal) -> MembershipService:
-    return MembershipService(db, principal.tenant_id, principal.tenant_settings, principal.actor)
-
-
 def _one(company: Company, response: Response) -> Envelope[CompanyOut]:
     response.headers["ETag"] = company_etag(company)
     return Envelope(data=CompanyOut.model_validate(company))
 
 
-async def _owner_filter(db: DbSession, principal: Principal, value: str | None) -> dict[str, Any]:
+async def _owner_filter(context: Context, value: str | None) -> dict[str, Any]:
     """`ownerUserId` as a user id, `me`, or `unassigned`."""
     if value is None:
         return {}
     if value == "unassigned":
         return {"unassigned": True}
     if value == "me":
-        me = await acting_user_id(db, principal)
+        me = await acting_user_id(context)
         if me is None:
             raise InvalidRequest(
                 "ownerUserId: `me` needs a user; this API key was not created by one",
@@ -97,8 +91,7 @@ async def _owner_filter(db: DbSession, principal: Principal, value: str | None) 
 
 @router.get("/companies", summary="List companies")
 async def list_companies(
-    db: DbSession,
-    principal: Reader,
+    companies: CompaniesRead,
     page: CompanyPage,
     search: Annotated[
         str | None, Query(max_length=200, description="Substring of the name or domain")
@@ -127,21 +120,20 @@ async def list_companies(
         size=size,
         created_from=created_from,
         created_to=created_to,
-        **await _owner_filter(db, principal, owner_user_id),
+        **await _owner_filter(companies.context, owner_user_id),
     )
-    rows, meta = await _companies(db, principal).page(filters, page)
+    rows, meta = await companies.page(filters, page)
     return ListEnvelope(data=[CompanyOut.model_validate(c) for c in rows], meta=meta)
 
 
 @router.get("/companies/search", summary="Typeahead search of companies by name or domain")
 async def search_companies(
-    db: DbSession,
-    principal: Reader,
+    companies: CompaniesRead,
     q: Annotated[str, Query(min_length=1, max_length=200, pattern=r"\S")],
     limit: Annotated[int, Query(ge=1, le=100)] = 20,
 ) -> ListEnvelope[CompanyOut]:
     page = PageRequest(skip=0, take=limit, sort=SortSpec("name", descending=False))
-    rows, meta = await _companies(db, principal).page(CompanyFilters(search=q), page)
+    rows, meta = await companies.page(CompanyFilters(search=q), page)
     return ListEnvelope(data=[CompanyOut.model_validate(c) for c in rows], meta=meta)
 
 
@@ -152,9 +144,9 @@ async def search_companies(
     responses={**_CONFLICT, 201: {"headers": _ETAG}},
 )
 async def create_company(
-    body: CompanyCreate, db: DbSession, principal: Writer, response: Response
+    body: CompanyCreate, companies: CompaniesWrite, response: Response
 ) -> Envelope[CompanyOut]:
-    company = await _companies(db, principal).create(body)
+    company = await companies.create(body)
     response.headers["Location"] = f"/api/v1/companies/{company.id}"
     return _one(company, response)
 
@@ -165,9 +157,9 @@ async def create_company(
     responses={**_COMPANY_404, 200: {"headers": _ETAG}},
 )
 async def get_company(
-    company_ref: CompanyRef, db: DbSession, principal: Reader, response: Response
+    company_ref: CompanyRef, companies: CompaniesRead, response: Response
 ) -> Envelope[CompanyOut]:
-    return _one(await _companies(db, principal).get(company_ref), response)
+    return _one(await companies.get(company_ref), response)
 
 
 @router.patch(
@@ -178,12 +170,11 @@ async def get_company(
 async def update_company(
     company_ref: CompanyRef,
     body: CompanyUpdate,
-    db: DbSession,
-    principal: Writer,
+    companies: CompaniesWrite,
     response: Response,
     if_match: IfMatch = None,
 ) -> Envelope[CompanyOut]:
-    return _one(await _companies(db, principal).update(company_ref, body, if_match), response)
+    return _one(await companies.update(company_ref, body, if_match), response)
 
 
 @router.delete(
@@ -193,9 +184,9 @@ async def update_company(
     responses={**_COMPANY_404, **documented_errors({412: "If-Match mismatch"})},
 )
 async def delete_company(
-    company_ref: CompanyRef, db: DbSession, principal: Writer, if_match: IfMatch = None
+    company_ref: CompanyRef, companies: CompaniesWrite, if_match: IfMatch = None
 ) -> Response:
-    await _companies(db, principal).delete(company_ref, if_match)
+    await companies.delete(company_ref, if_match)
     return Response(status_code=204)
 
 
@@ -205,9 +196,9 @@ async def delete_company(
     responses=_COMPANY_404,
 )
 async def list_company_contacts(
-    company_ref: CompanyRef, db: DbSession, principal: Reader, page: MembershipPage
+    company_ref: CompanyRef, memberships: MembershipsRead, page: MembershipPage
 ) -> ListEnvelope[CompanyContactOut]:
-    rows, meta = await _memberships(db, principal).of_company(company_ref, page)
+    rows, meta = await memberships.of_company(company_ref, page)
     return ListEnvelope(
         data=[
             CompanyContactOut(
@@ -229,9 +220,9 @@ async def list_company_contacts(
     responses=_CONTACT_404,
 )
 async def list_contact_companies(
-    ref: ContactRef, db: DbSession, principal: Reader, page: MembershipPage
+    ref: ContactRef, memberships: MembershipsRead, page: MembershipPage
 ) -> ListEnvelope[ContactCompanyOut]:
-    rows, meta = await _memberships(db, principal).of_contact(ref, page)
+    rows, meta = await memberships.of_contact(ref, page)
     return ListEnvelope(data=[_contact_company(m) for m in rows], meta=meta)
 
 
@@ -246,9 +237,9 @@ async def list_contact_companies(
     },
 )
 async def add_contact_company(
-    ref: ContactRef, body: MembershipCreate, db: DbSession, principal: Writer
+    ref: ContactRef, body: MembershipCreate, memberships: MembershipsWrite
 ) -> Envelope[MembershipOut]:
-    membership = await _memberships(db, principal).add(ref, body)
+    membership = await memberships.add(ref, body)
     return Envelope(data=MembershipOut.model_validate(membership))
 
 
@@ -260,9 +251,9 @@ async def add_contact_company(
     responses=_CONTACT_404,
 )
 async def remove_contact_company(
-    ref: ContactRef, company_id: uuid.UUID, db: DbSession, principal: Writer
+    ref: ContactRef, company_id: uuid.UUID, memberships: MembershipsWrite
 ) -> Response:
-    await _memberships(db, principal).remove_company(ref, company_id)
+    await memberships.remove_company(ref, company_id)
     return Response(status_code=204)
 
 
@@ -273,9 +264,9 @@ async def remove_contact_company(
     responses=_CONTACT_404,
 )
 async def list_memberships(
-    ref: ContactRef, db: DbSession, principal: Reader, page: MembershipPage
+    ref: ContactRef, memberships: MembershipsRead, page: MembershipPage
 ) -> ListEnvelope[MembershipOut]:
-    rows, meta = await _memberships(db, principal).of_contact(ref, page)
+    rows, meta = await memberships.of_contact(ref, page)
     return ListEnvelope(data=[MembershipOut.model_validate(m) for m in rows], meta=meta)
 
 
@@ -290,9 +281,9 @@ async def list_memberships(
     },
 )
 async def create_membership(
-    ref: ContactRef, body: MembershipCreate, db: DbSession, principal: Writer
+    ref: ContactRef, body: MembershipCreate, memberships: MembershipsWrite
 ) -> Envelope[MembershipOut]:
-    membership = await _memberships(db, principal).add(ref, body)
+    membership = await memberships.add(ref, body)
     return Envelope(data=MembershipOut.model_validate(membership))
 
 
@@ -306,10 +297,9 @@ async def update_membership(
     ref: ContactRef,
     membership_id: uuid.UUID,
     body: MembershipUpdate,
-    db: DbSession,
-    principal: Writer,
+    memberships: MembershipsWrite,
 ) -> Envelope[MembershipOut]:
-    membership = await _memberships(db, principal).update(ref, membership_id, body)
+    membership = await memberships.update(ref, membership_id, body)
     return Envelope(data=MembershipOut.model_validate(membership))
 
 
@@ -321,9 +311,9 @@ async def update_membership(
     responses=_CONTACT_404,
 )
 async def delete_membership(
-    ref: ContactRef, membership_id: uuid.UUID, db: DbSession, principal: Writer
+    ref: ContactRef, membership_id: uuid.UUID, memberships: MembershipsWrite
 ) -> Response:
-    await _memberships(db, principal).remove(ref, membership_id)
+    await memberships.remove(ref, membership_id)
     return Response(status_code=204)
 
 

@@ -4,10 +4,7 @@ externalId; memberships with one primary company per contact."""
 from __future__ import annotations
 
 import uuid
-from collections.abc import Mapping
 from typing import Any
-
-from sqlalchemy.ext.asyncio import AsyncSession
 
 from rapport.companies.repository import (
     CompanyFilters,
@@ -26,8 +23,8 @@ from rapport.companies.schemas import (
     MembershipUpdate,
 )
 from rapport.contacts.service import ContactService
-from rapport.events.actor import Actor
 from rapport.events.service import EventRecorder, changes_between
+from rapport.kit.context import Context
 from rapport.kit.envelope import PageMeta
 from rapport.kit.errors import NotFound, field_error
 from rapport.kit.etag import ensure_match, etag_for
@@ -41,7 +38,7 @@ from rapport.kit.normalize import (
 from rapport.kit.pagination import PageRequest
 from rapport.models import Company, CompanyMembership, Contact, PropertyEntity
 from rapport.properties.service import PropertyRules
-from rapport.tenancy.repository import WorkspaceRepository
+from rapport.tenancy.service import is_member
 
 _TEXT_FIELDS = ("name", "industry", "size", "plan")
 
@@ -51,19 +48,12 @@ def company_etag(company: Company) -> str:
 
 
 class CompanyService:
-    def __init__(
-        self,
-        session: AsyncSession,
-        tenant_id: uuid.UUID,
-        tenant_settings: Mapping[str, Any] | None = None,
-        actor: Actor | None = None,
-    ) -> None:
-        self.session = session
-        self.tenant_id = tenant_id
-        self.repo = CompanyRepository(session, tenant_id)
-        self.events = EventRecorder(session, tenant_id, actor or Actor.system())
-        self.phone_region: str | None = (tenant_settings or {}).get("defaultPhoneRegion")
-        self.rules = PropertyRules(session, tenant_id, tenant_settings)
+    def __init__(self, context: Context) -> None:
+        self.context = context
+        self.repo = CompanyRepository(context.session)
+        self.events = EventRecorder(context)
+        self.phone_region: str | None = context.workspace_settings.get("defaultPhoneRegion")
+        self.rules = PropertyRules(context)
 
     async def page(
         self, filters: CompanyFilters, page: PageRequest
@@ -81,6 +71,9 @@ class CompanyService:
         if company is None:
             raise NotFound("Company not found")
         return company
+
+    async def exists(self, company_id: uuid.UUID) -> bool:
+        return await self.repo.get(company_id) is not None
 
     async def create(self, data: CompanyCreate) -> Company:
         name = clean(data.name)
@@ -166,9 +159,9 @@ class CompanyService:
         company = await self.get(ref)
         ensure_match(if_match, company_etag(company))
         record = _record(company)
-        memberships = MembershipRepository(self.session, self.tenant_id)
+        memberships = MembershipRepository(self.context.session)
         await self.rules.forget(memberships.ids_in(company.id))
-        await self.session.delete(company)
+        await self.context.session.delete(company)
         await self.repo.flush()
         await self.rules.forget(company.id)
         self.events.record("company.deleted", "company", company.id, {"record": record})
@@ -176,8 +169,7 @@ class CompanyService:
     async def _owner(self, user_id: uuid.UUID | None) -> uuid.UUID | None:
         if user_id is None:
             return None
-        membership = await WorkspaceRepository(self.session).membership(self.tenant_id, user_id)
-        if membership is None:
+        if not await is_member(self.context, user_id):
             raise field_error("ownerUserId", "Not a user of this workspace")
         return user_id
 
@@ -194,17 +186,11 @@ class MembershipService:
     """A contact's companies (seed 003's `/contacts/{id}/companies` and the
     `/contacts/{id}/company-memberships` CRUD are two views of the same rows)."""
 
-    def __init__(
-        self,
-        session: AsyncSession,
-        tenant_id: uuid.UUID,
-        tenant_settings: Mapping[str, Any] | None = None,
-        actor: Actor | None = None,
-    ) -> None:
-        self.repo = MembershipRepository(session, tenant_id)
-        self.contacts = ContactService(session, tenant_id, tenant_settings, actor)
-        self.companies = CompanyService(session, tenant_id, tenant_settings, actor)
-        self.events = EventRecorder(session, tenant_id, actor or Actor.system())
+    def __init__(self, context: Context) -> None:
+        self.repo = MembershipRepository(context.session)
+        self.contacts = ContactService(context)
+        self.companies = CompanyService(context)
+        self.events = EventRecorder(context)
 
     async def of_contact(
         self, contact_ref: str, page: PageRequest

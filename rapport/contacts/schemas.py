@@ -9,8 +9,6 @@ from typing import Annotated, Any
 from fastapi import Path
 from pydantic import Field
 
-from rapport.activities.schemas import ActivityOut
-from rapport.events.schemas import EventOut
 from rapport.kit.schemas import InputModel, WireModel
 from rapport.models.contacts import ContactStatus, LifecycleStage
 
@@ -89,13 +87,6 @@ class ContactUpsert(ContactCreate):
     )
 
 
-class MergeRequest(InputModel):
-    loser_id: uuid.UUID = Field(
-        description="The contact absorbed by the one in the path; it stays as MERGED",
-        examples=["01935a4e-8f3c-7d2a-9b1e-4c5d6e7f8a9b"],
-    )
-
-
 class ResolveRequest(InputModel):
     email: str | None = Field(default=None, max_length=320, examples=["alice@example.com"])
     phone: str | None = Field(default=None, max_length=64)
@@ -114,47 +105,3 @@ class ResolveCandidate(WireModel):
 class ResolveResult(WireModel):
     match: ContactOut | None = Field(description="The contact, when one matches surely (>= 0.9)")
     candidates: list[ResolveCandidate] = Field(description="Best first, at most 10")
-
-
-class ContactCompany(WireModel):
-    id: uuid.UUID
-    name: str = Field(examples=["Acme Corp"])
-    domain: str | None = Field(examples=["acme.com"])
-    role: str | None = Field(description="The contact's role in the company", examples=["CTO"])
-    is_primary: bool
-
-
-class ContactTagRef(WireModel):
-    id: uuid.UUID
-    key: str = Field(examples=["vip"])
-    name: str = Field(examples=["VIP Customer"])
-    color: str | None = Field(examples=["#FFD700"])
-
-
-class ContactDetail(ContactOut):
-    """The contact with its companies (primary first), tags and activity count."""
-
-    companies: list[ContactCompany]
-    tags: list[ContactTagRef]
-    activity_count: int = Field(examples=[26])
-
-
-class ContactSummary(WireModel):
-    id: uuid.UUID
-    name: str | None
-    email: str | None
-    phone: str | None
-    status: ContactStatus
-    lifecycle_stage: LifecycleStage | None
-    companies: list[ContactCompany]
-    tags: list[str] = Field(description="Tag keys", examples=[["vip", "enterprise"]])
-    activity_count: int
-    open_task_count: int
-    last_activity_at: datetime | None
-
-
-class TimelineItem(WireModel):
-    kind: str = Field(description="activity (notes included) or event (a change)")
-    occurred_at: datetime
-    activity: ActivityOut | None = None
-    event: EventOut | None = None

@@ -3,12 +3,11 @@
 from __future__ import annotations
 
 import uuid
-from collections.abc import Mapping
 from dataclasses import dataclass
+from datetime import datetime
 from typing import Any
 
 from email_validator import EmailNotValidError, validate_email
-from sqlalchemy.ext.asyncio import AsyncSession
 
 from rapport.contacts.repository import (
     ContactFilters,
@@ -23,8 +22,8 @@ from rapport.contacts.schemas import (
     ContactUpsert,
     ResolveRequest,
 )
-from rapport.events.actor import Actor
 from rapport.events.service import EventRecorder, changes_between
+from rapport.kit.context import Context
 from rapport.kit.envelope import PageMeta
 from rapport.kit.errors import NotFound, ValidationFailed, field_error
 from rapport.kit.etag import ensure_match, etag_for
@@ -68,17 +67,12 @@ def contact_etag(contact: Contact) -> str:
 
 
 class ContactService:
-    def __init__(
-        self,
-        session: AsyncSession,
-        tenant_id: uuid.UUID,
-        tenant_settings: Mapping[str, Any] | None = None,
-        actor: Actor | None = None,
-    ) -> None:
-        self.repo = ContactRepository(session, tenant_id)
-        self.events = EventRecorder(session, tenant_id, actor or Actor.system())
-        self.phone_region: str | None = (tenant_settings or {}).get("defaultPhoneRegion")
-        self.rules = PropertyRules(session, tenant_id, tenant_settings)
+    def __init__(self, context: Context) -> None:
+        self.context = context
+        self.repo = ContactRepository(context.session)
+        self.events = EventRecorder(context)
+        self.phone_region: str | None = context.workspace_settings.get("defaultPhoneRegion")
+        self.rules = PropertyRules(context)
 
     async def page(
         self, filters: ContactFilters, page: PageRequest
@@ -104,6 +98,10 @@ class ContactService:
                 break
             contact = winner
         return contact
+
+    async def touch_activity(self, contact_id: uuid.UUID, moment: datetime) -> None:
+        """Something happened with the contact at `moment` (an activity was logged)."""
+        await self.repo.touch_activity(contact_id, moment)
 
     async def find(self, ref: str) -> Contact:
         """The contact `ref` names, merged or not."""

@@ -6,13 +6,11 @@ import random
 import uuid
 from typing import Any
 
-from sqlalchemy.ext.asyncio import AsyncSession
-
 from rapport.companies.schemas import CompanyCreate, MembershipCreate
 from rapport.companies.service import CompanyService, MembershipService
 from rapport.contacts.schemas import ContactCreate
 from rapport.contacts.service import ContactService
-from rapport.events.actor import Actor
+from rapport.kit.context import Context
 from rapport.models import CompanyRole, ContactStatus, LifecycleStage, PropertyEntity, PropertyType
 from rapport.properties.schemas import PropertyCreate, PropertyOption
 from rapport.properties.service import PropertyService
@@ -159,9 +157,9 @@ def _choices(*values: str) -> list[PropertyOption]:
     return [PropertyOption(value=v, label=v.replace("-", " ").title()) for v in values]
 
 
-async def define_demo_properties(session: AsyncSession, tenant_id: uuid.UUID) -> None:
+async def define_demo_properties(context: Context) -> None:
     """The custom contact properties the demo contacts carry."""
-    service = PropertyService(session, tenant_id, Actor.system())
+    service = PropertyService(context)
     for key, label, kind, options in (
         ("company", "Company name", PropertyType.TEXT, []),
         ("source", "Source", PropertyType.SELECT, _choices(*SOURCES)),
@@ -176,13 +174,11 @@ async def define_demo_properties(session: AsyncSession, tenant_id: uuid.UUID) ->
         )
 
 
-async def seed_demo(
-    session: AsyncSession, tenant_id: uuid.UUID, count: int = 300, seed: int = 7
-) -> int:
+async def seed_demo(context: Context, count: int = 300, seed: int = 7) -> int:
     """`count` contacts, each a member of the demo company of its email's domain."""
     rng = random.Random(seed)
-    await define_demo_properties(session, tenant_id)
-    companies = CompanyService(session, tenant_id)
+    await define_demo_properties(context)
+    companies = CompanyService(context)
     by_domain: dict[str, uuid.UUID] = {}
     for name, domain in COMPANIES:
         company = await companies.create(
@@ -195,8 +191,8 @@ async def seed_demo(
             )
         )
         by_domain[domain] = company.id
-    contacts = ContactService(session, tenant_id)
-    memberships = MembershipService(session, tenant_id)
+    contacts = ContactService(context)
+    memberships = MembershipService(context)
     for index in range(count):
         data = fake_contact(rng, index)
         contact = await contacts.create(data)

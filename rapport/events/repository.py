@@ -15,7 +15,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from rapport.kit.clock import utcnow
 from rapport.kit.envelope import PageMeta
 from rapport.kit.pagination import PageRequest, paginate
-from rapport.kit.repository import ScopedRepository
+from rapport.kit.repository import Repository
 from rapport.models import Event, EventCursor
 
 
@@ -29,7 +29,7 @@ class EventFilters:
     actor_id: uuid.UUID | None = None
 
 
-class EventRepository(ScopedRepository[Event]):
+class EventRepository(Repository[Event]):
     model = Event
     sort_columns: ClassVar[dict[str, Any]] = {
         "sequence": Event.sequence,

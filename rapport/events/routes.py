@@ -7,26 +7,20 @@ from typing import Annotated
 
 from fastapi import Depends, Query
 
-from rapport.auth.dependencies import Authenticator
-from rapport.auth.principal import Principal
-from rapport.auth.scopes import Scope
+from rapport.events.deps import Events
 from rapport.events.repository import EventFilters, EventRepository
 from rapport.events.schemas import EventOut
-from rapport.events.service import EventService
 from rapport.kit.envelope import Envelope, ListEnvelope
 from rapport.kit.pagination import PageRequest, Pagination
 from rapport.kit.schemas import UtcDateTime
-from rapport.kit.session import DbSession, api_router
+from rapport.kit.session import api_router
 
 router = api_router(prefix="/events", tags=["Events"])
-
-Reader = Annotated[Principal, Depends(Authenticator(Scope.CRM_READ))]
 
 
 @router.get("", summary="List events, newest first by default (the audit log)")
 async def list_events(
-    db: DbSession,
-    principal: Reader,
+    events: Events,
     page: Annotated[
         PageRequest,
         Depends(Pagination(EventRepository.sort_columns, default_sort="sequence")),
@@ -53,10 +47,10 @@ async def list_events(
         resource_type=resource_type,
         actor_id=actor_id,
     )
-    rows, meta = await EventService(db, principal.tenant_id).list(filters, page)
+    rows, meta = await events.list(filters, page)
     return ListEnvelope(data=[EventOut.of(e) for e in rows], meta=meta)
 
 
 @router.get("/{event_id}", summary="One event")
-async def get_event(event_id: uuid.UUID, db: DbSession, principal: Reader) -> Envelope[EventOut]:
-    return Envelope(data=EventOut.of(await EventService(db, principal.tenant_id).get(event_id)))
+async def get_event(event_id: uuid.UUID, events: Events) -> Envelope[EventOut]:
+    return Envelope(data=EventOut.of(await events.get(event_id)))

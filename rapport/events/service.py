@@ -6,11 +6,10 @@ import uuid
 from typing import Any
 
 from pydantic_core import to_jsonable_python
-from sqlalchemy.ext.asyncio import AsyncSession
 
-from rapport.events.actor import Actor
 from rapport.events.catalog import EVENT_TYPES
 from rapport.events.repository import EventFilters, EventRepository
+from rapport.kit.context import Context
 from rapport.kit.envelope import PageMeta
 from rapport.kit.errors import NotFound
 from rapport.kit.pagination import PageRequest
@@ -33,9 +32,9 @@ class EventRecorder:
     """The one way a service emits an event. It adds the event to the service's own session,
     so the event commits or rolls back with the change it describes."""
 
-    def __init__(self, session: AsyncSession, tenant_id: uuid.UUID, actor: Actor) -> None:
-        self.repo = EventRepository(session, tenant_id)
-        self.actor = actor
+    def __init__(self, context: Context) -> None:
+        self.repo = EventRepository(context.session)
+        self.actor = context.actor
 
     def record(
         self, event_type: str, resource_type: str, resource_id: uuid.UUID, data: dict[str, Any]
@@ -54,8 +53,8 @@ class EventRecorder:
 
 
 class EventService:
-    def __init__(self, session: AsyncSession, tenant_id: uuid.UUID) -> None:
-        self.repo = EventRepository(session, tenant_id)
+    def __init__(self, context: Context) -> None:
+        self.repo = EventRepository(context.session)
 
     async def list(self, filters: EventFilters, page: PageRequest) -> tuple[list[Event], PageMeta]:
         return await self.repo.page(filters, page)

@@ -55,7 +55,7 @@ def consumer(name: str, *, batch_size: int = 500) -> Callable[[StreamHandler], S
 async def follow(database: Database, stream: StreamConsumer, gap_grace: timedelta) -> int:
     """Hand the consumer the events it has not seen yet; the number handed over (0 also when
     another process is running this consumer)."""
-    async with database.transaction() as session:
+    async with database.transaction(platform="event stream: every workspace's events") as session:
         repo = EventStreamRepository(session)
         cursor = await repo.lock_cursor(stream.name)
         if cursor is None:

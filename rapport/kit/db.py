@@ -25,6 +25,7 @@ from sqlalchemy.types import TypeDecorator, Uuid
 from rapport.kit.clock import as_utc, utcnow
 from rapport.kit.ids import new_id
 from rapport.kit.sqlite import InlineSQLiteDialect, serialize_writes
+from rapport.kit.tenant_guard import GuardedSession, bind_workspace, open_platform_wide
 
 NAMING_CONVENTION = {
     "ix": "ix_%(column_0_label)s",
@@ -119,22 +120,41 @@ class Database:
             event.listen(self.engine.sync_engine, "connect", _tune_sqlite)
         if self.engine.dialect.driver == InlineSQLiteDialect.driver:
             serialize_writes(self.engine.sync_engine)
-        self.sessionmaker = async_sessionmaker(self.engine, expire_on_commit=False)
+        self.sessionmaker = async_sessionmaker(
+            self.engine, expire_on_commit=False, sync_session_class=GuardedSession
+        )
         # Reads on PostgreSQL skip BEGIN/COMMIT (two round trips of three for a one-row read);
         # SQLite's driver opens no transaction for reads in the first place.
         reader = self.engine
         if self.engine.dialect.name == "postgresql":
             reader = self.engine.execution_options(isolation_level="AUTOCOMMIT")
-        self.reader = async_sessionmaker(reader, expire_on_commit=False)
+        self.reader = async_sessionmaker(
+            reader, expire_on_commit=False, sync_session_class=GuardedSession
+        )
 
     @property
     def dialect(self) -> str:
         return self.engine.dialect.name
 
+    def session(
+        self, *, workspace: uuid.UUID | None = None, platform: str | None = None
+    ) -> AsyncSession:
+        """A session bound to one workspace, or (`platform` saying why) to none: see
+        `kit.tenant_guard`. Bound to neither, it cannot touch tenant-owned tables."""
+        session = self.sessionmaker()
+        if workspace is not None:
+            bind_workspace(session, workspace)
+        if platform is not None:
+            open_platform_wide(session, platform)
+        return session
+
     @asynccontextmanager
-    async def transaction(self) -> AsyncIterator[AsyncSession]:
-        """A session whose work is committed on success and rolled back on any error."""
-        async with self.sessionmaker() as session:
+    async def transaction(
+        self, *, workspace: uuid.UUID | None = None, platform: str | None = None
+    ) -> AsyncIterator[AsyncSession]:
+        """A session (as `session()`) whose work is committed on success and rolled back on
+        any error."""
+        async with self.session(workspace=workspace, platform=platform) as session:
             try:
                 yield session
                 await session.commit()

@@ -36,7 +36,7 @@ from rapport.kit.errors import (
     error_response,
     validation_error_response,
 )
-from rapport.models import IdempotencyRecord
+from rapport.kit.idempotency_record import IdempotencyRecord
 
 TTL = timedelta(hours=24)
 HEADER = "idempotency-key"
@@ -149,7 +149,7 @@ class IdempotencyStore:
     async def replay_winner(request: Request) -> Response:
         claim: Claim = request.state.idempotency
         database: Database = request.app.state.database
-        async with database.transaction() as session:
+        async with database.transaction(workspace=claim.tenant_id) as session:
             record = await IdempotencyStore(session).find(claim.scope, claim.key)
         if record is None or record.request_hash != claim.fingerprint:
             raise KeyReused()
@@ -177,10 +177,10 @@ async def remember_refusal(request: Request, exc: Exception) -> Replay | None:
         return None
     database: Database = request.app.state.database
     try:
-        async with database.transaction() as session:
+        async with database.transaction(workspace=claim.tenant_id) as session:
             IdempotencyStore(session).remember(request, response)
     except IntegrityError:
-        async with database.transaction() as session:
+        async with database.transaction(workspace=claim.tenant_id) as session:
             record = await IdempotencyStore(session).find(claim.scope, claim.key)
         if record is not None and record.request_hash == claim.fingerprint:
             return Replay(record)

@@ -1,4 +1,5 @@
-"""The tenant choke point: every query of a tenant-owned table is built here, scoped to it."""
+"""The base of every repository of tenant-owned rows. The tenant filter itself is not here: the
+session's guard (`kit.tenant_guard`) adds it to every statement, whoever builds it."""
 
 from __future__ import annotations
 
@@ -12,37 +13,29 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from sqlalchemy.orm.exc import StaleDataError
 
 from rapport.kit.errors import AppError, PreconditionFailed
-from rapport.models.tenancy import TenantOwned
+from rapport.kit.tenant_guard import TenantOwned
 
 M = TypeVar("M", bound=TenantOwned)
 
 
-class ScopedRepository(Generic[M]):
-    """Base of every repository of tenant-owned rows.
-
-    Subclasses set `model` and build statements with `self.select()`, which already carries
-    `tenant_id = <current tenant>`; rows are added with `self.add()`, which stamps the tenant.
-    No other code filters by tenant.
-    """
+class Repository(Generic[M]):
+    """Subclasses set `model`; `select()` starts a statement on it, `add()` adds a row (the
+    guard stamps its workspace at flush), `flush()` turns unique-index races into 409s."""
 
     model: ClassVar[type[Any]]
     # Substrings of the driver's message (PostgreSQL names the index, SQLite the columns) that
     # identify a unique violation, and the domain error to raise for it.
     unique_violations: ClassVar[dict[str, Callable[[], AppError]]] = {}
 
-    def __init__(self, session: AsyncSession, tenant_id: uuid.UUID) -> None:
+    def __init__(self, session: AsyncSession) -> None:
         self.session = session
-        self.tenant_id = tenant_id
 
     def select(self, *entities: Any) -> Select[Any]:
-        stmt = select(*entities) if entities else select(self.model)
-        return stmt.where(self.model.tenant_id == self.tenant_id)
+        return select(*entities) if entities else select(self.model)
 
     async def get(self, record_id: uuid.UUID) -> M | None:
         """By primary key (served from the session's identity map when loaded already)."""
         record: M | None = await self.session.get(self.model, record_id)
-        if record is None or record.tenant_id != self.tenant_id:
-            return None
         return record
 
     async def first(self, *where: Any) -> M | None:
@@ -51,7 +44,6 @@ class ScopedRepository(Generic[M]):
         return row
 
     def add(self, record: M) -> M:
-        record.tenant_id = self.tenant_id
         self.session.add(record)
         return record
 

@@ -1,5 +1,6 @@
 """ORM tables, one module per aggregate. Importing this package registers every table."""
 
+from rapport.kit.idempotency_record import IdempotencyRecord
 from rapport.models.activities import (
     Activity,
     ActivityModule,
@@ -11,7 +12,6 @@ from rapport.models.auth import ApiKey
 from rapport.models.companies import Company, CompanyMembership, CompanyRole, CompanyStatus
 from rapport.models.contacts import Contact, ContactStatus, LifecycleStage
 from rapport.models.events import Event, EventCursor
-from rapport.models.idempotency import IdempotencyRecord
 from rapport.models.jobs import Job, JobState
 from rapport.models.properties import (
     PropertyDefinition,
@@ -22,7 +22,7 @@ from rapport.models.properties import (
 )
 from rapport.models.sync import SyncLink, SyncProvider
 from rapport.models.tags import CompanyTag, ContactTag, Tag
-from rapport.models.tenancy import Membership, MembershipRole, Tenant, TenantOwned, User
+from rapport.models.tenancy import Membership, MembershipRole, Tenant, User
 from rapport.models.webhooks import (
     DeliveryStatus,
     Webhook,
@@ -63,7 +63,6 @@ __all__ = [
     "Task",
     "TaskStatus",
     "Tenant",
-    "TenantOwned",
     "User",
     "Webhook",
     "WebhookAttempt",

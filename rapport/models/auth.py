@@ -9,7 +9,7 @@ from sqlalchemy import JSON, ForeignKey, String
 from sqlalchemy.orm import Mapped, mapped_column
 
 from rapport.kit.db import Base, IdMixin, TimestampMixin
-from rapport.models.tenancy import TenantOwned
+from rapport.kit.tenant_guard import TenantOwned
 
 
 class ApiKey(TenantOwned, IdMixin, TimestampMixin, Base):

@@ -10,8 +10,8 @@ from sqlalchemy import ForeignKey, Index, String, UniqueConstraint, text
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from rapport.kit.db import Base, IdMixin, TimestampMixin, enum_type
+from rapport.kit.tenant_guard import TenantOwned
 from rapport.models.contacts import Contact
-from rapport.models.tenancy import TenantOwned
 
 
 class CompanyRole(enum.StrEnum):

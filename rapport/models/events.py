@@ -12,7 +12,7 @@ from sqlalchemy.orm import Mapped, mapped_column
 from rapport.kit.clock import utcnow
 from rapport.kit.db import Base
 from rapport.kit.ids import new_id
-from rapport.models.tenancy import TenantOwned
+from rapport.kit.tenant_guard import TenantOwned
 
 
 class Event(TenantOwned, Base):

@@ -12,6 +12,7 @@ from sqlalchemy.orm import Mapped, mapped_column
 
 from rapport.kit.clock import utcnow
 from rapport.kit.db import Base, IdMixin, TimestampMixin, enum_type
+from rapport.kit.tenant_guard import TenantOwned
 
 
 class JobState(enum.StrEnum):
@@ -21,8 +22,9 @@ class JobState(enum.StrEnum):
     DEAD = "dead"
 
 
-class Job(IdMixin, TimestampMixin, Base):
-    """A unit of background work. `tenant_id` is null for the platform's own jobs.
+class Job(TenantOwned, IdMixin, TimestampMixin, Base):
+    """A unit of background work. `tenant_id` is null for the platform's own jobs, which no
+    workspace sees.
 
     A running job holds a lease (`locked_by`, `locked_until`) that its worker extends while it
     works; a job whose lease ran out (its worker died) is claimed again.
@@ -35,7 +37,8 @@ class Job(IdMixin, TimestampMixin, Base):
         Index("ix_jobs_tenant_state", "tenant_id", "state", "created_at"),
     )
 
-    tenant_id: Mapped[uuid.UUID | None] = mapped_column(
+    # Nullable, unlike other tenant-owned tables: platform jobs belong to no workspace.
+    tenant_id: Mapped[uuid.UUID | None] = mapped_column(  # type: ignore[assignment]
         ForeignKey("tenants.id", ondelete="CASCADE")
     )
     queue: Mapped[str] = mapped_column(String(50), default="default")

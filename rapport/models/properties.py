@@ -11,7 +11,7 @@ from sqlalchemy import JSON, Float, Index, String
 from sqlalchemy.orm import Mapped, mapped_column
 
 from rapport.kit.db import Base, IdMixin, TimestampMixin, enum_type
-from rapport.models.tenancy import TenantOwned
+from rapport.kit.tenant_guard import TenantOwned
 
 
 class PropertyEntity(enum.StrEnum):

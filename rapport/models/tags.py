@@ -10,7 +10,7 @@ from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from rapport.kit.clock import utcnow
 from rapport.kit.db import Base, IdMixin, TimestampMixin
-from rapport.models.tenancy import TenantOwned
+from rapport.kit.tenant_guard import TenantOwned
 
 
 class Tag(TenantOwned, IdMixin, TimestampMixin, Base):

@@ -8,9 +8,10 @@ from datetime import datetime
 from typing import Any
 
 from sqlalchemy import ForeignKey, String, UniqueConstraint
-from sqlalchemy.orm import Mapped, declared_attr, mapped_column
+from sqlalchemy.orm import Mapped, mapped_column
 
 from rapport.kit.db import Base, IdMixin, TimestampMixin, enum_type
+from rapport.kit.tenant_guard import TenantOwned
 
 
 class Tenant(IdMixin, TimestampMixin, Base):
@@ -18,15 +19,6 @@ class Tenant(IdMixin, TimestampMixin, Base):
 
     name: Mapped[str] = mapped_column(String(200))
     settings: Mapped[dict[str, Any]] = mapped_column(default=dict)
-
-
-class TenantOwned:
-    """Every row of a tenant-owned table carries its workspace; repositories filter on it."""
-
-    @declared_attr
-    @classmethod
-    def tenant_id(cls) -> Mapped[uuid.UUID]:
-        return mapped_column(ForeignKey("tenants.id", ondelete="CASCADE"), index=True)
 
 
 class User(IdMixin, TimestampMixin, Base):

@@ -10,7 +10,7 @@ from sqlalchemy import JSON, BigInteger, ForeignKey, Index, Integer, String, Tex
 from sqlalchemy.orm import Mapped, mapped_column
 
 from rapport.kit.db import Base, IdMixin, TimestampMixin, enum_type
-from rapport.models.tenancy import TenantOwned
+from rapport.kit.tenant_guard import TenantOwned
 
 
 class Webhook(TenantOwned, IdMixin, TimestampMixin, Base):

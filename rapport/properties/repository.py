@@ -9,7 +9,8 @@ from typing import Any, ClassVar
 from sqlalchemy import Select, delete, insert
 
 from rapport.kit.errors import AppError, Conflict
-from rapport.kit.repository import ScopedRepository
+from rapport.kit.repository import Repository
+from rapport.kit.tenant_guard import workspace_of
 from rapport.models import PropertyDefinition, PropertyEntity, PropertyGroup, PropertyValue
 
 
@@ -17,7 +18,7 @@ def key_taken() -> AppError:
     return Conflict("A property with this key exists for this entity", code="PROPERTY_KEY_EXISTS")
 
 
-class PropertyRepository(ScopedRepository[PropertyDefinition]):
+class PropertyRepository(Repository[PropertyDefinition]):
     model = PropertyDefinition
     unique_violations: ClassVar[dict[str, Any]] = {
         "uq_property_definitions_key": key_taken,
@@ -61,7 +62,7 @@ def value_rows(key: str, value: Any) -> list[dict[str, Any]]:
     return rows
 
 
-class PropertyValueRepository(ScopedRepository[PropertyValue]):
+class PropertyValueRepository(Repository[PropertyValue]):
     model = PropertyValue
 
     async def replace(
@@ -73,14 +74,13 @@ class PropertyValueRepository(ScopedRepository[PropertyValue]):
         """The indexed values of these keys of the record become `values` (None: none)."""
         await self.session.execute(
             delete(PropertyValue).where(
-                PropertyValue.tenant_id == self.tenant_id,
                 PropertyValue.record_id == record_id,
                 PropertyValue.key.in_(list(values)),
             )
         )
         rows = [
             {
-                "tenant_id": self.tenant_id,
+                "tenant_id": workspace_of(self.session),
                 "entity": entity,
                 "record_id": record_id,
                 "text_value": None,
@@ -101,6 +101,4 @@ class PropertyValueRepository(ScopedRepository[PropertyValue]):
             if isinstance(record_ids, Select)
             else PropertyValue.record_id == record_ids
         )
-        await self.session.execute(
-            delete(PropertyValue).where(PropertyValue.tenant_id == self.tenant_id, matching)
-        )
+        await self.session.execute(delete(PropertyValue).where(matching))

@@ -5,33 +5,24 @@ from __future__ import annotations
 import uuid
 from typing import Annotated
 
-from fastapi import Depends, Query
+from fastapi import Query
 
-from rapport.auth.dependencies import Authenticator
-from rapport.auth.principal import Principal
-from rapport.auth.scopes import Scope
 from rapport.kit.envelope import Envelope
 from rapport.kit.errors import documented_errors
-from rapport.kit.session import DbSession, api_router
+from rapport.kit.session import api_router
 from rapport.models import PropertyEntity, PropertyGroup
+from rapport.properties.deps import PropertiesAdmin, PropertiesRead
 from rapport.properties.schemas import PropertyCreate, PropertyOut, PropertyUpdate
-from rapport.properties.service import PropertyService, property_out
+from rapport.properties.service import property_out
 
 router = api_router(prefix="/properties", tags=["Properties"])
 
-Reader = Annotated[Principal, Depends(Authenticator(Scope.CRM_READ))]
-Admin = Annotated[Principal, Depends(Authenticator(Scope.CRM_ADMIN))]
 _NOT_FOUND = documented_errors({404: "No such property in this workspace"})
-
-
-def _service(db: DbSession, principal: Principal) -> PropertyService:
-    return PropertyService(db, principal.tenant_id, principal.actor)
 
 
 @router.get("", summary="Built-in fields and custom properties, per entity")
 async def list_properties(
-    db: DbSession,
-    principal: Reader,
+    properties: PropertiesRead,
     entity: PropertyEntity | None = None,
     group: PropertyGroup | None = None,
     is_system: Annotated[
@@ -39,7 +30,7 @@ async def list_properties(
     ] = None,
     include_archived: Annotated[bool, Query(alias="includeArchived")] = False,
 ) -> Envelope[list[PropertyOut]]:
-    shown = await _service(db, principal).listed(entity, group, is_system, include_archived)
+    shown = await properties.listed(entity, group, is_system, include_archived)
     return Envelope(data=shown)
 
 
@@ -52,16 +43,14 @@ async def list_properties(
     ),
 )
 async def create_property(
-    body: PropertyCreate, db: DbSession, principal: Admin
+    body: PropertyCreate, properties: PropertiesAdmin
 ) -> Envelope[PropertyOut]:
-    return Envelope(data=property_out(await _service(db, principal).create(body)))
+    return Envelope(data=property_out(await properties.create(body)))
 
 
 @router.get("/{property_id}", summary="One custom property", responses=_NOT_FOUND)
-async def get_property(
-    property_id: uuid.UUID, db: DbSession, principal: Reader
-) -> Envelope[PropertyOut]:
-    return Envelope(data=property_out(await _service(db, principal).get(property_id)))
+async def get_property(property_id: uuid.UUID, properties: PropertiesRead) -> Envelope[PropertyOut]:
+    return Envelope(data=property_out(await properties.get(property_id)))
 
 
 @router.patch(
@@ -70,9 +59,9 @@ async def get_property(
     responses=_NOT_FOUND,
 )
 async def update_property(
-    property_id: uuid.UUID, body: PropertyUpdate, db: DbSession, principal: Admin
+    property_id: uuid.UUID, body: PropertyUpdate, properties: PropertiesAdmin
 ) -> Envelope[PropertyOut]:
-    return Envelope(data=property_out(await _service(db, principal).update(property_id, body)))
+    return Envelope(data=property_out(await properties.update(property_id, body)))
 
 
 @router.delete(
@@ -81,6 +70,6 @@ async def update_property(
     responses=_NOT_FOUND,
 )
 async def archive_property(
-    property_id: uuid.UUID, db: DbSession, principal: Admin
+    property_id: uuid.UUID, properties: PropertiesAdmin
 ) -> Envelope[PropertyOut]:
-    return Envelope(data=property_out(await _service(db, principal).archive(property_id)))
+    return Envelope(data=property_out(await properties.archive(property_id)))

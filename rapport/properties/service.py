@@ -9,11 +9,10 @@ from typing import Any
 
 from pydantic.alias_generators import to_camel
 from sqlalchemy import Select
-from sqlalchemy.ext.asyncio import AsyncSession
 
-from rapport.events.actor import Actor
 from rapport.events.service import EventRecorder, changes_between
 from rapport.kit.clock import utcnow
+from rapport.kit.context import Context
 from rapport.kit.errors import NotFound, field_error
 from rapport.kit.normalize import clean, merge_properties
 from rapport.models import PropertyDefinition, PropertyEntity, PropertyGroup, PropertyType
@@ -35,9 +34,9 @@ from rapport.properties.values import InvalidValue, checked_value
 
 
 class PropertyService:
-    def __init__(self, session: AsyncSession, tenant_id: uuid.UUID, actor: Actor) -> None:
-        self.repo = PropertyRepository(session, tenant_id)
-        self.events = EventRecorder(session, tenant_id, actor)
+    def __init__(self, context: Context) -> None:
+        self.repo = PropertyRepository(context.session)
+        self.events = EventRecorder(context)
 
     async def listed(
         self,
@@ -139,15 +138,10 @@ class PropertyService:
 class PropertyRules:
     """Checks the `properties` of a write against the workspace's definitions."""
 
-    def __init__(
-        self,
-        session: AsyncSession,
-        tenant_id: uuid.UUID,
-        tenant_settings: Mapping[str, Any] | None = None,
-    ) -> None:
-        self.repo = PropertyRepository(session, tenant_id)
-        self.values = PropertyValueRepository(session, tenant_id)
-        settings = tenant_settings or {}
+    def __init__(self, context: Context) -> None:
+        self.repo = PropertyRepository(context.session)
+        self.values = PropertyValueRepository(context.session)
+        settings = context.workspace_settings
         self.allow_free = bool(settings.get("allowFreeProperties"))
         self.phone_region: str | None = settings.get("defaultPhoneRegion")
 

@@ -11,7 +11,7 @@ from rapport.kit.clock import utcnow
 from rapport.kit.envelope import PageMeta
 from rapport.kit.errors import AppError, Conflict
 from rapport.kit.pagination import PageRequest, paginate
-from rapport.kit.repository import ScopedRepository
+from rapport.kit.repository import Repository
 from rapport.models import SyncLink
 
 
@@ -22,7 +22,7 @@ def external_id_linked() -> AppError:
     )
 
 
-class SyncLinkRepository(ScopedRepository[SyncLink]):
+class SyncLinkRepository(Repository[SyncLink]):
     model = SyncLink
     sort_columns: ClassVar[dict[str, Any]] = {
         "createdAt": SyncLink.created_at,
@@ -79,16 +79,11 @@ class SyncLinkRepository(ScopedRepository[SyncLink]):
         result = await self.session.execute(
             update(SyncLink)
             .where(
-                SyncLink.tenant_id == self.tenant_id,
                 SyncLink.contact_id == loser_id,
                 SyncLink.integration_key.not_in(winner_keys),
             )
             .values(contact_id=winner_id, updated_at=utcnow())
             .execution_options(synchronize_session=False)
         )
-        await self.session.execute(
-            delete(SyncLink).where(
-                SyncLink.tenant_id == self.tenant_id, SyncLink.contact_id == loser_id
-            )
-        )
+        await self.session.execute(delete(SyncLink).where(SyncLink.contact_id == loser_id))
         return int(getattr(result, "rowcount", 0) or 0)

@@ -6,14 +6,12 @@ from typing import Annotated, Any
 
 from fastapi import Depends, Path, Query, Response
 
-from rapport.auth.dependencies import Authenticator
-from rapport.auth.principal import Principal
-from rapport.auth.scopes import Scope
 from rapport.contacts.schemas import ContactRef
 from rapport.kit.envelope import Envelope, ListEnvelope
 from rapport.kit.errors import documented_errors
 from rapport.kit.pagination import PageRequest, Pagination
-from rapport.kit.session import DbSession, api_router
+from rapport.kit.session import api_router
+from rapport.sync.deps import SyncRead, SyncWrite
 from rapport.sync.repository import SyncLinkRepository
 from rapport.sync.schemas import (
     KEY_DOC,
@@ -24,12 +22,9 @@ from rapport.sync.schemas import (
     SyncLinkPut,
     SyncStatusOut,
 )
-from rapport.sync.service import SyncStatusService
 
 router = api_router(tags=["Sync"])
 
-Reader = Annotated[Principal, Depends(Authenticator(Scope.CRM_READ))]
-Writer = Annotated[Principal, Depends(Authenticator(Scope.CRM_WRITE))]
 IntegrationKey = Annotated[
     str,
     Path(
@@ -52,20 +47,14 @@ _PUT: dict[int | str, dict[str, Any]] = {
 }
 
 
-def _service(db: DbSession, principal: Principal) -> SyncStatusService:
-    return SyncStatusService(db, principal.tenant_id)
-
-
 @router.get(
     "/contacts/{ref}/sync-status",
     tags=["Contacts"],
     summary="Where the contact lives in other systems, by integration key",
     responses=_CONTACT_404,
 )
-async def get_sync_status(
-    ref: ContactRef, db: DbSession, principal: Reader
-) -> Envelope[SyncStatusOut]:
-    contact, links = await _service(db, principal).status(ref)
+async def get_sync_status(ref: ContactRef, sync: SyncRead) -> Envelope[SyncStatusOut]:
+    contact, links = await sync.status(ref)
     return Envelope(
         data=SyncStatusOut(
             contact_id=contact.id,
@@ -86,11 +75,10 @@ async def put_sync_link(
     ref: ContactRef,
     integration_key: IntegrationKey,
     body: SyncLinkPut,
-    db: DbSession,
-    principal: Writer,
+    sync: SyncWrite,
     response: Response,
 ) -> Envelope[SyncLinkOut]:
-    link, created = await _service(db, principal).put(ref, integration_key, body)
+    link, created = await sync.put(ref, integration_key, body)
     response.status_code = 201 if created else 200
     response.headers["Location"] = (
         f"/api/v1/contacts/{link.contact_id}/sync-status/{link.integration_key}"
@@ -106,9 +94,9 @@ async def put_sync_link(
     responses=_LINK_404,
 )
 async def delete_sync_link(
-    ref: ContactRef, integration_key: IntegrationKey, db: DbSession, principal: Writer
+    ref: ContactRef, integration_key: IntegrationKey, sync: SyncWrite
 ) -> Response:
-    await _service(db, principal).remove(ref, integration_key)
+    await sync.remove(ref, integration_key)
     return Response(status_code=204)
 
 
@@ -117,8 +105,7 @@ async def delete_sync_link(
     summary="Reverse lookup: the contacts linked to an integration, or to one of its records",
 )
 async def find_sync_links(
-    db: DbSession,
-    principal: Reader,
+    sync: SyncRead,
     page: Page,
     integration_key: Annotated[
         str,
@@ -143,5 +130,5 @@ async def find_sync_links(
         ),
     ] = None,
 ) -> ListEnvelope[SyncLinkFound]:
-    rows, meta = await _service(db, principal).lookup(integration_key, external_id, page)
+    rows, meta = await sync.lookup(integration_key, external_id, page)
     return ListEnvelope(data=[SyncLinkFound.model_validate(r) for r in rows], meta=meta)

@@ -5,9 +5,8 @@ from __future__ import annotations
 import uuid
 from typing import Any
 
-from sqlalchemy.ext.asyncio import AsyncSession
-
 from rapport.contacts.service import ContactService
+from rapport.kit.context import Context
 from rapport.kit.envelope import PageMeta
 from rapport.kit.errors import NotFound, field_error
 from rapport.kit.normalize import clean
@@ -28,9 +27,13 @@ class SyncStatusService:
     resolves to the contact it was merged into).
     """
 
-    def __init__(self, session: AsyncSession, tenant_id: uuid.UUID) -> None:
-        self.repo = SyncLinkRepository(session, tenant_id)
-        self.contacts = ContactService(session, tenant_id)
+    def __init__(self, context: Context) -> None:
+        self.repo = SyncLinkRepository(context.session)
+        self.contacts = ContactService(context)
+
+    async def move_links(self, loser_id: uuid.UUID, winner_id: uuid.UUID) -> int:
+        """A merge: the loser's links go to the winner (see `SyncLinkRepository.move`)."""
+        return await self.repo.move(loser_id, winner_id)
 
     async def status(self, ref: str) -> tuple[Contact, list[SyncLink]]:
         """The contact and its links, by integration key."""

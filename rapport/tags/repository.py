@@ -14,7 +14,8 @@ from rapport.kit.clock import utcnow
 from rapport.kit.envelope import PageMeta
 from rapport.kit.errors import AppError, Conflict
 from rapport.kit.pagination import PageRequest, paginate
-from rapport.kit.repository import ScopedRepository
+from rapport.kit.repository import Repository
+from rapport.kit.tenant_guard import workspace_of
 from rapport.models import CompanyTag, ContactTag, Tag
 
 
@@ -22,7 +23,7 @@ def key_taken() -> AppError:
     return Conflict("A tag with this key already exists", code="TAG_KEY_EXISTS")
 
 
-class TagRepository(ScopedRepository[Tag]):
+class TagRepository(Repository[Tag]):
     model = Tag
     sort_columns: ClassVar[dict[str, Any]] = {
         "createdAt": Tag.created_at,
@@ -53,7 +54,7 @@ class TagRepository(ScopedRepository[Tag]):
         return await self.first(*conditions) is not None
 
 
-class _TaggingRepository(ScopedRepository[Any]):
+class _TaggingRepository(Repository[Any]):
     """Links between tags and one kind of record."""
 
     record_key: ClassVar[str]
@@ -83,7 +84,7 @@ class _TaggingRepository(ScopedRepository[Any]):
             insert(self.model)
             .values(
                 {
-                    "tenant_id": self.tenant_id,
+                    "tenant_id": workspace_of(self.session),
                     self.record_key: record_id,
                     "tag_id": tag_id,
                     "created_at": utcnow(),

@@ -7,22 +7,24 @@ from typing import Annotated, Any
 
 from fastapi import Depends, Path, Query, Response
 
-from rapport.auth.dependencies import Authenticator
-from rapport.auth.principal import Principal
-from rapport.auth.scopes import Scope
 from rapport.contacts.schemas import ContactRef
 from rapport.kit.envelope import Envelope, ListEnvelope
 from rapport.kit.errors import documented_errors
 from rapport.kit.pagination import PageRequest, Pagination
-from rapport.kit.session import DbSession, api_router
+from rapport.kit.session import api_router
+from rapport.tags.deps import (
+    CompanyTaggingRead,
+    CompanyTaggingWrite,
+    ContactTaggingRead,
+    ContactTaggingWrite,
+    TagsRead,
+    TagsWrite,
+)
 from rapport.tags.repository import TagRepository
 from rapport.tags.schemas import TagAssign, TagCreate, TagOut, TagUpdate
-from rapport.tags.service import TaggingService, TagService
 
 router = api_router(tags=["Tags"])
 
-Reader = Annotated[Principal, Depends(Authenticator(Scope.CRM_READ))]
-Writer = Annotated[Principal, Depends(Authenticator(Scope.CRM_WRITE))]
 CompanyRef = Annotated[
     str, Path(min_length=1, max_length=255, description="The company's id or externalId")
 ]
@@ -34,24 +36,15 @@ _ASSIGNED: dict[int | str, dict[str, Any]] = {
 }
 
 
-def _tags(db: DbSession, principal: Principal) -> TagService:
-    return TagService(db, principal.tenant_id, principal.actor)
-
-
-def _tagging(db: DbSession, principal: Principal, kind: str) -> TaggingService:
-    return TaggingService(db, principal.tenant_id, kind, principal.tenant_settings, principal.actor)
-
-
 @router.get("/tags", summary="List tags")
 async def list_tags(
-    db: DbSession,
-    principal: Reader,
+    tags: TagsRead,
     page: Annotated[PageRequest, Depends(Pagination(TagRepository.sort_columns))],
     search: Annotated[
         str | None, Query(max_length=200, description="Substring of the key or name")
     ] = None,
 ) -> ListEnvelope[TagOut]:
-    rows, meta = await _tags(db, principal).page(search, page)
+    rows, meta = await tags.page(search, page)
     return ListEnvelope(data=[TagOut.model_validate(t) for t in rows], meta=meta)
 
 
@@ -61,13 +54,13 @@ async def list_tags(
     summary="Create a tag",
     responses=documented_errors({409: "A tag with this key exists (TAG_KEY_EXISTS)"}),
 )
-async def create_tag(body: TagCreate, db: DbSession, principal: Writer) -> Envelope[TagOut]:
-    return Envelope(data=TagOut.model_validate(await _tags(db, principal).create(body)))
+async def create_tag(body: TagCreate, tags: TagsWrite) -> Envelope[TagOut]:
+    return Envelope(data=TagOut.model_validate(await tags.create(body)))
 
 
 @router.get("/tags/{tag_id}", summary="One tag", responses=_TAG_404)
-async def get_tag(tag_id: uuid.UUID, db: DbSession, principal: Reader) -> Envelope[TagOut]:
-    return Envelope(data=TagOut.model_validate(await _tags(db, principal).get(tag_id)))
+async def get_tag(tag_id: uuid.UUID, tags: TagsRead) -> Envelope[TagOut]:
+    return Envelope(data=TagOut.model_validate(await tags.get(tag_id)))
 
 
 @router.patch(
@@ -78,10 +71,8 @@ async def get_tag(tag_id: uuid.UUID, db: DbSession, principal: Reader) -> Envelo
         **documented_errors({409: "A tag with this key exists (TAG_KEY_EXISTS)"}),
     },
 )
-async def update_tag(
-    tag_id: uuid.UUID, body: TagUpdate, db: DbSession, principal: Writer
-) -> Envelope[TagOut]:
-    return Envelope(data=TagOut.model_validate(await _tags(db, principal).update(tag_id, body)))
+async def update_tag(tag_id: uuid.UUID, body: TagUpdate, tags: TagsWrite) -> Envelope[TagOut]:
+    return Envelope(data=TagOut.model_validate(await tags.update(tag_id, body)))
 
 
 @router.delete(
@@ -90,18 +81,16 @@ async def update_tag(
     summary="Delete a tag (it comes off everything carrying it)",
     responses=_TAG_404,
 )
-async def delete_tag(tag_id: uuid.UUID, db: DbSession, principal: Writer) -> Response:
-    await _tags(db, principal).delete(tag_id)
+async def delete_tag(tag_id: uuid.UUID, tags: TagsWrite) -> Response:
+    await tags.delete(tag_id)
     return Response(status_code=204)
 
 
 @router.get(
     "/contacts/{ref}/tags", tags=["Contacts"], summary="The contact's tags", responses=_RECORD_404
 )
-async def list_contact_tags(
-    ref: ContactRef, db: DbSession, principal: Reader
-) -> Envelope[list[TagOut]]:
-    tags = await _tagging(db, principal, "contact").tags_of(ref)
+async def list_contact_tags(ref: ContactRef, tagging: ContactTaggingRead) -> Envelope[list[TagOut]]:
+    tags = await tagging.tags_of(ref)
     return Envelope(data=[TagOut.model_validate(t) for t in tags])
 
 
@@ -113,9 +102,9 @@ async def list_contact_tags(
     responses={**_RECORD_404, **_ASSIGNED},
 )
 async def tag_contact(
-    ref: ContactRef, body: TagAssign, db: DbSession, principal: Writer, response: Response
+    ref: ContactRef, body: TagAssign, tagging: ContactTaggingWrite, response: Response
 ) -> Envelope[TagOut]:
-    tag, added = await _tagging(db, principal, "contact").add(ref, body.tag_id)
+    tag, added = await tagging.add(ref, body.tag_id)
     response.status_code = 201 if added else 200
     return Envelope(data=TagOut.model_validate(tag))
 
@@ -128,9 +117,9 @@ async def tag_contact(
     responses=_RECORD_404,
 )
 async def untag_contact(
-    ref: ContactRef, tag_id: uuid.UUID, db: DbSession, principal: Writer
+    ref: ContactRef, tag_id: uuid.UUID, tagging: ContactTaggingWrite
 ) -> Response:
-    await _tagging(db, principal, "contact").remove(ref, tag_id)
+    await tagging.remove(ref, tag_id)
     return Response(status_code=204)
 
 
@@ -141,9 +130,9 @@ async def untag_contact(
     responses=_RECORD_404,
 )
 async def list_company_tags(
-    company_ref: CompanyRef, db: DbSession, principal: Reader
+    company_ref: CompanyRef, tagging: CompanyTaggingRead
 ) -> Envelope[list[TagOut]]:
-    tags = await _tagging(db, principal, "company").tags_of(company_ref)
+    tags = await tagging.tags_of(company_ref)
     return Envelope(data=[TagOut.model_validate(t) for t in tags])
 
 
@@ -157,11 +146,10 @@ async def list_company_tags(
 async def tag_company(
     company_ref: CompanyRef,
     body: TagAssign,
-    db: DbSession,
-    principal: Writer,
+    tagging: CompanyTaggingWrite,
     response: Response,
 ) -> Envelope[TagOut]:
-    tag, added = await _tagging(db, principal, "company").add(company_ref, body.tag_id)
+    tag, added = await tagging.add(company_ref, body.tag_id)
     response.status_code = 201 if added else 200
     return Envelope(data=TagOut.model_validate(tag))
 
@@ -174,7 +162,7 @@ async def tag_company(
     responses=_RECORD_404,
 )
 async def untag_company(
-    company_ref: CompanyRef, tag_id: uuid.UUID, db: DbSession, principal: Writer
+    company_ref: CompanyRef, tag_id: uuid.UUID, tagging: CompanyTaggingWrite
 ) -> Response:
-    await _tagging(db, principal, "company").remove(company_ref, tag_id)
+    await tagging.remove(company_ref, tag_id)
     return Response(status_code=204)

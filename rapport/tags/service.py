@@ -3,15 +3,12 @@
 from __future__ import annotations
 
 import uuid
-from collections.abc import Mapping
 from typing import Any
-
-from sqlalchemy.ext.asyncio import AsyncSession
 
 from rapport.companies.service import CompanyService
 from rapport.contacts.service import ContactService
-from rapport.events.actor import Actor
 from rapport.events.service import EventRecorder, changes_between
+from rapport.kit.context import Context
 from rapport.kit.envelope import PageMeta
 from rapport.kit.errors import NotFound, field_error
 from rapport.kit.normalize import clean
@@ -27,10 +24,10 @@ from rapport.tags.schemas import TagCreate, TagOut, TagUpdate
 
 
 class TagService:
-    def __init__(self, session: AsyncSession, tenant_id: uuid.UUID, actor: Actor) -> None:
-        self.session = session
-        self.repo = TagRepository(session, tenant_id)
-        self.events = EventRecorder(session, tenant_id, actor)
+    def __init__(self, context: Context) -> None:
+        self.session = context.session
+        self.repo = TagRepository(context.session)
+        self.events = EventRecorder(context)
 
     async def page(self, search: str | None, page: PageRequest) -> tuple[list[Tag], PageMeta]:
         return await self.repo.page(search, page)
@@ -98,28 +95,26 @@ class TagService:
 class TaggingService:
     """The tags on contacts (`kind="contact"`) or companies (`kind="company"`)."""
 
-    def __init__(
-        self,
-        session: AsyncSession,
-        tenant_id: uuid.UUID,
-        kind: str,
-        tenant_settings: Mapping[str, Any] | None = None,
-        actor: Actor | None = None,
-    ) -> None:
-        actor = actor or Actor.system()
+    def __init__(self, context: Context, kind: str) -> None:
         self.kind = kind
-        self.tags = TagService(session, tenant_id, actor)
-        self.events = EventRecorder(session, tenant_id, actor)
+        self.tags = TagService(context)
+        self.events = EventRecorder(context)
         if kind == "contact":
             self.links: ContactTagRepository | CompanyTagRepository = ContactTagRepository(
-                session, tenant_id
+                context.session
             )
-            self.records: ContactService | CompanyService = ContactService(
-                session, tenant_id, tenant_settings, actor
-            )
+            self.records: ContactService | CompanyService = ContactService(context)
         else:
-            self.links = CompanyTagRepository(session, tenant_id)
-            self.records = CompanyService(session, tenant_id, tenant_settings, actor)
+            self.links = CompanyTagRepository(context.session)
+            self.records = CompanyService(context)
+
+    @classmethod
+    def of_contacts(cls, context: Context) -> TaggingService:
+        return cls(context, "contact")
+
+    @classmethod
+    def of_companies(cls, context: Context) -> TaggingService:
+        return cls(context, "company")
 
     async def tags_of(self, ref: str) -> list[Tag]:
         record = await self.records.get(ref)

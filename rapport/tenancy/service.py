@@ -9,8 +9,9 @@ from email_validator import EmailNotValidError, validate_email
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from rapport.auth.credentials import hash_password
+from rapport.kit.context import Context
 from rapport.kit.errors import Conflict, NotFound, field_error
-from rapport.models import Membership, MembershipRole, Tenant, User
+from rapport.models import MembershipRole, Tenant, User
 from rapport.tenancy.repository import WorkspaceRepository
 from rapport.tenancy.schemas import WorkspaceUpdate
 
@@ -87,6 +88,10 @@ class WorkspaceService:
             await self.repo.flush()
         elif await self.repo.membership(tenant_id, user.id) is not None:
             raise Conflict("This user is already a member of the workspace", code="ALREADY_MEMBER")
-        self.repo.add(Membership(tenant_id=tenant_id, user_id=user.id, role=role))
-        await self.repo.flush()
+        await self.repo.add_membership(tenant_id, user.id, role)
         return user
+
+
+async def is_member(context: Context, user_id: uuid.UUID) -> bool:
+    """Whether the user belongs to the context's workspace (owners and assignees must)."""
+    return await WorkspaceRepository(context.session).member(user_id) is not None

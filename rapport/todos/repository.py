@@ -9,7 +9,7 @@ from typing import Any, ClassVar
 
 from rapport.kit.envelope import PageMeta
 from rapport.kit.pagination import PageRequest, paginate
-from rapport.kit.repository import ScopedRepository
+from rapport.kit.repository import Repository
 from rapport.models import Task, TaskStatus
 
 
@@ -24,7 +24,7 @@ class TaskFilters:
     due_after: datetime | None = None
 
 
-class TaskRepository(ScopedRepository[Task]):
+class TaskRepository(Repository[Task]):
     model = Task
     sort_columns: ClassVar[dict[str, Any]] = {
         "createdAt": Task.created_at,

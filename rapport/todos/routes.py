@@ -7,34 +7,24 @@ from typing import Annotated
 
 from fastapi import Depends, Query, Response
 
-from rapport.auth.dependencies import Authenticator
-from rapport.auth.principal import Principal
-from rapport.auth.scopes import Scope
 from rapport.kit.envelope import Envelope, ListEnvelope
 from rapport.kit.errors import documented_errors
 from rapport.kit.pagination import PageRequest, Pagination
 from rapport.kit.schemas import UtcDateTime
-from rapport.kit.session import DbSession, api_router
+from rapport.kit.session import api_router
 from rapport.models import TaskStatus
+from rapport.todos.deps import TasksRead, TasksWrite
 from rapport.todos.repository import TaskFilters, TaskRepository
 from rapport.todos.schemas import TaskCreate, TaskOut, TaskUpdate
-from rapport.todos.service import TaskService
 
 router = api_router(prefix="/tasks", tags=["Tasks"])
 
-Reader = Annotated[Principal, Depends(Authenticator(Scope.CRM_READ))]
-Writer = Annotated[Principal, Depends(Authenticator(Scope.CRM_WRITE))]
 _NOT_FOUND = documented_errors({404: "No such task in this workspace"})
-
-
-def _service(db: DbSession, principal: Principal) -> TaskService:
-    return TaskService(db, principal.tenant_id, principal.actor)
 
 
 @router.get("", summary="List tasks")
 async def list_tasks(
-    db: DbSession,
-    principal: Reader,
+    tasks: TasksRead,
     page: Annotated[PageRequest, Depends(Pagination(TaskRepository.sort_columns))],
     status: Annotated[list[TaskStatus] | None, Query(description="Repeat to combine")] = None,
     project_id: Annotated[uuid.UUID | None, Query(alias="projectId")] = None,
@@ -53,18 +43,18 @@ async def list_tasks(
         due_before=due_before,
         due_after=due_after,
     )
-    rows, meta = await _service(db, principal).page(filters, page)
+    rows, meta = await tasks.page(filters, page)
     return ListEnvelope(data=[TaskOut.model_validate(t) for t in rows], meta=meta)
 
 
 @router.post("", status_code=201, summary="Create a task")
-async def create_task(body: TaskCreate, db: DbSession, principal: Writer) -> Envelope[TaskOut]:
-    return Envelope(data=TaskOut.model_validate(await _service(db, principal).create(body)))
+async def create_task(body: TaskCreate, tasks: TasksWrite) -> Envelope[TaskOut]:
+    return Envelope(data=TaskOut.model_validate(await tasks.create(body)))
 
 
 @router.get("/{task_id}", summary="One task", responses=_NOT_FOUND)
-async def get_task(task_id: uuid.UUID, db: DbSession, principal: Reader) -> Envelope[TaskOut]:
-    return Envelope(data=TaskOut.model_validate(await _service(db, principal).get(task_id)))
+async def get_task(task_id: uuid.UUID, tasks: TasksRead) -> Envelope[TaskOut]:
+    return Envelope(data=TaskOut.model_validate(await tasks.get(task_id)))
 
 
 @router.patch(
@@ -72,14 +62,12 @@ async def get_task(task_id: uuid.UUID, db: DbSession, principal: Reader) -> Enve
     summary="Change a task (status done stamps completedAt)",
     responses=_NOT_FOUND,
 )
-async def update_task(
-    task_id: uuid.UUID, body: TaskUpdate, db: DbSession, principal: Writer
-) -> Envelope[TaskOut]:
-    task = await _service(db, principal).update(task_id, body)
+async def update_task(task_id: uuid.UUID, body: TaskUpdate, tasks: TasksWrite) -> Envelope[TaskOut]:
+    task = await tasks.update(task_id, body)
     return Envelope(data=TaskOut.model_validate(task))
 
 
 @router.delete("/{task_id}", status_code=204, summary="Delete a task", responses=_NOT_FOUND)
-async def delete_task(task_id: uuid.UUID, db: DbSession, principal: Writer) -> Response:
-    await _service(db, principal).delete(task_id)
+async def delete_task(task_id: uuid.UUID, tasks: TasksWrite) -> Response:
+    await tasks.delete(task_id)
     return Response(status_code=204)

@@ -7,19 +7,18 @@ import uuid
 from typing import Any
 
 from pydantic.alias_generators import to_camel
-from sqlalchemy.ext.asyncio import AsyncSession
 
-from rapport.companies.repository import CompanyRepository
+from rapport.companies.service import CompanyService
 from rapport.contacts.service import ContactService
-from rapport.events.actor import Actor
 from rapport.events.service import EventRecorder, changes_between
 from rapport.kit.clock import utcnow
+from rapport.kit.context import Context
 from rapport.kit.envelope import PageMeta
 from rapport.kit.errors import NotFound, field_error
 from rapport.kit.normalize import clean
 from rapport.kit.pagination import PageRequest
 from rapport.models import Task, TaskStatus
-from rapport.tenancy.repository import WorkspaceRepository
+from rapport.tenancy.service import is_member
 from rapport.todos.repository import TaskFilters, TaskRepository
 from rapport.todos.schemas import TaskCreate, TaskOut, TaskUpdate
 
@@ -27,11 +26,10 @@ _LINKS = ("assignee_user_id", "contact_id", "company_id")
 
 
 class TaskService:
-    def __init__(self, session: AsyncSession, tenant_id: uuid.UUID, actor: Actor) -> None:
-        self.session = session
-        self.tenant_id = tenant_id
-        self.repo = TaskRepository(session, tenant_id)
-        self.events = EventRecorder(session, tenant_id, actor)
+    def __init__(self, context: Context) -> None:
+        self.context = context
+        self.repo = TaskRepository(context.session)
+        self.events = EventRecorder(context)
 
     async def page(self, filters: TaskFilters, page: PageRequest) -> tuple[list[Task], PageMeta]:
         return await self.repo.page(filters, page)
@@ -91,7 +89,7 @@ class TaskService:
     async def delete(self, task_id: uuid.UUID) -> None:
         task = await self.get(task_id)
         record = _record(task)
-        await self.session.delete(task)
+        await self.context.session.delete(task)
         await self.repo.flush()
         self.events.record("task.deleted", "task", task_id, {"record": record})
 
@@ -100,18 +98,16 @@ class TaskService:
         of it (a merged contact gives the contact it was merged into)."""
         if value is None:
             return None
-        found: Any
-        if field == "assignee_user_id":
-            found = await WorkspaceRepository(self.session).membership(self.tenant_id, value)
-        elif field == "contact_id":
-            try:
-                return (await ContactService(self.session, self.tenant_id).get(str(value))).id
-            except NotFound:
-                found = None
-        else:
-            found = await CompanyRepository(self.session, self.tenant_id).get(value)
-        if found is None:
-            raise field_error(to_camel(field), "Not found in this workspace")
+        try:
+            if field == "assignee_user_id":
+                if not await is_member(self.context, value):
+                    raise NotFound("No such user")
+            elif field == "contact_id":
+                return (await ContactService(self.context).get(str(value))).id
+            else:
+                await CompanyService(self.context).get(str(value))
+        except NotFound as exc:
+            raise field_error(to_camel(field), "Not found in this workspace") from exc
         return value
 
     def _emit(self, event_type: str, task: Task, before: dict[str, Any] | None = None) -> None:

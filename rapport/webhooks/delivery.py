@@ -12,11 +12,11 @@ import orjson
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from rapport.config import Settings
-from rapport.events.actor import Actor
 from rapport.events.catalog import matches
 from rapport.events.schemas import EventOut
 from rapport.events.service import EventRecorder
 from rapport.kit.clock import as_utc, utcnow
+from rapport.kit.context import Context
 from rapport.kit.ids import new_id
 from rapport.models import DeliveryStatus, Event, Webhook, WebhookAttempt, WebhookDelivery
 from rapport.webhooks.outbound import Outcome, post_event
@@ -87,12 +87,13 @@ class DeliveryRunner:
     slow receiver holds no lock), then the attempt, the delivery's state and the webhook's
     health are written together, with the next attempt or the next delivery of the record."""
 
-    def __init__(self, session: AsyncSession, tenant_id: uuid.UUID, settings: Settings) -> None:
-        self.session = session
-        self.tenant_id = tenant_id
+    def __init__(self, context: Context, settings: Settings) -> None:
+        self.context = context
+        self.session = context.session
+        self.tenant_id = context.workspace_id
         self.settings = settings
-        self.deliveries = DeliveryRepository(session, tenant_id)
-        self.webhooks = WebhookRepository(session, tenant_id)
+        self.deliveries = DeliveryRepository(context.session)
+        self.webhooks = WebhookRepository(context.session)
 
     async def run(self, delivery_id: uuid.UUID) -> None:
         found = await self.deliveries.to_send(delivery_id)
@@ -189,7 +190,7 @@ class DeliveryRunner:
         webhook.active = False
         webhook.disabled_reason = reason[:500]
         webhook.disabled_at = utcnow()
-        EventRecorder(self.session, self.tenant_id, Actor.system()).record(
+        EventRecorder(self.context).record(
             "webhook.disabled",
             "webhook",
             webhook.id,

@@ -13,12 +13,12 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from rapport.kit.envelope import PageMeta
 from rapport.kit.pagination import PageRequest, paginate
-from rapport.kit.repository import ScopedRepository
+from rapport.kit.repository import Repository
 from rapport.models import DeliveryStatus, Event, Webhook, WebhookAttempt, WebhookDelivery
 from rapport.models.webhooks import UNFINISHED
 
 
-class WebhookRepository(ScopedRepository[Webhook]):
+class WebhookRepository(Repository[Webhook]):
     model = Webhook
     sort_columns: ClassVar[dict[str, Any]] = {
         "createdAt": Webhook.created_at,
@@ -51,7 +51,7 @@ class DeliveryFilters:
     event_id: uuid.UUID | None = None
 
 
-class DeliveryRepository(ScopedRepository[WebhookDelivery]):
+class DeliveryRepository(Repository[WebhookDelivery]):
     model = WebhookDelivery
     sort_columns: ClassVar[dict[str, Any]] = {
         "createdAt": WebhookDelivery.created_at,
@@ -79,7 +79,7 @@ class DeliveryRepository(ScopedRepository[WebhookDelivery]):
             .join(Webhook, Webhook.id == WebhookDelivery.webhook_id)
             .outerjoin(
                 Event,
-                (Event.id == WebhookDelivery.event_id) & (Event.tenant_id == self.tenant_id),
+                Event.id == WebhookDelivery.event_id,
             )
             .where(WebhookDelivery.id == delivery_id)
         )
@@ -109,7 +109,7 @@ class DeliveryRepository(ScopedRepository[WebhookDelivery]):
         return successor
 
 
-class AttemptRepository(ScopedRepository[WebhookAttempt]):
+class AttemptRepository(Repository[WebhookAttempt]):
     model = WebhookAttempt
 
     async def of_delivery(self, delivery_id: uuid.UUID) -> list[WebhookAttempt]:

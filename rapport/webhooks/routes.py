@@ -5,18 +5,16 @@ from __future__ import annotations
 import uuid
 from typing import Annotated
 
-from fastapi import Depends, Query, Request, Response
+from fastapi import Depends, Query, Response
 
-from rapport.auth.dependencies import Authenticator
-from rapport.auth.principal import Principal
-from rapport.auth.scopes import Scope
-from rapport.config import Settings
+from rapport.auth.dependencies import AdminAccess
 from rapport.events.catalog import EVENT_TYPES
 from rapport.kit.envelope import Envelope, ListEnvelope
 from rapport.kit.errors import documented_errors
 from rapport.kit.pagination import PageRequest, Pagination
-from rapport.kit.session import DbSession, api_router
+from rapport.kit.session import api_router
 from rapport.models import DeliveryStatus, Webhook
+from rapport.webhooks.deps import Webhooks
 from rapport.webhooks.repository import DeliveryFilters, DeliveryRepository, WebhookRepository
 from rapport.webhooks.schemas import (
     AttemptOut,
@@ -28,19 +26,10 @@ from rapport.webhooks.schemas import (
     WebhookUpdate,
     WebhookWithSecret,
 )
-from rapport.webhooks.service import WebhookService
 
 router = api_router(prefix="/webhooks", tags=["Webhooks"])
 
-Admin = Annotated[Principal, Depends(Authenticator(Scope.CRM_ADMIN))]
 _NOT_FOUND = documented_errors({404: "No such webhook in this workspace"})
-
-
-def _service(request: Request, db: DbSession, principal: Principal) -> WebhookService:
-    settings: Settings = request.app.state.settings
-    return WebhookService(
-        db, principal.tenant_id, principal.actor, allow_private=settings.allow_private_webhooks
-    )
 
 
 def _with_secret(webhook: Webhook) -> WebhookWithSecret:
@@ -49,19 +38,17 @@ def _with_secret(webhook: Webhook) -> WebhookWithSecret:
 
 
 @router.get("/event-types", summary="Every event type a webhook can subscribe to")
-async def list_event_types(_principal: Admin) -> Envelope[list[EventTypeOut]]:
+async def list_event_types(_context: AdminAccess) -> Envelope[list[EventTypeOut]]:
     return Envelope(data=[EventTypeOut(type=t, description=d) for t, d in EVENT_TYPES.items()])
 
 
 @router.get("", summary="List webhooks")
 async def list_webhooks(
-    request: Request,
-    db: DbSession,
-    principal: Admin,
+    webhooks: Webhooks,
     page: Annotated[PageRequest, Depends(Pagination(WebhookRepository.sort_columns))],
     active: Annotated[bool | None, Query(description="Only active (or inactive) ones")] = None,
 ) -> ListEnvelope[WebhookOut]:
-    rows, meta = await _service(request, db, principal).page(active, page)
+    rows, meta = await webhooks.page(active, page)
     return ListEnvelope(data=[WebhookOut.model_validate(w) for w in rows], meta=meta)
 
 
@@ -70,18 +57,14 @@ async def list_webhooks(
     status_code=201,
     summary="Subscribe a URL to events; the signing secret is in this response only",
 )
-async def create_webhook(
-    body: WebhookCreate, request: Request, db: DbSession, principal: Admin
-) -> Envelope[WebhookWithSecret]:
-    webhook = await _service(request, db, principal).create(body)
+async def create_webhook(body: WebhookCreate, webhooks: Webhooks) -> Envelope[WebhookWithSecret]:
+    webhook = await webhooks.create(body)
     return Envelope(data=_with_secret(webhook))
 
 
 @router.get("/{webhook_id}", summary="One webhook (without its secret)", responses=_NOT_FOUND)
-async def get_webhook(
-    webhook_id: uuid.UUID, request: Request, db: DbSession, principal: Admin
-) -> Envelope[WebhookOut]:
-    webhook = await _service(request, db, principal).get(webhook_id)
+async def get_webhook(webhook_id: uuid.UUID, webhooks: Webhooks) -> Envelope[WebhookOut]:
+    webhook = await webhooks.get(webhook_id)
     return Envelope(data=WebhookOut.model_validate(webhook))
 
 
@@ -91,9 +74,9 @@ async def get_webhook(
     responses=_NOT_FOUND,
 )
 async def update_webhook(
-    webhook_id: uuid.UUID, body: WebhookUpdate, request: Request, db: DbSession, principal: Admin
+    webhook_id: uuid.UUID, body: WebhookUpdate, webhooks: Webhooks
 ) -> Envelope[WebhookOut]:
-    webhook = await _service(request, db, principal).update(webhook_id, body)
+    webhook = await webhooks.update(webhook_id, body)
     return Envelope(data=WebhookOut.model_validate(webhook))
 
 
@@ -103,10 +86,8 @@ async def update_webhook(
     summary="Delete a webhook and its delivery log",
     responses=_NOT_FOUND,
 )
-async def delete_webhook(
-    webhook_id: uuid.UUID, request: Request, db: DbSession, principal: Admin
-) -> Response:
-    await _service(request, db, principal).delete(webhook_id)
+async def delete_webhook(webhook_id: uuid.UUID, webhooks: Webhooks) -> Response:
+    await webhooks.delete(webhook_id)
     return Response(status_code=204)
 
 
@@ -116,9 +97,9 @@ async def delete_webhook(
     responses=_NOT_FOUND,
 )
 async def rotate_webhook_secret(
-    webhook_id: uuid.UUID, request: Request, db: DbSession, principal: Admin
+    webhook_id: uuid.UUID, webhooks: Webhooks
 ) -> Envelope[WebhookWithSecret]:
-    webhook = await _service(request, db, principal).rotate_secret(webhook_id)
+    webhook = await webhooks.rotate_secret(webhook_id)
     return Envelope(data=_with_secret(webhook))
 
 
@@ -129,16 +110,14 @@ async def rotate_webhook_secret(
 )
 async def list_deliveries(
     webhook_id: uuid.UUID,
-    request: Request,
-    db: DbSession,
-    principal: Admin,
+    webhooks: Webhooks,
     page: Annotated[PageRequest, Depends(Pagination(DeliveryRepository.sort_columns))],
     status: DeliveryStatus | None = None,
     event_type: Annotated[str | None, Query(alias="eventType", max_length=100)] = None,
     event_id: Annotated[uuid.UUID | None, Query(alias="eventId")] = None,
 ) -> ListEnvelope[DeliveryOut]:
     filters = DeliveryFilters(status=status, event_type=event_type, event_id=event_id)
-    rows, meta = await _service(request, db, principal).deliveries_page(webhook_id, filters, page)
+    rows, meta = await webhooks.deliveries_page(webhook_id, filters, page)
     return ListEnvelope(data=[DeliveryOut.model_validate(d) for d in rows], meta=meta)
 
 
@@ -150,11 +129,9 @@ async def list_deliveries(
 async def get_delivery(
     webhook_id: uuid.UUID,
     delivery_id: uuid.UUID,
-    request: Request,
-    db: DbSession,
-    principal: Admin,
+    webhooks: Webhooks,
 ) -> Envelope[DeliveryDetail]:
-    delivery, attempts = await _service(request, db, principal).delivery(webhook_id, delivery_id)
+    delivery, attempts = await webhooks.delivery(webhook_id, delivery_id)
     out = DeliveryOut.model_validate(delivery)
     return Envelope(
         data=DeliveryDetail(
@@ -177,9 +154,7 @@ async def get_delivery(
 async def replay_delivery(
     webhook_id: uuid.UUID,
     delivery_id: uuid.UUID,
-    request: Request,
-    db: DbSession,
-    principal: Admin,
+    webhooks: Webhooks,
 ) -> Envelope[DeliveryOut]:
-    replay = await _service(request, db, principal).replay(webhook_id, delivery_id)
+    replay = await webhooks.replay(webhook_id, delivery_id)
     return Envelope(data=DeliveryOut.model_validate(replay))

@@ -7,11 +7,10 @@ import uuid
 from typing import Any
 
 from pydantic.alias_generators import to_camel
-from sqlalchemy.ext.asyncio import AsyncSession
 
-from rapport.events.actor import Actor
 from rapport.events.service import EventRecorder, changes_between
 from rapport.kit.clock import utcnow
+from rapport.kit.context import Context
 from rapport.kit.envelope import PageMeta
 from rapport.kit.errors import Conflict, NotFound, field_error
 from rapport.kit.pagination import PageRequest
@@ -31,15 +30,13 @@ DELIVER_TASK = "webhooks.deliver"
 
 
 class WebhookService:
-    def __init__(
-        self, session: AsyncSession, tenant_id: uuid.UUID, actor: Actor, *, allow_private: bool
-    ) -> None:
-        self.session = session
-        self.tenant_id = tenant_id
-        self.repo = WebhookRepository(session, tenant_id)
-        self.deliveries = DeliveryRepository(session, tenant_id)
-        self.attempts = AttemptRepository(session, tenant_id)
-        self.events = EventRecorder(session, tenant_id, actor)
+    def __init__(self, context: Context, *, allow_private: bool) -> None:
+        self.session = context.session
+        self.tenant_id = context.workspace_id
+        self.repo = WebhookRepository(context.session)
+        self.deliveries = DeliveryRepository(context.session)
+        self.attempts = AttemptRepository(context.session)
+        self.events = EventRecorder(context)
         self.allow_private = allow_private
 
     async def page(self, active: bool | None, page: PageRequest) -> tuple[list[Webhook], PageMeta]:

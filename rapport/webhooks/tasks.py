@@ -22,8 +22,7 @@ consumer("webhooks")(dispatch)
 async def deliver(context: JobContext, payload: dict[str, Any]) -> None:
     """One attempt; the runner queues the next one itself, so that the attempt's log commits
     even when the receiver failed. Failures of this job are Rapport's own (database errors)."""
-    assert context.tenant_id is not None
-    runner = DeliveryRunner(context.session, context.tenant_id, context.settings)
+    runner = DeliveryRunner(context.workspace, context.settings)
     await runner.run(uuid.UUID(payload["deliveryId"]))
 
 

@@ -37,6 +37,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from rapport.config import Settings
 from rapport.events.stream import CONSUMERS, follow
 from rapport.kit.clock import utcnow
+from rapport.kit.context import Context
 from rapport.kit.db import Database
 from rapport.kit.ids import new_id
 from rapport.models import Job, JobState
@@ -45,15 +46,26 @@ log = logging.getLogger("rapport.worker")
 
 TASK_MODULES = ("rapport.worker.tasks", "rapport.webhooks.tasks")
 PERIODIC_CHECK_SECONDS = 5.0
+_QUEUE = "job queue: claims, leases and retries of every workspace's jobs"
 
 
 @dataclass(frozen=True)
 class JobContext:
+    """What a handler gets. A workspace's job runs in a session bound to that workspace; a
+    platform job (no workspace) in a platform-wide one."""
+
     job_id: uuid.UUID
     tenant_id: uuid.UUID | None
     attempt: int
     session: AsyncSession
     settings: Settings
+
+    @property
+    def workspace(self) -> Context:
+        """The job's workspace as a service context (acting as the system)."""
+        if self.tenant_id is None:
+            raise ValueError("A platform job has no workspace")
+        return Context(self.session, self.tenant_id)
 
 
 Handler = Callable[[JobContext, dict[str, Any]], Awaitable[None]]
@@ -342,7 +354,7 @@ class Worker:
             )
             .execution_options(synchronize_session=False)
         )
-        async with self.database.transaction() as session:
+        async with self.database.transaction(platform=_QUEUE) as session:
             rows = (await session.execute(stmt)).all()
         # RETURNING keeps no order: run the most urgent first.
         claimed = (Claimed(owner, *row) for row in rows)
@@ -357,8 +369,13 @@ class Worker:
             await self._fail(job, spec, "attempts exhausted (the lease ran out)", permanent=True)
             return
         heartbeat = asyncio.create_task(self._heartbeat(job))
+        scope: dict[str, Any] = (
+            {"workspace": job.tenant_id}
+            if job.tenant_id is not None
+            else {"platform": f"platform task {job.task}"}
+        )
         try:
-            async with self.database.transaction() as session:
+            async with self.database.transaction(**scope) as session:
                 context = JobContext(job.id, job.tenant_id, job.attempts, session, self.settings)
                 await spec.handler(context, dict(job.payload))
                 finished = await session.execute(
@@ -396,7 +413,7 @@ class Worker:
         while True:
             await asyncio.sleep(pause)
             try:
-                async with self.database.transaction() as session:
+                async with self.database.transaction(platform=_QUEUE) as session:
                     result = await session.execute(
                         update(Job)
                         .where(Job.id == job.id, Job.locked_by == job.owner)
@@ -432,7 +449,7 @@ class Worker:
         else:
             wait = after if after is not None else spec.backoff(job.attempts)
             values.update(state=JobState.QUEUED, run_at=now + timedelta(seconds=wait))
-        async with self.database.transaction() as session:
+        async with self.database.transaction(platform=_QUEUE) as session:
             await session.execute(
                 update(Job).where(Job.id == job.id, Job.locked_by == job.owner).values(**values)
             )
@@ -461,7 +478,7 @@ class Worker:
         due = [spec for spec in self.tasks.values() if spec.schedule and spec.queue in self.queues]
         if not due:
             return
-        async with self.database.transaction() as session:
+        async with self.database.transaction(platform=_QUEUE) as session:
             for spec in due:
                 assert spec.schedule is not None
                 slot = croniter(spec.schedule, now).get_prev(datetime)

@@ -11,11 +11,11 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from rapport.kit.envelope import PageMeta
 from rapport.kit.pagination import PageRequest, paginate
-from rapport.kit.repository import ScopedRepository
+from rapport.kit.repository import Repository
 from rapport.models import Job, JobState
 
 
-class JobRepository(ScopedRepository[Any]):
+class JobRepository(Repository[Any]):
     """Only the workspace's own jobs; the platform's (tenant-less) jobs are never listed."""
 
     model = Job

@@ -7,40 +7,32 @@ from typing import Annotated
 
 from fastapi import Depends, Query
 
-from rapport.auth.dependencies import Authenticator
-from rapport.auth.principal import Principal
-from rapport.auth.scopes import Scope
 from rapport.kit.envelope import Envelope, ListEnvelope
 from rapport.kit.errors import documented_errors
 from rapport.kit.pagination import PageRequest, Pagination
-from rapport.kit.session import DbSession, api_router
+from rapport.kit.session import api_router
 from rapport.models import JobState
+from rapport.worker.deps import Jobs
 from rapport.worker.repository import JobRepository
 from rapport.worker.schemas import JobOut
-from rapport.worker.service import JobService
 
 router = api_router(prefix="/jobs", tags=["Jobs"])
-
-Admin = Annotated[Principal, Depends(Authenticator(Scope.CRM_ADMIN))]
 
 
 @router.get("", summary="List the workspace's jobs; state=dead lists the dead letters")
 async def list_jobs(
-    db: DbSession,
-    principal: Admin,
+    jobs: Jobs,
     page: Annotated[PageRequest, Depends(Pagination(JobRepository.sort_columns))],
     state: JobState | None = None,
     task: Annotated[str | None, Query(max_length=100)] = None,
 ) -> ListEnvelope[JobOut]:
-    rows, meta = await JobService(db, principal.tenant_id).list(state, task, page)
+    rows, meta = await jobs.list(state, task, page)
     return ListEnvelope(data=[JobOut.model_validate(r) for r in rows], meta=meta)
 
 
 @router.get("/{job_id}", summary="One job, with its last error")
-async def get_job(job_id: uuid.UUID, db: DbSession, principal: Admin) -> Envelope[JobOut]:
-    return Envelope(
-        data=JobOut.model_validate(await JobService(db, principal.tenant_id).get(job_id))
-    )
+async def get_job(job_id: uuid.UUID, jobs: Jobs) -> Envelope[JobOut]:
+    return Envelope(data=JobOut.model_validate(await jobs.get(job_id)))
 
 
 @router.post(
@@ -48,6 +40,6 @@ async def get_job(job_id: uuid.UUID, db: DbSession, principal: Admin) -> Envelop
     summary="Queue a dead job again, with a fresh set of attempts",
     responses=documented_errors({409: "The job is not dead (JOB_NOT_DEAD)"}),
 )
-async def retry_job(job_id: uuid.UUID, db: DbSession, principal: Admin) -> Envelope[JobOut]:
-    job = await JobService(db, principal.tenant_id).retry(job_id)
+async def retry_job(job_id: uuid.UUID, jobs: Jobs) -> Envelope[JobOut]:
+    job = await jobs.retry(job_id)
     return Envelope(data=JobOut.model_validate(job))

@@ -7,6 +7,7 @@ import uuid
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from rapport.kit.clock import utcnow
+from rapport.kit.context import Context
 from rapport.kit.envelope import PageMeta
 from rapport.kit.errors import Conflict, NotFound
 from rapport.kit.pagination import PageRequest
@@ -45,8 +46,8 @@ class QueueAdmin:
 
 
 class JobService:
-    def __init__(self, session: AsyncSession, tenant_id: uuid.UUID) -> None:
-        self.repo = JobRepository(session, tenant_id)
+    def __init__(self, context: Context) -> None:
+        self.repo = JobRepository(context.session)
 
     async def list(
         self, state: JobState | None, task: str | None, page: PageRequest

@@ -15,10 +15,11 @@ from rapport.auth.scopes import ALL_SCOPES
 from rapport.auth.service import ApiKeyService
 from rapport.config import DEFAULT_RATE_LIMITS
 from rapport.kit.clock import utcnow
+from rapport.kit.context import Context
 from rapport.kit.db import Database
 from rapport.models import ApiKey, MembershipRole, User
 from rapport.tenancy.service import WorkspaceService
-from tests.helpers import TEST_SECRET, Workspace, add_key, custom_client, snapshot
+from tests.helpers import EVERY_WORKSPACE, TEST_SECRET, Workspace, add_key, custom_client, snapshot
 
 PASSWORD = "correct horse battery"
 CONTACTS = "/api/v1/contacts"
@@ -44,8 +45,10 @@ async def create_key(
     scopes: list[str],
     expires_at: datetime | None = None,
 ) -> tuple[uuid.UUID, dict[str, str]]:
-    async with database.transaction() as session:
-        key, secret = await ApiKeyService(session, tenant_id).create("k", scopes, expires_at)
+    async with database.transaction(platform=EVERY_WORKSPACE) as session:
+        key, secret = await ApiKeyService(Context.bound(session, tenant_id)).create(
+            "k", scopes, expires_at
+        )
     return key.id, bearer(secret)
 
 
@@ -55,7 +58,7 @@ async def add_user(
     email: str,
     role: MembershipRole = MembershipRole.MEMBER,
 ) -> uuid.UUID:
-    async with database.transaction() as session:
+    async with database.transaction(platform=EVERY_WORKSPACE) as session:
         user = await WorkspaceService(session).add_user(tenant_id, email, PASSWORD, role=role)
     return user.id
 
@@ -138,7 +141,7 @@ async def test_session_of_a_disabled_user_is_401(
 ) -> None:
     user_id = await add_user(database, workspace.id, "ada@example.com")
     token = await login(client, "ada@example.com")
-    async with database.transaction() as db:
+    async with database.transaction(platform=EVERY_WORKSPACE) as db:
         await db.execute(update(User).where(User.id == user_id).values(is_active=False))
     assert_unauthenticated(await client.get(CONTACTS, headers=session(token, workspace.id)))
 
@@ -174,7 +177,7 @@ async def test_key_past_its_expiry_is_401(
 ) -> None:
     soon = utcnow() + timedelta(hours=1)
     key_id, headers = await create_key(database, workspace.id, ["crm:read"], expires_at=soon)
-    async with database.transaction() as db:
+    async with database.transaction(platform=EVERY_WORKSPACE) as db:
         past = utcnow() - timedelta(seconds=1)
         await db.execute(update(ApiKey).where(ApiKey.id == key_id).values(expires_at=past))
 
@@ -190,7 +193,7 @@ async def test_key_expiring_while_in_use_stops_working(
     key_id, headers = await create_key(database, workspace.id, ["crm:read"], expires_at=soon)
     async with custom_client(database, tmp_path, api_key_cache_seconds=0) as http:
         assert (await http.get(CONTACTS, headers=headers)).status_code == 200
-        async with database.transaction() as db:
+        async with database.transaction(platform=EVERY_WORKSPACE) as db:
             past = utcnow() - timedelta(seconds=1)
             await db.execute(update(ApiKey).where(ApiKey.id == key_id).values(expires_at=past))
         assert_unauthenticated(await http.get(CONTACTS, headers=headers))

@@ -14,9 +14,18 @@ from fastapi import FastAPI
 from sqlalchemy import func, select, update
 
 from rapport.auth.service import ApiKeyService
+from rapport.kit.context import Context
 from rapport.kit.db import Database
 from rapport.models import Company, CompanyMembership
-from tests.helpers import Workspace, add_key, add_member, assert_error, events_of_type, snapshot
+from tests.helpers import (
+    EVERY_WORKSPACE,
+    Workspace,
+    add_key,
+    add_member,
+    assert_error,
+    events_of_type,
+    snapshot,
+)
 
 pytestmark = pytest.mark.usefixtures("app")
 
@@ -95,22 +104,22 @@ async def names(client: httpx.AsyncClient, ws: Workspace, **params: Any) -> list
 
 
 async def key_of_user(database: Database, ws: Workspace, user_id: uuid.UUID) -> dict[str, str]:
-    async with database.transaction() as session:
-        _key, secret = await ApiKeyService(session, ws.id, creator_user_id=user_id).create(
-            "mine", ["crm:read", "crm:write"]
-        )
+    async with database.transaction(platform=EVERY_WORKSPACE) as session:
+        _key, secret = await ApiKeyService(
+            Context.bound(session, ws.id), creator_user_id=user_id
+        ).create("mine", ["crm:read", "crm:write"])
     return {"Authorization": f"Bearer {secret}"}
 
 
 async def set_created_at(database: Database, company_id: str, when: datetime) -> None:
-    async with database.transaction() as session:
+    async with database.transaction(platform=EVERY_WORKSPACE) as session:
         await session.execute(
             update(Company).where(Company.id == uuid.UUID(company_id)).values(created_at=when)
         )
 
 
 async def count_memberships(database: Database) -> int:
-    async with database.sessionmaker() as session:
+    async with database.session(platform=EVERY_WORKSPACE) as session:
         return int(await session.scalar(select(func.count()).select_from(CompanyMembership)) or 0)
 
 

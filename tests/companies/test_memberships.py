@@ -16,7 +16,14 @@ from sqlalchemy import select
 
 from rapport.kit.db import Database
 from rapport.models import CompanyMembership
-from tests.helpers import Workspace, add_key, assert_error, events_of_type, snapshot
+from tests.helpers import (
+    EVERY_WORKSPACE,
+    Workspace,
+    add_key,
+    assert_error,
+    events_of_type,
+    snapshot,
+)
 
 pytestmark = pytest.mark.usefixtures("app")
 
@@ -98,7 +105,7 @@ async def listing(
 
 async def stored(database: Database) -> list[tuple[str, str, str | None, bool]]:
     """(contact id, company id, role, is primary) of every stored membership."""
-    async with database.sessionmaker() as session:
+    async with database.session(platform=EVERY_WORKSPACE) as session:
         rows = (await session.execute(select(CompanyMembership))).scalars().all()
     return sorted((str(m.contact_id), str(m.company_id), m.role, m.is_primary) for m in rows)
 

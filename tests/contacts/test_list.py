@@ -14,7 +14,7 @@ from sqlalchemy import update
 
 from rapport.kit.db import Database
 from rapport.models import Contact
-from tests.helpers import Workspace, snapshot
+from tests.helpers import EVERY_WORKSPACE, Workspace, snapshot
 
 API = "/api/v1/contacts"
 
@@ -50,7 +50,7 @@ def bad_request(response: httpx.Response, field: str) -> None:
 
 
 async def set_created_at(database: Database, contact_id: str, when: datetime) -> None:
-    async with database.transaction() as session:
+    async with database.transaction(platform=EVERY_WORKSPACE) as session:
         await session.execute(
             update(Contact).where(Contact.id == uuid.UUID(contact_id)).values(created_at=when)
         )

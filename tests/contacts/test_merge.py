@@ -14,7 +14,7 @@ from sqlalchemy import func, select
 from rapport.kit.db import Database
 from rapport.models import CompanyMembership, ContactTag
 from tests.contacts.requests import API, as_read, log, moment, new_contact, note, tag
-from tests.helpers import Workspace, add_key, assert_error, snapshot
+from tests.helpers import EVERY_WORKSPACE, Workspace, add_key, assert_error, snapshot
 
 pytestmark = pytest.mark.usefixtures("app")
 
@@ -138,7 +138,7 @@ async def new_task(
 
 
 async def count_rows(database: Database, model: Any, contact_id: str) -> int:
-    async with database.sessionmaker() as session:
+    async with database.session(platform=EVERY_WORKSPACE) as session:
         found = await session.scalar(
             select(func.count()).select_from(model).where(model.contact_id == uuid.UUID(contact_id))
         )

@@ -11,10 +11,11 @@ from sqlalchemy import func, select
 
 from rapport.contacts.schemas import ContactCreate
 from rapport.contacts.service import ContactService
+from rapport.kit.context import Context
 from rapport.kit.db import Database
 from rapport.models import Contact, Event
 from rapport.tenancy.service import WorkspaceService
-from tests.helpers import Workspace, add_key, assert_error, snapshot
+from tests.helpers import EVERY_WORKSPACE, Workspace, add_key, assert_error, snapshot
 
 CONTACTS = "/api/v1/contacts"
 EVENTS = "/api/v1/events"
@@ -35,7 +36,7 @@ async def create(client: httpx.AsyncClient, ws: Workspace, **body: Any) -> dict[
 
 
 async def count_events(database: Database) -> int:
-    async with database.sessionmaker() as session:
+    async with database.session(platform=EVERY_WORKSPACE) as session:
         return int(await session.scalar(select(func.count()).select_from(Event)) or 0)
 
 
@@ -121,8 +122,8 @@ async def test_rolled_back_transaction_leaves_neither_change_nor_event(
     database: Database, workspace: Workspace
 ) -> None:
     async def fail_after_create() -> None:
-        async with database.transaction() as session:
-            await ContactService(session, workspace.id).create(
+        async with database.transaction(platform=EVERY_WORKSPACE) as session:
+            await ContactService(Context.bound(session, workspace.id)).create(
                 ContactCreate(email="ghost@example.com")
             )
             raise RuntimeError("the request failed after the write")
@@ -130,7 +131,7 @@ async def test_rolled_back_transaction_leaves_neither_change_nor_event(
     before = await count_events(database)
     with pytest.raises(RuntimeError):
         await fail_after_create()
-    async with database.sessionmaker() as session:
+    async with database.session(platform=EVERY_WORKSPACE) as session:
         ghosts = await session.scalar(
             select(func.count()).select_from(Contact).where(Contact.email == "ghost@example.com")
         )
@@ -141,11 +142,11 @@ async def test_rolled_back_transaction_leaves_neither_change_nor_event(
 async def test_committed_change_always_has_its_event(
     database: Database, workspace: Workspace
 ) -> None:
-    async with database.transaction() as session:
-        contact = await ContactService(session, workspace.id).create(
+    async with database.transaction(platform=EVERY_WORKSPACE) as session:
+        contact = await ContactService(Context.bound(session, workspace.id)).create(
             ContactCreate(email="cli@example.com")
         )
-    async with database.sessionmaker() as session:
+    async with database.session(platform=EVERY_WORKSPACE) as session:
         stored = (
             (await session.execute(select(Event).where(Event.resource_id == contact.id)))
             .scalars()
@@ -249,7 +250,7 @@ async def test_bad_filters_are_400(client: httpx.AsyncClient, workspace: Workspa
 async def test_user_changes_are_attributed_to_the_user(
     client: httpx.AsyncClient, workspace: Workspace, database: Database
 ) -> None:
-    async with database.transaction() as session:
+    async with database.transaction(platform=EVERY_WORKSPACE) as session:
         user = await WorkspaceService(session).add_user(
             workspace.id, "ada@example.com", "correct horse battery"
         )

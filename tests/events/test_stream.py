@@ -17,7 +17,7 @@ from rapport.events.stream import StreamConsumer, _advance, follow
 from rapport.kit.clock import utcnow
 from rapport.kit.db import Database
 from rapport.models import Event, EventCursor, Tenant
-from tests.helpers import Workspace
+from tests.helpers import EVERY_WORKSPACE, Workspace
 
 pytestmark = pytest.mark.usefixtures("app")
 
@@ -58,7 +58,7 @@ def new_event(
 
 async def add_events(database: Database, workspace: Workspace, count: int) -> list[int]:
     """`count` events numbered by the database, committed together; their sequences."""
-    async with database.transaction() as session:
+    async with database.transaction(platform=EVERY_WORKSPACE) as session:
         events = [new_event(workspace) for _ in range(count)]
         session.add_all(events)
         await session.flush()
@@ -71,14 +71,14 @@ async def add_at(
     sequences: Iterable[int],
     occurred_at: datetime | None = None,
 ) -> None:
-    async with database.transaction() as session:
+    async with database.transaction(platform=EVERY_WORKSPACE) as session:
         for sequence in sequences:
             session.add(new_event(workspace, sequence=sequence, occurred_at=occurred_at))
 
 
 async def unused_base(database: Database) -> int:
     """A sequence number well above any the database has handed out or will soon."""
-    async with database.transaction() as session:
+    async with database.transaction(platform=EVERY_WORKSPACE) as session:
         if database.dialect == "postgresql":
             issued = await session.scalar(
                 text("SELECT nextval(pg_get_serial_sequence('events', 'sequence'))")
@@ -89,7 +89,7 @@ async def unused_base(database: Database) -> int:
 
 
 async def cursor_of(database: Database, name: str) -> EventCursor | None:
-    async with database.sessionmaker() as session:
+    async with database.session(platform=EVERY_WORKSPACE) as session:
         return await session.get(EventCursor, name)
 
 
@@ -100,7 +100,7 @@ async def position_of(database: Database, name: str) -> tuple[int | None, list[i
 
 
 async def tenant_names(database: Database) -> set[str]:
-    async with database.sessionmaker() as session:
+    async with database.session(platform=EVERY_WORKSPACE) as session:
         return set((await session.execute(select(Tenant.name))).scalars())
 
 

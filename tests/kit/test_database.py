@@ -13,11 +13,12 @@ from sqlalchemy.exc import OperationalError
 
 from rapport.contacts.schemas import ContactCreate, ContactUpdate
 from rapport.contacts.service import ContactService, contact_etag
+from rapport.kit.context import Context
 from rapport.kit.db import Database
 from rapport.kit.errors import PreconditionFailed
 from rapport.models import Contact, Tenant
 from rapport.tenancy.service import WorkspaceService
-from tests.helpers import Workspace
+from tests.helpers import EVERY_WORKSPACE, Workspace
 
 
 async def test_concurrent_creates_all_succeed(
@@ -45,11 +46,11 @@ async def test_second_writer_waits_for_the_open_write_transaction(database: Data
     first_committed = asyncio.Event()
 
     async def second_writer() -> bool:
-        async with database.transaction() as session:
+        async with database.transaction(platform=EVERY_WORKSPACE) as session:
             await WorkspaceService(session).create("Second")
             return first_committed.is_set()
 
-    async with database.transaction() as session:
+    async with database.transaction(platform=EVERY_WORKSPACE) as session:
         await WorkspaceService(session).create("First")
         waiting = asyncio.create_task(second_writer())
         await asyncio.sleep(0.05)
@@ -57,18 +58,18 @@ async def test_second_writer_waits_for_the_open_write_transaction(database: Data
         first_committed.set()
     assert await asyncio.wait_for(waiting, timeout=5) is True
 
-    async with database.sessionmaker() as session:
+    async with database.session(platform=EVERY_WORKSPACE) as session:
         count = await session.scalar(select(func.count()).select_from(Tenant))
     assert count == 2
 
 
 @pytest.mark.usefixtures("app")
 async def test_readers_do_not_wait_for_a_writer(database: Database) -> None:
-    async with database.transaction() as session:
+    async with database.transaction(platform=EVERY_WORKSPACE) as session:
         await WorkspaceService(session).create("Writer")
 
         async def read() -> int:
-            async with database.sessionmaker() as reader:
+            async with database.session(platform=EVERY_WORKSPACE) as reader:
                 return int(await reader.scalar(select(func.count()).select_from(Tenant)) or 0)
 
         assert await asyncio.wait_for(read(), timeout=2) == 0
@@ -77,28 +78,31 @@ async def test_readers_do_not_wait_for_a_writer(database: Database) -> None:
 @pytest.mark.usefixtures("app")
 async def test_if_match_holds_against_a_concurrent_update(database: Database) -> None:
     """Two requests read the same version; the second to write gets 412, not a lost update."""
-    async with database.transaction() as session:
+    async with database.transaction(platform=EVERY_WORKSPACE) as session:
         tenant = await WorkspaceService(session).create("Acme")
-        contact = await ContactService(session, tenant.id).create(
+        contact = await ContactService(Context.bound(session, tenant.id)).create(
             ContactCreate(email="race@example.com", name="Start")
         )
     etag = contact_etag(contact)
-    first, second = database.sessionmaker(), database.sessionmaker()
+    first, second = (
+        database.session(platform=EVERY_WORKSPACE),
+        database.session(platform=EVERY_WORKSPACE),
+    )
     try:
-        await ContactService(second, tenant.id).get(str(contact.id))
-        await ContactService(first, tenant.id).update(
+        await ContactService(Context.bound(second, tenant.id)).get(str(contact.id))
+        await ContactService(Context.bound(first, tenant.id)).update(
             str(contact.id), ContactUpdate(name="First"), if_match=etag
         )
         await first.commit()
         with pytest.raises(PreconditionFailed):
-            await ContactService(second, tenant.id).update(
+            await ContactService(Context.bound(second, tenant.id)).update(
                 str(contact.id), ContactUpdate(name="Second"), if_match=etag
             )
     finally:
         await first.close()
         await second.rollback()
         await second.close()
-    async with database.sessionmaker() as session:
+    async with database.session(platform=EVERY_WORKSPACE) as session:
         stored = await session.get(Contact, contact.id)
     assert stored is not None
     assert stored.name == "First"

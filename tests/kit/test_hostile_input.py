@@ -7,7 +7,7 @@ import pytest
 
 from rapport.kit.db import Database
 from rapport.tenancy.service import WorkspaceService
-from tests.helpers import Workspace, assert_error, snapshot
+from tests.helpers import EVERY_WORKSPACE, Workspace, assert_error, snapshot
 
 CONTACTS = "/api/v1/contacts"
 
@@ -103,7 +103,7 @@ async def test_an_escaped_tenant_id_in_the_body_is_still_checked(
 async def test_a_user_without_workspaces_is_403(
     client: httpx.AsyncClient, workspace: Workspace, database: Database
 ) -> None:
-    async with database.transaction() as session:
+    async with database.transaction(platform=EVERY_WORKSPACE) as session:
         await WorkspaceService(session).add_user(workspace.id, "ada@example.com", "long password 1")
     login = await client.post(
         "/api/v1/auth/login", json={"email": "ada@example.com", "password": "long password 1"}
@@ -111,7 +111,7 @@ async def test_a_user_without_workspaces_is_403(
     token = login.json()["data"]["token"]
     removed = await client.delete(f"/api/v1/api-keys/{workspace.key_id}", headers=workspace.headers)
     assert removed.status_code == 200
-    async with database.transaction() as session:
+    async with database.transaction(platform=EVERY_WORKSPACE) as session:
         from sqlalchemy import delete
 
         from rapport.models import Membership

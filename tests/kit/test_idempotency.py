@@ -9,7 +9,7 @@ from sqlalchemy import func, select
 
 from rapport.kit.db import Database
 from rapport.models import IdempotencyRecord
-from tests.helpers import Workspace, add_key, snapshot
+from tests.helpers import EVERY_WORKSPACE, Workspace, add_key, snapshot
 
 CONTACTS = "/api/v1/contacts"
 
@@ -31,7 +31,7 @@ async def stored_contacts(client: httpx.AsyncClient, workspace: Workspace) -> li
 
 
 async def idempotency_record_count(database: Database) -> int:
-    async with database.sessionmaker() as session:
+    async with database.session(platform=EVERY_WORKSPACE) as session:
         count = await session.execute(select(func.count()).select_from(IdempotencyRecord))
         return int(count.scalar_one())
 

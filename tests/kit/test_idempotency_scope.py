@@ -12,18 +12,18 @@ from sqlalchemy import func, select
 from rapport.kit.db import Database
 from rapport.models import Contact, IdempotencyRecord
 from rapport.tenancy.service import WorkspaceService
-from tests.helpers import Workspace, assert_error
+from tests.helpers import EVERY_WORKSPACE, Workspace, assert_error
 
 CONTACTS = "/api/v1/contacts"
 
 
 async def records(database: Database) -> list[IdempotencyRecord]:
-    async with database.sessionmaker() as session:
+    async with database.session(platform=EVERY_WORKSPACE) as session:
         return list((await session.execute(select(IdempotencyRecord))).scalars())
 
 
 async def contacts(database: Database) -> int:
-    async with database.sessionmaker() as session:
+    async with database.session(platform=EVERY_WORKSPACE) as session:
         return int(await session.scalar(select(func.count()).select_from(Contact)) or 0)
 
 
@@ -57,7 +57,7 @@ async def test_one_user_in_two_workspaces_has_separate_keys(
     workspace: Workspace,
     other_workspace: Workspace,
 ) -> None:
-    async with database.transaction() as session:
+    async with database.transaction(platform=EVERY_WORKSPACE) as session:
         service = WorkspaceService(session)
         await service.add_user(workspace.id, "ada@example.com", "correct horse battery")
         await service.add_user(other_workspace.id, "ada@example.com", "correct horse battery")

@@ -15,13 +15,13 @@ from sqlalchemy.engine import Connection
 from rapport.kit.db import Database
 from rapport.kit.migrate import alembic_config
 from rapport.models import PropertyValue
-from tests.helpers import Workspace, make_workspace, snapshot
+from tests.helpers import EVERY_WORKSPACE, Workspace, make_workspace, snapshot
 
 pytestmark = pytest.mark.usefixtures("app")
 
 
 async def indexed(database: Database, record_id: str) -> list[tuple[Any, ...]]:
-    async with database.sessionmaker() as session:
+    async with database.session(platform=EVERY_WORKSPACE) as session:
         rows = await session.execute(
             select(
                 PropertyValue.key,
@@ -93,7 +93,7 @@ async def test_a_refused_write_indexes_nothing(
     duplicate = {"email": "ada@example.com", "properties": {"plan": "Enterprise"}}
     refused = await client.post("/api/v1/contacts", json=duplicate, headers=workspace.headers)
     assert refused.status_code == 409
-    async with database.sessionmaker() as session:
+    async with database.session(platform=EVERY_WORKSPACE) as session:
         assert (await session.execute(select(PropertyValue))).all() == []
 
 

@@ -11,11 +11,19 @@ import httpx
 import pytest
 from sqlalchemy import func, select
 
+from rapport.kit.context import Context
 from rapport.kit.db import Database
 from rapport.kit.errors import AppError
 from rapport.models import SyncLink, SyncProvider
 from rapport.sync.repository import SyncLinkRepository
-from tests.helpers import Workspace, add_key, assert_error, events_of_type, snapshot
+from tests.helpers import (
+    EVERY_WORKSPACE,
+    Workspace,
+    add_key,
+    assert_error,
+    events_of_type,
+    snapshot,
+)
 
 pytestmark = pytest.mark.usefixtures("app")
 
@@ -96,7 +104,7 @@ async def lookup(
 
 
 async def count_links(database: Database) -> int:
-    async with database.sessionmaker() as session:
+    async with database.session(platform=EVERY_WORKSPACE) as session:
         return int(await session.scalar(select(func.count()).select_from(SyncLink)) or 0)
 
 
@@ -534,8 +542,8 @@ async def test_a_unique_race_on_the_outside_record_becomes_409(
     bob = await new_contact(client, workspace, email="bob@example.com")
     before = await snapshot(database)
 
-    async with database.sessionmaker() as session:
-        repo = SyncLinkRepository(session, workspace.id)
+    async with database.session(platform=EVERY_WORKSPACE) as session:
+        repo = SyncLinkRepository(Context.bound(session, workspace.id).session)
         for contact in (ada, bob):
             repo.add(
                 SyncLink(
@@ -725,8 +733,8 @@ async def test_moving_links_without_links_onto_itself_or_across_workspaces_chang
     await link(client, other_workspace, theirs["id"], "mailing")
     before = await snapshot(database)
 
-    async with database.transaction() as session:
-        repo = SyncLinkRepository(session, workspace.id)
+    async with database.transaction(platform=EVERY_WORKSPACE) as session:
+        repo = SyncLinkRepository(Context.bound(session, workspace.id).session)
         assert await repo.move(uuid.UUID(bob["id"]), uuid.UUID(ada["id"])) == 0
         assert await repo.move(uuid.UUID(ada["id"]), uuid.UUID(ada["id"])) == 0
         # Another workspace's contact is out of reach.

@@ -12,7 +12,14 @@ from sqlalchemy import func, select
 
 from rapport.kit.db import Database
 from rapport.models import CompanyTag, ContactTag, Tag
-from tests.helpers import Workspace, add_key, assert_error, events_of_type, snapshot
+from tests.helpers import (
+    EVERY_WORKSPACE,
+    Workspace,
+    add_key,
+    assert_error,
+    events_of_type,
+    snapshot,
+)
 
 pytestmark = pytest.mark.usefixtures("app")
 
@@ -114,7 +121,7 @@ async def tags_of(
 
 
 async def count(database: Database, model: type[Any]) -> int:
-    async with database.sessionmaker() as session:
+    async with database.session(platform=EVERY_WORKSPACE) as session:
         return int(await session.scalar(select(func.count()).select_from(model)) or 0)
 
 

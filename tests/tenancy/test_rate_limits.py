@@ -12,7 +12,7 @@ from rapport.config import DEFAULT_RATE_LIMITS
 from rapport.kit.db import Database
 from rapport.models import MembershipRole
 from rapport.tenancy.service import WorkspaceService
-from tests.helpers import Workspace, add_key, custom_client, snapshot
+from tests.helpers import EVERY_WORKSPACE, Workspace, add_key, custom_client, snapshot
 
 CONTACTS = "/api/v1/contacts"
 
@@ -120,7 +120,7 @@ async def test_rate_limited_write_changes_nothing(
 async def test_users_are_rate_limited_too(
     database: Database, workspace: Workspace, tmp_path: Path
 ) -> None:
-    async with database.transaction() as session:
+    async with database.transaction(platform=EVERY_WORKSPACE) as session:
         await WorkspaceService(session).add_user(
             workspace.id, "ada@example.com", "correct horse battery", role=MembershipRole.VIEWER
         )

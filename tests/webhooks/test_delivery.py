@@ -19,7 +19,7 @@ from rapport.kit.clock import utcnow
 from rapport.kit.db import Database
 from rapport.models import Event, Job, WebhookAttempt, WebhookDelivery
 from rapport.worker.queue import Worker, enqueue
-from tests.helpers import Workspace, assert_error, make_settings, snapshot
+from tests.helpers import EVERY_WORKSPACE, Workspace, assert_error, make_settings, snapshot
 from tests.webhooks.conftest import drain
 from tests.webhooks.receiver import Receiver
 
@@ -184,7 +184,7 @@ async def test_an_unreachable_receiver_is_retried_later(
     assert logged["responseStatus"] is None
     assert "Connect" in logged["lastError"]
     assert logged["nextAttemptAt"] is not None
-    async with database.sessionmaker() as session:
+    async with database.session(platform=EVERY_WORKSPACE) as session:
         queued = await session.scalar(
             select(func.count()).select_from(Job).where(Job.task == "webhooks.deliver")
         )
@@ -370,7 +370,7 @@ async def test_a_committed_change_has_its_event_then_its_delivery_job(
     contact = await new_contact(dev_client, workspace, "ada@example.com")
     await worker.follow_streams(force=True)
 
-    async with database.sessionmaker() as session:
+    async with database.session(platform=EVERY_WORKSPACE) as session:
         event = await session.scalar(
             select(Event).where(Event.resource_id == uuid.UUID(contact["id"]))
         )
@@ -449,7 +449,7 @@ async def test_the_daily_purge_drops_delivery_logs_older_than_30_days(
     await new_contact(dev_client, workspace, "grace@example.com")
     await drain(worker)
     old, recent = await deliveries(dev_client, workspace, hook["id"])
-    async with database.transaction() as session:
+    async with database.transaction(platform=EVERY_WORKSPACE) as session:
         await session.execute(
             update(WebhookDelivery)
             .where(WebhookDelivery.id == uuid.UUID(old["id"]))
@@ -459,6 +459,6 @@ async def test_the_daily_purge_drops_delivery_logs_older_than_30_days(
     await drain(worker)
 
     assert [d["id"] for d in await deliveries(dev_client, workspace, hook["id"])] == [recent["id"]]
-    async with database.sessionmaker() as session:
+    async with database.session(platform=EVERY_WORKSPACE) as session:
         attempts = await session.scalar(select(func.count()).select_from(WebhookAttempt))
     assert attempts == 1

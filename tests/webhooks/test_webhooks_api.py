@@ -15,7 +15,14 @@ from rapport.events.catalog import EVENT_TYPES
 from rapport.kit.clock import utcnow
 from rapport.kit.db import Database
 from rapport.models import DeliveryStatus, Job, Webhook, WebhookDelivery
-from tests.helpers import Workspace, add_key, assert_error, events_of_type, snapshot
+from tests.helpers import (
+    EVERY_WORKSPACE,
+    Workspace,
+    add_key,
+    assert_error,
+    events_of_type,
+    snapshot,
+)
 
 pytestmark = pytest.mark.usefixtures("app")
 
@@ -70,13 +77,13 @@ def invalid(response: httpx.Response, field: str) -> dict[str, Any]:
 
 
 async def count(database: Database, model: type[Any]) -> int:
-    async with database.sessionmaker() as session:
+    async with database.session(platform=EVERY_WORKSPACE) as session:
         return int(await session.scalar(select(func.count()).select_from(model)) or 0)
 
 
 async def add_delivery(database: Database, ws: Workspace, hook_id: str) -> uuid.UUID:
     """A finished delivery in the webhook's log, written directly."""
-    async with database.transaction() as session:
+    async with database.transaction(platform=EVERY_WORKSPACE) as session:
         delivery = WebhookDelivery(
             webhook_id=uuid.UUID(hook_id),
             event_id=uuid.uuid4(),
@@ -95,7 +102,7 @@ async def add_delivery(database: Database, ws: Workspace, hook_id: str) -> uuid.
 
 async def disable(database: Database, hook_id: str) -> None:
     """What Rapport does to a webhook whose deliveries keep failing."""
-    async with database.transaction() as session:
+    async with database.transaction(platform=EVERY_WORKSPACE) as session:
         await session.execute(
             update(Webhook)
             .where(Webhook.id == uuid.UUID(hook_id))
@@ -171,7 +178,7 @@ async def test_create_keeps_the_secret_to_sign_with(
     hook = await create(client, workspace, active=False, description=None)
     assert hook["active"] is False
     assert hook["description"] is None
-    async with database.sessionmaker() as session:
+    async with database.session(platform=EVERY_WORKSPACE) as session:
         stored = await session.get(Webhook, uuid.UUID(hook["id"]))
     assert stored is not None
     assert stored.secret == hook["secret"]
@@ -605,7 +612,7 @@ async def test_rotate_secret_returns_a_new_secret_once(
 
     shown = await client.get(f"{WEBHOOKS}/{hook['id']}", headers=workspace.headers)
     assert rotated["secret"] not in shown.text
-    async with database.sessionmaker() as session:
+    async with database.session(platform=EVERY_WORKSPACE) as session:
         stored = await session.get(Webhook, uuid.UUID(hook["id"]))
     assert stored is not None
     assert stored.secret == rotated["secret"]
@@ -652,7 +659,7 @@ async def test_delete_removes_the_webhook_and_its_delivery_log(
     )
     rows, _meta = await listing(client, workspace)
     assert [r["id"] for r in rows] == [keep["id"]]
-    async with database.sessionmaker() as session:
+    async with database.session(platform=EVERY_WORKSPACE) as session:
         left = (await session.scalars(select(WebhookDelivery.id))).all()
     assert left == [kept_delivery]
 

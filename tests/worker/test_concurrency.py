@@ -15,6 +15,7 @@ from sqlalchemy import func, select, text
 from rapport.kit.db import Database
 from rapport.models import Job, JobState
 from rapport.worker.queue import enqueue
+from tests.helpers import EVERY_WORKSPACE
 
 pytestmark = pytest.mark.usefixtures("app")
 
@@ -47,7 +48,7 @@ async def start_worker(database: Database) -> asyncio.subprocess.Process:
 
 
 async def scalar(database: Database, query: str) -> int:
-    async with database.sessionmaker() as session:
+    async with database.session(platform=EVERY_WORKSPACE) as session:
         return int(await session.scalar(text(query)) or 0)
 
 
@@ -64,14 +65,14 @@ async def test_two_workers_and_a_killed_one_process_every_job_once(database: Dat
         pytest.skip("several worker processes need PostgreSQL")
     import tests.worker.probe  # noqa: F401  (registers the probe tasks for enqueue)
 
-    async with database.transaction() as session:
+    async with database.transaction(platform=EVERY_WORKSPACE) as session:
         await session.execute(
             text("CREATE TABLE probe_runs (job_id TEXT NOT NULL, attempt INTEGER NOT NULL)")
         )
         slow = await enqueue(session, "probe.record", {"sleep": 30}, priority=100)
     workers = [await start_worker(database), await start_worker(database)]
     try:
-        async with database.sessionmaker() as session:
+        async with database.session(platform=EVERY_WORKSPACE) as session:
             holder = None
             for _ in range(100):
                 holder = await session.scalar(
@@ -82,7 +83,7 @@ async def test_two_workers_and_a_killed_one_process_every_job_once(database: Dat
                 await asyncio.sleep(0.1)
         assert holder is not None
         victim = next(w for w in workers if f":{w.pid}:" in holder)
-        async with database.transaction() as session:
+        async with database.transaction(platform=EVERY_WORKSPACE) as session:
             for n in range(JOBS - 1):
                 await enqueue(session, "probe.record", {"n": n})
         victim.send_signal(signal.SIGKILL)
@@ -94,7 +95,7 @@ async def test_two_workers_and_a_killed_one_process_every_job_once(database: Dat
         assert await scalar(database, "SELECT count(DISTINCT job_id) FROM probe_runs") == JOBS
         rerun = await scalar(database, f"SELECT attempt FROM probe_runs WHERE job_id = '{slow}'")
         assert rerun == 2
-        async with database.sessionmaker() as session:
+        async with database.session(platform=EVERY_WORKSPACE) as session:
             done = await session.scalar(
                 select(func.count()).select_from(Job).where(Job.state == JobState.SUCCEEDED)
             )
@@ -108,5 +109,5 @@ async def test_two_workers_and_a_killed_one_process_every_job_once(database: Dat
                 await asyncio.wait_for(process.wait(), 40)
             except TimeoutError:
                 process.kill()
-        async with database.transaction() as session:
+        async with database.transaction(platform=EVERY_WORKSPACE) as session:
             await session.execute(text("DROP TABLE IF EXISTS probe_runs"))

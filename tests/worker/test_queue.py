@@ -14,6 +14,7 @@ from rapport.kit.clock import utcnow
 from rapport.kit.db import Database
 from rapport.models import IdempotencyRecord, Job, JobState, Tenant
 from rapport.worker.queue import JobContext, PermanentFailure, Retry, Worker, enqueue, task
+from tests.helpers import EVERY_WORKSPACE
 
 pytestmark = pytest.mark.usefixtures("app")  # empties the tables after each test
 
@@ -74,7 +75,7 @@ def worker(database: Database, name: str = "w1") -> Worker:
 
 
 async def job(database: Database, job_id: uuid.UUID) -> Job:
-    async with database.sessionmaker() as session:
+    async with database.session(platform=EVERY_WORKSPACE) as session:
         found = await session.get(Job, job_id)
     assert found is not None
     return found
@@ -82,12 +83,12 @@ async def job(database: Database, job_id: uuid.UUID) -> Job:
 
 async def make_due(database: Database) -> None:
     """Time passes: every waiting job becomes due."""
-    async with database.transaction() as session:
+    async with database.transaction(platform=EVERY_WORKSPACE) as session:
         await session.execute(update(Job).values(run_at=utcnow() - timedelta(seconds=1)))
 
 
 async def _enqueue_then_fail(database: Database) -> None:
-    async with database.transaction() as session:
+    async with database.transaction(platform=EVERY_WORKSPACE) as session:
         await enqueue(session, "test.record", {"n": 1})
         raise RuntimeError("the request failed")
 
@@ -95,16 +96,16 @@ async def _enqueue_then_fail(database: Database) -> None:
 async def test_enqueue_belongs_to_the_callers_transaction(database: Database) -> None:
     with pytest.raises(RuntimeError):
         await _enqueue_then_fail(database)
-    async with database.sessionmaker() as session:
+    async with database.session(platform=EVERY_WORKSPACE) as session:
         assert await session.scalar(select(func.count()).select_from(Job)) == 0
-    async with database.transaction() as session:
+    async with database.transaction(platform=EVERY_WORKSPACE) as session:
         job_id = await enqueue(session, "test.record", {"n": 2})
     stored = await job(database, job_id)
     assert (stored.state, stored.queue, stored.max_attempts) == (JobState.QUEUED, "test", 10)
 
 
 async def test_a_job_runs_once_and_succeeds(database: Database) -> None:
-    async with database.transaction() as session:
+    async with database.transaction(platform=EVERY_WORKSPACE) as session:
         job_id = await enqueue(session, "test.record", {"n": 1})
     assert await worker(database).run_once() == 1
     assert await worker(database).run_once() == 0
@@ -117,7 +118,7 @@ async def test_a_job_runs_once_and_succeeds(database: Database) -> None:
 
 async def test_failures_retry_with_growing_backoff_then_succeed(database: Database) -> None:
     failures_left["a"] = 2
-    async with database.transaction() as session:
+    async with database.transaction(platform=EVERY_WORKSPACE) as session:
         job_id = await enqueue(session, "test.flaky", {"key": "a"})
     waits = []
     for _ in range(2):
@@ -137,7 +138,7 @@ async def test_failures_retry_with_growing_backoff_then_succeed(database: Databa
 
 
 async def test_exhausted_and_permanent_failures_are_dead(database: Database) -> None:
-    async with database.transaction() as session:
+    async with database.transaction(platform=EVERY_WORKSPACE) as session:
         exhausted = await enqueue(session, "test.always_fails")
         hopeless = await enqueue(session, "test.permanent")
     await worker(database).run_once()
@@ -150,7 +151,7 @@ async def test_exhausted_and_permanent_failures_are_dead(database: Database) -> 
 
 
 async def test_retry_after_is_honoured(database: Database) -> None:
-    async with database.transaction() as session:
+    async with database.transaction(platform=EVERY_WORKSPACE) as session:
         job_id = await enqueue(session, "test.retry_later")
     before = utcnow()
     await worker(database).run_once()
@@ -160,11 +161,11 @@ async def test_retry_after_is_honoured(database: Database) -> None:
 
 
 async def test_handler_work_and_completion_commit_together(database: Database) -> None:
-    async with database.transaction() as session:
+    async with database.transaction(platform=EVERY_WORKSPACE) as session:
         ok = await enqueue(session, "test.writes", {"name": "Written"})
         bad = await enqueue(session, "test.writes", {"name": "Undone", "fail": True})
     await worker(database).run_once()
-    async with database.sessionmaker() as session:
+    async with database.session(platform=EVERY_WORKSPACE) as session:
         names = set((await session.execute(select(Tenant.name))).scalars())
     assert names == {"Written"}
     assert (await job(database, ok)).state == JobState.SUCCEEDED
@@ -172,7 +173,7 @@ async def test_handler_work_and_completion_commit_together(database: Database) -
 
 
 async def test_unique_keys_enqueue_once(database: Database) -> None:
-    async with database.transaction() as session:
+    async with database.transaction(platform=EVERY_WORKSPACE) as session:
         first = await enqueue(session, "test.record", {"n": 1}, unique_key="sync:42")
         second = await enqueue(session, "test.record", {"n": 2}, unique_key="sync:42")
     assert first == second
@@ -181,7 +182,7 @@ async def test_unique_keys_enqueue_once(database: Database) -> None:
 
 
 async def test_higher_priority_first_and_delayed_jobs_wait(database: Database) -> None:
-    async with database.transaction() as session:
+    async with database.transaction(platform=EVERY_WORKSPACE) as session:
         await enqueue(session, "test.record", {"n": "low"})
         await enqueue(session, "test.record", {"n": "high"}, priority=10)
         await enqueue(session, "test.record", {"n": "later"}, delay=3600)
@@ -190,13 +191,13 @@ async def test_higher_priority_first_and_delayed_jobs_wait(database: Database) -
 
 
 async def test_a_job_whose_worker_died_is_taken_up_after_the_lease(database: Database) -> None:
-    async with database.transaction() as session:
+    async with database.transaction(platform=EVERY_WORKSPACE) as session:
         job_id = await enqueue(session, "test.record", {"n": 1})
     dead_worker = worker(database, "dead")
     assert len(await dead_worker.claim(10)) == 1  # claimed, then the process was killed
     survivor = worker(database, "survivor")
     assert await survivor.run_once() == 0  # the lease still holds
-    async with database.transaction() as session:
+    async with database.transaction(platform=EVERY_WORKSPACE) as session:
         await session.execute(update(Job).values(locked_until=utcnow() - timedelta(seconds=1)))
     assert await survivor.run_once() == 1
     assert ran == [("record", {"n": 1}, 2)]
@@ -206,7 +207,7 @@ async def test_a_job_whose_worker_died_is_taken_up_after_the_lease(database: Dat
 async def test_periodic_tasks_are_enqueued_once_per_slot(database: Database) -> None:
     await worker(database, "a").schedule_periodic(force=True)
     await worker(database, "b").schedule_periodic(force=True)
-    async with database.sessionmaker() as session:
+    async with database.session(platform=EVERY_WORKSPACE) as session:
         count = await session.scalar(
             select(func.count()).select_from(Job).where(Job.task == "test.every_minute")
         )
@@ -217,32 +218,32 @@ async def test_periodic_tasks_are_enqueued_once_per_slot(database: Database) -> 
 
 async def test_a_run_whose_lease_was_lost_cannot_complete(database: Database) -> None:
     """Even when the same worker claimed the job again, the stale run's work is rolled back."""
-    async with database.transaction() as session:
+    async with database.transaction(platform=EVERY_WORKSPACE) as session:
         job_id = await enqueue(session, "test.writes", {"name": "Once"})
     same = worker(database, "same")
     [stale] = await same.claim(10)
-    async with database.transaction() as session:
+    async with database.transaction(platform=EVERY_WORKSPACE) as session:
         await session.execute(update(Job).values(locked_until=utcnow() - timedelta(seconds=1)))
     [fresh] = await same.claim(10)
     assert stale.owner != fresh.owner
     await same.execute(stale)
-    async with database.sessionmaker() as session:
+    async with database.session(platform=EVERY_WORKSPACE) as session:
         assert await session.scalar(select(func.count()).where(Tenant.name == "Once")) == 0
     await same.execute(fresh)
-    async with database.sessionmaker() as session:
+    async with database.session(platform=EVERY_WORKSPACE) as session:
         assert await session.scalar(select(func.count()).where(Tenant.name == "Once")) == 1
     assert (await job(database, job_id)).state == JobState.SUCCEEDED
 
 
 async def test_jobs_of_unknown_tasks_wait_for_a_worker_that_knows_them(database: Database) -> None:
-    async with database.transaction() as session:
+    async with database.transaction(platform=EVERY_WORKSPACE) as session:
         job_id = await enqueue(session, "test.from_a_newer_release", queue="test")
     assert await worker(database).run_once() == 0
     assert (await job(database, job_id)).state == JobState.QUEUED
 
 
 async def test_unique_keys_belong_to_a_workspace(database: Database) -> None:
-    async with database.transaction() as session:
+    async with database.transaction(platform=EVERY_WORKSPACE) as session:
         first = Tenant(name="A", settings={})
         second = Tenant(name="B", settings={})
         session.add_all([first, second])
@@ -253,7 +254,7 @@ async def test_unique_keys_belong_to_a_workspace(database: Database) -> None:
 
 
 async def test_housekeeping_drops_old_finished_jobs_and_keeps_dead_ones(database: Database) -> None:
-    async with database.transaction() as session:
+    async with database.transaction(platform=EVERY_WORKSPACE) as session:
         old = await enqueue(session, "test.record")
         recent = await enqueue(session, "test.record")
         dead = await enqueue(session, "test.record")
@@ -271,14 +272,14 @@ async def test_housekeeping_drops_old_finished_jobs_and_keeps_dead_ones(database
             .values(finished_at=utcnow(), state=JobState.SUCCEEDED)
         )
     assert await Worker(database, queues=("default",)).run_once() == 1
-    async with database.sessionmaker() as session:
+    async with database.session(platform=EVERY_WORKSPACE) as session:
         left = set((await session.execute(select(Job.id))).scalars())
     assert left == {recent, dead, purge}
 
 
 async def test_housekeeping_drops_expired_idempotency_records(database: Database) -> None:
     now = utcnow()
-    async with database.transaction() as session:
+    async with database.transaction(platform=EVERY_WORKSPACE) as session:
         tenant = Tenant(name="A", settings={})
         session.add(tenant)
         await session.flush()
@@ -301,6 +302,6 @@ async def test_housekeeping_drops_expired_idempotency_records(database: Database
             )
         await enqueue(session, "maintenance.purge")
     await Worker(database, queues=("default",)).run_once()
-    async with database.sessionmaker() as session:
+    async with database.session(platform=EVERY_WORKSPACE) as session:
         keys = set((await session.execute(select(IdempotencyRecord.key))).scalars())
     assert keys == {"live"}

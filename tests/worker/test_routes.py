@@ -11,13 +11,13 @@ from sqlalchemy import update
 from rapport.kit.db import Database
 from rapport.models import Job, JobState
 from rapport.worker.queue import enqueue
-from tests.helpers import Workspace, add_key, assert_error, snapshot
+from tests.helpers import EVERY_WORKSPACE, Workspace, add_key, assert_error, snapshot
 
 JOBS = "/api/v1/jobs"
 
 
 async def dead_job(database: Database, tenant_id: uuid.UUID | None) -> uuid.UUID:
-    async with database.transaction() as session:
+    async with database.transaction(platform=EVERY_WORKSPACE) as session:
         job_id = await enqueue(session, "maintenance.purge", {"n": 1}, tenant_id=tenant_id)
         await session.execute(
             update(Job)
@@ -38,7 +38,7 @@ async def test_dead_letters_are_listed_with_their_error(
     client: httpx.AsyncClient, database: Database, workspace: Workspace
 ) -> None:
     job_id = await dead_job(database, workspace.id)
-    async with database.transaction() as session:
+    async with database.transaction(platform=EVERY_WORKSPACE) as session:
         await enqueue(session, "maintenance.purge", tenant_id=workspace.id)
     dead = await listing(client, workspace, state="dead")
     assert [j["id"] for j in dead] == [str(job_id)]

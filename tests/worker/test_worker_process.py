@@ -14,12 +14,13 @@ from rapport.kit.db import Database
 from rapport.kit.migrate import upgrade
 from rapport.models import Job, JobState
 from rapport.worker.queue import enqueue
+from tests.helpers import EVERY_WORKSPACE
 
 RAPPORT = Path(sys.executable).parent / "rapport"
 
 
 async def _state(database: Database, job_id: object) -> JobState:
-    async with database.sessionmaker() as session:
+    async with database.session(platform=EVERY_WORKSPACE) as session:
         state = await session.scalar(select(Job.state).where(Job.id == job_id))
     assert state is not None
     return state
@@ -29,7 +30,7 @@ async def test_worker_process_runs_jobs_and_stops_on_sigterm(tmp_path: Path) -> 
     url = f"sqlite:///{tmp_path / 'worker.db'}"
     database = Database(f"sqlite+inline:///{tmp_path / 'worker.db'}")
     await upgrade(database)
-    async with database.transaction() as session:
+    async with database.transaction(platform=EVERY_WORKSPACE) as session:
         job_id = await enqueue(session, "maintenance.purge")
     env = {**os.environ, "RAPPORT_DATABASE_URL": url, "RAPPORT_DATA_DIR": str(tmp_path)}
     process = await asyncio.create_subprocess_exec(

@@ -6,19 +6,15 @@ resolve to the winner."""
 from __future__ import annotations
 
 import uuid
-from collections.abc import Mapping
-from typing import Any
 
-from sqlalchemy.ext.asyncio import AsyncSession
-
-from rapport.contacts.repository import MergeRepository
 from rapport.contacts.schemas import ContactOut
 from rapport.contacts.service import ContactService
-from rapport.events.actor import Actor
 from rapport.events.service import changes_between
+from rapport.kit.context import Context
 from rapport.kit.errors import InvalidRequest, field_error
+from rapport.merge.repository import MergeRepository
 from rapport.models import Contact, ContactStatus, PropertyEntity
-from rapport.sync.repository import SyncLinkRepository
+from rapport.sync.service import SyncStatusService
 
 _FILLABLE = (
     "email",
@@ -33,16 +29,10 @@ _UNIQUE = ("email", "external_id")
 
 
 class ContactMerger:
-    def __init__(
-        self,
-        session: AsyncSession,
-        tenant_id: uuid.UUID,
-        tenant_settings: Mapping[str, Any] | None = None,
-        actor: Actor | None = None,
-    ) -> None:
-        self.contacts = ContactService(session, tenant_id, tenant_settings, actor)
-        self.moves = MergeRepository(session, tenant_id)
-        self.sync_links = SyncLinkRepository(session, tenant_id)
+    def __init__(self, context: Context) -> None:
+        self.contacts = ContactService(context)
+        self.moves = MergeRepository(context.session)
+        self.sync_links = SyncStatusService(context)
 
     async def merge(self, winner_ref: str, loser_id: uuid.UUID) -> Contact:
         winner = await self.contacts.get(winner_ref)
@@ -64,7 +54,7 @@ class ContactMerger:
             "tags": await self.moves.move_tags(loser.id, winner.id),
             "activities": await self.moves.move_activities(loser.id, winner.id),
             "tasks": await self.moves.move_tasks(loser.id, winner.id),
-            "syncLinks": await self.sync_links.move(loser.id, winner.id),
+            "syncLinks": await self.sync_links.move_links(loser.id, winner.id),
         }
         before = ContactOut.model_validate(winner).model_dump(mode="json")
         loser_record = ContactOut.model_validate(loser).model_dump(mode="json")

@@ -8,7 +8,7 @@ from sqlalchemy import JSON, Index, LargeBinary, String, UniqueConstraint
 from sqlalchemy.orm import Mapped, mapped_column
 
 from rapport.kit.db import Base, IdMixin
-from rapport.models.tenancy import TenantOwned
+from rapport.kit.tenant_guard import TenantOwned
 
 
 class IdempotencyRecord(TenantOwned, IdMixin, Base):

@@ -2,39 +2,29 @@
 
 from __future__ import annotations
 
-import uuid
-from collections.abc import Mapping
-from typing import Any
-
-from sqlalchemy.ext.asyncio import AsyncSession
-
 from rapport.activities.schemas import ActivityOut
-from rapport.contacts.repository import OverviewRepository, Surroundings
-from rapport.contacts.schemas import (
-    ContactCompany,
-    ContactDetail,
-    ContactOut,
-    ContactSummary,
-    ContactTagRef,
-    TimelineItem,
-)
+from rapport.contacts.schemas import ContactOut
 from rapport.contacts.service import ContactService
 from rapport.events.schemas import EventOut
+from rapport.kit.context import Context
 from rapport.kit.envelope import PageMeta
 from rapport.kit.errors import InvalidRequest
 from rapport.kit.pagination import PageRequest
 from rapport.models import Contact
+from rapport.overview.repository import OverviewRepository, Surroundings
+from rapport.overview.schemas import (
+    ContactCompany,
+    ContactDetail,
+    ContactSummary,
+    ContactTagRef,
+    TimelineItem,
+)
 
 
 class ContactOverview:
-    def __init__(
-        self,
-        session: AsyncSession,
-        tenant_id: uuid.UUID,
-        tenant_settings: Mapping[str, Any] | None = None,
-    ) -> None:
-        self.contacts = ContactService(session, tenant_id, tenant_settings)
-        self.repo = OverviewRepository(session, tenant_id)
+    def __init__(self, context: Context) -> None:
+        self.contacts = ContactService(context)
+        self.repo = OverviewRepository(context.session)
 
     async def timeline(self, ref: str, page: PageRequest) -> tuple[list[TimelineItem], PageMeta]:
         """Every activity (notes included) and change event of the contact, and of contacts

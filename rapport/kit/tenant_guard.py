@@ -1,0 +1,166 @@
+"""The tenant guard: the one place that keeps a workspace's statements to its own rows.
+
+Every session made by `Database` is a `GuardedSession`. Before a statement runs, the guard adds
+`tenant_id = <the session's workspace>` to every tenant-owned entity the statement touches: the
+FROM list, joins, subqueries, unions, relationship loads, ORM UPDATE and DELETE. New rows get the
+workspace stamped at flush, and bulk inserts must name it. Code therefore never filters by
+tenant by hand.
+
+It fails closed: a session bound to no workspace cannot touch a tenant-owned table (the
+statement raises `WorkspaceRequired`). Work that spans workspaces on purpose (worker claims,
+the event stream, credential look-ups, housekeeping) opts out by name, visibly: a whole session
+with `Database.session(platform="...")` / `platform_session()`, or one statement with
+`platform_wide(stmt, "...")`.
+"""
+
+from __future__ import annotations
+
+import uuid
+from collections.abc import Mapping
+from typing import Any, TypeVar
+
+from sqlalchemy import Boolean, ForeignKey, event
+from sqlalchemy.ext.asyncio import AsyncSession
+from sqlalchemy.ext.compiler import compiles
+from sqlalchemy.orm import (
+    Mapped,
+    ORMExecuteState,
+    Session,
+    UOWTransaction,
+    declared_attr,
+    mapped_column,
+    with_loader_criteria,
+)
+from sqlalchemy.sql import ColumnElement
+from sqlalchemy.sql.compiler import SQLCompiler
+
+_WORKSPACE = "rapport.workspace_id"
+_PLATFORM = "rapport.platform_wide"
+_OPTION = "platform_wide"
+
+Statement = TypeVar("Statement")
+
+
+class TenantOwned:
+    """Every row of a tenant-owned table carries its workspace; the guard filters on it."""
+
+    @declared_attr
+    @classmethod
+    def tenant_id(cls) -> Mapped[uuid.UUID]:
+        return mapped_column(ForeignKey("tenants.id", ondelete="CASCADE"), index=True)
+
+
+class WorkspaceRequired(RuntimeError):
+    """A statement touched a tenant-owned table in a session bound to no workspace."""
+
+
+class _NoWorkspace(ColumnElement[bool]):
+    """Stands in for the tenant filter when the session has no workspace: compiling it (which
+    happens only if the statement touches a tenant-owned table) raises."""
+
+    type = Boolean()
+    inherit_cache = True
+    _traverse_internals: list[Any] = []
+
+
+@compiles(_NoWorkspace)
+def _refuse(_element: _NoWorkspace, _compiler: SQLCompiler, **_kw: Any) -> str:
+    raise WorkspaceRequired(
+        "A statement on a tenant-owned table ran in a session bound to no workspace; bind one "
+        "(Database.session(workspace=...)) or name the platform-wide work (platform_wide())"
+    )
+
+
+_NO_WORKSPACE = _NoWorkspace()
+
+
+def bind_workspace(session: AsyncSession | Session, workspace_id: uuid.UUID) -> None:
+    """From now on, every statement of `session` sees only this workspace's rows (a
+    platform-wide session stops being one)."""
+    info = _info(session)
+    info.pop(_PLATFORM, None)
+    info[_WORKSPACE] = workspace_id
+
+
+def open_platform_wide(session: AsyncSession | Session, reason: str) -> None:
+    """Let `session` see every workspace; `reason` says why, for whoever reads the code."""
+    _info(session)[_PLATFORM] = reason
+
+
+def workspace_of(session: AsyncSession | Session) -> uuid.UUID:
+    """The workspace the session is bound to (for rows written by bulk statements)."""
+    workspace: uuid.UUID | None = _info(session).get(_WORKSPACE)
+    if workspace is None:
+        raise WorkspaceRequired("This session is bound to no workspace")
+    return workspace
+
+
+def platform_wide(statement: Statement, reason: str) -> Statement:
+    """One statement that sees every workspace, whatever its session is bound to."""
+    options = {_OPTION: reason}
+    return statement.execution_options(**options)  # type: ignore[attr-defined, no-any-return]
+
+
+def _info(session: AsyncSession | Session) -> dict[Any, Any]:
+    info: dict[Any, Any] = session.info
+    return info
+
+
+class GuardedSession(Session):
+    """The session class of every `Database` (see the module docstring)."""
+
+
+@event.listens_for(GuardedSession, "do_orm_execute")
+def _guard_statement(state: ORMExecuteState) -> None:
+    if state.is_column_load or state.is_relationship_load:
+        return  # loads of rows already read through the guard
+    info = state.session.info
+    if _PLATFORM in info or _OPTION in state.execution_options:
+        return
+    workspace = info.get(_WORKSPACE)
+    if workspace is None:
+        criteria = with_loader_criteria(
+            TenantOwned, lambda _cls: _NO_WORKSPACE, include_aliases=True
+        )
+    else:
+        if state.is_insert:
+            _check_inserted(state, workspace)
+        criteria = with_loader_criteria(
+            TenantOwned, lambda cls: cls.tenant_id == workspace, include_aliases=True
+        )
+    state.statement = state.statement.options(criteria)
+
+
+def _check_inserted(state: ORMExecuteState, workspace: uuid.UUID) -> None:
+    """A bulk INSERT of tenant-owned rows must write the session's workspace in each row."""
+    if not any(issubclass(m.class_, TenantOwned) for m in state.all_mappers):
+        return
+    params = state.parameters
+    rows: list[Mapping[str, Any]] = []
+    if isinstance(params, Mapping):
+        rows = [params]
+    elif params:
+        rows = list(params)
+    values = getattr(state.statement, "_values", None)
+    if values:
+        rows.append({getattr(k, "key", k): getattr(v, "value", v) for k, v in values.items()})
+    for row in rows:
+        if row.get("tenant_id") != workspace:
+            raise WorkspaceRequired(
+                "A row inserted into a tenant-owned table names another workspace"
+            )
+
+
+@event.listens_for(GuardedSession, "before_flush")
+def _stamp_new_rows(session: Session, _flush: UOWTransaction, _instances: object) -> None:
+    workspace = session.info.get(_WORKSPACE)
+    platform = _PLATFORM in session.info
+    for record in session.new:
+        if not isinstance(record, TenantOwned):
+            continue
+        if record.tenant_id is None and workspace is not None:
+            record.tenant_id = workspace
+        elif record.tenant_id is None or (not platform and record.tenant_id != workspace):
+            raise WorkspaceRequired(
+                f"A new {type(record).__name__} names no workspace, or another one"
+            )

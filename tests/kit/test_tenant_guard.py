@@ -1,0 +1,171 @@
+"""The tenant guard: statements written with no tenant filter at all see one workspace's rows,
+a session bound to no workspace cannot touch tenant-owned tables, and platform-wide work says
+so by name."""
+
+from __future__ import annotations
+
+import uuid
+
+import httpx
+import pytest
+from sqlalchemy import delete, func, insert, select, union_all, update
+
+from rapport.kit.db import Database
+from rapport.kit.tenant_guard import WorkspaceRequired, platform_wide
+from rapport.models import (
+    Activity,
+    ActivityType,
+    Company,
+    CompanyMembership,
+    Contact,
+    ContactTag,
+    Tag,
+    Tenant,
+)
+from tests.helpers import EVERY_WORKSPACE, Workspace, snapshot
+
+pytestmark = pytest.mark.usefixtures("app")
+
+
+async def _populate(client: httpx.AsyncClient, ws: Workspace, name: str) -> None:
+    """A contact in a company, tagged, with an activity."""
+    headers = ws.headers
+    contact = await client.post(
+        "/api/v1/contacts", json={"email": f"{name}@example.com", "name": name}, headers=headers
+    )
+    company = await client.post("/api/v1/companies", json={"name": f"{name} Ltd"}, headers=headers)
+    tag = await client.post("/api/v1/tags", json={"key": "vip", "name": "VIP"}, headers=headers)
+    contact_id = contact.json()["data"]["id"]
+    for response in (
+        await client.post(
+            f"/api/v1/contacts/{contact_id}/company-memberships",
+            json={"companyId": company.json()["data"]["id"]},
+            headers=headers,
+        ),
+        await client.post(
+            f"/api/v1/contacts/{contact_id}/tags",
+            json={"tagId": tag.json()["data"]["id"]},
+            headers=headers,
+        ),
+        await client.post(
+            f"/api/v1/contacts/{contact_id}/activities",
+            json={"type": "CALL", "subject": f"call {name}"},
+            headers=headers,
+        ),
+    ):
+        assert response.status_code == 201, response.text
+
+
+def _everything_joined() -> object:
+    """Contacts with their companies, tags and activities: not one tenant filter written."""
+    return (
+        select(Contact.name, Company.name, Tag.key, Activity.subject)
+        .join(CompanyMembership, CompanyMembership.contact_id == Contact.id)
+        .join(Company, Company.id == CompanyMembership.company_id)
+        .join(ContactTag, ContactTag.contact_id == Contact.id)
+        .join(Tag, Tag.id == ContactTag.tag_id)
+        .join(Activity, Activity.contact_id == Contact.id)
+        .order_by(Contact.name)
+    )
+
+
+async def test_a_join_across_four_domains_sees_only_the_bound_workspace(
+    client: httpx.AsyncClient, database: Database, workspace: Workspace, other_workspace: Workspace
+) -> None:
+    await _populate(client, workspace, "ada")
+    await _populate(client, other_workspace, "grace")
+    statement = _everything_joined()
+    for ws, name in ((workspace, "ada"), (other_workspace, "grace")):
+        async with database.session(workspace=ws.id) as session:
+            rows = (await session.execute(statement)).all()  # type: ignore[call-overload]
+        assert [tuple(r) for r in rows] == [(name, f"{name} Ltd", "vip", f"call {name}")]
+    async with database.session(platform=EVERY_WORKSPACE) as session:
+        everyone = (await session.execute(statement)).all()  # type: ignore[call-overload]
+    assert [r[0] for r in everyone] == ["ada", "grace"]
+
+
+async def test_subqueries_unions_counts_and_lookups_by_id_are_guarded_too(
+    client: httpx.AsyncClient, database: Database, workspace: Workspace, other_workspace: Workspace
+) -> None:
+    await _populate(client, workspace, "ada")
+    await _populate(client, other_workspace, "grace")
+    async with database.session(platform=EVERY_WORKSPACE) as session:
+        grace = await session.scalar(select(Contact).where(Contact.name == "grace"))
+    assert grace is not None
+    async with database.session(workspace=workspace.id) as session:
+        tagged = select(ContactTag.contact_id)
+        in_subquery = await session.scalars(select(Contact.name).where(Contact.id.in_(tagged)))
+        assert list(in_subquery) == ["ada"]
+        ids = union_all(select(Contact.id), select(Company.id), select(Tag.id)).subquery()
+        assert await session.scalar(select(func.count()).select_from(ids)) == 3
+        assert await session.get(Contact, grace.id) is None
+
+
+async def test_updates_and_deletes_reach_only_the_bound_workspace(
+    client: httpx.AsyncClient, database: Database, workspace: Workspace, other_workspace: Workspace
+) -> None:
+    await _populate(client, workspace, "ada")
+    await _populate(client, other_workspace, "grace")
+    async with database.transaction(workspace=workspace.id) as session:
+        await session.execute(update(Contact).values(name="renamed"))
+        await session.execute(delete(ContactTag))
+    async with database.session(platform=EVERY_WORKSPACE) as session:
+        names = await session.scalars(select(Contact.name).order_by(Contact.name))
+        tagged = await session.scalars(select(ContactTag.tenant_id))
+        assert list(names) == ["grace", "renamed"]
+        assert list(tagged) == [other_workspace.id]
+
+
+async def test_a_session_bound_to_no_workspace_fails_closed(
+    client: httpx.AsyncClient, database: Database, workspace: Workspace
+) -> None:
+    await _populate(client, workspace, "ada")
+    before = await snapshot(database)
+    async with database.session() as session:
+        with pytest.raises(WorkspaceRequired):
+            await session.execute(select(Contact.id))
+        await session.rollback()
+        with pytest.raises(WorkspaceRequired):
+            await session.execute(select(Tenant.id).where(Tenant.id.in_(select(Tag.tenant_id))))
+        await session.rollback()
+        with pytest.raises(WorkspaceRequired):
+            await session.execute(update(Contact).values(name="x"))
+        await session.rollback()
+        session.add(Tag(key="loose", name="Loose"))
+        with pytest.raises(WorkspaceRequired):
+            await session.flush()
+        await session.rollback()
+        # Tables that belong to no workspace stay open to it (the workspaces themselves).
+        assert workspace.id in set(await session.scalars(select(Tenant.id)))
+        # One statement may opt out, by name.
+        named = platform_wide(select(func.count(Contact.id)), "a test counts every contact")
+        assert await session.scalar(named) == 1
+    assert await snapshot(database) == before
+
+
+async def test_new_rows_get_the_bound_workspace_and_cannot_name_another(
+    database: Database, workspace: Workspace, other_workspace: Workspace
+) -> None:
+    async with database.transaction(workspace=workspace.id) as session:
+        tag = Tag(key="stamped", name="Stamped")
+        session.add(tag)
+    assert tag.tenant_id == workspace.id
+    before = await snapshot(database)
+    async with database.session(workspace=workspace.id) as session:
+        session.add(Tag(key="smuggled", name="Smuggled", tenant_id=other_workspace.id))
+        with pytest.raises(WorkspaceRequired):
+            await session.flush()
+        await session.rollback()
+        with pytest.raises(WorkspaceRequired):
+            await session.execute(
+                insert(Activity),
+                [
+                    {
+                        "id": uuid.uuid4(),
+                        "tenant_id": other_workspace.id,
+                        "type": ActivityType.NOTE,
+                        "occurred_at": func.now(),
+                    }
+                ],
+            )
+    assert await snapshot(database) == before
