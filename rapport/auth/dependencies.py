@@ -211,7 +211,8 @@ def provide(factory: Callable[[Context], Service], *scopes: Scope) -> Any:
     """`Annotated[ContactService, provide(ContactService, Scope.CRM_READ)]`: a domain's service
     as a dependency, built from the context `access(*scopes)` gives."""
 
-    def build(context: Annotated[Context, access(*scopes)]) -> Service:
+    async def build(context: Annotated[Context, access(*scopes)]) -> Service:
+        # async: FastAPI runs a plain function in a worker thread, a hop per request.
         return factory(context)
 
     return Depends(build)

@@ -11,7 +11,7 @@ from rapport.auth.service import ApiKeyService
 from rapport.kit.context import Context
 
 
-def _api_keys(
+async def _api_keys(
     context: Annotated[Context, access(Scope.CRM_ADMIN)], principal: Caller
 ) -> ApiKeyService:
     return ApiKeyService(

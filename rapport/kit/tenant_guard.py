@@ -19,7 +19,7 @@ import uuid
 from collections.abc import Mapping
 from typing import Any, TypeVar
 
-from sqlalchemy import Boolean, ForeignKey, event
+from sqlalchemy import Boolean, ForeignKey, bindparam, event
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlalchemy.ext.compiler import compiles
 from sqlalchemy.orm import (
@@ -110,25 +110,38 @@ class GuardedSession(Session):
     """The session class of every `Database` (see the module docstring)."""
 
 
+# One option for every workspace: the workspace is a bound parameter, so the option, and the
+# compiled statements carrying it, are the same whichever workspace runs them (an option made
+# per workspace costs more than the rest of the request's SQL work).
+_WORKSPACE_PARAMETER = "rapport_guard_workspace"
+_SCOPED = with_loader_criteria(
+    TenantOwned,
+    lambda cls: cls.tenant_id == bindparam("rapport_guard_workspace"),
+    include_aliases=True,
+)
+_UNSCOPED = with_loader_criteria(TenantOwned, lambda _cls: _NO_WORKSPACE, include_aliases=True)
+
+
 @event.listens_for(GuardedSession, "do_orm_execute")
 def _guard_statement(state: ORMExecuteState) -> None:
-    if state.is_column_load or state.is_relationship_load:
-        return  # loads of rows already read through the guard
     info = state.session.info
     if _PLATFORM in info or _OPTION in state.execution_options:
         return
     workspace = info.get(_WORKSPACE)
-    if workspace is None:
-        criteria = with_loader_criteria(
-            TenantOwned, lambda _cls: _NO_WORKSPACE, include_aliases=True
-        )
-    else:
+    if workspace is not None:
         if state.is_insert:
             _check_inserted(state, workspace)
-        criteria = with_loader_criteria(
-            TenantOwned, lambda cls: cls.tenant_id == workspace, include_aliases=True
-        )
-    state.statement = state.statement.options(criteria)
+            return
+        # Relationship and column loads inherit the option from the statement that read the
+        # rows; they need the parameter too.
+        params = state.parameters
+        if isinstance(params, Mapping) or params is None:
+            state.parameters = {**(params or {}), _WORKSPACE_PARAMETER: workspace}
+        else:
+            state.parameters = [{**row, _WORKSPACE_PARAMETER: workspace} for row in params]
+    if state.is_column_load or state.is_relationship_load:
+        return
+    state.statement = state.statement.options(_UNSCOPED if workspace is None else _SCOPED)
 
 
 def _check_inserted(state: ORMExecuteState, workspace: uuid.UUID) -> None:

@@ -10,7 +10,7 @@ from rapport.config import Settings
 from rapport.webhooks.service import WebhookService
 
 
-def _webhooks(context: AdminAccess, request: Request) -> WebhookService:
+async def _webhooks(context: AdminAccess, request: Request) -> WebhookService:
     settings: Settings = request.app.state.settings
     return WebhookService(context, allow_private=settings.allow_private_webhooks)
 
