@@ -33,7 +33,7 @@ from rapport.tags.routes import router as tags_router
 from rapport.tenancy.routes import router as workspace_router
 from rapport.todos.routes import router as tasks_router
 from rapport.webhooks.routes import router as webhooks_router
-from rapport.worker.queue import Worker
+from rapport.worker.loop import Worker
 from rapport.worker.routes import router as jobs_router
 
 API_PREFIX = "/api/v1"

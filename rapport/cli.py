@@ -30,7 +30,7 @@ from rapport.kit.migrate import upgrade
 from rapport.kit.pagination import PageRequest, SortSpec
 from rapport.models import JobState, MembershipRole
 from rapport.tenancy.service import WorkspaceService
-from rapport.worker.queue import Worker
+from rapport.worker.loop import Worker
 from rapport.worker.service import QueueAdmin
 
 app = typer.Typer(help="Rapport: self-hosted CRM and marketing automation.", no_args_is_help=True)

@@ -11,7 +11,7 @@ from rapport.kit.clock import utcnow
 from rapport.webhooks.delivery import DeliveryRunner, dispatch
 from rapport.webhooks.repository import DispatchRepository
 from rapport.webhooks.service import DELIVER_TASK
-from rapport.worker.queue import JobContext, task
+from rapport.worker.registry import JobContext, task
 
 DELIVERY_LOG_KEPT = timedelta(days=30)
 

@@ -1,14 +1,19 @@
-"""Queries on jobs outside the worker's claim loop (which lives in queue.py)."""
+"""The statements on jobs: the queue's own (adding, claiming, leasing, completing and
+failing jobs), the workspace's job listing and the operator's platform-wide queries."""
 
 from __future__ import annotations
 
 import uuid
-from datetime import datetime
+from collections.abc import Sequence
+from datetime import datetime, timedelta
 from typing import Any, ClassVar
 
-from sqlalchemy import delete, select
+from sqlalchemy import Row, and_, delete, insert, or_, select, update
+from sqlalchemy.dialects.postgresql import insert as postgresql_insert
+from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from rapport.kit.clock import utcnow
 from rapport.kit.envelope import PageMeta
 from rapport.kit.pagination import PageRequest, paginate
 from rapport.kit.repository import Repository
@@ -55,4 +60,135 @@ class PlatformJobRepository:
     async def delete_succeeded_before(self, moment: datetime) -> None:
         await self.session.execute(
             delete(Job).where(Job.state == JobState.SUCCEEDED, Job.finished_at < moment)
+        )
+
+
+class JobQueueRepository:
+    """The queue's statements, in the session they are given: the caller's for adding jobs, a
+    platform-wide one for claims, leases and outcomes (`rapport.worker.loop`). Every change to
+    a claimed job applies only while `owner` (the claim's token) still holds it."""
+
+    def __init__(self, session: AsyncSession) -> None:
+        self.session = session
+
+    async def add(self, row: dict[str, Any]) -> None:
+        await self.session.execute(insert(Job).values(**row))
+
+    async def add_unique(self, row: dict[str, Any]) -> uuid.UUID:
+        """Add the job unless one with its `unique_key` exists; the id of the job with that key."""
+        dialect_insert = (
+            postgresql_insert
+            if self.session.get_bind().dialect.name == "postgresql"
+            else sqlite_insert
+        )
+        await self.session.execute(
+            dialect_insert(Job).values(**row).on_conflict_do_nothing(index_elements=["unique_key"])
+        )
+        existing = await self.session.scalar(
+            select(Job.id).where(Job.unique_key == row["unique_key"])
+        )
+        assert existing is not None
+        return existing
+
+    async def add_many(self, rows: list[dict[str, Any]]) -> None:
+        """One statement for all the rows."""
+        await self.session.execute(insert(Job), rows)
+
+    async def claim(
+        self,
+        owner: str,
+        *,
+        queues: tuple[str, ...],
+        tasks: tuple[str, ...],
+        limit: int,
+        now: datetime,
+        lease: timedelta,
+    ) -> Sequence[Row[uuid.UUID, str, dict[str, Any], uuid.UUID | None, int, int, int, datetime]]:
+        """Lease up to `limit` due jobs of `queues` and `tasks` (queued and due, or running with
+        an expired lease) to `owner`, counting an attempt; their id, task, payload, tenant_id,
+        attempts, max_attempts, priority and run_at, in no particular order. On PostgreSQL
+        rows locked by another claim are skipped."""
+        due = or_(
+            and_(Job.state == JobState.QUEUED, Job.run_at <= now),
+            and_(Job.state == JobState.RUNNING, Job.locked_until < now),
+        )
+        candidates = (
+            select(Job.id)
+            .where(due, Job.queue.in_(queues), Job.task.in_(tasks))
+            .order_by(Job.priority.desc(), Job.run_at, Job.id)
+            .limit(limit)
+        )
+        if self.session.get_bind().dialect.name == "postgresql":
+            candidates = candidates.with_for_update(skip_locked=True)
+        stmt = (
+            update(Job)
+            .where(Job.id.in_(candidates.scalar_subquery()))
+            .values(
+                state=JobState.RUNNING,
+                locked_by=owner,
+                locked_until=now + lease,
+                attempts=Job.attempts + 1,
+                updated_at=now,
+            )
+            .returning(
+                Job.id,
+                Job.task,
+                Job.payload,
+                Job.tenant_id,
+                Job.attempts,
+                Job.max_attempts,
+                Job.priority,
+                Job.run_at,
+            )
+            .execution_options(synchronize_session=False)
+        )
+        return (await self.session.execute(stmt)).all()
+
+    async def complete(self, job_id: uuid.UUID, owner: str) -> bool:
+        """Mark the job succeeded; False if `owner` no longer holds it (nothing changed)."""
+        finished = await self.session.execute(
+            update(Job)
+            .where(Job.id == job_id, Job.locked_by == owner)
+            .values(
+                state=JobState.SUCCEEDED,
+                finished_at=utcnow(),
+                locked_by=None,
+                locked_until=None,
+                last_error=None,
+                updated_at=utcnow(),
+            )
+        )
+        return getattr(finished, "rowcount", 1) != 0
+
+    async def extend_lease(self, job_id: uuid.UUID, owner: str, lease: timedelta) -> bool:
+        """Hold the job for `lease` from now; False if `owner` no longer holds it."""
+        result = await self.session.execute(
+            update(Job)
+            .where(Job.id == job_id, Job.locked_by == owner)
+            .values(locked_until=utcnow() + lease)
+        )
+        return getattr(result, "rowcount", 1) != 0
+
+    async def requeue(
+        self, job_id: uuid.UUID, owner: str, error: str, now: datetime, run_at: datetime
+    ) -> None:
+        """Release the failed job to run again at `run_at`."""
+        await self._release(job_id, owner, error, now, state=JobState.QUEUED, run_at=run_at)
+
+    async def bury(self, job_id: uuid.UUID, owner: str, error: str, now: datetime) -> None:
+        """Release the failed job as dead (kept, visible, retryable by hand)."""
+        await self._release(job_id, owner, error, now, state=JobState.DEAD, finished_at=now)
+
+    async def _release(
+        self, job_id: uuid.UUID, owner: str, error: str, now: datetime, **outcome: Any
+    ) -> None:
+        values: dict[str, Any] = {
+            "locked_by": None,
+            "locked_until": None,
+            "last_error": error[:4000],
+            "updated_at": now,
+            **outcome,
+        }
+        await self.session.execute(
+            update(Job).where(Job.id == job_id, Job.locked_by == owner).values(**values)
         )

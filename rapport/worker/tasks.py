@@ -7,7 +7,7 @@ from typing import Any
 
 from rapport.kit.clock import utcnow
 from rapport.kit.idempotency import IdempotencyStore
-from rapport.worker.queue import JobContext, task
+from rapport.worker.registry import JobContext, task
 from rapport.worker.repository import PlatformJobRepository
 
 FINISHED_JOBS_KEPT = timedelta(days=7)

@@ -9,7 +9,7 @@ import httpx
 import pytest
 
 from rapport.kit.db import Database
-from rapport.worker.queue import Worker
+from rapport.worker.loop import Worker
 from tests.helpers import custom_client, make_settings
 from tests.webhooks.receiver import Receiver, running_receiver
 

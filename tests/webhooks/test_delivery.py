@@ -18,7 +18,8 @@ from sqlalchemy import func, select, update
 from rapport.kit.clock import utcnow
 from rapport.kit.db import Database
 from rapport.models import Event, Job, WebhookAttempt, WebhookDelivery
-from rapport.worker.queue import Worker, enqueue
+from rapport.worker.loop import Worker
+from rapport.worker.queue import enqueue
 from tests.helpers import EVERY_WORKSPACE, Workspace, assert_error, make_settings, snapshot
 from tests.webhooks.conftest import drain
 from tests.webhooks.receiver import Receiver

@@ -9,7 +9,7 @@ from typing import Any
 
 from sqlalchemy import text
 
-from rapport.worker.queue import JobContext, task
+from rapport.worker.registry import JobContext, task
 
 
 @task("probe.record", queue="probe", max_attempts=5)

@@ -13,7 +13,9 @@ from sqlalchemy import func, select, update
 from rapport.kit.clock import utcnow
 from rapport.kit.db import Database
 from rapport.models import IdempotencyRecord, Job, JobState, Tenant
-from rapport.worker.queue import JobContext, PermanentFailure, Retry, Worker, enqueue, task
+from rapport.worker.loop import Worker
+from rapport.worker.queue import enqueue
+from rapport.worker.registry import JobContext, PermanentFailure, Retry, task
 from tests.helpers import EVERY_WORKSPACE
 
 pytestmark = pytest.mark.usefixtures("app")  # empties the tables after each test

@@ -1,0 +1,104 @@
+"""The tasks a worker can run, and what their handlers get and may raise.
+
+Tasks are declared with `@task(...)` in each domain's `tasks.py` (with `schedule=` for periodic
+ones); `TASK_MODULES` lists those modules so a worker knows them all. Those modules also declare
+the consumers of the event stream (`rapport.events.stream`), which workers run between jobs.
+"""
+
+from __future__ import annotations
+
+import importlib
+import random
+import uuid
+from collections.abc import Awaitable, Callable
+from dataclasses import dataclass
+from typing import Any
+
+from croniter import croniter
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from rapport.config import Settings
+from rapport.kit.context import Context
+
+TASK_MODULES = ("rapport.worker.tasks", "rapport.webhooks.tasks")
+
+
+@dataclass(frozen=True)
+class JobContext:
+    """What a handler gets. A workspace's job runs in a session bound to that workspace; a
+    platform job (no workspace) in a platform-wide one."""
+
+    job_id: uuid.UUID
+    tenant_id: uuid.UUID | None
+    attempt: int
+    session: AsyncSession
+    settings: Settings
+
+    @property
+    def workspace(self) -> Context:
+        """The job's workspace as a service context (acting as the system)."""
+        if self.tenant_id is None:
+            raise ValueError("A platform job has no workspace")
+        return Context(self.session, self.tenant_id)
+
+
+Handler = Callable[[JobContext, dict[str, Any]], Awaitable[None]]
+
+
+@dataclass(frozen=True)
+class TaskSpec:
+    name: str
+    handler: Handler
+    queue: str = "default"
+    max_attempts: int = 10
+    backoff_base: float = 2.0
+    backoff_cap: float = 3600.0
+    schedule: str | None = None
+
+    def backoff(self, attempt: int) -> float:
+        """Seconds before retry number `attempt`: exponential, capped, with jitter."""
+        delay: float = min(self.backoff_cap, self.backoff_base * 2 ** (attempt - 1))
+        return delay * random.uniform(0.5, 1.0)
+
+
+REGISTRY: dict[str, TaskSpec] = {}
+
+
+def task(
+    name: str,
+    *,
+    queue: str = "default",
+    max_attempts: int = 10,
+    backoff_base: float = 2.0,
+    backoff_cap: float = 3600.0,
+    schedule: str | None = None,
+) -> Callable[[Handler], Handler]:
+    """Declare a task; with `schedule` (cron syntax, UTC) it is also enqueued periodically."""
+    if schedule is not None and not croniter.is_valid(schedule):
+        raise ValueError(f"{name}: {schedule!r} is not a cron schedule")
+
+    def register(handler: Handler) -> Handler:
+        REGISTRY[name] = TaskSpec(
+            name, handler, queue, max_attempts, backoff_base, backoff_cap, schedule
+        )
+        return handler
+
+    return register
+
+
+def load_tasks(extra_modules: tuple[str, ...] = ()) -> dict[str, TaskSpec]:
+    for module in (*TASK_MODULES, *extra_modules):
+        importlib.import_module(module)
+    return REGISTRY
+
+
+class Retry(Exception):
+    """Raised by a handler to be retried after `after` seconds (or the task's backoff)."""
+
+    def __init__(self, reason: str, after: float | None = None) -> None:
+        super().__init__(reason)
+        self.after = after
+
+
+class PermanentFailure(Exception):
+    """Raised by a handler for a failure no retry can fix: the job goes dead at once."""
