@@ -25,6 +25,7 @@ from sqlalchemy import insert, text
 from bench.databases import DATABASE_CHOICES, run_on
 from rapport.contacts.service import ContactService
 from rapport.demo.service import FAMILY_NAMES, GIVEN_NAMES
+from rapport.domains import install
 from rapport.kit.clock import utcnow
 from rapport.kit.context import Context
 from rapport.kit.db import Database
@@ -208,6 +209,7 @@ async def scenario(url: str, contacts: int) -> list[str]:
 
 
 def main() -> None:
+    install()
     parser = argparse.ArgumentParser(description=__doc__)
     parser.add_argument("--contacts", type=int, default=100_000)
     parser.add_argument("--db", choices=DATABASE_CHOICES, default="both")

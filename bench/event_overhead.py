@@ -19,6 +19,7 @@ from typing import Any
 
 from rapport.contacts.schemas import ContactCreate
 from rapport.contacts.service import ContactService
+from rapport.domains import install
 from rapport.events.service import EventRecorder
 from rapport.kit.context import Context
 from rapport.kit.db import Database
@@ -62,6 +63,7 @@ async def scenario(url: str, count: int) -> str:
 
 
 def main() -> None:
+    install()
     parser = argparse.ArgumentParser(description=__doc__)
     parser.add_argument("--creates", type=int, default=2000)
     args = parser.parse_args()

@@ -31,6 +31,7 @@ from rapport.auth.scopes import ALL_SCOPES
 from rapport.auth.service import ApiKeyService
 from rapport.config import DEFAULT_RATE_LIMITS
 from rapport.demo.service import seed_demo
+from rapport.domains import install
 from rapport.kit.context import Context
 from rapport.kit.db import Database
 from rapport.kit.migrate import upgrade
@@ -157,6 +158,7 @@ def _median(samples: list[dict[str, float]]) -> dict[str, float]:
 
 
 def main() -> None:
+    install()
     parser = argparse.ArgumentParser(description=__doc__)
     parser.add_argument("--db", choices=["sqlite", "postgres"], default="sqlite")
     parser.add_argument("--seconds", type=int, default=15)

@@ -23,6 +23,7 @@ import httpx
 from sqlalchemy import func, select, text
 
 from bench.databases import DATABASE_CHOICES, run_on
+from rapport.domains import install
 from rapport.events.service import EventRecorder
 from rapport.kit.context import Context
 from rapport.kit.db import Database
@@ -184,6 +185,7 @@ async def scenario(url: str, count: int, worker_counts: tuple[int, ...]) -> list
 
 
 def main() -> None:
+    install()
     parser = argparse.ArgumentParser(description=__doc__)
     parser.add_argument("--events", type=int, default=10_000)
     parser.add_argument("--db", choices=DATABASE_CHOICES, default="both")

@@ -10,13 +10,9 @@ from fastapi import FastAPI, Request
 from starlette.responses import Response
 
 from rapport import __version__
-from rapport.activities.routes import router as activities_router
 from rapport.auth.dependencies import KeyCache, requires_credentials
-from rapport.auth.routes import router as auth_router
-from rapport.companies.routes import router as companies_router
 from rapport.config import Settings
-from rapport.contacts.routes import router as contacts_router
-from rapport.events.routes import router as events_router
+from rapport.domains import DOMAINS, TASK_MODULES, install
 from rapport.health.routes import router as health_router
 from rapport.kit.db import Database
 from rapport.kit.errors import install_error_handlers
@@ -25,16 +21,7 @@ from rapport.kit.logging import configure_logging
 from rapport.kit.middleware import RequestContextMiddleware
 from rapport.kit.openapi import install_openapi
 from rapport.kit.ratelimit import RateLimiter
-from rapport.merge.routes import router as merge_router
-from rapport.overview.routes import router as overview_router
-from rapport.properties.routes import router as properties_router
-from rapport.sync.routes import router as sync_router
-from rapport.tags.routes import router as tags_router
-from rapport.tenancy.routes import router as workspace_router
-from rapport.todos.routes import router as tasks_router
-from rapport.webhooks.routes import router as webhooks_router
 from rapport.worker.loop import Worker
-from rapport.worker.routes import router as jobs_router
 
 API_PREFIX = "/api/v1"
 
@@ -72,7 +59,7 @@ def create_app(settings: Settings | None = None, database: Database | None = Non
                 Worker(
                     db,
                     lease_seconds=settings.worker_lease_seconds,
-                    task_modules=tuple(settings.worker_task_modules),
+                    task_modules=(*TASK_MODULES, *settings.worker_task_modules),
                     settings=settings,
                 ).run(stop)
             )
@@ -100,23 +87,8 @@ def create_app(settings: Settings | None = None, database: Database | None = Non
     app.add_exception_handler(Replay, _replay)
     app.add_middleware(RequestContextMiddleware, max_body_bytes=settings.max_body_bytes)
 
-    routers = (
-        auth_router,
-        workspace_router,
-        contacts_router,
-        overview_router,
-        merge_router,
-        companies_router,
-        tags_router,
-        properties_router,
-        activities_router,
-        tasks_router,
-        events_router,
-        jobs_router,
-        webhooks_router,
-        sync_router,
-    )
-    for router in routers:
+    install()
+    for router in (r for domain in DOMAINS for r in domain.routers):
         # Straight into the app: through an intermediate router FastAPI analyses every route
         # twice, which doubles the cost of building an app.
         app.include_router(router, prefix=API_PREFIX)

@@ -21,6 +21,7 @@ from rapport.auth.scopes import ALL_SCOPES, parse_scopes
 from rapport.auth.service import ApiKeyService
 from rapport.config import Settings
 from rapport.demo.service import seed_demo
+from rapport.domains import TASK_MODULES, install
 from rapport.kit.clock import utcnow
 from rapport.kit.context import Context
 from rapport.kit.db import Database
@@ -28,7 +29,8 @@ from rapport.kit.errors import AppError
 from rapport.kit.logging import configure_logging
 from rapport.kit.migrate import upgrade
 from rapport.kit.pagination import PageRequest, SortSpec
-from rapport.models import JobState, MembershipRole
+from rapport.models.jobs import JobState
+from rapport.models.tenancy import MembershipRole
 from rapport.tenancy.service import WorkspaceService
 from rapport.worker.loop import Worker
 from rapport.worker.service import QueueAdmin
@@ -272,7 +274,7 @@ def worker(
                 queues=names,
                 concurrency=concurrency,
                 lease_seconds=settings.worker_lease_seconds,
-                task_modules=tuple(settings.worker_task_modules),
+                task_modules=(*TASK_MODULES, *settings.worker_task_modules),
                 settings=settings,
             ).run(stop)
         finally:
@@ -306,4 +308,5 @@ def jobs_retry(job_id: str) -> None:
 
 
 def main() -> None:
+    install()
     app()

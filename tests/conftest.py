@@ -18,6 +18,7 @@ import pytest
 from fastapi import FastAPI
 
 from rapport.app import create_app, reset_memory
+from rapport.domains import install
 from rapport.kit.db import Database
 from rapport.kit.migrate import upgrade
 from tests.helpers import Workspace, make_settings, make_workspace, truncate
@@ -33,6 +34,8 @@ def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item
     config.hook.pytest_deselected(items=[item for item in items if item not in kept])
     items[:] = kept
 
+
+install()  # the event catalogue, before test modules read it at collection
 
 BACKENDS = [
     b.strip() for b in os.environ.get("RAPPORT_TEST_DATABASES", "sqlite,postgres").split(",")

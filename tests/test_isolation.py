@@ -2,220 +2,76 @@
 workspace's ids, answers 403 or 404 and never shows a row of this workspace.
 
 Routes are discovered from the app, so a new route is covered the day it is added; a path
-parameter nobody knows how to fill fails the test until a seeder is registered below.
+parameter nobody knows how to fill fails the test until a domain's manifest gives a sample of
+its records (`rapport/kit/manifest.py`).
 """
 
 from __future__ import annotations
 
 import re
-from collections.abc import Awaitable, Callable
 from typing import Any
 
 import httpx
 from fastapi import FastAPI
 from fastapi.routing import APIRoute, iter_route_contexts
-from sqlalchemy import select, update
 
+from rapport.app import API_PREFIX
+from rapport.domains import DOMAINS, TASK_MODULES
 from rapport.kit.db import Database
-from rapport.models import (
-    Company,
-    DeliveryStatus,
-    Event,
-    Job,
-    JobState,
-    Tenant,
-    Webhook,
-    WebhookDelivery,
-)
-from rapport.worker.queue import enqueue
+from rapport.kit.manifest import Sample
+from rapport.models import Tenant
+from rapport.worker.loop import Worker
 from tests.helpers import EVERY_WORKSPACE, Workspace, snapshot
 
 PUBLIC_PATHS = {"/api/v1/auth/login", "/healthz", "/readyz"}
-Seeder = Callable[[httpx.AsyncClient, Workspace, Database], Awaitable[str]]
 
 
-async def _seed_contact(client: httpx.AsyncClient, owner: Workspace, _db: Database) -> str:
-    response = await client.post(
-        "/api/v1/contacts",
-        json={"email": "secret.person@acme.example", "externalId": "acme-secret-1", "name": "Zed"},
-        headers=owner.headers,
-    )
-    assert response.status_code == 201, response.text
-    return str(response.json()["data"]["id"])
+def _filled(value: Any, made: dict[str, str]) -> Any:
+    """A sample's body with `{name}` strings replaced by the records made so far."""
+    if isinstance(value, str) and value.startswith("{") and value.endswith("}"):
+        return made[value[1:-1]]
+    if isinstance(value, dict):
+        return {k: _filled(v, made) for k, v in value.items()}
+    return value
 
 
-async def _seed_api_key(client: httpx.AsyncClient, owner: Workspace, _db: Database) -> str:
-    response = await client.post(
-        "/api/v1/api-keys",
-        json={"name": "acme only", "scopes": ["crm:read"]},
-        headers=owner.headers,
-    )
-    assert response.status_code == 201, response.text
-    return str(response.json()["data"]["id"])
+def _at(document: Any, path: str) -> str:
+    for step in path.split("."):
+        document = document[int(step)] if isinstance(document, list) else document[step]
+    return str(document)
 
 
-async def _seed_event(client: httpx.AsyncClient, owner: Workspace, _db: Database) -> str:
-    response = await client.get("/api/v1/events?take=1", headers=owner.headers)
-    assert response.status_code == 200, response.text
-    return str(response.json()["data"][0]["id"])
-
-
-async def _seed_job(_client: httpx.AsyncClient, owner: Workspace, database: Database) -> str:
-    async with database.transaction(platform=EVERY_WORKSPACE) as session:
-        job_id = await enqueue(session, "maintenance.purge", tenant_id=owner.id)
-    async with database.transaction(platform=EVERY_WORKSPACE) as session:
-        await session.execute(update(Job).values(state=JobState.DEAD))
-    return str(job_id)
-
-
-async def _seed_webhook(client: httpx.AsyncClient, owner: Workspace, _db: Database) -> str:
-    response = await client.post(
-        "/api/v1/webhooks",
-        json={"url": "https://93.184.215.14/acme-secret-hook", "eventTypes": ["*"]},
-        headers=owner.headers,
-    )
-    assert response.status_code == 201, response.text
-    return str(response.json()["data"]["id"])
-
-
-async def _seed_delivery(_client: httpx.AsyncClient, owner: Workspace, database: Database) -> str:
-    async with database.transaction(platform=EVERY_WORKSPACE) as session:
-        webhook = await session.scalar(select(Webhook).where(Webhook.tenant_id == owner.id))
-        event = await session.scalar(select(Event).where(Event.tenant_id == owner.id).limit(1))
-        assert webhook is not None
-        assert event is not None
-        delivery = WebhookDelivery(
-            tenant_id=owner.id,
-            webhook_id=webhook.id,
-            event_id=event.id,
-            event_type=event.type,
-            event_sequence=event.sequence,
-            resource_id=event.resource_id,
-            status=DeliveryStatus.SUCCEEDED,
-            attempts=1,
+async def _make(
+    sample: Sample,
+    client: httpx.AsyncClient,
+    owner: Workspace,
+    database: Database,
+    made: dict[str, str],
+) -> str:
+    """Make one sample record of the owner's through the API; its value for the path."""
+    if sample.after_events:
+        await Worker(database, task_modules=TASK_MODULES).follow_streams(force=True)
+    value = sample.value
+    for request in sample.requests:
+        response = await client.request(
+            request.method,
+            API_PREFIX + request.path.format(**made),
+            json=_filled(request.body, made),
+            headers=owner.headers,
         )
-        session.add(delivery)
-    return str(delivery.id)
+        assert response.status_code in (200, 201), f"{sample.parameter}: {response.text}"
+        if value is None:
+            assert sample.value_at is not None
+            value = made[sample.parameter] = _at(response.json(), sample.value_at)
+    assert value is not None
+    return value
 
 
-async def _seed_company(client: httpx.AsyncClient, owner: Workspace, _db: Database) -> str:
-    response = await client.post(
-        "/api/v1/companies",
-        json={"name": "Acme Secret Corp", "domain": "acme-secret.example", "externalId": "cmp-1"},
-        headers=owner.headers,
-    )
-    assert response.status_code == 201, response.text
-    return str(response.json()["data"]["id"])
-
-
-async def _seed_membership(client: httpx.AsyncClient, owner: Workspace, db: Database) -> str:
-    async with db.session(platform=EVERY_WORKSPACE) as session:
-        company = await session.scalar(select(Company).where(Company.tenant_id == owner.id))
-    assert company is not None
-    response = await client.post(
-        "/api/v1/contacts/secret.person@acme.example/company-memberships",
-        json={"companyId": str(company.id), "role": "CTO"},
-        headers=owner.headers,
-    )
-    assert response.status_code == 201, response.text
-    return str(response.json()["data"]["id"])
-
-
-async def _company_id(_client: httpx.AsyncClient, owner: Workspace, db: Database) -> str:
-    async with db.session(platform=EVERY_WORKSPACE) as session:
-        company = await session.scalar(select(Company).where(Company.tenant_id == owner.id))
-    assert company is not None
-    return str(company.id)
-
-
-async def _seed_tag(client: httpx.AsyncClient, owner: Workspace, db: Database) -> str:
-    response = await client.post(
-        "/api/v1/tags", json={"key": "acme-secret-tag", "name": "Secret"}, headers=owner.headers
-    )
-    assert response.status_code == 201, response.text
-    tag_id = str(response.json()["data"]["id"])
-    for path in (
-        "contacts/secret.person@acme.example",
-        f"companies/{await _company_id(client, owner, db)}",
-    ):
-        tagged = await client.post(
-            f"/api/v1/{path}/tags", json={"tagId": tag_id}, headers=owner.headers
-        )
-        assert tagged.status_code == 201, tagged.text
-    return tag_id
-
-
-async def _seed_property(client: httpx.AsyncClient, owner: Workspace, _db: Database) -> str:
-    response = await client.post(
-        "/api/v1/properties",
-        json={"key": "acme_secret", "entity": "CONTACT", "label": "Secret", "type": "TEXT"},
-        headers=owner.headers,
-    )
-    assert response.status_code == 201, response.text
-    return str(response.json()["data"]["id"])
-
-
-async def _seed_activity(client: httpx.AsyncClient, owner: Workspace, _db: Database) -> str:
-    response = await client.post(
-        "/api/v1/contacts/secret.person@acme.example/activities",
-        json={"type": "CALL", "content": "acme secret call"},
-        headers=owner.headers,
-    )
-    assert response.status_code == 201, response.text
-    return str(response.json()["data"]["id"])
-
-
-async def _seed_note(client: httpx.AsyncClient, owner: Workspace, _db: Database) -> str:
-    response = await client.post(
-        "/api/v1/contacts/secret.person@acme.example/notes",
-        json={"content": "acme secret note"},
-        headers=owner.headers,
-    )
-    assert response.status_code == 201, response.text
-    return str(response.json()["data"]["id"])
-
-
-async def _seed_task(client: httpx.AsyncClient, owner: Workspace, _db: Database) -> str:
-    response = await client.post(
-        "/api/v1/tasks", json={"title": "acme secret task"}, headers=owner.headers
-    )
-    assert response.status_code == 201, response.text
-    return str(response.json()["data"]["id"])
-
-
-async def _seed_sync_link(client: httpx.AsyncClient, owner: Workspace, _db: Database) -> str:
-    response = await client.put(
-        "/api/v1/contacts/secret.person@acme.example/sync-status/acme-secret-sync",
-        json={"provider": "HUBSPOT", "externalId": "acme-secret-record"},
-        headers=owner.headers,
-    )
-    assert response.status_code == 201, response.text
-    return "acme-secret-sync"
-
-
-# Path parameter name -> how to make a record of the owner's to point it at (in this order).
-SEEDERS: dict[str, Seeder] = {
-    "ref": _seed_contact,
-    "key_id": _seed_api_key,
-    "event_id": _seed_event,
-    "job_id": _seed_job,
-    "company_ref": _seed_company,
-    "company_id": _company_id,
-    "membership_id": _seed_membership,
-    "tag_id": _seed_tag,
-    "property_id": _seed_property,
-    "activity_id": _seed_activity,
-    "note_id": _seed_note,
-    "task_id": _seed_task,
-    "webhook_id": _seed_webhook,
-    "delivery_id": _seed_delivery,
-    "integration_key": _seed_sync_link,
-}
+# Path parameter name -> how to make a record of the owner's to point it at, from the domains'
+# manifests (in their order: a record before the records that point at it).
+SAMPLES: dict[str, Sample] = {s.parameter: s for domain in DOMAINS for s in domain.samples}
 # Other spellings of the same record that must be just as invisible.
-ALIASES: dict[str, list[str]] = {
-    "ref": ["secret.person@acme.example", "acme-secret-1"],
-    "company_ref": ["cmp-1"],
-}
+ALIASES: dict[str, tuple[str, ...]] = {p: s.aliases for p, s in SAMPLES.items() if s.aliases}
 
 
 def _routes(app: FastAPI) -> list[tuple[str, str]]:
@@ -283,8 +139,8 @@ async def test_every_route_hides_other_workspaces(
         assert tenant is not None
         tenant.settings = {**tenant.settings, "rateLimits": {"write": "100000/minute"}}
     seeded: dict[str, str] = {}
-    for name, seeder in SEEDERS.items():
-        seeded[name] = await seeder(client, owner, database)
+    for name, sample in SAMPLES.items():
+        seeded[name] = await _make(sample, client, owner, database, seeded)
     secrets = [str(owner.id), *seeded.values(), *[a for v in ALIASES.values() for a in v]]
     before = await snapshot(database)
     checked = 0
@@ -293,8 +149,8 @@ async def test_every_route_hides_other_workspaces(
     assert set(routes) == _documented_operations(app)
     for method, path in routes:
         params = re.findall(r"{(\w+)}", path)
-        missing = [p for p in params if p not in SEEDERS]
-        assert not missing, f"{method} {path}: register a seeder for path parameter(s) {missing}"
+        missing = [p for p in params if p not in SAMPLES]
+        assert not missing, f"{method} {path}: give a manifest a sample for {missing}"
         spellings = [seeded] + [
             {**seeded, p: alias} for p in params for alias in ALIASES.get(p, [])
         ]
@@ -325,17 +181,21 @@ async def test_every_route_hides_other_workspaces(
         assert owner_rows_after == owner_rows_before, f"{table} changed for the owner"
 
 
-async def test_owner_sees_the_seeded_records(
-    client: httpx.AsyncClient, workspace: Workspace, database: Database
+async def test_owner_reads_every_sample_on_every_route(
+    app: FastAPI, client: httpx.AsyncClient, workspace: Workspace, database: Database
 ) -> None:
-    """The ids used above are real: the owner reads them, so the 404s above mean isolation."""
-    contact_id = await _seed_contact(client, workspace, database)
-    key_id = await _seed_api_key(client, workspace, database)
-    for url in (
-        f"/api/v1/contacts/{contact_id}",
-        "/api/v1/contacts/secret.person@acme.example",
-        "/api/v1/contacts/acme-secret-1",
-        f"/api/v1/api-keys/{key_id}",
-    ):
-        response = await client.get(url, headers=workspace.headers)
-        assert response.status_code == 200, url
+    """The records the walk above points at are real: their owner reads each of them, in
+    every spelling, on every GET route that names them, so the 404s above mean isolation."""
+    made: dict[str, str] = {}
+    for name, sample in SAMPLES.items():
+        made[name] = await _make(sample, client, workspace, database, made)
+    read = 0
+    for method, path in _routes(app):
+        params = re.findall(r"{(\w+)}", path)
+        if method != "GET" or not params:
+            continue
+        for values in [made] + [{**made, p: a} for p in params for a in ALIASES.get(p, ())]:
+            response = await client.get(path.format(**values), headers=workspace.headers)
+            assert response.status_code == 200, f"{path.format(**values)}: {response.text}"
+            read += 1
+    assert read >= len(SAMPLES)

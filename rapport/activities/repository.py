@@ -12,7 +12,7 @@ from sqlalchemy import Select
 from rapport.kit.envelope import PageMeta
 from rapport.kit.pagination import PageRequest, paginate
 from rapport.kit.repository import Repository
-from rapport.models import Activity, ActivityModule, ActivityType
+from rapport.models.activities import Activity, ActivityModule, ActivityType
 
 
 @dataclass(frozen=True)

@@ -25,7 +25,7 @@ from rapport.kit.errors import documented_errors
 from rapport.kit.pagination import PageRequest, Pagination
 from rapport.kit.schemas import UtcDateTime
 from rapport.kit.session import api_router
-from rapport.models import ActivityModule, ActivityType
+from rapport.models.activities import ActivityModule, ActivityType
 
 router = api_router(tags=["Activities"])
 

@@ -10,7 +10,7 @@ from pydantic import Field, field_validator
 
 from rapport.events.schemas import ActorOut
 from rapport.kit.schemas import InputModel, UtcDateTime, WireModel
-from rapport.models import Activity, ActivityModule, ActivityType
+from rapport.models.activities import Activity, ActivityModule, ActivityType
 
 CONTENT_LIMIT = 65_536
 

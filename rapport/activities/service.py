@@ -4,7 +4,7 @@ NOTE activities of a contact)."""
 from __future__ import annotations
 
 import uuid
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from pydantic.alias_generators import to_camel
 
@@ -26,7 +26,11 @@ from rapport.kit.envelope import PageMeta
 from rapport.kit.errors import NotFound, field_error
 from rapport.kit.normalize import clean
 from rapport.kit.pagination import PageRequest
-from rapport.models import Activity, ActivityType, Contact
+from rapport.models.activities import Activity, ActivityType
+
+if TYPE_CHECKING:
+    # Only a type: contacts are read through ContactService.
+    from rapport.models.contacts import Contact
 
 
 class ActivityService:

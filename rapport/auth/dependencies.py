@@ -201,7 +201,23 @@ def access(*scopes: Scope, rate_limit: RateLimit = count_request) -> Any:
         await claim_idempotency_key(request, context, principal)
         return context
 
+    _SCOPES_OF[workspace_context] = wanted
     return Depends(workspace_context)
+
+
+_SCOPES_OF: dict[Callable[..., Any], tuple[str, ...]] = {}
+
+
+def required_scopes(route: APIRoute) -> set[str]:
+    """The scopes a route requires (those of the `access` dependencies it declares)."""
+    found: set[str] = set()
+    pending = list(route.dependant.dependencies)
+    while pending:
+        dependant = pending.pop()
+        if dependant.call in _SCOPES_OF:
+            found.update(_SCOPES_OF[dependant.call])
+        pending.extend(dependant.dependencies)
+    return found
 
 
 Service = TypeVar("Service")

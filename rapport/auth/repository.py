@@ -14,7 +14,8 @@ from rapport.kit.envelope import PageMeta
 from rapport.kit.pagination import PageRequest, paginate
 from rapport.kit.repository import Repository
 from rapport.kit.tenant_guard import platform_wide
-from rapport.models import ApiKey, Membership, Tenant, User
+from rapport.models.auth import ApiKey
+from rapport.models.tenancy import Membership, Tenant, User
 
 _LOOKUP = "credential look-up: which workspace a credential belongs to"
 

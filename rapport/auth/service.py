@@ -21,7 +21,8 @@ from rapport.kit.context import Context
 from rapport.kit.envelope import PageMeta
 from rapport.kit.errors import Forbidden, NotFound, Unauthenticated, field_error
 from rapport.kit.pagination import PageRequest
-from rapport.models import ApiKey, Membership, Tenant, User
+from rapport.models.auth import ApiKey
+from rapport.models.tenancy import Membership, Tenant, User
 
 
 class LoginService:

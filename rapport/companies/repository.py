@@ -14,14 +14,8 @@ from rapport.kit.envelope import PageMeta
 from rapport.kit.errors import AppError, Conflict
 from rapport.kit.pagination import PageRequest, paginate
 from rapport.kit.repository import Repository
-from rapport.models import (
-    Company,
-    CompanyMembership,
-    CompanyRole,
-    CompanyStatus,
-    Contact,
-    ContactStatus,
-)
+from rapport.models.companies import Company, CompanyMembership, CompanyRole, CompanyStatus
+from rapport.models.contacts import Contact, ContactStatus
 
 
 def domain_taken() -> AppError:

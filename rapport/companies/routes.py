@@ -33,7 +33,7 @@ from rapport.kit.errors import ErrorDetail, InvalidRequest, documented_errors
 from rapport.kit.pagination import PageRequest, Pagination, SortSpec
 from rapport.kit.schemas import UtcDateTime
 from rapport.kit.session import api_router
-from rapport.models import Company, CompanyRole, CompanyStatus
+from rapport.models.companies import Company, CompanyRole, CompanyStatus
 
 router = api_router(tags=["Companies"])
 

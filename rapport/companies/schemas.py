@@ -10,7 +10,7 @@ from pydantic import Field
 
 from rapport.contacts.schemas import ContactOut
 from rapport.kit.schemas import InputModel, WireModel
-from rapport.models import CompanyRole, CompanyStatus
+from rapport.models.companies import CompanyRole, CompanyStatus
 
 _PROPERTIES = {"annual_revenue": 5000000}
 _DOMAIN_DOC = "Stored normalised (`https://www.Acme.com/x` -> `acme.com`); unique per workspace"

@@ -4,7 +4,7 @@ externalId; memberships with one primary company per contact."""
 from __future__ import annotations
 
 import uuid
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from rapport.companies.repository import (
     CompanyFilters,
@@ -36,9 +36,14 @@ from rapport.kit.normalize import (
     normalize_website,
 )
 from rapport.kit.pagination import PageRequest
-from rapport.models import Company, CompanyMembership, Contact, PropertyEntity
+from rapport.models.companies import Company, CompanyMembership
+from rapport.models.properties import PropertyEntity
 from rapport.properties.service import PropertyRules
 from rapport.tenancy.service import is_member
+
+if TYPE_CHECKING:
+    # Only a type: contacts are read through ContactService.
+    from rapport.models.contacts import Contact
 
 _TEXT_FIELDS = ("name", "industry", "size", "plan")
 
@@ -209,7 +214,7 @@ class MembershipService:
         company = await self.companies.repo.get(data.company_id)
         if company is None:
             raise field_error("companyId", "No such company in this workspace")
-        await self.contacts.repo.lock(contact.id)
+        await self.contacts.lock(contact.id)
         if await self.repo.pair(contact.id, company.id) is not None:
             raise already_associated()
         if data.is_primary:
@@ -259,7 +264,7 @@ class MembershipService:
             return membership
         if changes.get("is_primary"):
             contact = await self.contacts.get(contact_ref)
-            await self.contacts.repo.lock(contact.id)
+            await self.contacts.lock(contact.id)
             await self._demote_primary(contact)
         before = _membership_record(membership)
         old_properties = membership.properties

@@ -21,15 +21,9 @@ from rapport.kit.errors import AppError, Conflict
 from rapport.kit.normalize import folded
 from rapport.kit.pagination import PageRequest, paginate
 from rapport.kit.repository import Repository
-from rapport.models import (
-    Activity,
-    ActivityModule,
-    CompanyMembership,
-    Contact,
-    ContactStatus,
-    LifecycleStage,
-)
-from rapport.models.contacts import GONE
+from rapport.models.activities import Activity, ActivityModule
+from rapport.models.companies import CompanyMembership
+from rapport.models.contacts import GONE, Contact, ContactStatus, LifecycleStage
 
 TYPEAHEAD_CANDIDATES = 1000
 

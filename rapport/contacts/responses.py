@@ -11,7 +11,7 @@ from rapport.contacts.schemas import ContactOut
 from rapport.contacts.service import contact_etag
 from rapport.kit.envelope import Envelope
 from rapport.kit.errors import documented_errors
-from rapport.models import Contact
+from rapport.models.contacts import Contact
 
 CONTACT_NOT_FOUND = documented_errors({404: "No such contact in this workspace"})
 ETAG_HEADER = {

@@ -30,7 +30,8 @@ from rapport.kit.errors import documented_errors
 from rapport.kit.pagination import PageRequest, Pagination
 from rapport.kit.schemas import UtcDateTime
 from rapport.kit.session import api_router
-from rapport.models import ActivityModule, ContactStatus, LifecycleStage
+from rapport.models.activities import ActivityModule
+from rapport.models.contacts import ContactStatus, LifecycleStage
 
 router = api_router(prefix="/contacts", tags=["Contacts"])
 

@@ -30,8 +30,8 @@ from rapport.kit.etag import ensure_match, etag_for
 from rapport.kit.ids import parse_uuid
 from rapport.kit.normalize import clean, folded, normalize_phone
 from rapport.kit.pagination import PageRequest
-from rapport.models import Contact, ContactStatus, PropertyEntity
-from rapport.models.contacts import GONE
+from rapport.models.contacts import GONE, Contact, ContactStatus
+from rapport.models.properties import PropertyEntity
 from rapport.properties.service import PropertyRules
 
 NAME_LENGTH = 300
@@ -98,6 +98,23 @@ class ContactService:
                 break
             contact = winner
         return contact
+
+    async def by_id(self, contact_id: uuid.UUID) -> Contact | None:
+        """The contact with this id, merged or not (None if there is none)."""
+        return await self.repo.get(contact_id)
+
+    async def lock(self, contact_id: uuid.UUID) -> None:
+        """Serialise changes that span several rows of one contact until commit (see
+        `ContactRepository.lock`)."""
+        await self.repo.lock(contact_id)
+
+    async def flush(self) -> None:
+        await self.repo.flush()
+
+    async def taken_by_another(self, field: str, value: str, contact_id: uuid.UUID) -> bool:
+        """Whether a live contact other than this one has this email or externalId."""
+        found = await self.repo.live_by(getattr(Contact, field) == value, exclude_id=contact_id)
+        return found is not None
 
     async def touch_activity(self, contact_id: uuid.UUID, moment: datetime) -> None:
         """Something happened with the contact at `moment` (an activity was logged)."""

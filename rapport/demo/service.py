@@ -11,7 +11,9 @@ from rapport.companies.service import CompanyService, MembershipService
 from rapport.contacts.schemas import ContactCreate
 from rapport.contacts.service import ContactService
 from rapport.kit.context import Context
-from rapport.models import CompanyRole, ContactStatus, LifecycleStage, PropertyEntity, PropertyType
+from rapport.models.companies import CompanyRole
+from rapport.models.contacts import ContactStatus, LifecycleStage
+from rapport.models.properties import PropertyEntity, PropertyType
 from rapport.properties.schemas import PropertyCreate, PropertyOption
 from rapport.properties.service import PropertyService
 

@@ -16,7 +16,7 @@ from rapport.kit.clock import utcnow
 from rapport.kit.envelope import PageMeta
 from rapport.kit.pagination import PageRequest, paginate
 from rapport.kit.repository import Repository
-from rapport.models import Event, EventCursor
+from rapport.models.events import Event, EventCursor
 
 
 @dataclass(frozen=True)

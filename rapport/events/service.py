@@ -13,7 +13,7 @@ from rapport.kit.context import Context
 from rapport.kit.envelope import PageMeta
 from rapport.kit.errors import NotFound
 from rapport.kit.pagination import PageRequest
-from rapport.models import Event
+from rapport.models.events import Event
 
 _BOOKKEEPING = frozenset({"updatedAt"})
 

@@ -25,7 +25,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from rapport.events.repository import EventStreamRepository
 from rapport.kit.clock import utcnow
 from rapport.kit.db import Database
-from rapport.models import Event
+from rapport.models.events import Event
 
 log = logging.getLogger("rapport.events")
 

@@ -16,13 +16,11 @@ from sqlalchemy import (
 )
 
 from rapport.kit.repository import Repository
-from rapport.models import (
-    Activity,
-    CompanyMembership,
-    Contact,
-    ContactTag,
-    Task,
-)
+from rapport.models.activities import Activity
+from rapport.models.companies import CompanyMembership
+from rapport.models.contacts import Contact
+from rapport.models.tags import ContactTag
+from rapport.models.todos import Task
 
 
 class MergeRepository(Repository[Contact]):

@@ -13,7 +13,8 @@ from rapport.events.service import changes_between
 from rapport.kit.context import Context
 from rapport.kit.errors import InvalidRequest, field_error
 from rapport.merge.repository import MergeRepository
-from rapport.models import Contact, ContactStatus, PropertyEntity
+from rapport.models.contacts import Contact, ContactStatus
+from rapport.models.properties import PropertyEntity
 from rapport.sync.service import SyncStatusService
 
 _FILLABLE = (
@@ -36,7 +37,7 @@ class ContactMerger:
 
     async def merge(self, winner_ref: str, loser_id: uuid.UUID) -> Contact:
         winner = await self.contacts.get(winner_ref)
-        loser = await self.contacts.repo.get(loser_id)
+        loser = await self.contacts.by_id(loser_id)
         if loser is None:
             raise field_error("loserId", "No such contact in this workspace")
         if loser.id == winner.id:
@@ -46,7 +47,7 @@ class ContactMerger:
         if winner.status == ContactStatus.DELETED:
             raise InvalidRequest("A deleted contact cannot absorb another; restore it first")
         for contact in sorted((winner, loser), key=lambda c: c.id):
-            await self.contacts.repo.lock(contact.id)
+            await self.contacts.lock(contact.id)
         rules = self.contacts.rules
         await rules.forget(self.moves.shared_memberships(loser.id, winner.id))
         moved = {
@@ -60,13 +61,13 @@ class ContactMerger:
         loser_record = ContactOut.model_validate(loser).model_dump(mode="json")
         loser.status = ContactStatus.MERGED
         loser.merged_into_id = winner.id
-        await self.contacts.repo.flush()  # frees the loser's email and externalId first
+        await self.contacts.flush()  # frees the loser's email and externalId first
         old_properties = winner.properties
         for field in _FILLABLE:
             value = getattr(loser, field)
             if getattr(winner, field) is None and value is not None:
-                if field in _UNIQUE and await self.contacts.repo.live_by(
-                    getattr(Contact, field) == value, exclude_id=winner.id
+                if field in _UNIQUE and await self.contacts.taken_by_another(
+                    field, value, winner.id
                 ):
                     continue  # a deleted loser's identifier, since taken by a live contact
                 setattr(winner, field, value)
@@ -75,7 +76,7 @@ class ContactMerger:
             winner.last_activity_at is None or loser.last_activity_at > winner.last_activity_at
         ):
             winner.last_activity_at = loser.last_activity_at
-        await self.contacts.repo.flush()
+        await self.contacts.flush()
         await rules.store(PropertyEntity.CONTACT, winner.id, old_properties, winner.properties)
         await rules.forget(loser.id)
         after = ContactOut.model_validate(winner).model_dump(mode="json")

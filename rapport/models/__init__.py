@@ -1,13 +1,7 @@
 """ORM tables, one module per aggregate. Importing this package registers every table."""
 
 from rapport.kit.idempotency_record import IdempotencyRecord
-from rapport.models.activities import (
-    Activity,
-    ActivityModule,
-    ActivityType,
-    Task,
-    TaskStatus,
-)
+from rapport.models.activities import Activity, ActivityModule, ActivityType
 from rapport.models.auth import ApiKey
 from rapport.models.companies import Company, CompanyMembership, CompanyRole, CompanyStatus
 from rapport.models.contacts import Contact, ContactStatus, LifecycleStage
@@ -23,6 +17,7 @@ from rapport.models.properties import (
 from rapport.models.sync import SyncLink, SyncProvider
 from rapport.models.tags import CompanyTag, ContactTag, Tag
 from rapport.models.tenancy import Membership, MembershipRole, Tenant, User
+from rapport.models.todos import Task, TaskStatus
 from rapport.models.webhooks import (
     DeliveryStatus,
     Webhook,

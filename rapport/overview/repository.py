@@ -22,17 +22,12 @@ from sqlalchemy import (
 
 from rapport.kit.db import UTCDateTime
 from rapport.kit.repository import Repository
-from rapport.models import (
-    Activity,
-    Company,
-    CompanyMembership,
-    Contact,
-    ContactTag,
-    Event,
-    Tag,
-    Task,
-    TaskStatus,
-)
+from rapport.models.activities import Activity
+from rapport.models.companies import Company, CompanyMembership
+from rapport.models.contacts import Contact
+from rapport.models.events import Event
+from rapport.models.tags import ContactTag, Tag
+from rapport.models.todos import Task, TaskStatus
 
 MERGED_LIMIT = 1000
 

@@ -10,7 +10,7 @@ from rapport.kit.context import Context
 from rapport.kit.envelope import PageMeta
 from rapport.kit.errors import InvalidRequest
 from rapport.kit.pagination import PageRequest
-from rapport.models import Contact
+from rapport.models.contacts import Contact
 from rapport.overview.repository import OverviewRepository, Surroundings
 from rapport.overview.schemas import (
     ContactCompany,

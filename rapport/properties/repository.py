@@ -11,7 +11,12 @@ from sqlalchemy import Select, delete, insert
 from rapport.kit.errors import AppError, Conflict
 from rapport.kit.repository import Repository
 from rapport.kit.tenant_guard import workspace_of
-from rapport.models import PropertyDefinition, PropertyEntity, PropertyGroup, PropertyValue
+from rapport.models.properties import (
+    PropertyDefinition,
+    PropertyEntity,
+    PropertyGroup,
+    PropertyValue,
+)
 
 
 def key_taken() -> AppError:

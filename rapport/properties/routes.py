@@ -10,7 +10,7 @@ from fastapi import Query
 from rapport.kit.envelope import Envelope
 from rapport.kit.errors import documented_errors
 from rapport.kit.session import api_router
-from rapport.models import PropertyEntity, PropertyGroup
+from rapport.models.properties import PropertyEntity, PropertyGroup
 from rapport.properties.deps import PropertiesAdmin, PropertiesRead
 from rapport.properties.schemas import PropertyCreate, PropertyOut, PropertyUpdate
 from rapport.properties.service import property_out

@@ -8,7 +8,7 @@ from datetime import datetime
 from pydantic import Field
 
 from rapport.kit.schemas import InputModel, WireModel
-from rapport.models import PropertyEntity, PropertyGroup, PropertyType
+from rapport.models.properties import PropertyEntity, PropertyGroup, PropertyType
 
 KEY_PATTERN = r"^[a-z][a-z0-9_]*$"
 KEY_LENGTH = 64

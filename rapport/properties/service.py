@@ -15,7 +15,12 @@ from rapport.kit.clock import utcnow
 from rapport.kit.context import Context
 from rapport.kit.errors import NotFound, field_error
 from rapport.kit.normalize import clean, merge_properties
-from rapport.models import PropertyDefinition, PropertyEntity, PropertyGroup, PropertyType
+from rapport.models.properties import (
+    PropertyDefinition,
+    PropertyEntity,
+    PropertyGroup,
+    PropertyType,
+)
 from rapport.properties.repository import (
     PropertyRepository,
     PropertyValueRepository,

@@ -5,7 +5,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from rapport.models import PropertyEntity, PropertyGroup, PropertyType
+from rapport.models.properties import PropertyEntity, PropertyGroup, PropertyType
 
 G, T = PropertyGroup, PropertyType
 

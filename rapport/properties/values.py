@@ -11,7 +11,7 @@ from email_validator import EmailNotValidError, validate_email
 from rapport.kit.clock import as_utc
 from rapport.kit.errors import ValidationFailed
 from rapport.kit.normalize import normalize_phone, normalize_website
-from rapport.models import PropertyDefinition, PropertyType
+from rapport.models.properties import PropertyDefinition, PropertyType
 
 TEXT_LIMIT = 1000
 TEXTAREA_LIMIT = 65_536

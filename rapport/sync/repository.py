@@ -12,7 +12,7 @@ from rapport.kit.envelope import PageMeta
 from rapport.kit.errors import AppError, Conflict
 from rapport.kit.pagination import PageRequest, paginate
 from rapport.kit.repository import Repository
-from rapport.models import SyncLink
+from rapport.models.sync import SyncLink
 
 
 def external_id_linked() -> AppError:

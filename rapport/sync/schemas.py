@@ -8,7 +8,7 @@ from datetime import datetime
 from pydantic import Field
 
 from rapport.kit.schemas import InputModel, UtcDateTime, WireModel
-from rapport.models import SyncProvider
+from rapport.models.sync import SyncProvider
 
 KEY_PATTERN = r"^[a-z0-9][a-z0-9_-]*$"
 KEY_LENGTH = 64

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import uuid
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from rapport.contacts.service import ContactService
 from rapport.kit.context import Context
@@ -11,9 +11,13 @@ from rapport.kit.envelope import PageMeta
 from rapport.kit.errors import NotFound, field_error
 from rapport.kit.normalize import clean
 from rapport.kit.pagination import PageRequest
-from rapport.models import Contact, SyncLink
+from rapport.models.sync import SyncLink
 from rapport.sync.repository import SyncLinkRepository, external_id_linked
 from rapport.sync.schemas import SyncLinkPut
+
+if TYPE_CHECKING:
+    # Only a type: contacts are read through ContactService.
+    from rapport.models.contacts import Contact
 
 
 class SyncStatusService:
@@ -55,7 +59,7 @@ class SyncStatusService:
             "sync_hash": data.sync_hash,
         }
         # Concurrent writes of the same contact's link take turns (one insert, then updates).
-        await self.contacts.repo.lock(contact.id)
+        await self.contacts.lock(contact.id)
         if await self.repo.linked_elsewhere(integration_key, external_id, contact.id):
             raise external_id_linked()
         link = await self.repo.link(contact.id, integration_key)

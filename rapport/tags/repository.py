@@ -16,7 +16,7 @@ from rapport.kit.errors import AppError, Conflict
 from rapport.kit.pagination import PageRequest, paginate
 from rapport.kit.repository import Repository
 from rapport.kit.tenant_guard import workspace_of
-from rapport.models import CompanyTag, ContactTag, Tag
+from rapport.models.tags import CompanyTag, ContactTag, Tag
 
 
 def key_taken() -> AppError:

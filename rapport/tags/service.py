@@ -13,7 +13,7 @@ from rapport.kit.envelope import PageMeta
 from rapport.kit.errors import NotFound, field_error
 from rapport.kit.normalize import clean
 from rapport.kit.pagination import PageRequest
-from rapport.models import Tag
+from rapport.models.tags import Tag
 from rapport.tags.repository import (
     CompanyTagRepository,
     ContactTagRepository,

@@ -9,7 +9,7 @@ from sqlalchemy import func, insert, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from rapport.kit.tenant_guard import platform_wide
-from rapport.models import Membership, MembershipRole, Tenant, User
+from rapport.models.tenancy import Membership, MembershipRole, Tenant, User
 
 _ADMINISTRATION = "workspace administration: memberships of a workspace named explicitly"
 

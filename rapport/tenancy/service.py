@@ -11,7 +11,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from rapport.auth.credentials import hash_password
 from rapport.kit.context import Context
 from rapport.kit.errors import Conflict, NotFound, field_error
-from rapport.models import MembershipRole, Tenant, User
+from rapport.models.tenancy import MembershipRole, Tenant, User
 from rapport.tenancy.repository import WorkspaceRepository
 from rapport.tenancy.schemas import WorkspaceUpdate
 

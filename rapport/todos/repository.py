@@ -10,7 +10,7 @@ from typing import Any, ClassVar
 from rapport.kit.envelope import PageMeta
 from rapport.kit.pagination import PageRequest, paginate
 from rapport.kit.repository import Repository
-from rapport.models import Task, TaskStatus
+from rapport.models.todos import Task, TaskStatus
 
 
 @dataclass(frozen=True)

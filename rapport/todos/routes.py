@@ -12,7 +12,7 @@ from rapport.kit.errors import documented_errors
 from rapport.kit.pagination import PageRequest, Pagination
 from rapport.kit.schemas import UtcDateTime
 from rapport.kit.session import api_router
-from rapport.models import TaskStatus
+from rapport.models.todos import TaskStatus
 from rapport.todos.deps import TasksRead, TasksWrite
 from rapport.todos.repository import TaskFilters, TaskRepository
 from rapport.todos.schemas import TaskCreate, TaskOut, TaskUpdate

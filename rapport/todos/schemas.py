@@ -8,7 +8,7 @@ from datetime import datetime
 from pydantic import Field
 
 from rapport.kit.schemas import InputModel, UtcDateTime, WireModel
-from rapport.models import TaskStatus
+from rapport.models.todos import TaskStatus
 
 
 class TaskOut(WireModel):

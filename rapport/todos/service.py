@@ -17,7 +17,7 @@ from rapport.kit.envelope import PageMeta
 from rapport.kit.errors import NotFound, field_error
 from rapport.kit.normalize import clean
 from rapport.kit.pagination import PageRequest
-from rapport.models import Task, TaskStatus
+from rapport.models.todos import Task, TaskStatus
 from rapport.tenancy.service import is_member
 from rapport.todos.repository import TaskFilters, TaskRepository
 from rapport.todos.schemas import TaskCreate, TaskOut, TaskUpdate

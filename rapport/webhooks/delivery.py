@@ -18,7 +18,8 @@ from rapport.events.service import EventRecorder
 from rapport.kit.clock import as_utc, utcnow
 from rapport.kit.context import Context
 from rapport.kit.ids import new_id
-from rapport.models import DeliveryStatus, Event, Webhook, WebhookAttempt, WebhookDelivery
+from rapport.models.events import Event
+from rapport.models.webhooks import DeliveryStatus, Webhook, WebhookAttempt, WebhookDelivery
 from rapport.webhooks.outbound import Outcome, post_event
 from rapport.webhooks.repository import DeliveryRepository, DispatchRepository, WebhookRepository
 from rapport.webhooks.service import DELIVER_TASK, webhook_record

@@ -14,8 +14,14 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from rapport.kit.envelope import PageMeta
 from rapport.kit.pagination import PageRequest, paginate
 from rapport.kit.repository import Repository
-from rapport.models import DeliveryStatus, Event, Webhook, WebhookAttempt, WebhookDelivery
-from rapport.models.webhooks import UNFINISHED
+from rapport.models.events import Event
+from rapport.models.webhooks import (
+    UNFINISHED,
+    DeliveryStatus,
+    Webhook,
+    WebhookAttempt,
+    WebhookDelivery,
+)
 
 
 class WebhookRepository(Repository[Webhook]):

@@ -13,7 +13,7 @@ from rapport.kit.envelope import Envelope, ListEnvelope
 from rapport.kit.errors import documented_errors
 from rapport.kit.pagination import PageRequest, Pagination
 from rapport.kit.session import api_router
-from rapport.models import DeliveryStatus, Webhook
+from rapport.models.webhooks import DeliveryStatus, Webhook
 from rapport.webhooks.deps import Webhooks
 from rapport.webhooks.repository import DeliveryFilters, DeliveryRepository, WebhookRepository
 from rapport.webhooks.schemas import (

@@ -9,7 +9,7 @@ from pydantic import Field, field_validator
 
 from rapport.events.catalog import pattern_error
 from rapport.kit.schemas import InputModel, WireModel
-from rapport.models import DeliveryStatus
+from rapport.models.webhooks import DeliveryStatus
 
 _URL_DOC = (
     "Where deliveries are POSTed: https, on a public address (loopback, private and link-local "

@@ -14,7 +14,7 @@ from rapport.kit.context import Context
 from rapport.kit.envelope import PageMeta
 from rapport.kit.errors import Conflict, NotFound, field_error
 from rapport.kit.pagination import PageRequest
-from rapport.models import DeliveryStatus, Webhook, WebhookAttempt, WebhookDelivery
+from rapport.models.webhooks import DeliveryStatus, Webhook, WebhookAttempt, WebhookDelivery
 from rapport.webhooks.outbound import UnsafeUrl, check_url
 from rapport.webhooks.repository import (
     AttemptRepository,

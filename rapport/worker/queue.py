@@ -16,7 +16,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from rapport.kit.clock import utcnow
 from rapport.kit.ids import new_id
-from rapport.models import JobState
+from rapport.models.jobs import JobState
 from rapport.worker.registry import REGISTRY
 from rapport.worker.repository import JobQueueRepository
 

@@ -1,8 +1,9 @@
 """The tasks a worker can run, and what their handlers get and may raise.
 
 Tasks are declared with `@task(...)` in each domain's `tasks.py` (with `schedule=` for periodic
-ones); `TASK_MODULES` lists those modules so a worker knows them all. Those modules also declare
-the consumers of the event stream (`rapport.events.stream`), which workers run between jobs.
+ones), which its manifest lists (`task_modules`), so a worker knows them all
+(`rapport.domains.TASK_MODULES`). Those modules also declare the consumers of the event stream
+(`rapport.events.stream`), which workers run between jobs.
 """
 
 from __future__ import annotations
@@ -19,8 +20,6 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from rapport.config import Settings
 from rapport.kit.context import Context
-
-TASK_MODULES = ("rapport.worker.tasks", "rapport.webhooks.tasks")
 
 
 @dataclass(frozen=True)
@@ -86,8 +85,9 @@ def task(
     return register
 
 
-def load_tasks(extra_modules: tuple[str, ...] = ()) -> dict[str, TaskSpec]:
-    for module in (*TASK_MODULES, *extra_modules):
+def load_tasks(modules: tuple[str, ...]) -> dict[str, TaskSpec]:
+    """Import the modules declaring tasks (and stream consumers); every task known so far."""
+    for module in modules:
         importlib.import_module(module)
     return REGISTRY
 

@@ -17,7 +17,7 @@ from rapport.kit.clock import utcnow
 from rapport.kit.envelope import PageMeta
 from rapport.kit.pagination import PageRequest, paginate
 from rapport.kit.repository import Repository
-from rapport.models import Job, JobState
+from rapport.models.jobs import Job, JobState
 
 
 class JobRepository(Repository[Any]):

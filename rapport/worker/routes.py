@@ -11,7 +11,7 @@ from rapport.kit.envelope import Envelope, ListEnvelope
 from rapport.kit.errors import documented_errors
 from rapport.kit.pagination import PageRequest, Pagination
 from rapport.kit.session import api_router
-from rapport.models import JobState
+from rapport.models.jobs import JobState
 from rapport.worker.deps import Jobs
 from rapport.worker.repository import JobRepository
 from rapport.worker.schemas import JobOut

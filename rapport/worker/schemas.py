@@ -9,7 +9,7 @@ from typing import Any
 from pydantic import Field
 
 from rapport.kit.schemas import WireModel
-from rapport.models import JobState
+from rapport.models.jobs import JobState
 
 
 class JobOut(WireModel):

@@ -11,7 +11,7 @@ from rapport.kit.context import Context
 from rapport.kit.envelope import PageMeta
 from rapport.kit.errors import Conflict, NotFound
 from rapport.kit.pagination import PageRequest
-from rapport.models import Job, JobState
+from rapport.models.jobs import Job, JobState
 from rapport.worker.repository import JobRepository, PlatformJobRepository
 
 

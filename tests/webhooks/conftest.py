@@ -8,6 +8,7 @@ from pathlib import Path
 import httpx
 import pytest
 
+from rapport.domains import TASK_MODULES
 from rapport.kit.db import Database
 from rapport.worker.loop import Worker
 from tests.helpers import custom_client, make_settings
@@ -31,7 +32,7 @@ async def dev_client(database: Database, tmp_path: Path) -> AsyncIterator[httpx.
 def worker(database: Database, tmp_path: Path) -> Worker:
     """A worker that may reach loopback and retries failed deliveries at once."""
     settings = make_settings(tmp_path, allow_private_webhooks=True, webhook_retry_base_seconds=0.0)
-    return Worker(database, settings=settings, lease_seconds=30)
+    return Worker(database, task_modules=TASK_MODULES, settings=settings, lease_seconds=30)
 
 
 async def drain(worker: Worker, rounds: int = 50) -> int:

@@ -15,6 +15,7 @@ import httpx
 import pytest
 from sqlalchemy import func, select, update
 
+from rapport.domains import TASK_MODULES
 from rapport.kit.clock import utcnow
 from rapport.kit.db import Database
 from rapport.models import Event, Job, WebhookAttempt, WebhookDelivery
@@ -177,7 +178,7 @@ async def test_an_unreachable_receiver_is_retried_later(
     hook = await subscribe(dev_client, workspace, "http://127.0.0.1:9/closed")
     await new_contact(dev_client, workspace, "ada@example.com")
     settings = make_settings(tmp_path, allow_private_webhooks=True)  # first retry after ~30 s
-    await drain(Worker(database, settings=settings))
+    await drain(Worker(database, task_modules=TASK_MODULES, settings=settings))
 
     [logged] = await deliveries(dev_client, workspace, hook["id"])
     assert logged["status"] == "pending"
@@ -203,7 +204,7 @@ async def test_failing_past_the_retry_window_disables_the_webhook(
     hook = await subscribe(dev_client, workspace, receiver.url())
     await new_contact(dev_client, workspace, "ada@example.com")
     settings = make_settings(tmp_path, allow_private_webhooks=True, webhook_retry_window_seconds=0)
-    await drain(Worker(database, settings=settings))
+    await drain(Worker(database, task_modules=TASK_MODULES, settings=settings))
 
     assert len(receiver.requests) == 1
     [logged] = await deliveries(dev_client, workspace, hook["id"])
@@ -221,7 +222,7 @@ async def test_failing_past_the_retry_window_disables_the_webhook(
 
     # Later changes are not delivered to a disabled webhook.
     await new_contact(dev_client, workspace, "grace@example.com")
-    await drain(Worker(database, settings=settings))
+    await drain(Worker(database, task_modules=TASK_MODULES, settings=settings))
     assert len(receiver.requests) == 1
 
 
@@ -395,7 +396,7 @@ async def test_an_address_that_turned_private_is_refused_at_delivery(
     that does not allow them refuses to send and does not retry."""
     hook = await subscribe(dev_client, workspace, receiver.url())
     await new_contact(dev_client, workspace, "ada@example.com")
-    await drain(Worker(database, settings=make_settings(tmp_path)))
+    await drain(Worker(database, task_modules=TASK_MODULES, settings=make_settings(tmp_path)))
 
     assert receiver.requests == []
     [logged] = await deliveries(dev_client, workspace, hook["id"])

@@ -10,6 +10,7 @@ from typing import Any
 import pytest
 from sqlalchemy import func, select, update
 
+from rapport.domains import TASK_MODULES
 from rapport.kit.clock import utcnow
 from rapport.kit.db import Database
 from rapport.models import IdempotencyRecord, Job, JobState, Tenant
@@ -273,7 +274,7 @@ async def test_housekeeping_drops_old_finished_jobs_and_keeps_dead_ones(database
             .where(Job.id == recent)
             .values(finished_at=utcnow(), state=JobState.SUCCEEDED)
         )
-    assert await Worker(database, queues=("default",)).run_once() == 1
+    assert await Worker(database, queues=("default",), task_modules=TASK_MODULES).run_once() == 1
     async with database.session(platform=EVERY_WORKSPACE) as session:
         left = set((await session.execute(select(Job.id))).scalars())
     assert left == {recent, dead, purge}
@@ -303,7 +304,7 @@ async def test_housekeeping_drops_expired_idempotency_records(database: Database
                 )
             )
         await enqueue(session, "maintenance.purge")
-    await Worker(database, queues=("default",)).run_once()
+    await Worker(database, queues=("default",), task_modules=TASK_MODULES).run_once()
     async with database.session(platform=EVERY_WORKSPACE) as session:
         keys = set((await session.execute(select(IdempotencyRecord.key))).scalars())
     assert keys == {"live"}

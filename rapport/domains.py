@@ -1,0 +1,51 @@
+"""Every domain of Rapport, in the order their routes are mounted (a literal path such as
+/contacts/search before /contacts/{ref}) and their isolation samples are made (a record before
+the records that point at it). Adding a domain means adding its manifest here:
+docs/adding-a-domain.md."""
+
+from __future__ import annotations
+
+from rapport.activities.manifest import MANIFEST as ACTIVITIES
+from rapport.auth.manifest import MANIFEST as AUTH
+from rapport.companies.manifest import MANIFEST as COMPANIES
+from rapport.contacts.manifest import MANIFEST as CONTACTS
+from rapport.events import catalog
+from rapport.events.manifest import MANIFEST as EVENTS
+from rapport.kit.manifest import Manifest
+from rapport.merge.manifest import MANIFEST as MERGE
+from rapport.overview.manifest import MANIFEST as OVERVIEW
+from rapport.properties.manifest import MANIFEST as PROPERTIES
+from rapport.sync.manifest import MANIFEST as SYNC
+from rapport.tags.manifest import MANIFEST as TAGS
+from rapport.tenancy.manifest import MANIFEST as TENANCY
+from rapport.todos.manifest import MANIFEST as TODOS
+from rapport.webhooks.manifest import MANIFEST as WEBHOOKS
+from rapport.worker.manifest import MANIFEST as WORKER
+
+DOMAINS: tuple[Manifest, ...] = (
+    AUTH,
+    TENANCY,
+    CONTACTS,
+    OVERVIEW,
+    MERGE,
+    COMPANIES,
+    TAGS,
+    PROPERTIES,
+    ACTIVITIES,
+    TODOS,
+    EVENTS,
+    WEBHOOKS,
+    WORKER,
+    SYNC,
+)
+
+TASK_MODULES: tuple[str, ...] = tuple(m for domain in DOMAINS for m in domain.task_modules)
+"""The modules declaring job tasks and event stream consumers; a worker loads them all."""
+
+
+def install() -> None:
+    """Fill the event catalogue from the manifests (the app, the command line and the tests
+    call this before recording or checking any event type; calling it again changes
+    nothing)."""
+    for domain in DOMAINS:
+        catalog.install(domain.event_types)
