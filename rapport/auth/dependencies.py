@@ -175,11 +175,6 @@ def require(principal: Principal, request: Request, scopes: tuple[str, ...]) -> 
         )
 
 
-async def claim_idempotency_key(request: Request, context: Context, principal: Principal) -> None:
-    """Replay, refuse or claim the request's `Idempotency-Key` (see `kit.idempotency`)."""
-    await idempotency.check(request, context.session, principal.rate_identity, context.workspace_id)
-
-
 @functools.cache
 def access(*scopes: Scope, rate_limit: RateLimit = count_request) -> Any:
     """`Annotated[Context, access(Scope.CRM_READ)]`: the request's context once the caller is
@@ -197,12 +192,22 @@ def access(*scopes: Scope, rate_limit: RateLimit = count_request) -> Any:
         require(principal, request, wanted)
         set_tenant_id(str(principal.tenant_id))
         bind_workspace(db, principal.tenant_id)
-        context = Context(db, principal.tenant_id, principal.tenant_settings, principal.actor)
-        await claim_idempotency_key(request, context, principal)
+        return Context(db, principal.tenant_id, principal.tenant_settings, principal.actor)
+
+    async def idempotency_key(
+        request: Request,
+        context: Annotated[Context, Depends(workspace_context)],
+        principal: Annotated[Principal, Depends(authenticate)],
+    ) -> Context:
+        """Replay, refuse or claim the request's `Idempotency-Key` (see `kit.idempotency`),
+        once the caller is allowed in."""
+        await idempotency.check(
+            request, context.session, principal.rate_identity, context.workspace_id
+        )
         return context
 
     _SCOPES_OF[workspace_context] = wanted
-    return Depends(workspace_context)
+    return Depends(idempotency_key)
 
 
 _SCOPES_OF: dict[Callable[..., Any], tuple[str, ...]] = {}

@@ -7,9 +7,10 @@ workspace stamped at flush, and bulk inserts must name it. Code therefore never 
 tenant by hand.
 
 It fails closed: a session bound to no workspace cannot touch a tenant-owned table (the
-statement raises `WorkspaceRequired`). Work that spans workspaces on purpose (worker claims,
-the event stream, credential look-ups, housekeeping) opts out by name, visibly: a whole session
-with `Database.session(platform="...")` / `platform_session()`, or one statement with
+statement raises `WorkspaceRequired`), and only a platform-wide session runs raw SQL or
+statements on `Table` objects, which the guard cannot see into. Work that spans workspaces on
+purpose (worker claims, the event stream, credential look-ups, housekeeping) opts out by name,
+visibly: a whole session with `Database.session(platform="...")`, or one statement with
 `platform_wide(stmt, "...")`.
 """
 
@@ -37,6 +38,7 @@ from sqlalchemy.sql.compiler import SQLCompiler
 _WORKSPACE = "rapport.workspace_id"
 _PLATFORM = "rapport.platform_wide"
 _OPTION = "platform_wide"
+_PREPARED = "rapport_guard_prepared"
 
 Statement = TypeVar("Statement")
 
@@ -122,11 +124,25 @@ _SCOPED = with_loader_criteria(
 _UNSCOPED = with_loader_criteria(TenantOwned, lambda _cls: _NO_WORKSPACE, include_aliases=True)
 
 
+def prepared(statement: Statement) -> Statement:
+    """A statement built once and run many times (`functools.cache`), carrying the guard
+    already: the guard then leaves it as it is, so SQLAlchemy keeps its cache key instead of
+    computing one for a copy at every run."""
+    options = {_PREPARED: True}
+    guarded = statement.options(_SCOPED)  # type: ignore[attr-defined]
+    return guarded.execution_options(**options)  # type: ignore[no-any-return]
+
+
 @event.listens_for(GuardedSession, "do_orm_execute")
 def _guard_statement(state: ORMExecuteState) -> None:
     info = state.session.info
     if _PLATFORM in info or _OPTION in state.execution_options:
         return
+    if not state.is_orm_statement:
+        raise WorkspaceRequired(
+            "Raw SQL and statements on Table objects cannot be scoped to a workspace; build "
+            "the statement on mapped classes, or name it platform_wide()"
+        )
     workspace = info.get(_WORKSPACE)
     if workspace is not None:
         if state.is_insert:
@@ -141,7 +157,10 @@ def _guard_statement(state: ORMExecuteState) -> None:
             state.parameters = [{**row, _WORKSPACE_PARAMETER: workspace} for row in params]
     if state.is_column_load or state.is_relationship_load:
         return
-    state.statement = state.statement.options(_UNSCOPED if workspace is None else _SCOPED)
+    if workspace is None:
+        state.statement = state.statement.options(_UNSCOPED)
+    elif _PREPARED not in state.execution_options:
+        state.statement = state.statement.options(_SCOPED)
 
 
 def _check_inserted(state: ORMExecuteState, workspace: uuid.UUID) -> None:

@@ -22,6 +22,7 @@ from sqlalchemy import (
 
 from rapport.kit.db import UTCDateTime
 from rapport.kit.repository import Repository
+from rapport.kit.tenant_guard import prepared
 from rapport.models.activities import Activity
 from rapport.models.companies import Company, CompanyMembership
 from rapport.models.contacts import Contact
@@ -101,7 +102,7 @@ def _surroundings() -> CompoundSelect[Any]:
         Task.contact_id == contact_id,
         Task.status.in_((TaskStatus.OPEN, TaskStatus.IN_PROGRESS)),
     )
-    return union_all(companies, tags, activities, open_tasks)
+    return prepared(union_all(companies, tags, activities, open_tasks))
 
 
 class OverviewRepository(Repository[Contact]):

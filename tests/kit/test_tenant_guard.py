@@ -8,7 +8,7 @@ import uuid
 
 import httpx
 import pytest
-from sqlalchemy import delete, func, insert, select, union_all, update
+from sqlalchemy import delete, func, insert, select, text, union_all, update
 
 from rapport.kit.db import Database
 from rapport.kit.tenant_guard import WorkspaceRequired, platform_wide
@@ -22,6 +22,7 @@ from rapport.models import (
     Tag,
     Tenant,
 )
+from rapport.overview.repository import OverviewRepository
 from tests.helpers import EVERY_WORKSPACE, Workspace, snapshot
 
 pytestmark = pytest.mark.usefixtures("app")
@@ -169,3 +170,42 @@ async def test_new_rows_get_the_bound_workspace_and_cannot_name_another(
                 ],
             )
     assert await snapshot(database) == before
+
+
+async def test_raw_sql_and_table_statements_are_refused_unless_platform_wide(
+    client: httpx.AsyncClient, database: Database, workspace: Workspace
+) -> None:
+    await _populate(client, workspace, "ada")
+    contacts = Contact.__table__
+    for statement in (
+        text("SELECT count(*) FROM contacts"),
+        select(func.count()).select_from(contacts),
+    ):
+        async with database.session(workspace=workspace.id) as session:
+            with pytest.raises(WorkspaceRequired):
+                await session.execute(statement)
+        async with database.session() as session:
+            with pytest.raises(WorkspaceRequired):
+                await session.execute(statement)
+        async with database.session(platform=EVERY_WORKSPACE) as session:
+            assert await session.scalar(statement) == 1
+
+
+async def test_a_prepared_statement_is_guarded_too(
+    client: httpx.AsyncClient, database: Database, workspace: Workspace, other_workspace: Workspace
+) -> None:
+    """The contact overview's statement is built once, with the guard in it."""
+    await _populate(client, workspace, "ada")
+    await _populate(client, other_workspace, "grace")
+    async with database.session(platform=EVERY_WORKSPACE) as session:
+        grace = await session.scalar(select(Contact.id).where(Contact.name == "grace"))
+    assert grace is not None
+    async with database.session(workspace=other_workspace.id) as session:
+        seen = await OverviewRepository(session).surroundings(grace)
+        assert ([c.name for c in seen.companies], seen.activity_count) == (["grace Ltd"], 1)
+    async with database.session(workspace=workspace.id) as session:
+        hidden = await OverviewRepository(session).surroundings(grace)
+        assert (hidden.companies, hidden.tags, hidden.activity_count) == ([], [], 0)
+    async with database.session() as session:
+        with pytest.raises(WorkspaceRequired):
+            await OverviewRepository(session).surroundings(grace)
