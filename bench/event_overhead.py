@@ -37,10 +37,10 @@ class _Silent(EventRecorder):
 async def _creates(database: Database, tenant: uuid.UUID, count: int, events: bool) -> float:
     started = time.perf_counter()
     for _ in range(count):
-        async with database.transaction(platform="benchmark set-up and checks") as session:
-            service = ContactService(Context.bound(session, tenant))
+        async with database.transaction(workspace=tenant) as session:
+            service = ContactService(Context(session, tenant))
             if not events:
-                service.events = _Silent(session, tenant, service.events.actor)
+                service.events = _Silent(service.context)
             await service.create(ContactCreate(email=f"{uuid.uuid4().hex}@example.com"))
     return (time.perf_counter() - started) / count * 1000
 

@@ -5,10 +5,12 @@ parameters are declared once."""
 from __future__ import annotations
 
 import importlib
+import tomllib
 from pathlib import Path
 
 from fastapi.routing import APIRoute, iter_route_contexts
 
+import rapport
 from rapport.app import create_app
 from rapport.auth.dependencies import required_scopes
 from rapport.auth.scopes import ALL_SCOPES
@@ -59,3 +61,24 @@ def test_event_types_and_samples_are_declared_once() -> None:
     assert set(declared) == set(EVENT_TYPES)
     parameters = [s.parameter for domain in DOMAINS for s in domain.samples]
     assert len(parameters) == len(set(parameters))
+
+
+def test_the_layer_contracts_name_every_package() -> None:
+    """`kit` and `models` are kept from importing every other package of rapport: a new
+    package must be added to those contracts' lists in pyproject.toml."""
+    root = Path(rapport.__file__).parent
+    packages = {
+        f"rapport.{path.stem if path.is_file() else path.name}"
+        for path in root.iterdir()
+        if (path.is_dir() and (path / "__init__.py").exists())
+        or (path.suffix == ".py" and path.stem != "__init__")
+    }
+    config = tomllib.loads((root.parent / "pyproject.toml").read_text())
+    contracts = {c["name"]: c for c in config["tool"]["importlinter"]["contracts"]}
+    for source in ("rapport.kit", "rapport.models"):
+        (contract,) = [
+            c
+            for c in contracts.values()
+            if c["type"] == "forbidden" and c["source_modules"] == [source]
+        ]
+        assert set(contract["forbidden_modules"]) == packages - {source, "rapport.kit"}

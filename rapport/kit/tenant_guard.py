@@ -21,6 +21,8 @@ from collections.abc import Mapping
 from typing import Any, TypeVar
 
 from sqlalchemy import Boolean, ForeignKey, bindparam, event
+from sqlalchemy.dialects.postgresql.dml import OnConflictDoUpdate as PostgresOnConflictDoUpdate
+from sqlalchemy.dialects.sqlite.dml import OnConflictDoUpdate as SQLiteOnConflictDoUpdate
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlalchemy.ext.compiler import compiles
 from sqlalchemy.orm import (
@@ -34,11 +36,12 @@ from sqlalchemy.orm import (
 )
 from sqlalchemy.sql import ColumnElement
 from sqlalchemy.sql.compiler import SQLCompiler
+from sqlalchemy.sql.elements import TextClause
+from sqlalchemy.sql.selectable import TextualSelect
 
 _WORKSPACE = "rapport.workspace_id"
 _PLATFORM = "rapport.platform_wide"
 _OPTION = "platform_wide"
-_PREPARED = "rapport_guard_prepared"
 
 Statement = TypeVar("Statement")
 
@@ -77,9 +80,18 @@ _NO_WORKSPACE = _NoWorkspace()
 
 
 def bind_workspace(session: AsyncSession | Session, workspace_id: uuid.UUID) -> None:
-    """From now on, every statement of `session` sees only this workspace's rows (a
-    platform-wide session stops being one)."""
+    """From now on, every statement of `session` sees only this workspace's rows. A session
+    that saw other workspaces' rows (platform-wide, or bound to another workspace) forgets
+    them first; an unflushed change to one of them is refused."""
     info = _info(session)
+    if _PLATFORM in info or info.get(_WORKSPACE, workspace_id) != workspace_id:
+        sync = session.sync_session if isinstance(session, AsyncSession) else session
+        changed = sync.dirty
+        for record in list(sync.identity_map.values()):
+            if isinstance(record, TenantOwned) and record.tenant_id != workspace_id:
+                if record in changed:
+                    raise WorkspaceRequired("An unflushed change of another workspace's row")
+                sync.expunge(record)
     info.pop(_PLATFORM, None)
     info[_WORKSPACE] = workspace_id
 
@@ -109,7 +121,40 @@ def _info(session: AsyncSession | Session) -> dict[Any, Any]:
 
 
 class GuardedSession(Session):
-    """The session class of every `Database` (see the module docstring)."""
+    """The session class of every `Database` (see the module docstring). Besides the hooks
+    below, it keeps the identity map to the bound workspace and refuses the ways around the
+    guard: a raw connection, the legacy bulk methods."""
+
+    def get(self, entity: Any, ident: Any, **kwargs: Any) -> Any:
+        found = super().get(entity, ident, **kwargs)
+        if isinstance(found, TenantOwned) and _PLATFORM not in self.info:
+            workspace = self.info.get(_WORKSPACE)
+            if workspace is None:
+                raise WorkspaceRequired("This session is bound to no workspace")
+            if found.tenant_id != workspace:
+                return None  # loaded earlier, platform-wide: not this workspace's
+        return found
+
+    def connection(self, *args: Any, **kwargs: Any) -> Any:
+        _require_platform(self, "A connection runs statements the guard cannot see")
+        return super().connection(*args, **kwargs)
+
+    def bulk_save_objects(self, *args: Any, **kwargs: Any) -> None:
+        _require_platform(self, "bulk_save_objects() bypasses the guard")
+        super().bulk_save_objects(*args, **kwargs)
+
+    def bulk_insert_mappings(self, *args: Any, **kwargs: Any) -> None:
+        _require_platform(self, "bulk_insert_mappings() bypasses the guard")
+        super().bulk_insert_mappings(*args, **kwargs)
+
+    def bulk_update_mappings(self, *args: Any, **kwargs: Any) -> None:
+        _require_platform(self, "bulk_update_mappings() bypasses the guard")
+        super().bulk_update_mappings(*args, **kwargs)
+
+
+def _require_platform(session: Session, what: str) -> None:
+    if _PLATFORM not in session.info:
+        raise WorkspaceRequired(f"{what}; only a platform-wide session may do this")
 
 
 # One option for every workspace: the workspace is a bound parameter, so the option, and the
@@ -128,9 +173,7 @@ def prepared(statement: Statement) -> Statement:
     """A statement built once and run many times (`functools.cache`), carrying the guard
     already: the guard then leaves it as it is, so SQLAlchemy keeps its cache key instead of
     computing one for a copy at every run."""
-    options = {_PREPARED: True}
-    guarded = statement.options(_SCOPED)  # type: ignore[attr-defined]
-    return guarded.execution_options(**options)  # type: ignore[no-any-return]
+    return statement.options(_SCOPED)  # type: ignore[attr-defined, no-any-return]
 
 
 @event.listens_for(GuardedSession, "do_orm_execute")
@@ -138,16 +181,18 @@ def _guard_statement(state: ORMExecuteState) -> None:
     info = state.session.info
     if _PLATFORM in info or _OPTION in state.execution_options:
         return
-    if not state.is_orm_statement:
+    if not state.is_orm_statement or _textual(state):
         raise WorkspaceRequired(
             "Raw SQL and statements on Table objects cannot be scoped to a workspace; build "
             "the statement on mapped classes, or name it platform_wide()"
         )
     workspace = info.get(_WORKSPACE)
+    if state.is_insert:
+        _check_inserted(state, workspace)
+        return
+    if state.is_update:
+        _check_updated(state)
     if workspace is not None:
-        if state.is_insert:
-            _check_inserted(state, workspace)
-            return
         # Relationship and column loads inherit the option from the statement that read the
         # rows; they need the parameter too.
         params = state.parameters
@@ -159,40 +204,74 @@ def _guard_statement(state: ORMExecuteState) -> None:
         return
     if workspace is None:
         state.statement = state.statement.options(_UNSCOPED)
-    elif _PREPARED not in state.execution_options:
+    elif not any(option is _SCOPED for option in state.statement._with_options):
         state.statement = state.statement.options(_SCOPED)
 
 
-def _check_inserted(state: ORMExecuteState, workspace: uuid.UUID) -> None:
-    """A bulk INSERT of tenant-owned rows must write the session's workspace in each row."""
-    if not any(issubclass(m.class_, TenantOwned) for m in state.all_mappers):
+def _textual(state: ORMExecuteState) -> bool:
+    """`select(Model).from_statement(text(...))`: ORM entities over raw SQL."""
+    if not state.is_from_statement:
+        return False
+    element = getattr(state.statement, "element", None)
+    return isinstance(element, TextClause | TextualSelect)
+
+
+def _tenant_owned(state: ORMExecuteState) -> bool:
+    return any(issubclass(m.class_, TenantOwned) for m in state.all_mappers)
+
+
+def _check_inserted(state: ORMExecuteState, workspace: uuid.UUID | None) -> None:
+    """An INSERT of tenant-owned rows writes the session's workspace in each row, from values
+    (not from a SELECT, which nothing would scope), and updates no row on conflict."""
+    if not _tenant_owned(state):
         return
+    if workspace is None:
+        raise WorkspaceRequired("An INSERT into a tenant-owned table needs a bound workspace")
+    statement = state.statement
+    if getattr(statement, "select", None) is not None:
+        raise WorkspaceRequired("INSERT ... SELECT into a tenant-owned table cannot be scoped")
+    if isinstance(
+        getattr(statement, "_post_values_clause", None),
+        PostgresOnConflictDoUpdate | SQLiteOnConflictDoUpdate,
+    ):
+        raise WorkspaceRequired("ON CONFLICT DO UPDATE could update another workspace's row")
     params = state.parameters
-    rows: list[Mapping[str, Any]] = []
-    if isinstance(params, Mapping):
-        rows = [params]
-    elif params:
-        rows = list(params)
-    values = getattr(state.statement, "_values", None)
-    if values:
-        rows.append({getattr(k, "key", k): getattr(v, "value", v) for k, v in values.items()})
+    rows: list[Mapping[Any, Any]] = [params] if isinstance(params, Mapping) else list(params or [])
+    rows.append(getattr(statement, "_values", None) or {})
+    for values in getattr(statement, "_multi_values", ()):
+        rows.extend(values)
     for row in rows:
-        if row.get("tenant_id") != workspace:
+        named = {getattr(k, "key", k): getattr(v, "value", v) for k, v in row.items()}
+        if named and named.get("tenant_id") != workspace:
             raise WorkspaceRequired(
                 "A row inserted into a tenant-owned table names another workspace"
             )
 
 
+def _check_updated(state: ORMExecuteState) -> None:
+    """An UPDATE neither moves rows to another workspace nor updates rows by primary key from
+    a list (which no criteria would scope)."""
+    if not _tenant_owned(state):
+        return
+    if isinstance(state.parameters, list):
+        raise WorkspaceRequired("A bulk UPDATE by primary key cannot be scoped to a workspace")
+    values = getattr(state.statement, "_values", None) or {}
+    if any(getattr(column, "key", column) == "tenant_id" for column in values):
+        raise WorkspaceRequired("An UPDATE cannot move rows to another workspace")
+
+
 @event.listens_for(GuardedSession, "before_flush")
-def _stamp_new_rows(session: Session, _flush: UOWTransaction, _instances: object) -> None:
+def _check_flushed_rows(session: Session, _flush: UOWTransaction, _instances: object) -> None:
+    """New rows get the session's workspace; no row of another workspace is written, deleted
+    or moved."""
+    if _PLATFORM in session.info:
+        return
     workspace = session.info.get(_WORKSPACE)
-    platform = _PLATFORM in session.info
     for record in session.new:
-        if not isinstance(record, TenantOwned):
-            continue
-        if record.tenant_id is None and workspace is not None:
+        if isinstance(record, TenantOwned) and record.tenant_id is None:
             record.tenant_id = workspace
-        elif record.tenant_id is None or (not platform and record.tenant_id != workspace):
+    for record in (*session.new, *session.dirty, *session.deleted):
+        if isinstance(record, TenantOwned) and (workspace is None or record.tenant_id != workspace):
             raise WorkspaceRequired(
-                f"A new {type(record).__name__} names no workspace, or another one"
+                f"A {type(record).__name__} of another workspace (or of none) would be written"
             )

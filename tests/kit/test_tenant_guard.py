@@ -5,13 +5,15 @@ so by name."""
 from __future__ import annotations
 
 import uuid
+from pathlib import Path
 
 import httpx
 import pytest
 from sqlalchemy import delete, func, insert, select, text, union_all, update
 
+import rapport
 from rapport.kit.db import Database
-from rapport.kit.tenant_guard import WorkspaceRequired, platform_wide
+from rapport.kit.tenant_guard import WorkspaceRequired, bind_workspace, platform_wide
 from rapport.models import (
     Activity,
     ActivityType,
@@ -209,3 +211,99 @@ async def test_a_prepared_statement_is_guarded_too(
     async with database.session() as session:
         with pytest.raises(WorkspaceRequired):
             await OverviewRepository(session).surroundings(grace)
+
+
+async def _tags_of_each(database: Database, a: Workspace, b: Workspace) -> tuple[Tag, Tag]:
+    async with database.transaction(platform=EVERY_WORKSPACE) as session:
+        tag_a = Tag(key="a", name="A", tenant_id=a.id)
+        tag_b = Tag(key="b", name="B", tenant_id=b.id)
+        session.add_all([tag_a, tag_b])
+    return tag_a, tag_b
+
+
+async def test_writes_that_would_reach_another_workspace_are_refused(
+    database: Database, workspace: Workspace, other_workspace: Workspace
+) -> None:
+    _tag_a, tag_b = await _tags_of_each(database, workspace, other_workspace)
+    before = await snapshot(database)
+    refused = [
+        # a bulk UPDATE by primary key, which no criteria scope
+        lambda s: s.execute(update(Tag), [{"id": tag_b.id, "name": "taken"}]),
+        # rows moved to another workspace
+        lambda s: s.execute(update(Tag).values(tenant_id=other_workspace.id)),
+        # INSERT ... SELECT, which nothing scopes
+        lambda s: s.execute(
+            insert(Tag).from_select(
+                ["id", "tenant_id", "key", "name", "created_at", "updated_at"],
+                select(Tag.id, Tag.tenant_id, Tag.key, Tag.name, Tag.created_at, Tag.updated_at),
+            )
+        ),
+        # several rows in one VALUES, one of them for another workspace
+        lambda s: s.execute(
+            insert(Tag).values(
+                [
+                    {"id": uuid.uuid4(), "tenant_id": workspace.id, "key": "x", "name": "X"},
+                    {"id": uuid.uuid4(), "tenant_id": other_workspace.id, "key": "y", "name": "Y"},
+                ]
+            )
+        ),
+        # a raw connection, the legacy bulk methods
+        lambda s: s.connection(),
+        lambda s: s.run_sync(
+            lambda sync: sync.bulk_update_mappings(Tag, [{"id": tag_b.id, "name": "taken"}])
+        ),
+    ]
+    for attempt in refused:
+        async with database.session(workspace=workspace.id) as session:
+            with pytest.raises(WorkspaceRequired):
+                await attempt(session)
+    async with database.session() as session:
+        with pytest.raises(WorkspaceRequired):
+            await session.execute(
+                insert(Tag).values(id=uuid.uuid4(), tenant_id=workspace.id, key="z", name="Z")
+            )
+    assert await snapshot(database) == before
+
+
+async def test_rows_loaded_elsewhere_cannot_be_read_written_or_deleted(
+    database: Database, workspace: Workspace, other_workspace: Workspace
+) -> None:
+    _tag_a, tag_b = await _tags_of_each(database, workspace, other_workspace)
+    before = await snapshot(database)
+    async with database.session(platform=EVERY_WORKSPACE) as session:
+        loaded = await session.get(Tag, tag_b.id)
+        assert loaded is not None
+        # Binding forgets what the session saw platform-wide.
+        bind_workspace(session, workspace.id)
+        assert await session.get(Tag, tag_b.id) is None
+    async with database.session(platform=EVERY_WORKSPACE) as session:
+        loaded = await session.get(Tag, tag_b.id)
+        assert loaded is not None
+        session.info.pop("rapport.platform_wide")
+        session.info["rapport.workspace_id"] = workspace.id  # bound by hand, identity map kept
+        assert await session.get(Tag, tag_b.id) is None
+        loaded.name = "changed"
+        with pytest.raises(WorkspaceRequired):
+            await session.flush()
+        await session.rollback()
+    async with database.session(platform=EVERY_WORKSPACE) as session:
+        loaded = await session.get(Tag, tag_b.id)
+        session.info.pop("rapport.platform_wide")
+        session.info["rapport.workspace_id"] = workspace.id
+        await session.delete(loaded)
+        with pytest.raises(WorkspaceRequired):
+            await session.flush()
+    assert await snapshot(database) == before
+
+
+def test_no_module_reaches_a_table_object_past_the_guard() -> None:
+    """Statements on `Table` objects and raw SQL fragments get past the guard; ruff bans the
+    raw SQL constructors (TID251), and this the `__table__` of mapped classes."""
+    root = Path(rapport.__file__).parent
+    allowed = ("models", "migrations", "kit")
+    offenders = [
+        str(path.relative_to(root))
+        for path in root.rglob("*.py")
+        if path.relative_to(root).parts[0] not in allowed and "__table__" in path.read_text()
+    ]
+    assert offenders == []
