@@ -62,3 +62,8 @@ class ActivityRepository(Repository[Activity]):
         if note:
             conditions.append(Activity.type == ActivityType.NOTE)
         return await self.first(*conditions)
+
+    def contact_ids_in(self, module: ActivityModule) -> Select[Any]:
+        return self.select(Activity.contact_id).where(
+            Activity.module == module, Activity.contact_id.is_not(None)
+        )

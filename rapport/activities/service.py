@@ -7,6 +7,7 @@ import uuid
 from typing import TYPE_CHECKING, Any
 
 from pydantic.alias_generators import to_camel
+from sqlalchemy import Select
 
 from rapport.activities.repository import ActivityFilters, ActivityRepository
 from rapport.activities.schemas import (
@@ -26,7 +27,7 @@ from rapport.kit.envelope import PageMeta
 from rapport.kit.errors import NotFound, field_error
 from rapport.kit.normalize import clean
 from rapport.kit.pagination import PageRequest
-from rapport.models.activities import Activity, ActivityType
+from rapport.models.activities import Activity, ActivityModule, ActivityType
 
 if TYPE_CHECKING:
     # Only a type: contacts are read through ContactService.
@@ -41,6 +42,10 @@ class ActivityService:
         self.companies = CompanyService(context)
         self.contacts = ContactService(context)
         self.events = EventRecorder(context)
+
+    def contact_ids_active_in(self, module: ActivityModule) -> Select[Any]:
+        """A subquery of the ids of contacts with an activity logged in the module."""
+        return self.repo.contact_ids_in(module)
 
     async def page(
         self, filters: ActivityFilters, page: PageRequest

@@ -15,7 +15,6 @@ from rapport.kit.errors import AppError, Conflict
 from rapport.kit.pagination import PageRequest, paginate
 from rapport.kit.repository import Repository
 from rapport.models.companies import Company, CompanyMembership, CompanyRole, CompanyStatus
-from rapport.models.contacts import Contact, ContactStatus
 
 
 def domain_taken() -> AppError:
@@ -126,16 +125,12 @@ class MembershipRepository(Repository[CompanyMembership]):
         return await paginate(self.session, stmt, request, self.sort_columns, CompanyMembership.id)
 
     async def of_company(
-        self, company_id: uuid.UUID, request: PageRequest
+        self, company_id: uuid.UUID, contact_ids: Select[Any], request: PageRequest
     ) -> tuple[list[CompanyMembership], PageMeta]:
-        stmt = (
-            self.select()
-            .join(Contact, Contact.id == CompanyMembership.contact_id)
-            .where(
-                CompanyMembership.company_id == company_id,
-                Contact.status != ContactStatus.DELETED,
-            )
-            .options(selectinload(CompanyMembership.contact))
+        """The company's memberships of the contacts `contact_ids` selects."""
+        stmt = self.select().where(
+            CompanyMembership.company_id == company_id,
+            CompanyMembership.contact_id.in_(contact_ids),
         )
         return await paginate(self.session, stmt, request, self.sort_columns, CompanyMembership.id)
 

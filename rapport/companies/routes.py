@@ -205,9 +205,9 @@ async def list_company_contacts(
                 membership_id=m.id,
                 role=m.role,
                 is_primary=m.is_primary,
-                contact=ContactOut.model_validate(m.contact),
+                contact=ContactOut.model_validate(contact),
             )
-            for m in rows
+            for m, contact in rows
         ],
         meta=meta,
     )

@@ -6,6 +6,8 @@ from __future__ import annotations
 import uuid
 from typing import TYPE_CHECKING, Any
 
+from sqlalchemy import Select
+
 from rapport.companies.repository import (
     CompanyFilters,
     CompanyRepository,
@@ -203,11 +205,18 @@ class MembershipService:
         contact = await self.contacts.get(contact_ref)
         return await self.repo.of_contact(contact.id, page)
 
+    def contact_ids_in(self, company_id: uuid.UUID) -> Select[Any]:
+        """A subquery of the ids of the company's contacts (contacts filtered by company)."""
+        return self.repo.contact_ids_in(company_id)
+
     async def of_company(
         self, company_ref: str, page: PageRequest
-    ) -> tuple[list[CompanyMembership], PageMeta]:
+    ) -> tuple[list[tuple[CompanyMembership, Contact]], PageMeta]:
+        """The company's contacts (deleted ones left out), each with its membership."""
         company = await self.companies.get(company_ref)
-        return await self.repo.of_company(company.id, page)
+        rows, meta = await self.repo.of_company(company.id, self.contacts.not_deleted(), page)
+        contacts = await self.contacts.by_ids([m.contact_id for m in rows])
+        return [(m, contacts[m.contact_id]) for m in rows], meta
 
     async def add(self, contact_ref: str, data: MembershipCreate) -> CompanyMembership:
         contact = await self.contacts.get(contact_ref)

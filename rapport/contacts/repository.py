@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import uuid
-from dataclasses import dataclass
 from datetime import datetime
 from typing import Any, ClassVar
 
@@ -16,14 +15,13 @@ from sqlalchemy import (
 )
 from sqlalchemy.orm import aliased
 
+from rapport.contacts.filters import ContactFilters
 from rapport.kit.envelope import PageMeta
 from rapport.kit.errors import AppError, Conflict
 from rapport.kit.normalize import folded
 from rapport.kit.pagination import PageRequest, paginate
 from rapport.kit.repository import Repository
-from rapport.models.activities import Activity, ActivityModule
-from rapport.models.companies import CompanyMembership
-from rapport.models.contacts import GONE, Contact, ContactStatus, LifecycleStage
+from rapport.models.contacts import GONE, Contact
 
 TYPEAHEAD_CANDIDATES = 1000
 
@@ -36,18 +34,6 @@ def external_id_taken() -> AppError:
     return Conflict(
         "A contact with this externalId already exists", code="CONTACT_EXTERNAL_ID_EXISTS"
     )
-
-
-@dataclass(frozen=True)
-class ContactFilters:
-    search: str | None = None
-    status: ContactStatus | None = None
-    lifecycle_stage: LifecycleStage | None = None
-    is_identified: bool | None = None
-    created_from: datetime | None = None
-    created_to: datetime | None = None
-    company_id: uuid.UUID | None = None
-    module: ActivityModule | None = None
 
 
 class ContactRepository(Repository[Contact]):
@@ -93,17 +79,8 @@ class ContactRepository(Repository[Contact]):
             stmt = stmt.where(Contact.created_at >= f.created_from)
         if f.created_to is not None:
             stmt = stmt.where(Contact.created_at <= f.created_to)
-        if f.company_id is not None:
-            members = select(CompanyMembership.contact_id).where(
-                CompanyMembership.company_id == f.company_id
-            )
-            stmt = stmt.where(Contact.id.in_(members))
-        if f.module is not None:
-            stmt = stmt.where(
-                select(Activity.id)
-                .where(Activity.contact_id == Contact.id, Activity.module == f.module)
-                .exists()
-            )
+        for ids in f.within:
+            stmt = stmt.where(Contact.id.in_(ids))
         if f.search:
             stmt = stmt.where(Contact.search_text.like(_substring(f.search), escape="/"))
         return stmt
@@ -165,6 +142,13 @@ class ContactRepository(Repository[Contact]):
                 .values(updated_at=Contact.updated_at)
                 .execution_options(synchronize_session=False)
             )
+
+    async def by_ids(self, contact_ids: list[uuid.UUID]) -> dict[uuid.UUID, Contact]:
+        result = await self.session.execute(self.select().where(Contact.id.in_(contact_ids)))
+        return {contact.id: contact for contact in result.scalars()}
+
+    def ids_where(self, *where: Any) -> Select[Any]:
+        return self.select(Contact.id).where(*where)
 
     async def touch_activity(self, contact_id: uuid.UUID, moment: datetime) -> None:
         """Move the contact's lastActivityAt forward (never back). A plain UPDATE: it is not

@@ -2,13 +2,11 @@
 
 from __future__ import annotations
 
-import uuid
 from typing import Annotated
 
-from fastapi import Depends, Header, Query, Response
+from fastapi import Header, Query, Response
 
 from rapport.contacts.deps import ContactsRead, ContactsWrite
-from rapport.contacts.repository import ContactFilters, ContactRepository
 from rapport.contacts.responses import (
     CONTACT_NOT_FOUND,
     CREATED_WITH_ETAG,
@@ -27,11 +25,7 @@ from rapport.contacts.schemas import (
 )
 from rapport.kit.envelope import Envelope, ListEnvelope
 from rapport.kit.errors import documented_errors
-from rapport.kit.pagination import PageRequest, Pagination
-from rapport.kit.schemas import UtcDateTime
 from rapport.kit.session import api_router
-from rapport.models.activities import ActivityModule
-from rapport.models.contacts import ContactStatus, LifecycleStage
 
 router = api_router(prefix="/contacts", tags=["Contacts"])
 
@@ -43,44 +37,6 @@ _CONFLICT = documented_errors({409: "CONTACT_EMAIL_EXISTS or CONTACT_EXTERNAL_ID
 _PRECONDITION = documented_errors(
     {412: "If-Match no longer matches the ETag (PRECONDITION_FAILED)"}
 )
-
-
-@router.get("", summary="List contacts (deleted or merged ones only with status=DELETED or MERGED)")
-async def list_contacts(
-    contacts: ContactsRead,
-    page: Annotated[PageRequest, Depends(Pagination(ContactRepository.sort_columns))],
-    search: Annotated[
-        str | None, Query(max_length=200, description="Substring of name, email or phone")
-    ] = None,
-    status: ContactStatus | None = None,
-    lifecycle_stage: Annotated[LifecycleStage | None, Query(alias="lifecycleStage")] = None,
-    is_identified: Annotated[bool | None, Query(alias="isIdentified")] = None,
-    created_from: Annotated[
-        UtcDateTime | None, Query(alias="from", description="Created at or after (ISO 8601)")
-    ] = None,
-    created_to: Annotated[
-        UtcDateTime | None, Query(alias="to", description="Created at or before (ISO 8601)")
-    ] = None,
-    company_id: Annotated[
-        uuid.UUID | None, Query(alias="companyId", description="Members of this company")
-    ] = None,
-    module: Annotated[
-        ActivityModule | None,
-        Query(description="Active in this module: with at least one activity logged in it"),
-    ] = None,
-) -> ListEnvelope[ContactOut]:
-    filters = ContactFilters(
-        company_id=company_id,
-        module=module,
-        search=search,
-        status=status,
-        lifecycle_stage=lifecycle_stage,
-        is_identified=is_identified,
-        created_from=created_from,
-        created_to=created_to,
-    )
-    rows, meta = await contacts.page(filters, page)
-    return ListEnvelope(data=[ContactOut.model_validate(r) for r in rows], meta=meta)
 
 
 @router.post(

@@ -8,9 +8,10 @@ from datetime import datetime
 from typing import Any
 
 from email_validator import EmailNotValidError, validate_email
+from sqlalchemy import Select
 
+from rapport.contacts.filters import ContactFilters
 from rapport.contacts.repository import (
-    ContactFilters,
     ContactRepository,
     email_taken,
     external_id_taken,
@@ -67,6 +68,8 @@ def contact_etag(contact: Contact) -> str:
 
 
 class ContactService:
+    sort_fields = tuple(ContactRepository.sort_columns)
+
     def __init__(self, context: Context) -> None:
         self.context = context
         self.repo = ContactRepository(context.session)
@@ -102,6 +105,13 @@ class ContactService:
     async def by_id(self, contact_id: uuid.UUID) -> Contact | None:
         """The contact with this id, merged or not (None if there is none)."""
         return await self.repo.get(contact_id)
+
+    async def by_ids(self, contact_ids: list[uuid.UUID]) -> dict[uuid.UUID, Contact]:
+        return await self.repo.by_ids(contact_ids)
+
+    def not_deleted(self) -> Select[Any]:
+        """A subquery of the ids of contacts that are not deleted, for other domains' lists."""
+        return self.repo.ids_where(Contact.status != ContactStatus.DELETED)
 
     async def lock(self, contact_id: uuid.UUID) -> None:
         """Serialise changes that span several rows of one contact until commit (see

@@ -3,16 +3,21 @@ count, its timeline, its summary."""
 
 from __future__ import annotations
 
+import uuid
 from typing import Annotated
 
-from fastapi import Depends, Response
+from fastapi import Depends, Query, Response
 
+from rapport.contacts.filters import ContactFilters
 from rapport.contacts.responses import CONTACT_NOT_FOUND, WITH_ETAG
-from rapport.contacts.schemas import ContactRef
-from rapport.contacts.service import contact_etag
+from rapport.contacts.schemas import ContactOut, ContactRef
+from rapport.contacts.service import ContactService, contact_etag
 from rapport.kit.envelope import Envelope, ListEnvelope
 from rapport.kit.pagination import PageRequest, Pagination
+from rapport.kit.schemas import UtcDateTime
 from rapport.kit.session import api_router
+from rapport.models.activities import ActivityModule
+from rapport.models.contacts import ContactStatus, LifecycleStage
 from rapport.overview.deps import OverviewRead
 from rapport.overview.schemas import ContactDetail, ContactSummary, TimelineItem
 
@@ -21,6 +26,42 @@ router = api_router(prefix="/contacts", tags=["Contacts"])
 TimelinePage = Annotated[
     PageRequest, Depends(Pagination(("occurredAt",), default_sort="occurredAt"))
 ]
+
+
+@router.get("", summary="List contacts (deleted or merged ones only with status=DELETED or MERGED)")
+async def list_contacts(
+    overview: OverviewRead,
+    page: Annotated[PageRequest, Depends(Pagination(ContactService.sort_fields))],
+    search: Annotated[
+        str | None, Query(max_length=200, description="Substring of name, email or phone")
+    ] = None,
+    status: ContactStatus | None = None,
+    lifecycle_stage: Annotated[LifecycleStage | None, Query(alias="lifecycleStage")] = None,
+    is_identified: Annotated[bool | None, Query(alias="isIdentified")] = None,
+    created_from: Annotated[
+        UtcDateTime | None, Query(alias="from", description="Created at or after (ISO 8601)")
+    ] = None,
+    created_to: Annotated[
+        UtcDateTime | None, Query(alias="to", description="Created at or before (ISO 8601)")
+    ] = None,
+    company_id: Annotated[
+        uuid.UUID | None, Query(alias="companyId", description="Members of this company")
+    ] = None,
+    module: Annotated[
+        ActivityModule | None,
+        Query(description="Active in this module: with at least one activity logged in it"),
+    ] = None,
+) -> ListEnvelope[ContactOut]:
+    filters = ContactFilters(
+        search=search,
+        status=status,
+        lifecycle_stage=lifecycle_stage,
+        is_identified=is_identified,
+        created_from=created_from,
+        created_to=created_to,
+    )
+    rows, meta = await overview.contacts_page(filters, page, company_id=company_id, module=module)
+    return ListEnvelope(data=[ContactOut.model_validate(r) for r in rows], meta=meta)
 
 
 @router.get(

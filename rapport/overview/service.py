@@ -2,7 +2,13 @@
 
 from __future__ import annotations
 
+import uuid
+from dataclasses import replace
+
 from rapport.activities.schemas import ActivityOut
+from rapport.activities.service import ActivityService
+from rapport.companies.service import MembershipService
+from rapport.contacts.filters import ContactFilters
 from rapport.contacts.schemas import ContactOut
 from rapport.contacts.service import ContactService
 from rapport.events.schemas import EventOut
@@ -10,6 +16,7 @@ from rapport.kit.context import Context
 from rapport.kit.envelope import PageMeta
 from rapport.kit.errors import InvalidRequest
 from rapport.kit.pagination import PageRequest
+from rapport.models.activities import ActivityModule
 from rapport.models.contacts import Contact
 from rapport.overview.repository import OverviewRepository, Surroundings
 from rapport.overview.schemas import (
@@ -23,8 +30,26 @@ from rapport.overview.schemas import (
 
 class ContactOverview:
     def __init__(self, context: Context) -> None:
+        self.context = context
         self.contacts = ContactService(context)
         self.repo = OverviewRepository(context.session)
+
+    async def contacts_page(
+        self,
+        filters: ContactFilters,
+        page: PageRequest,
+        *,
+        company_id: uuid.UUID | None = None,
+        module: ActivityModule | None = None,
+    ) -> tuple[list[Contact], PageMeta]:
+        """Contacts by their own fields, and by their relations: members of a company, with
+        an activity logged in a module (each relation's domain builds its subquery)."""
+        within = list(filters.within)
+        if company_id is not None:
+            within.append(MembershipService(self.context).contact_ids_in(company_id))
+        if module is not None:
+            within.append(ActivityService(self.context).contact_ids_active_in(module))
+        return await self.contacts.page(replace(filters, within=tuple(within)), page)
 
     async def timeline(self, ref: str, page: PageRequest) -> tuple[list[TimelineItem], PageMeta]:
         """Every activity (notes included) and change event of the contact, and of contacts
