@@ -10,6 +10,7 @@ from fastapi import FastAPI, Request
 from starlette.responses import Response
 
 from rapport import __version__
+from rapport.apidocs import routes as apidocs
 from rapport.auth.dependencies import KeyCache, requires_credentials
 from rapport.config import Settings
 from rapport.domains import DOMAINS, TASK_MODULES, install
@@ -76,8 +77,11 @@ def create_app(settings: Settings | None = None, database: Database | None = Non
         description=DESCRIPTION,
         lifespan=lifespan,
         openapi_url="/openapi.json",
-        docs_url="/docs",
+        # /docs and /redoc are rapport.apidocs: Swagger UI and ReDoc served without a CDN.
+        docs_url=None,
         redoc_url=None,
+        # /api/v1/tasks/ is no route: 404, not a redirect a client may follow with its body.
+        redirect_slashes=False,
     )
     app.state.settings = settings
     app.state.database = db
@@ -93,6 +97,8 @@ def create_app(settings: Settings | None = None, database: Database | None = Non
         # twice, which doubles the cost of building an app.
         app.include_router(router, prefix=API_PREFIX)
     app.include_router(health_router)
+    app.include_router(apidocs.router)
+    app.mount(apidocs.STATIC_URL, apidocs.static_files(), name="docs-static")
     install_openapi(app, API_PREFIX, requires_credentials)
     return app
 

@@ -34,6 +34,7 @@ from rapport.kit.errors import (
     InvalidRequest,
     Unauthenticated,
 )
+from rapport.kit.query import refuse_unknown_query
 from rapport.kit.ratelimit import RateLimiter
 from rapport.kit.requestctx import set_tenant_id
 from rapport.kit.session import DbSession
@@ -190,6 +191,7 @@ def access(*scopes: Scope, rate_limit: RateLimit = count_request) -> Any:
         _counted: Annotated[None, Depends(rate_limit)],
     ) -> Context:
         require(principal, request, wanted)
+        refuse_unknown_query(request, also_known=TENANT_PARAMS)
         set_tenant_id(str(principal.tenant_id))
         bind_workspace(db, principal.tenant_id)
         return Context(db, principal.tenant_id, principal.tenant_settings, principal.actor)

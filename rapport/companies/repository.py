@@ -40,6 +40,7 @@ class CompanyFilters:
     unassigned: bool = False
     industry: str | None = None
     size: str | None = None
+    domain: str | None = None
     created_from: datetime | None = None
     created_to: datetime | None = None
 
@@ -74,6 +75,7 @@ class CompanyRepository(Repository[Company]):
             (Company.owner_user_id, f.owner_user_id),
             (Company.industry, f.industry),
             (Company.size, f.size),
+            (Company.domain, f.domain),
         ):
             if value is not None:
                 stmt = stmt.where(column == value)

@@ -105,6 +105,13 @@ async def list_companies(
     ] = None,
     industry: Annotated[str | None, Query(max_length=200)] = None,
     size: Annotated[str | None, Query(max_length=50)] = None,
+    domain: Annotated[
+        str | None,
+        Query(
+            max_length=300,
+            description="The company with this domain, written any way (`https://www.Acme.com`)",
+        ),
+    ] = None,
     created_from: Annotated[
         UtcDateTime | None, Query(alias="from", description="Created at or after")
     ] = None,
@@ -118,6 +125,7 @@ async def list_companies(
         status=status,
         industry=industry,
         size=size,
+        domain=domain,
         created_from=created_from,
         created_to=created_to,
         **await _owner_filter(companies.context, owner_user_id),

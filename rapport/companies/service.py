@@ -4,6 +4,7 @@ externalId; memberships with one primary company per contact."""
 from __future__ import annotations
 
 import uuid
+from dataclasses import replace
 from typing import TYPE_CHECKING, Any
 
 from sqlalchemy import Select
@@ -28,7 +29,13 @@ from rapport.contacts.service import ContactService
 from rapport.events.service import EventRecorder, changes_between
 from rapport.kit.context import Context
 from rapport.kit.envelope import PageMeta
-from rapport.kit.errors import NotFound, field_error
+from rapport.kit.errors import (
+    NotFound,
+    ValidationFailed,
+    field_error,
+    in_query,
+    query_error,
+)
 from rapport.kit.etag import ensure_match, etag_for
 from rapport.kit.ids import parse_uuid
 from rapport.kit.normalize import (
@@ -65,6 +72,14 @@ class CompanyService:
     async def page(
         self, filters: CompanyFilters, page: PageRequest
     ) -> tuple[list[Company], PageMeta]:
+        if filters.domain is not None:
+            try:
+                domain = normalize_domain(filters.domain)
+            except ValidationFailed as exc:
+                raise in_query(exc) from exc
+            if domain is None:
+                raise query_error("domain", "Cannot be blank")
+            filters = replace(filters, domain=domain)
         return await self.repo.page(filters, page)
 
     async def get(self, ref: str) -> Company:

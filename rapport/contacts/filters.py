@@ -14,6 +14,8 @@ from rapport.models.contacts import ContactStatus, LifecycleStage
 @dataclass(frozen=True)
 class ContactFilters:
     search: str | None = None
+    email: str | None = None
+    external_id: str | None = None
     status: ContactStatus | None = None
     lifecycle_stage: LifecycleStage | None = None
     is_identified: bool | None = None

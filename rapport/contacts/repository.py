@@ -79,6 +79,10 @@ class ContactRepository(Repository[Contact]):
             stmt = stmt.where(Contact.created_at >= f.created_from)
         if f.created_to is not None:
             stmt = stmt.where(Contact.created_at <= f.created_to)
+        if f.email is not None:
+            stmt = stmt.where(Contact.email == f.email)
+        if f.external_id is not None:
+            stmt = stmt.where(Contact.external_id == f.external_id)
         for ids in f.within:
             stmt = stmt.where(Contact.id.in_(ids))
         if f.search:

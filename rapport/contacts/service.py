@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import uuid
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import datetime
 from typing import Any
 
@@ -26,7 +26,7 @@ from rapport.contacts.schemas import (
 from rapport.events.service import EventRecorder, changes_between
 from rapport.kit.context import Context
 from rapport.kit.envelope import PageMeta
-from rapport.kit.errors import NotFound, ValidationFailed, field_error
+from rapport.kit.errors import NotFound, ValidationFailed, field_error, in_query
 from rapport.kit.etag import ensure_match, etag_for
 from rapport.kit.ids import parse_uuid
 from rapport.kit.normalize import clean, folded, normalize_phone
@@ -80,6 +80,11 @@ class ContactService:
     async def page(
         self, filters: ContactFilters, page: PageRequest
     ) -> tuple[list[Contact], PageMeta]:
+        if filters.email is not None:
+            try:
+                filters = replace(filters, email=normalize_email(filters.email))
+            except ValidationFailed as exc:
+                raise in_query(exc) from exc
         return await self.repo.page(filters, page)
 
     async def search(self, term: str, limit: int) -> tuple[list[Contact], PageMeta]:

@@ -8,8 +8,9 @@ from sqlalchemy import text
 
 from rapport.kit.db import Database
 from rapport.kit.envelope import JsonResponse
+from rapport.kit.session import operation_id
 
-router = APIRouter(tags=["Health"])
+router = APIRouter(tags=["Health"], generate_unique_id_function=operation_id)
 
 
 class HealthOut(BaseModel):

@@ -44,3 +44,11 @@ class PageMeta(WireModel):
 class ListEnvelope(BaseModel, Generic[T]):
     data: list[T]
     meta: PageMeta
+
+    @classmethod
+    def whole(cls, items: list[T]) -> ListEnvelope[T]:
+        """A list answered in full, not paged (a record's tags, the property definitions):
+        one page holding everything."""
+        count = len(items)
+        meta = PageMeta(total=count, skip=0, take=count, page=1, total_pages=1, has_more=False)
+        return cls(data=items, meta=meta)

@@ -118,6 +118,18 @@ def field_error(field: str, message: str) -> ValidationFailed:
     )
 
 
+def query_error(field: str, message: str) -> InvalidRequest:
+    """A malformed query parameter: 400 (a malformed body field is 422)."""
+    return InvalidRequest(
+        f"{field}: {message}", details=[ErrorDetail(field=field, message=message)]
+    )
+
+
+def in_query(error: ValidationFailed) -> InvalidRequest:
+    """A value refused in a body, refused the same way in a query parameter."""
+    return InvalidRequest(error.message, details=error.details)
+
+
 def error_response(
     status_code: int,
     code: str,
@@ -205,13 +217,17 @@ async def _handle_http_exception(request: Request, exc: Exception) -> JsonRespon
 
 
 def _allowed_methods(request: Request) -> list[str]:
-    """Every method some route serves on this path (routes are registered one per method)."""
-    methods: set[str] = set()
+    """Every method some route serves on this path (routes are registered one per method).
+    A literal path (`/companies/search`) is its own resource: the routes of a parameter that
+    would also match it (`/companies/{ref}`) do not count."""
+    literal: set[str] = set()
+    templated: set[str] = set()
     for context in iter_route_contexts(request.app.routes):
         regex = getattr(context, "path_regex", None)
         if regex is not None and regex.match(request.url.path):
-            methods |= set(context.methods or ())
-    return sorted(methods)
+            found = literal if "{" not in str(context.path) else templated
+            found |= set(context.methods or ())
+    return sorted(literal or templated)
 
 
 async def _handle_database_busy(_request: Request, exc: Exception) -> JsonResponse:

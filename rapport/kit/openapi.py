@@ -10,37 +10,16 @@ from fastapi.openapi.utils import get_openapi
 from fastapi.routing import APIRoute, iter_route_contexts
 
 _UUID = {"type": "string", "format": "uuid"}
-_WORKSPACE_PARAMETERS = [
-    {
-        "name": "X-Tenant-Id",
-        "in": "header",
-        "required": False,
-        "description": "The workspace. Required with a session token when the user belongs to "
-        "several; with an API key it must be the key's workspace.",
-        "schema": _UUID,
-    },
-    {
-        "name": "x-entity-id",
-        "in": "header",
-        "required": False,
-        "description": "Alias of X-Tenant-Id",
-        "schema": _UUID,
-    },
-    {
-        "name": "tenantId",
-        "in": "query",
-        "required": False,
-        "description": "Optional; must name the credential's workspace",
-        "schema": _UUID,
-    },
-    {
-        "name": "entityId",
-        "in": "query",
-        "required": False,
-        "description": "Alias of tenantId",
-        "schema": _UUID,
-    },
-]
+_WORKSPACE_PARAMETER = {
+    "name": "X-Tenant-Id",
+    "in": "header",
+    "required": False,
+    "description": "The workspace. Required with a session token when the user belongs to "
+    "several; with an API key it must be the key's workspace. Also accepted as the "
+    "`x-entity-id` header, or as `tenantId` / `entityId` in the query or the JSON body; "
+    "all that are sent must name the same workspace.",
+    "schema": _UUID,
+}
 _IDEMPOTENCY_HEADER = {
     "name": "Idempotency-Key",
     "in": "header",
@@ -53,7 +32,9 @@ _SECURITY_SCHEME = {
     "bearerAuth": {
         "type": "http",
         "scheme": "bearer",
-        "description": "An API key (`ak_...`) or a session token from POST /api/v1/auth/login",
+        "description": "An API key (`ak_...`, bound to one workspace) or a session token from "
+        "POST /api/v1/auth/login, with the workspace named by `X-Tenant-Id` (or its aliases "
+        "`x-entity-id`, `tenantId`, `entityId`) when the user belongs to several",
     }
 }
 _ENVELOPE_REF = {"$ref": "#/components/schemas/ErrorEnvelope"}
@@ -102,7 +83,7 @@ def install_openapi(
     app: FastAPI, api_prefix: str, requires_credentials: Callable[[APIRoute], bool]
 ) -> None:
     """Every API operation documents the errors it can answer and the headers every response
-    carries; secured ones the bearer scheme, the workspace parameters and rate-limit headers;
+    carries; secured ones the bearer scheme, the workspace header and rate-limit headers;
     secured POSTs `Idempotency-Key`."""
 
     def build() -> dict[str, Any]:
@@ -128,7 +109,7 @@ def install_openapi(
                 parameters = operation.setdefault("parameters", [])
                 if is_secured:
                     operation["security"] = [{"bearerAuth": []}]
-                    parameters.extend(dict(p) for p in _WORKSPACE_PARAMETERS)
+                    parameters.append(dict(_WORKSPACE_PARAMETER))
                     if method == "post":
                         parameters.append(dict(_IDEMPOTENCY_HEADER))
                 if method not in _BODY_METHODS:

@@ -23,7 +23,7 @@ from sqlalchemy.orm import InstrumentedAttribute
 
 from rapport.kit.clock import as_utc
 from rapport.kit.envelope import PageMeta
-from rapport.kit.errors import ErrorDetail, InvalidRequest
+from rapport.kit.errors import query_error
 
 DEFAULT_TAKE = 25
 MAX_TAKE = 100
@@ -71,7 +71,7 @@ class Cursor:
                 value = None
             return cls(SortSpec(str(doc["f"]), bool(doc["d"])), value, uuid.UUID(doc["i"]))
         except (binascii.Error, ValueError, KeyError, TypeError, OverflowError) as exc:
-            raise _bad("cursor", "Not a cursor returned by this API") from exc
+            raise query_error("cursor", "Not a cursor returned by this API") from exc
 
 
 @dataclass(frozen=True)
@@ -80,12 +80,6 @@ class PageRequest:
     take: int
     sort: SortSpec
     cursor: Cursor | None = None
-
-
-def _bad(field: str, message: str) -> InvalidRequest:
-    return InvalidRequest(
-        f"{field}: {message}", details=[ErrorDetail(field=field, message=message)]
-    )
 
 
 class Pagination:
@@ -124,17 +118,17 @@ class Pagination:
         size = take or page_size or limit or DEFAULT_TAKE
         if size > self.max_take:
             field = "take" if take else "pageSize" if page_size else "limit"
-            raise _bad(field, f"At most {self.max_take}")
+            raise query_error(field, f"At most {self.max_take}")
         if skip is not None and page is not None:
-            raise _bad("page", "Use either skip or page, not both")
+            raise query_error("page", "Use either skip or page, not both")
         offset = skip if skip is not None else ((page or 1) - 1) * size
         spec = self._sort(sort_by, sort_order, sort)
         parsed = Cursor.decode(cursor) if cursor else None
         if parsed is not None:
             if (sort_by or sort) and parsed.sort != spec:
-                raise _bad("cursor", "The cursor was issued for another sort order")
+                raise query_error("cursor", "The cursor was issued for another sort order")
             if parsed.sort.field not in self.sort_fields:
-                raise _bad("cursor", "Not a cursor returned by this API")
+                raise query_error("cursor", "Not a cursor returned by this API")
             spec, offset = parsed.sort, 0
         return PageRequest(skip=offset, take=size, sort=spec, cursor=parsed)
 
@@ -143,7 +137,7 @@ class Pagination:
         if sort:
             name, _, direction = sort.partition(":")
             if direction and direction not in ("asc", "desc"):
-                raise _bad("sort", "Direction must be asc or desc")
+                raise query_error("sort", "Direction must be asc or desc")
             field, order = name, direction or order
         if field is None:
             return SortSpec(
@@ -151,7 +145,7 @@ class Pagination:
             )
         if field not in self.sort_fields:
             allowed = ", ".join(self.sort_fields)
-            raise _bad("sort" if sort else "sortBy", f"Unknown sort field; one of {allowed}")
+            raise query_error("sort" if sort else "sortBy", f"Unknown sort field; one of {allowed}")
         return SortSpec(field, (order or "asc") == "desc")
 
 
@@ -205,7 +199,7 @@ def _check_cursor_value(column: InstrumentedAttribute[Any], value: Any) -> None:
     """A cursor is opaque but not signed: refuse one whose value cannot be of the sort column."""
     expected = column.property.columns[0].type.python_type
     if value is not None and not isinstance(value, expected):
-        raise _bad("cursor", "Not a cursor returned by this API")
+        raise query_error("cursor", "Not a cursor returned by this API")
 
 
 def _after(

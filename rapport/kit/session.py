@@ -16,6 +16,7 @@ from typing import Annotated, Any
 
 from fastapi import APIRouter, Depends, Request
 from fastapi.routing import APIRoute
+from pydantic.alias_generators import to_camel
 from sqlalchemy.ext.asyncio import AsyncSession
 from starlette.responses import Response
 
@@ -115,4 +116,12 @@ async def _close(unit: UnitOfWork, *, commit: bool) -> None:
 
 def api_router(**kwargs: Any) -> APIRouter:
     """An APIRouter whose routes run as units of work; every domain router is made here."""
-    return APIRouter(route_class=UnitOfWorkRoute, **kwargs)
+    return APIRouter(
+        route_class=UnitOfWorkRoute, generate_unique_id_function=operation_id, **kwargs
+    )
+
+
+def operation_id(route: APIRoute) -> str:
+    """The OpenAPI operationId: the endpoint's name in camelCase (`list_contacts` ->
+    `listContacts`), short and stable for generated clients."""
+    return to_camel(route.name)

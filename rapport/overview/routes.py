@@ -35,6 +35,13 @@ async def list_contacts(
     search: Annotated[
         str | None, Query(max_length=200, description="Substring of name, email or phone")
     ] = None,
+    email: Annotated[
+        str | None, Query(max_length=320, description="The contact with this email (any case)")
+    ] = None,
+    external_id: Annotated[
+        str | None,
+        Query(alias="externalId", max_length=255, description="The contact with this externalId"),
+    ] = None,
     status: ContactStatus | None = None,
     lifecycle_stage: Annotated[LifecycleStage | None, Query(alias="lifecycleStage")] = None,
     is_identified: Annotated[bool | None, Query(alias="isIdentified")] = None,
@@ -54,6 +61,8 @@ async def list_contacts(
 ) -> ListEnvelope[ContactOut]:
     filters = ContactFilters(
         search=search,
+        email=email,
+        external_id=external_id,
         status=status,
         lifecycle_stage=lifecycle_stage,
         is_identified=is_identified,

@@ -7,7 +7,7 @@ from typing import Annotated
 
 from fastapi import Query
 
-from rapport.kit.envelope import Envelope
+from rapport.kit.envelope import Envelope, ListEnvelope
 from rapport.kit.errors import documented_errors
 from rapport.kit.session import api_router
 from rapport.models.properties import PropertyEntity, PropertyGroup
@@ -29,9 +29,9 @@ async def list_properties(
         bool | None, Query(alias="isSystem", description="Only built-in (or only custom) ones")
     ] = None,
     include_archived: Annotated[bool, Query(alias="includeArchived")] = False,
-) -> Envelope[list[PropertyOut]]:
+) -> ListEnvelope[PropertyOut]:
     shown = await properties.listed(entity, group, is_system, include_archived)
-    return Envelope(data=shown)
+    return ListEnvelope.whole(shown)
 
 
 @router.post(

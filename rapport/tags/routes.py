@@ -89,9 +89,9 @@ async def delete_tag(tag_id: uuid.UUID, tags: TagsWrite) -> Response:
 @router.get(
     "/contacts/{ref}/tags", tags=["Contacts"], summary="The contact's tags", responses=_RECORD_404
 )
-async def list_contact_tags(ref: ContactRef, tagging: ContactTaggingRead) -> Envelope[list[TagOut]]:
+async def list_contact_tags(ref: ContactRef, tagging: ContactTaggingRead) -> ListEnvelope[TagOut]:
     tags = await tagging.tags_of(ref)
-    return Envelope(data=[TagOut.model_validate(t) for t in tags])
+    return ListEnvelope.whole([TagOut.model_validate(t) for t in tags])
 
 
 @router.post(
@@ -131,9 +131,9 @@ async def untag_contact(
 )
 async def list_company_tags(
     company_ref: CompanyRef, tagging: CompanyTaggingRead
-) -> Envelope[list[TagOut]]:
+) -> ListEnvelope[TagOut]:
     tags = await tagging.tags_of(company_ref)
-    return Envelope(data=[TagOut.model_validate(t) for t in tags])
+    return ListEnvelope.whole([TagOut.model_validate(t) for t in tags])
 
 
 @router.post(

@@ -38,8 +38,8 @@ def _with_secret(webhook: Webhook) -> WebhookWithSecret:
 
 
 @router.get("/event-types", summary="Every event type a webhook can subscribe to")
-async def list_event_types(_context: AdminAccess) -> Envelope[list[EventTypeOut]]:
-    return Envelope(data=[EventTypeOut(type=t, description=d) for t, d in EVENT_TYPES.items()])
+async def list_event_types(_context: AdminAccess) -> ListEnvelope[EventTypeOut]:
+    return ListEnvelope.whole([EventTypeOut(type=t, description=d) for t, d in EVENT_TYPES.items()])
 
 
 @router.get("", summary="List webhooks")

@@ -165,6 +165,36 @@ async def test_405_allow_lists_every_method_of_the_path(
     assert {"GET", "PATCH"} <= allowed
 
 
+@pytest.mark.parametrize(
+    ("path", "allowed"),
+    [
+        ("/api/v1/companies/search", "GET"),
+        ("/api/v1/contacts/search", "GET"),
+        ("/api/v1/webhooks/event-types", "GET"),
+        ("/api/v1/contacts/resolve", "POST"),
+    ],
+)
+async def test_a_literal_path_is_not_shadowed_by_a_parameter(
+    client: httpx.AsyncClient, workspace: Workspace, path: str, allowed: str
+) -> None:
+    """`/companies/search` is its own resource: `/companies/{ref}`'s methods are not its."""
+    response = await client.options(path, headers=workspace.headers)
+    assert_error(response, 405, "METHOD_NOT_ALLOWED")
+    assert response.headers["allow"] == allowed
+
+
+async def test_a_trailing_slash_is_not_redirected(
+    client: httpx.AsyncClient, database: Database, workspace: Workspace
+) -> None:
+    before = await snapshot(database)
+    for method in ("GET", "PATCH", "POST"):
+        response = await client.request(
+            method, "/api/v1/tasks/", json={"title": "x"}, headers=workspace.headers
+        )
+        assert_error(response, 404, "NOT_FOUND")
+    assert await snapshot(database) == before
+
+
 # --- Body size ---------------------------------------------------------------------------------
 
 

@@ -1,0 +1,1 @@
+"""The interactive API docs, Swagger UI at /docs and ReDoc at /redoc, served offline."""

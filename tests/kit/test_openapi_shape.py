@@ -1,0 +1,41 @@
+"""The OpenAPI document reads well in generated clients: short, stable operationIds, and one
+workspace parameter (its aliases documented once, not on every operation)."""
+
+from __future__ import annotations
+
+import re
+from pathlib import Path
+
+from rapport.app import create_app
+from tests.helpers import make_settings
+
+
+def _operations(tmp_path: Path) -> dict[tuple[str, str], dict[str, object]]:
+    spec = create_app(make_settings(tmp_path)).openapi()
+    return {
+        (method.upper(), path): operation
+        for path, operations in spec["paths"].items()
+        for method, operation in operations.items()
+    }
+
+
+def test_operation_ids_are_short_unique_camel_case(tmp_path: Path) -> None:
+    operations = _operations(tmp_path)
+    ids = [str(op["operationId"]) for op in operations.values()]
+    assert len(ids) == len(set(ids))
+    assert all(re.fullmatch(r"[a-z][a-zA-Z]+", i) for i in ids), ids
+    named = {key: operations[key]["operationId"] for key in operations}
+    assert named["GET", "/api/v1/contacts"] == "listContacts"
+    assert named["POST", "/api/v1/contacts/{ref}/merge"] == "mergeContacts"
+    assert named["GET", "/api/v1/companies/{company_ref}"] == "getCompany"
+
+
+def test_the_workspace_is_one_documented_header(tmp_path: Path) -> None:
+    spec = create_app(make_settings(tmp_path)).openapi()
+    scheme = spec["components"]["securitySchemes"]["bearerAuth"]["description"]
+    assert all(alias in scheme for alias in ("X-Tenant-Id", "x-entity-id", "tenantId", "entityId"))
+    for (method, path), operation in _operations(tmp_path).items():
+        names = [p["name"] for p in operation.get("parameters", [])]  # type: ignore[attr-defined]
+        assert not {"x-entity-id", "tenantId", "entityId"} & set(names), (method, path)
+        if operation.get("security"):
+            assert names.count("X-Tenant-Id") == 1, (method, path)
