@@ -310,3 +310,7 @@ def jobs_retry(job_id: str) -> None:
 def main() -> None:
     install()
     app()
+
+
+if __name__ == "__main__":
+    main()

@@ -9,7 +9,7 @@ from typing import Any
 from pydantic import Field, field_validator
 
 from rapport.events.schemas import ActorOut
-from rapport.kit.schemas import InputModel, UtcDateTime, WireModel
+from rapport.kit.schemas import InputModel, UtcDateTime, WireModel, not_null
 from rapport.models.activities import Activity, ActivityModule, ActivityType
 
 CONTENT_LIMIT = 65_536
@@ -76,11 +76,11 @@ class ActivityLog(ActivityCreate):
 
 
 class ActivityUpdate(InputModel):
-    type: ActivityType | None = None
+    type: ActivityType | None = Field(default=None, json_schema_extra=not_null)
     subject: str | None = Field(default=None, max_length=300)
     content: str | None = Field(default=None, max_length=CONTENT_LIMIT)
-    properties: dict[str, Any] | None = None
-    occurred_at: UtcDateTime | None = None
+    properties: dict[str, Any] | None = Field(default=None, json_schema_extra=not_null)
+    occurred_at: UtcDateTime | None = Field(default=None, json_schema_extra=not_null)
 
     _type_case = field_validator("type", mode="before")(_upper)
 

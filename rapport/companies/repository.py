@@ -11,19 +11,24 @@ from sqlalchemy import Select, or_
 from sqlalchemy.orm import selectinload
 
 from rapport.kit.envelope import PageMeta
-from rapport.kit.errors import AppError, Conflict
+from rapport.kit.errors import AppError, Conflict, taken
 from rapport.kit.pagination import PageRequest, paginate
 from rapport.kit.repository import Repository
 from rapport.models.companies import Company, CompanyMembership, CompanyRole, CompanyStatus
 
 
-def domain_taken() -> AppError:
-    return Conflict("A company with this domain already exists", code="COMPANY_DOMAIN_EXISTS")
+def domain_taken(existing_id: uuid.UUID | None = None) -> AppError:
+    return taken(
+        "A company with this domain already exists", "COMPANY_DOMAIN_EXISTS", "domain", existing_id
+    )
 
 
-def external_id_taken() -> AppError:
-    return Conflict(
-        "A company with this externalId already exists", code="COMPANY_EXTERNAL_ID_EXISTS"
+def external_id_taken(existing_id: uuid.UUID | None = None) -> AppError:
+    return taken(
+        "A company with this externalId already exists",
+        "COMPANY_EXTERNAL_ID_EXISTS",
+        "externalId",
+        existing_id,
     )
 
 
@@ -98,11 +103,12 @@ class CompanyRepository(Repository[Company]):
     async def by_column(self, column: Any, value: str) -> Company | None:
         return await self.first(column == value)
 
-    async def taken(self, column: Any, value: str, exclude_id: uuid.UUID | None) -> bool:
+    async def holder(self, column: Any, value: str, exclude_id: uuid.UUID | None) -> Company | None:
+        """The company (other than `exclude_id`) that has this value."""
         conditions = [column == value]
         if exclude_id is not None:
             conditions.append(Company.id != exclude_id)
-        return await self.first(*conditions) is not None
+        return await self.first(*conditions)
 
 
 class MembershipRepository(Repository[CompanyMembership]):

@@ -30,6 +30,7 @@ from rapport.contacts.schemas import ContactOut, ContactRef
 from rapport.kit.context import Context
 from rapport.kit.envelope import Envelope, ListEnvelope
 from rapport.kit.errors import ErrorDetail, InvalidRequest, documented_errors
+from rapport.kit.etag import NOT_MODIFIED, IfNoneMatch, not_modified
 from rapport.kit.pagination import PageRequest, Pagination, SortSpec
 from rapport.kit.schemas import UtcDateTime
 from rapport.kit.session import api_router
@@ -162,12 +163,17 @@ async def create_company(
 @router.get(
     "/companies/{company_ref}",
     summary="One company, by id or externalId",
-    responses={**_COMPANY_404, 200: {"headers": _ETAG}},
+    response_model=Envelope[CompanyOut],
+    responses={**_COMPANY_404, **NOT_MODIFIED, 200: {"headers": _ETAG}},
 )
 async def get_company(
-    company_ref: CompanyRef, companies: CompaniesRead, response: Response
-) -> Envelope[CompanyOut]:
-    return _one(await companies.get(company_ref), response)
+    company_ref: CompanyRef,
+    companies: CompaniesRead,
+    response: Response,
+    if_none_match: IfNoneMatch = None,
+) -> Envelope[CompanyOut] | Response:
+    company = await companies.get(company_ref)
+    return not_modified(if_none_match, company_etag(company)) or _one(company, response)
 
 
 @router.patch(

@@ -9,7 +9,7 @@ from typing import Any
 from pydantic import Field
 
 from rapport.contacts.schemas import ContactOut
-from rapport.kit.schemas import InputModel, WireModel
+from rapport.kit.schemas import InputModel, WireModel, not_null
 from rapport.models.companies import CompanyRole, CompanyStatus
 
 _PROPERTIES = {"annual_revenue": 5000000}
@@ -53,7 +53,7 @@ class CompanyUpdate(InputModel):
     """Only the fields sent change; `null` clears a field. `properties` merge key by key (a
     key sent as `null` is removed)."""
 
-    name: str | None = Field(default=None, min_length=1, max_length=300)
+    name: str | None = Field(default=None, json_schema_extra=not_null, min_length=1, max_length=300)
     domain: str | None = Field(default=None, max_length=300)
     external_id: str | None = Field(default=None, min_length=1, max_length=255)
     industry: str | None = Field(default=None, max_length=200)
@@ -61,8 +61,8 @@ class CompanyUpdate(InputModel):
     plan: str | None = Field(default=None, max_length=100)
     website: str | None = Field(default=None, max_length=2048)
     phone: str | None = Field(default=None, max_length=64)
-    role: CompanyRole | None = None
-    status: CompanyStatus | None = None
+    role: CompanyRole | None = Field(default=None, json_schema_extra=not_null)
+    status: CompanyStatus | None = Field(default=None, json_schema_extra=not_null)
     owner_user_id: uuid.UUID | None = None
     properties: dict[str, Any] | None = None
 
@@ -80,7 +80,7 @@ class MembershipCreate(InputModel):
 
 class MembershipUpdate(InputModel):
     role: str | None = Field(default=None, max_length=200)
-    is_primary: bool | None = None
+    is_primary: bool | None = Field(default=None, json_schema_extra=not_null)
     properties: dict[str, Any] | None = Field(
         default=None, description="Merged key by key (a key sent as null is removed)"
     )

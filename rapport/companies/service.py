@@ -198,10 +198,14 @@ class CompanyService:
     async def _ensure_unique(
         self, domain: str | None, external_id: str | None, exclude_id: uuid.UUID | None
     ) -> None:
-        if domain and await self.repo.taken(Company.domain, domain, exclude_id):
-            raise domain_taken()
-        if external_id and await self.repo.taken(Company.external_id, external_id, exclude_id):
-            raise external_id_taken()
+        holder = domain and await self.repo.holder(Company.domain, domain, exclude_id)
+        if holder:
+            raise domain_taken(holder.id)
+        holder = external_id and await self.repo.holder(
+            Company.external_id, external_id, exclude_id
+        )
+        if holder:
+            raise external_id_taken(holder.id)
 
 
 class MembershipService:

@@ -17,7 +17,7 @@ from sqlalchemy.orm import aliased
 
 from rapport.contacts.filters import ContactFilters
 from rapport.kit.envelope import PageMeta
-from rapport.kit.errors import AppError, Conflict
+from rapport.kit.errors import AppError, taken
 from rapport.kit.normalize import folded
 from rapport.kit.pagination import PageRequest, paginate
 from rapport.kit.repository import Repository
@@ -26,13 +26,18 @@ from rapport.models.contacts import GONE, Contact
 TYPEAHEAD_CANDIDATES = 1000
 
 
-def email_taken() -> AppError:
-    return Conflict("A contact with this email already exists", code="CONTACT_EMAIL_EXISTS")
+def email_taken(existing_id: uuid.UUID | None = None) -> AppError:
+    return taken(
+        "A contact with this email already exists", "CONTACT_EMAIL_EXISTS", "email", existing_id
+    )
 
 
-def external_id_taken() -> AppError:
-    return Conflict(
-        "A contact with this externalId already exists", code="CONTACT_EXTERNAL_ID_EXISTS"
+def external_id_taken(existing_id: uuid.UUID | None = None) -> AppError:
+    return taken(
+        "A contact with this externalId already exists",
+        "CONTACT_EXTERNAL_ID_EXISTS",
+        "externalId",
+        existing_id,
     )
 
 

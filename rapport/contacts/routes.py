@@ -46,7 +46,11 @@ _PRECONDITION = documented_errors(
     responses={
         **_CONFLICT,
         **CREATED_WITH_ETAG,
-        200: {"description": "`upsert`: an existing contact was updated", "headers": ETAG_HEADER},
+        200: {
+            "model": Envelope[ContactOut],
+            "description": "`upsert`: an existing contact was updated",
+            "headers": ETAG_HEADER,
+        },
     },
 )
 async def create_contact(

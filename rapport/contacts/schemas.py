@@ -9,7 +9,7 @@ from typing import Annotated, Any
 from fastapi import Path
 from pydantic import Field
 
-from rapport.kit.schemas import InputModel, WireModel
+from rapport.kit.schemas import InputModel, WireModel, not_null
 from rapport.models.contacts import ContactStatus, LifecycleStage
 
 _EXAMPLE_PROPERTIES = {"plan": "Enterprise", "mrr": 4999}
@@ -74,7 +74,7 @@ class ContactUpdate(InputModel):
     family_name: str | None = Field(default=None, max_length=150)
     phone: str | None = Field(default=None, max_length=64)
     external_id: str | None = Field(default=None, min_length=1, max_length=255)
-    status: ContactStatus | None = None
+    status: ContactStatus | None = Field(default=None, json_schema_extra=not_null)
     lifecycle_stage: LifecycleStage | None = None
     properties: dict[str, Any] | None = Field(default=None, examples=[{"mrr": 9999, "old": None}])
 

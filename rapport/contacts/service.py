@@ -301,12 +301,14 @@ class ContactService:
     async def _ensure_unique(
         self, email: str | None, external_id: str | None, exclude_id: uuid.UUID | None = None
     ) -> None:
-        if email and await self.repo.live_by(Contact.email == email, exclude_id=exclude_id):
-            raise email_taken()
-        if external_id and await self.repo.live_by(
+        holder = email and await self.repo.live_by(Contact.email == email, exclude_id=exclude_id)
+        if holder:
+            raise email_taken(holder.id)
+        holder = external_id and await self.repo.live_by(
             Contact.external_id == external_id, exclude_id=exclude_id
-        ):
-            raise external_id_taken()
+        )
+        if holder:
+            raise external_id_taken(holder.id)
 
 
 def _record(contact: Contact) -> dict[str, Any]:

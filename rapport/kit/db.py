@@ -62,6 +62,20 @@ class UTCDateTime(TypeDecorator[datetime]):
 JSONType = JSON().with_variant(JSONB(), "postgresql")
 
 
+class Choice(enum.StrEnum):
+    """A value of a closed list: answered in the API's own spelling (`ACTIVE` for contacts,
+    `lead` for companies, as each published reference has it), accepted in any case."""
+
+    @classmethod
+    def _missing_(cls, value: object) -> Choice | None:
+        if isinstance(value, str):
+            folded = value.casefold()
+            for member in cls:
+                if member.value.casefold() == folded:
+                    return member
+        return None
+
+
 def enum_type(cls: type[enum.Enum]) -> Enum:
     """An enum stored as its value in a VARCHAR (no native type: adding a member needs no DDL)."""
     return Enum(

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import logging
+import uuid
 from collections.abc import Iterable, Sequence
 from typing import Any
 
@@ -22,6 +23,11 @@ log = logging.getLogger("rapport.errors")
 class ErrorDetail(BaseModel):
     field: str | None = Field(default=None, description="Dotted path of the offending input")
     message: str
+    existing_id: uuid.UUID | None = Field(
+        default=None,
+        serialization_alias="existingId",
+        description="Conflicts (`..._EXISTS`): the record that already holds the value",
+    )
 
 
 class ErrorBody(BaseModel):
@@ -112,6 +118,13 @@ class RateLimited(AppError):
     default_message = "Too many requests"
 
 
+def taken(message: str, code: str, field: str, existing_id: uuid.UUID | None = None) -> Conflict:
+    """409: a unique value is held by another record (named in `details`, when known; a race
+    lost at commit does not know it)."""
+    detail = ErrorDetail(field=field, message="Already taken", existing_id=existing_id)
+    return Conflict(message, code=code, details=[detail])
+
+
 def field_error(field: str, message: str) -> ValidationFailed:
     return ValidationFailed(
         f"{field}: {message}", details=[ErrorDetail(field=field, message=message)]
@@ -142,7 +155,9 @@ def error_response(
             "code": code,
             "message": message,
             "requestId": current_request_id(),
-            "details": [d.model_dump(exclude_none=True) for d in details],
+            "details": [
+                d.model_dump(mode="json", exclude_none=True, by_alias=True) for d in details
+            ],
         }
     }
     return JsonResponse(body, status_code=status_code, headers=headers)

@@ -91,20 +91,18 @@ class Pagination:
         *,
         default_sort: str = "createdAt",
         default_order: Literal["asc", "desc"] = "desc",
-        max_take: int = MAX_TAKE,
     ) -> None:
         self.sort_fields = tuple(sort_fields)
         self.default = SortSpec(default_sort, default_order == "desc")
-        self.max_take = max_take
 
     def __call__(
         self,
         skip: int | None = Query(None, ge=0, le=1_000_000_000, description="Offset (default 0)"),
-        take: int | None = Query(None, ge=1, le=1_000_000, description="Page size (default 25)"),
+        take: int | None = Query(None, ge=1, le=MAX_TAKE, description="Page size (default 25)"),
         page: int | None = Query(None, ge=1, le=10_000_000, description="1-based page number"),
-        limit: int | None = Query(None, ge=1, le=1_000_000, description="Alias of take"),
+        limit: int | None = Query(None, ge=1, le=MAX_TAKE, description="Alias of take"),
         page_size: int | None = Query(
-            None, ge=1, le=1_000_000, alias="pageSize", description="Alias of take"
+            None, ge=1, le=MAX_TAKE, alias="pageSize", description="Alias of take"
         ),
         cursor: str | None = Query(None, max_length=2000, description="meta.nextCursor of a page"),
         sort_by: str | None = Query(None, alias="sortBy", max_length=64),
@@ -116,9 +114,6 @@ class Pagination:
         ),
     ) -> PageRequest:
         size = take or page_size or limit or DEFAULT_TAKE
-        if size > self.max_take:
-            field = "take" if take else "pageSize" if page_size else "limit"
-            raise query_error(field, f"At most {self.max_take}")
         if skip is not None and page is not None:
             raise query_error("page", "Use either skip or page, not both")
         offset = skip if skip is not None else ((page or 1) - 1) * size

@@ -3,11 +3,12 @@
 from __future__ import annotations
 
 import math
+import re
 import uuid
 from datetime import datetime
 from typing import Annotated, Any
 
-from pydantic import AfterValidator, BaseModel, ConfigDict, Field, model_validator
+from pydantic import AfterValidator, BaseModel, BeforeValidator, ConfigDict, Field, model_validator
 from pydantic.alias_generators import to_camel
 
 from rapport.kit.clock import as_utc
@@ -20,8 +21,19 @@ def _utc(value: datetime) -> datetime:
         raise ValueError("out of range") from exc
 
 
-UtcDateTime = Annotated[datetime, AfterValidator(_utc)]
-"""A timestamp input, converted to UTC (naive values are taken as UTC)."""
+_NUMBER = re.compile(r"\s*[+-]?\d+(\.\d*)?\s*")
+
+
+def _iso_8601(value: Any) -> Any:
+    """A date-time is written as ISO 8601: a number (which the parser would take for Unix
+    time) is refused rather than read as a moment of 1970."""
+    if isinstance(value, int | float) or (isinstance(value, str) and _NUMBER.fullmatch(value)):
+        raise ValueError("An ISO 8601 date-time, such as 2026-11-30T09:00:00Z")
+    return value
+
+
+UtcDateTime = Annotated[datetime, BeforeValidator(_iso_8601), AfterValidator(_utc)]
+"""A timestamp input in ISO 8601, converted to UTC (naive values are taken as UTC)."""
 
 
 def _storable(value: Any, path: str = "") -> None:
@@ -70,3 +82,13 @@ class InputModel(WireModel):
     def _only_storable_values(cls, data: Any) -> Any:
         _storable(data)
         return data
+
+
+def not_null(schema: dict[str, Any]) -> None:
+    """`Field(json_schema_extra=not_null)` on a PATCH field that may be left out but not set to
+    null: the schema leaves null out (the service refuses it with a 422 naming the field)."""
+    options = [option for option in schema.pop("anyOf", []) if option.get("type") != "null"]
+    if len(options) == 1:
+        schema.update(options[0])
+    elif options:
+        schema["anyOf"] = options

@@ -15,9 +15,10 @@ from dataclasses import dataclass, field
 from typing import Annotated, Any
 
 from fastapi import APIRouter, Depends, Request
-from fastapi.routing import APIRoute
+from fastapi.routing import APIRoute, iter_route_contexts
 from pydantic.alias_generators import to_camel
 from sqlalchemy.ext.asyncio import AsyncSession
+from starlette.exceptions import HTTPException as StarletteHTTPException
 from starlette.responses import Response
 
 from rapport.kit.db import Database
@@ -58,6 +59,9 @@ class UnitOfWorkRoute(APIRoute):
         endpoint = super().get_route_handler()
 
         async def run(request: Request) -> Response:
+            if "{" in self.path and request.url.path in _literal_paths(request.app):
+                # `/companies/search` is its own resource, not `/companies/{ref}` with "search".
+                raise StarletteHTTPException(status_code=405)
             unit = UnitOfWork()
             request.state.unit_of_work = unit
             try:
@@ -112,6 +116,19 @@ async def _close(unit: UnitOfWork, *, commit: bool) -> None:
             await unit.session.rollback()
     finally:
         await unit.session.close()
+
+
+def _literal_paths(app: Any) -> frozenset[str]:
+    """The app's paths without parameters (computed once per app)."""
+    paths: frozenset[str] | None = getattr(app.state, "literal_paths", None)
+    if paths is None:
+        paths = frozenset(
+            str(context.path)
+            for context in iter_route_contexts(app.routes)
+            if "{" not in str(context.path)
+        )
+        app.state.literal_paths = paths
+    return paths
 
 
 def api_router(**kwargs: Any) -> APIRouter:

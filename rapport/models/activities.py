@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import enum
 import uuid
 from datetime import datetime
 from typing import Any
@@ -11,11 +10,11 @@ from sqlalchemy import ForeignKey, Index, String, Text
 from sqlalchemy.orm import Mapped, mapped_column
 
 from rapport.kit.clock import utcnow
-from rapport.kit.db import Base, IdMixin, TimestampMixin, enum_type
+from rapport.kit.db import Base, Choice, IdMixin, TimestampMixin, enum_type
 from rapport.kit.tenant_guard import TenantOwned
 
 
-class ActivityType(enum.StrEnum):
+class ActivityType(Choice):
     NOTE = "NOTE"
     CALL = "CALL"
     MEETING = "MEETING"
@@ -25,7 +24,7 @@ class ActivityType(enum.StrEnum):
     CUSTOM_EVENT = "CUSTOM_EVENT"
 
 
-class ActivityModule(enum.StrEnum):
+class ActivityModule(Choice):
     CRM = "CRM"
     SUPPORT = "SUPPORT"
     INTEGRATION = "INTEGRATION"

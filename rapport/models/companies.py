@@ -2,19 +2,18 @@
 
 from __future__ import annotations
 
-import enum
 import uuid
 from typing import Any
 
 from sqlalchemy import ForeignKey, Index, String, UniqueConstraint, text
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
-from rapport.kit.db import Base, IdMixin, TimestampMixin, enum_type
+from rapport.kit.db import Base, Choice, IdMixin, TimestampMixin, enum_type
 from rapport.kit.tenant_guard import TenantOwned
 from rapport.models.contacts import Contact
 
 
-class CompanyRole(enum.StrEnum):
+class CompanyRole(Choice):
     """The commercial relationship with the company."""
 
     PROSPECT = "prospect"
@@ -23,7 +22,7 @@ class CompanyRole(enum.StrEnum):
     BOTH = "both"
 
 
-class CompanyStatus(enum.StrEnum):
+class CompanyStatus(Choice):
     ACTIVE = "active"
     INACTIVE = "inactive"
 

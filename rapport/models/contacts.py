@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import enum
 import uuid
 from datetime import datetime
 from typing import Any
@@ -10,12 +9,12 @@ from typing import Any
 from sqlalchemy import ForeignKey, Index, String, Text, event, text
 from sqlalchemy.orm import Mapped, mapped_column
 
-from rapport.kit.db import Base, IdMixin, TimestampMixin, enum_type
+from rapport.kit.db import Base, Choice, IdMixin, TimestampMixin, enum_type
 from rapport.kit.normalize import folded
 from rapport.kit.tenant_guard import TenantOwned
 
 
-class ContactStatus(enum.StrEnum):
+class ContactStatus(Choice):
     ACTIVE = "ACTIVE"
     ARCHIVED = "ARCHIVED"
     DELETED = "DELETED"
@@ -26,7 +25,7 @@ GONE = (ContactStatus.DELETED, ContactStatus.MERGED)
 """Statuses of contacts that no longer count: excluded from lists and uniqueness."""
 
 
-class LifecycleStage(enum.StrEnum):
+class LifecycleStage(Choice):
     SUBSCRIBER = "SUBSCRIBER"
     LEAD = "LEAD"
     MARKETING_QUALIFIED = "MARKETING_QUALIFIED"

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import enum
 import uuid
 from datetime import datetime
 from typing import Any
@@ -11,11 +10,11 @@ from sqlalchemy import ForeignKey, Index, String, Text
 from sqlalchemy.orm import Mapped, mapped_column
 
 from rapport.kit.clock import utcnow
-from rapport.kit.db import Base, IdMixin, TimestampMixin, enum_type
+from rapport.kit.db import Base, Choice, IdMixin, TimestampMixin, enum_type
 from rapport.kit.tenant_guard import TenantOwned
 
 
-class JobState(enum.StrEnum):
+class JobState(Choice):
     QUEUED = "queued"
     RUNNING = "running"
     SUCCEEDED = "succeeded"

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import enum
 import uuid
 from datetime import datetime
 from typing import Any
@@ -10,17 +9,17 @@ from typing import Any
 from sqlalchemy import JSON, Float, Index, String
 from sqlalchemy.orm import Mapped, mapped_column
 
-from rapport.kit.db import Base, IdMixin, TimestampMixin, enum_type
+from rapport.kit.db import Base, Choice, IdMixin, TimestampMixin, enum_type
 from rapport.kit.tenant_guard import TenantOwned
 
 
-class PropertyEntity(enum.StrEnum):
+class PropertyEntity(Choice):
     CONTACT = "CONTACT"
     COMPANY = "COMPANY"
     CONTACT_COMPANY = "CONTACT_COMPANY"
 
 
-class PropertyType(enum.StrEnum):
+class PropertyType(Choice):
     TEXT = "TEXT"
     NUMBER = "NUMBER"
     BOOLEAN = "BOOLEAN"
@@ -35,7 +34,7 @@ class PropertyType(enum.StrEnum):
     TEXTAREA = "TEXTAREA"
 
 
-class PropertyGroup(enum.StrEnum):
+class PropertyGroup(Choice):
     BASIC = "BASIC"
     CONTACT_INFO = "CONTACT_INFO"
     SOCIAL = "SOCIAL"

@@ -3,18 +3,17 @@ scripts), as recorded by the tools that keep those copies in step."""
 
 from __future__ import annotations
 
-import enum
 import uuid
 from datetime import datetime
 
 from sqlalchemy import ForeignKey, Index, String
 from sqlalchemy.orm import Mapped, mapped_column
 
-from rapport.kit.db import Base, IdMixin, TimestampMixin, enum_type
+from rapport.kit.db import Base, Choice, IdMixin, TimestampMixin, enum_type
 from rapport.kit.tenant_guard import TenantOwned
 
 
-class SyncProvider(enum.StrEnum):
+class SyncProvider(Choice):
     HUBSPOT = "HUBSPOT"
     MAILCHIMP = "MAILCHIMP"
     SALESFORCE = "SALESFORCE"

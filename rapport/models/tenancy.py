@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import enum
 import uuid
 from datetime import datetime
 from typing import Any
@@ -10,7 +9,7 @@ from typing import Any
 from sqlalchemy import ForeignKey, String, UniqueConstraint
 from sqlalchemy.orm import Mapped, mapped_column
 
-from rapport.kit.db import Base, IdMixin, TimestampMixin, enum_type
+from rapport.kit.db import Base, Choice, IdMixin, TimestampMixin, enum_type
 from rapport.kit.tenant_guard import TenantOwned
 
 
@@ -31,7 +30,7 @@ class User(IdMixin, TimestampMixin, Base):
     last_login_at: Mapped[datetime | None]
 
 
-class MembershipRole(enum.StrEnum):
+class MembershipRole(Choice):
     ADMIN = "admin"
     MEMBER = "member"
     VIEWER = "viewer"

@@ -2,18 +2,17 @@
 
 from __future__ import annotations
 
-import enum
 import uuid
 from datetime import datetime
 
 from sqlalchemy import ForeignKey, Index, String, Text
 from sqlalchemy.orm import Mapped, mapped_column
 
-from rapport.kit.db import Base, IdMixin, TimestampMixin, enum_type
+from rapport.kit.db import Base, Choice, IdMixin, TimestampMixin, enum_type
 from rapport.kit.tenant_guard import TenantOwned
 
 
-class TaskStatus(enum.StrEnum):
+class TaskStatus(Choice):
     OPEN = "open"
     IN_PROGRESS = "in_progress"
     DONE = "done"

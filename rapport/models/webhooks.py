@@ -2,14 +2,13 @@
 
 from __future__ import annotations
 
-import enum
 import uuid
 from datetime import datetime
 
 from sqlalchemy import JSON, BigInteger, ForeignKey, Index, Integer, String, Text
 from sqlalchemy.orm import Mapped, mapped_column
 
-from rapport.kit.db import Base, IdMixin, TimestampMixin, enum_type
+from rapport.kit.db import Base, Choice, IdMixin, TimestampMixin, enum_type
 from rapport.kit.tenant_guard import TenantOwned
 
 
@@ -31,7 +30,7 @@ class Webhook(TenantOwned, IdMixin, TimestampMixin, Base):
     last_failure_at: Mapped[datetime | None]
 
 
-class DeliveryStatus(enum.StrEnum):
+class DeliveryStatus(Choice):
     WAITING = "waiting"
     PENDING = "pending"
     SUCCEEDED = "succeeded"

@@ -13,6 +13,7 @@ from rapport.contacts.responses import CONTACT_NOT_FOUND, WITH_ETAG
 from rapport.contacts.schemas import ContactOut, ContactRef
 from rapport.contacts.service import ContactService, contact_etag
 from rapport.kit.envelope import Envelope, ListEnvelope
+from rapport.kit.etag import NOT_MODIFIED, IfNoneMatch, not_modified
 from rapport.kit.pagination import PageRequest, Pagination
 from rapport.kit.schemas import UtcDateTime
 from rapport.kit.session import api_router
@@ -76,13 +77,21 @@ async def list_contacts(
 @router.get(
     "/{ref}",
     summary="Get a contact by id, email or externalId, with its companies, tags and activity count",
-    responses={**CONTACT_NOT_FOUND, **WITH_ETAG},
+    response_model=Envelope[ContactDetail],
+    responses={**CONTACT_NOT_FOUND, **WITH_ETAG, **NOT_MODIFIED},
 )
 async def get_contact(
-    ref: ContactRef, overview: OverviewRead, response: Response
-) -> Envelope[ContactDetail]:
+    ref: ContactRef,
+    overview: OverviewRead,
+    response: Response,
+    if_none_match: IfNoneMatch = None,
+) -> Envelope[ContactDetail] | Response:
     contact, detail = await overview.detail(ref)
-    response.headers["ETag"] = contact_etag(contact)
+    etag = contact_etag(contact)
+    unchanged = not_modified(if_none_match, etag)
+    if unchanged is not None:
+        return unchanged
+    response.headers["ETag"] = etag
     return Envelope(data=detail)
 
 

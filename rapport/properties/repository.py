@@ -8,7 +8,7 @@ from typing import Any, ClassVar
 
 from sqlalchemy import Select, delete, insert
 
-from rapport.kit.errors import AppError, Conflict
+from rapport.kit.errors import AppError, taken
 from rapport.kit.repository import Repository
 from rapport.kit.tenant_guard import workspace_of
 from rapport.models.properties import (
@@ -19,8 +19,10 @@ from rapport.models.properties import (
 )
 
 
-def key_taken() -> AppError:
-    return Conflict("A property with this key exists for this entity", code="PROPERTY_KEY_EXISTS")
+def key_taken(existing_id: uuid.UUID | None = None) -> AppError:
+    return taken(
+        "A property with this key exists for this entity", "PROPERTY_KEY_EXISTS", "key", existing_id
+    )
 
 
 class PropertyRepository(Repository[PropertyDefinition]):

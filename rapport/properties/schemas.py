@@ -7,7 +7,7 @@ from datetime import datetime
 
 from pydantic import Field
 
-from rapport.kit.schemas import InputModel, WireModel
+from rapport.kit.schemas import InputModel, WireModel, not_null
 from rapport.models.properties import PropertyEntity, PropertyGroup, PropertyType
 
 KEY_PATTERN = r"^[a-z][a-z0-9_]*$"
@@ -58,8 +58,12 @@ class PropertyCreate(InputModel):
 class PropertyUpdate(InputModel):
     """The key, entity and type of a property are fixed once it exists."""
 
-    label: str | None = Field(default=None, min_length=1, max_length=200)
-    group: PropertyGroup | None = None
+    label: str | None = Field(
+        default=None, json_schema_extra=not_null, min_length=1, max_length=200
+    )
+    group: PropertyGroup | None = Field(default=None, json_schema_extra=not_null)
     description: str | None = Field(default=None, max_length=1000)
-    options: list[PropertyOption] | None = Field(default=None, max_length=500)
-    is_required: bool | None = None
+    options: list[PropertyOption] | None = Field(
+        default=None, json_schema_extra=not_null, max_length=500
+    )
+    is_required: bool | None = Field(default=None, json_schema_extra=not_null)

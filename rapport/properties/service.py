@@ -74,8 +74,9 @@ class PropertyService:
             raise field_error("label", "Cannot be blank")
         if any(f.key == data.key for f in SYSTEM_FIELDS[data.entity]):
             raise key_taken()
-        if await self.repo.by_key(data.entity, data.key) is not None:
-            raise key_taken()
+        holder = await self.repo.by_key(data.entity, data.key)
+        if holder is not None:
+            raise key_taken(holder.id)
         definition = self.repo.add(
             PropertyDefinition(
                 entity=data.entity,

@@ -9,16 +9,18 @@ from sqlalchemy import delete, update
 
 from rapport.kit.clock import utcnow
 from rapport.kit.envelope import PageMeta
-from rapport.kit.errors import AppError, Conflict
+from rapport.kit.errors import AppError, taken
 from rapport.kit.pagination import PageRequest, paginate
 from rapport.kit.repository import Repository
 from rapport.models.sync import SyncLink
 
 
-def external_id_linked() -> AppError:
-    return Conflict(
+def external_id_linked(existing_id: uuid.UUID | None = None) -> AppError:
+    return taken(
         "This record of the integration is linked to another contact",
-        code="SYNC_EXTERNAL_ID_EXISTS",
+        "SYNC_EXTERNAL_ID_EXISTS",
+        "externalId",
+        existing_id,
     )
 
 
@@ -52,14 +54,13 @@ class SyncLinkRepository(Repository[SyncLink]):
 
     async def linked_elsewhere(
         self, integration_key: str, external_id: str, contact_id: uuid.UUID
-    ) -> bool:
-        """Whether the integration's record is linked to a contact other than this one."""
-        found = await self.first(
+    ) -> SyncLink | None:
+        """The link of the integration's record to a contact other than this one, if any."""
+        return await self.first(
             SyncLink.integration_key == integration_key,
             SyncLink.external_id == external_id,
             SyncLink.contact_id != contact_id,
         )
-        return found is not None
 
     async def page(
         self, integration_key: str, external_id: str | None, request: PageRequest

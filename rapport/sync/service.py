@@ -60,8 +60,9 @@ class SyncStatusService:
         }
         # Concurrent writes of the same contact's link take turns (one insert, then updates).
         await self.contacts.lock(contact.id)
-        if await self.repo.linked_elsewhere(integration_key, external_id, contact.id):
-            raise external_id_linked()
+        elsewhere = await self.repo.linked_elsewhere(integration_key, external_id, contact.id)
+        if elsewhere is not None:
+            raise external_id_linked(elsewhere.contact_id)
         link = await self.repo.link(contact.id, integration_key)
         created = link is None
         if link is None:

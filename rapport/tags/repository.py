@@ -12,15 +12,15 @@ from sqlalchemy.orm import selectinload
 
 from rapport.kit.clock import utcnow
 from rapport.kit.envelope import PageMeta
-from rapport.kit.errors import AppError, Conflict
+from rapport.kit.errors import AppError, taken
 from rapport.kit.pagination import PageRequest, paginate
 from rapport.kit.repository import Repository
 from rapport.kit.tenant_guard import workspace_of
 from rapport.models.tags import CompanyTag, ContactTag, Tag
 
 
-def key_taken() -> AppError:
-    return Conflict("A tag with this key already exists", code="TAG_KEY_EXISTS")
+def key_taken(existing_id: uuid.UUID | None = None) -> AppError:
+    return taken("A tag with this key already exists", "TAG_KEY_EXISTS", "key", existing_id)
 
 
 class TagRepository(Repository[Tag]):
@@ -47,11 +47,11 @@ class TagRepository(Repository[Tag]):
             )
         return await paginate(self.session, stmt, request, self.sort_columns, Tag.id)
 
-    async def key_taken(self, key: str, exclude_id: uuid.UUID | None = None) -> bool:
+    async def by_key(self, key: str, exclude_id: uuid.UUID | None = None) -> Tag | None:
         conditions = [Tag.key == key]
         if exclude_id is not None:
             conditions.append(Tag.id != exclude_id)
-        return await self.first(*conditions) is not None
+        return await self.first(*conditions)
 
 
 class _TaggingRepository(Repository[Any]):

@@ -28,10 +28,17 @@ router = api_router(tags=["Tags"])
 CompanyRef = Annotated[
     str, Path(min_length=1, max_length=255, description="The company's id or externalId")
 ]
+TagRef = Annotated[
+    str,
+    Path(min_length=1, max_length=64, description="The tag's id or key", examples=["vip"]),
+]
 _TAG_404 = documented_errors({404: "No such tag in this workspace"})
 _RECORD_404 = documented_errors({404: "No such record, or it does not carry the tag"})
 _ASSIGNED: dict[int | str, dict[str, Any]] = {
-    200: {"description": "The record carried the tag already; nothing changed"},
+    200: {
+        "model": Envelope[TagOut],
+        "description": "The record carried the tag already; nothing changed",
+    },
     201: {"description": "The tag was put on"},
 }
 
@@ -116,9 +123,7 @@ async def tag_contact(
     summary="Take a tag off the contact",
     responses=_RECORD_404,
 )
-async def untag_contact(
-    ref: ContactRef, tag_id: uuid.UUID, tagging: ContactTaggingWrite
-) -> Response:
+async def untag_contact(ref: ContactRef, tag_id: TagRef, tagging: ContactTaggingWrite) -> Response:
     await tagging.remove(ref, tag_id)
     return Response(status_code=204)
 
@@ -162,7 +167,7 @@ async def tag_company(
     responses=_RECORD_404,
 )
 async def untag_company(
-    company_ref: CompanyRef, tag_id: uuid.UUID, tagging: CompanyTaggingWrite
+    company_ref: CompanyRef, tag_id: TagRef, tagging: CompanyTaggingWrite
 ) -> Response:
     await tagging.remove(company_ref, tag_id)
     return Response(status_code=204)

@@ -7,7 +7,7 @@ from datetime import datetime
 
 from pydantic import Field
 
-from rapport.kit.schemas import InputModel, WireModel
+from rapport.kit.schemas import InputModel, WireModel, not_null
 
 KEY_PATTERN = r"^[a-z0-9]+([_-][a-z0-9]+)*$"
 COLOR_PATTERN = r"^#[0-9A-Fa-f]{6}$"
@@ -33,9 +33,14 @@ class TagCreate(InputModel):
 
 class TagUpdate(InputModel):
     key: str | None = Field(
-        default=None, min_length=1, max_length=64, pattern=KEY_PATTERN, description=_KEY_DOC
+        default=None,
+        json_schema_extra=not_null,
+        min_length=1,
+        max_length=64,
+        pattern=KEY_PATTERN,
+        description=_KEY_DOC,
     )
-    name: str | None = Field(default=None, min_length=1, max_length=200)
+    name: str | None = Field(default=None, json_schema_extra=not_null, min_length=1, max_length=200)
     description: str | None = Field(default=None, max_length=1000)
     color: str | None = Field(default=None, pattern=COLOR_PATTERN)
 

@@ -11,6 +11,7 @@ from rapport.events.service import EventRecorder, changes_between
 from rapport.kit.context import Context
 from rapport.kit.envelope import PageMeta
 from rapport.kit.errors import NotFound, field_error
+from rapport.kit.ids import parse_uuid
 from rapport.kit.normalize import clean
 from rapport.kit.pagination import PageRequest
 from rapport.models.tags import Tag
@@ -32,6 +33,15 @@ class TagService:
     async def page(self, search: str | None, page: PageRequest) -> tuple[list[Tag], PageMeta]:
         return await self.repo.page(search, page)
 
+    async def find(self, ref: str) -> Tag:
+        """By id, else by key."""
+        tag_id = parse_uuid(ref)
+        tag = await self.repo.get(tag_id) if tag_id is not None else None
+        tag = tag or await self.repo.by_key(ref)
+        if tag is None:
+            raise NotFound("Tag not found")
+        return tag
+
     async def get(self, tag_id: uuid.UUID) -> Tag:
         tag = await self.repo.get(tag_id)
         if tag is None:
@@ -42,8 +52,9 @@ class TagService:
         name = clean(data.name)
         if name is None:
             raise field_error("name", "Cannot be blank")
-        if await self.repo.key_taken(data.key):
-            raise key_taken()
+        holder = await self.repo.by_key(data.key)
+        if holder is not None:
+            raise key_taken(holder.id)
         tag = self.repo.add(
             Tag(
                 key=data.key,
@@ -72,8 +83,9 @@ class TagService:
         changes = {k: v for k, v in changes.items() if getattr(tag, k) != v}
         if not changes:
             return tag
-        if "key" in changes and await self.repo.key_taken(changes["key"], exclude_id=tag.id):
-            raise key_taken()
+        holder = "key" in changes and await self.repo.by_key(changes["key"], exclude_id=tag.id)
+        if holder:
+            raise key_taken(holder.id)
         before = tag_record(tag)
         for field, value in changes.items():
             setattr(tag, field, value)
@@ -131,12 +143,13 @@ class TaggingService:
             self._emit("tagged", record.id, tag)
         return tag, added
 
-    async def remove(self, ref: str, tag_id: uuid.UUID) -> None:
+    async def remove(self, ref: str, tag_ref: str) -> None:
+        """Take the tag (by id or key) off the record."""
         record = await self.records.get(ref)
-        link = await self.links.link(record.id, tag_id)
+        tag = await self.tags.find(tag_ref)
+        link = await self.links.link(record.id, tag.id)
         if link is None:
             raise NotFound(f"The {self.kind} does not carry this tag")
-        tag = await self.tags.get(tag_id)
         await self.links.session.delete(link)
         await self.links.flush()
         self._emit("untagged", record.id, tag)

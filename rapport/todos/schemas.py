@@ -7,7 +7,7 @@ from datetime import datetime
 
 from pydantic import Field
 
-from rapport.kit.schemas import InputModel, UtcDateTime, WireModel
+from rapport.kit.schemas import InputModel, UtcDateTime, WireModel, not_null
 from rapport.models.todos import TaskStatus
 
 
@@ -38,9 +38,11 @@ class TaskCreate(InputModel):
 
 
 class TaskUpdate(InputModel):
-    title: str | None = Field(default=None, min_length=1, max_length=300)
+    title: str | None = Field(
+        default=None, json_schema_extra=not_null, min_length=1, max_length=300
+    )
     description: str | None = Field(default=None, max_length=65_536)
-    status: TaskStatus | None = None
+    status: TaskStatus | None = Field(default=None, json_schema_extra=not_null)
     due_at: UtcDateTime | None = None
     assignee_user_id: uuid.UUID | None = None
     project_id: uuid.UUID | None = None

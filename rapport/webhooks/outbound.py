@@ -35,6 +35,12 @@ class UnsafeUrl(Exception):
     """The URL may not be called; the message says why, for the API caller."""
 
 
+_DEVELOPMENT = (
+    "in development, a server started with RAPPORT_ALLOW_PRIVATE_WEBHOOKS=1 also reaches "
+    "loopback and private addresses over plain http"
+)
+
+
 def parse_url(url: str, *, allow_private: bool) -> SplitResult:
     """The URL's parts if it is a URL webhooks may use, else UnsafeUrl."""
     if any(ord(char) <= 0x20 or ord(char) == 0x7F for char in url):
@@ -48,7 +54,9 @@ def parse_url(url: str, *, allow_private: bool) -> SplitResult:
     allowed = ("https", "http") if allow_private else ("https",)
     if parts.scheme not in allowed:
         raise UnsafeUrl(
-            "Must be an https:// URL" if not allow_private else "Must be an http:// or https:// URL"
+            f"Must be an https:// URL ({_DEVELOPMENT})"
+            if not allow_private
+            else "Must be an http:// or https:// URL"
         )
     if not parts.hostname:
         raise UnsafeUrl("The URL has no host")
@@ -88,8 +96,8 @@ async def resolve(host: str, port: int, *, allow_private: bool) -> list[IPAddres
             kind = _kind(address)
             if kind is not None:
                 raise UnsafeUrl(
-                    f"The host {host!r} resolves to {address}, a {kind} address; "
-                    "webhooks only reach public addresses"
+                    f"The host {host!r} resolves to {address}, a {kind} address; webhooks only "
+                    f"reach public addresses ({_DEVELOPMENT})"
                 )
     return addresses
 

@@ -209,7 +209,6 @@ async def test_create_emits_task_created_with_the_record(
         ({"title": "x" * 301}, "title"),
         ({"title": 42}, "title"),
         ({"status": "archived"}, "status"),
-        ({"status": "OPEN"}, "status"),
         ({"status": None}, "status"),
         ({"dueAt": "next week"}, "dueAt"),
         ({"dueAt": "2024-02-30T00:00:00Z"}, "dueAt"),
@@ -454,7 +453,6 @@ async def test_patch_null_clears_optional_fields(
         ({"title": "   "}, "title"),
         ({"title": "x" * 301}, "title"),
         ({"status": None}, "status"),
-        ({"status": "DONE"}, "status"),
         ({"status": "finished"}, "status"),
         ({"dueAt": "soon"}, "dueAt"),
         ({"assigneeUserId": str(uuid.uuid4())}, "assigneeUserId"),
@@ -609,7 +607,6 @@ async def test_filters(client: httpx.AsyncClient, workspace: Workspace, database
     ("params", "field"),
     [
         ({"status": "finished"}, "status.0"),
-        ({"status": ["open", "DONE"]}, "status.1"),
         ({"projectId": "p1"}, "projectId"),
         ({"assigneeUserId": "me"}, "assigneeUserId"),
         ({"contactId": "ada@example.com"}, "contactId"),

@@ -478,3 +478,50 @@ async def test_timestamps_are_utc_with_z(client: httpx.AsyncClient, workspace: W
 
     workspace_body = await client.get("/api/v1/workspace", headers=workspace.headers)
     _assert_utc_z(workspace_body.json()["data"]["createdAt"])
+
+
+@pytest.mark.parametrize(
+    ("method", "path", "allowed"),
+    [
+        ("PATCH", "/api/v1/webhooks/event-types", "GET"),
+        ("DELETE", "/api/v1/webhooks/event-types", "GET"),
+        ("DELETE", "/api/v1/companies/search", "GET"),
+        ("PATCH", "/api/v1/companies/search", "GET"),
+        ("DELETE", "/api/v1/contacts/search", "GET"),
+        ("GET", "/api/v1/contacts/resolve", "POST"),
+    ],
+)
+async def test_a_literal_path_never_falls_through_to_a_parameter_route(
+    client: httpx.AsyncClient,
+    database: Database,
+    workspace: Workspace,
+    method: str,
+    path: str,
+    allowed: str,
+) -> None:
+    before = await snapshot(database)
+    response = await client.request(method, path, json={}, headers=workspace.headers)
+    assert_error(response, 405, "METHOD_NOT_ALLOWED")
+    assert response.headers["allow"] == allowed
+    assert await snapshot(database) == before
+
+
+@pytest.mark.parametrize("value", ["0.5", "1700000000", "-3"])
+async def test_a_number_is_not_a_date_time(
+    client: httpx.AsyncClient, workspace: Workspace, value: str
+) -> None:
+    listed = await client.get("/api/v1/contacts", params={"to": value}, headers=workspace.headers)
+    assert assert_error(listed, 400, "INVALID_REQUEST")["details"][0]["field"] == "to"
+    task = await client.post(
+        "/api/v1/tasks", json={"title": "x", "dueAt": float(value)}, headers=workspace.headers
+    )
+    assert assert_error(task, 422, "VALIDATION_FAILED")["details"][0]["field"] == "dueAt"
+
+
+async def test_the_page_size_limit_is_in_the_schema(app: FastAPI) -> None:
+    parameters = app.openapi()["paths"]["/api/v1/contacts"]["get"]["parameters"]
+    limits = {
+        p["name"]: max(o.get("maximum", 0) for o in p["schema"].get("anyOf", [p["schema"]]))
+        for p in parameters
+    }
+    assert limits["take"] == limits["limit"] == limits["pageSize"] == 100

@@ -39,3 +39,32 @@ def test_the_workspace_is_one_documented_header(tmp_path: Path) -> None:
         assert not {"x-entity-id", "tenantId", "entityId"} & set(names), (method, path)
         if operation.get("security"):
             assert names.count("X-Tenant-Id") == 1, (method, path)
+
+
+def test_every_success_answer_has_its_body_in_the_schema(tmp_path: Path) -> None:
+    """A generated client parses every 2xx answer: each one (but 204) documents its body, the
+    200 of an upsert and of a tag already on a record included."""
+    operations = _operations(tmp_path)
+    for (method, path), operation in operations.items():
+        for status, answer in operation["responses"].items():  # type: ignore[attr-defined]
+            if status.startswith("2") and status != "204":
+                assert "content" in answer, (method, path, status)
+    upsert = operations["POST", "/api/v1/contacts"]["responses"]["200"]  # type: ignore[index]
+    assert upsert["content"]["application/json"]["schema"]["$ref"].endswith("ContactOut_")
+
+
+def test_fields_a_patch_cannot_clear_are_not_nullable(tmp_path: Path) -> None:
+    """PATCH refuses null for these (omit them to keep the value): the schema says so."""
+    schemas = create_app(make_settings(tmp_path)).openapi()["components"]["schemas"]
+    for schema, fields in {
+        "ContactUpdate": ["status"],
+        "CompanyUpdate": ["name", "role", "status"],
+        "MembershipUpdate": ["isPrimary"],
+        "TaskUpdate": ["title", "status"],
+        "ActivityUpdate": ["type", "occurredAt", "properties"],
+        "PropertyUpdate": ["label", "group", "isRequired", "options"],
+        "TagUpdate": ["key", "name"],
+    }.items():
+        for field in fields:
+            described = str(schemas[schema]["properties"][field])
+            assert "'null'" not in described, (schema, field)

@@ -470,7 +470,6 @@ async def test_bad_integration_key_in_the_path_is_400_naming_it(
         ({"externalId": "5101"}, "provider"),
         ({"provider": None, "externalId": "5101"}, "provider"),
         ({"provider": "ZOHO", "externalId": "5101"}, "provider"),
-        ({"provider": "hubspot", "externalId": "5101"}, "provider"),
         ({**FULL, "integrationName": "n" * 201}, "integrationName"),
         ({**FULL, "lastSyncedAt": "yesterday"}, "lastSyncedAt"),
         ({**FULL, "syncHash": ""}, "syncHash"),

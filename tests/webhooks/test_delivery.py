@@ -401,7 +401,7 @@ async def test_an_address_that_turned_private_is_refused_at_delivery(
     assert receiver.requests == []
     [logged] = await deliveries(dev_client, workspace, hook["id"])
     assert logged["status"] == "failed"
-    assert logged["lastError"] == "Must be an https:// URL"
+    assert logged["lastError"].startswith("Must be an https:// URL")
     assert logged["attempts"] == 1
 
 
