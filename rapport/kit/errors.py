@@ -212,8 +212,18 @@ def validation_error_response(exc: RequestValidationError) -> JsonResponse:
     return error_response(400, "INVALID_ID" if in_path else "INVALID_REQUEST", summary, details)
 
 
-async def _handle_validation_error(_request: Request, exc: Exception) -> JsonResponse:
+async def _handle_validation_error(request: Request, exc: Exception) -> JsonResponse:
     assert isinstance(exc, RequestValidationError)
+    content_type = request.headers.get("content-type", "")
+    whole_body = any(tuple(error.get("loc", ())) == ("body",) for error in exc.errors())
+    if whole_body and "json" not in content_type:
+        # FastAPI reads a body as JSON only when it says so: say that, not "not an object".
+        return error_response(
+            422,
+            "VALIDATION_FAILED",
+            "Send the body as JSON, with Content-Type: application/json",
+            [ErrorDetail(field="Content-Type", message=f"Got {content_type or 'none'}")],
+        )
     return validation_error_response(exc)
 
 

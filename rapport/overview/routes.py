@@ -55,6 +55,10 @@ async def list_contacts(
     company_id: Annotated[
         uuid.UUID | None, Query(alias="companyId", description="Members of this company")
     ] = None,
+    tag: Annotated[
+        str | None,
+        Query(min_length=1, max_length=64, description="Carrying this tag (its id or key)"),
+    ] = None,
     module: Annotated[
         ActivityModule | None,
         Query(description="Active in this module: with at least one activity logged in it"),
@@ -70,7 +74,9 @@ async def list_contacts(
         created_from=created_from,
         created_to=created_to,
     )
-    rows, meta = await overview.contacts_page(filters, page, company_id=company_id, module=module)
+    rows, meta = await overview.contacts_page(
+        filters, page, company_id=company_id, module=module, tag=tag
+    )
     return ListEnvelope(data=[ContactOut.model_validate(r) for r in rows], meta=meta)
 
 

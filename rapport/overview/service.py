@@ -26,6 +26,7 @@ from rapport.overview.schemas import (
     ContactTagRef,
     TimelineItem,
 )
+from rapport.tags.service import TaggingService
 
 
 class ContactOverview:
@@ -41,14 +42,18 @@ class ContactOverview:
         *,
         company_id: uuid.UUID | None = None,
         module: ActivityModule | None = None,
+        tag: str | None = None,
     ) -> tuple[list[Contact], PageMeta]:
         """Contacts by their own fields, and by their relations: members of a company, with
-        an activity logged in a module (each relation's domain builds its subquery)."""
+        an activity logged in a module, carrying a tag (each relation's domain builds its
+        subquery)."""
         within = list(filters.within)
         if company_id is not None:
             within.append(MembershipService(self.context).contact_ids_in(company_id))
         if module is not None:
             within.append(ActivityService(self.context).contact_ids_active_in(module))
+        if tag is not None:
+            within.append(TaggingService.of_contacts(self.context).record_ids_tagged(tag))
         return await self.contacts.page(replace(filters, within=tuple(within)), page)
 
     async def timeline(self, ref: str, page: PageRequest) -> tuple[list[TimelineItem], PageMeta]:

@@ -5,7 +5,7 @@ from __future__ import annotations
 import uuid
 from typing import Any, ClassVar
 
-from sqlalchemy import or_
+from sqlalchemy import Select, or_
 from sqlalchemy.dialects.postgresql import insert as postgresql_insert
 from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlalchemy.orm import selectinload
@@ -13,6 +13,7 @@ from sqlalchemy.orm import selectinload
 from rapport.kit.clock import utcnow
 from rapport.kit.envelope import PageMeta
 from rapport.kit.errors import AppError, taken
+from rapport.kit.ids import parse_uuid
 from rapport.kit.pagination import PageRequest, paginate
 from rapport.kit.repository import Repository
 from rapport.kit.tenant_guard import workspace_of
@@ -47,6 +48,12 @@ class TagRepository(Repository[Tag]):
             )
         return await paginate(self.session, stmt, request, self.sort_columns, Tag.id)
 
+    def ids_of(self, ref: str) -> Select[Any]:
+        """A subquery of the id of the tag with this id or key."""
+        tag_id = parse_uuid(ref)
+        named = Tag.key == ref if tag_id is None else or_(Tag.id == tag_id, Tag.key == ref)
+        return self.select(Tag.id).where(named)
+
     async def by_key(self, key: str, exclude_id: uuid.UUID | None = None) -> Tag | None:
         conditions = [Tag.key == key]
         if exclude_id is not None:
@@ -56,6 +63,10 @@ class TagRepository(Repository[Tag]):
 
 class _TaggingRepository(Repository[Any]):
     """Links between tags and one kind of record."""
+
+    def record_ids_tagged(self, tag: Select[Any]) -> Select[Any]:
+        """A subquery of the ids of records carrying the tag(s) `tag` selects the ids of."""
+        return self.select(self.record_column).where(self.model.tag_id.in_(tag))
 
     record_key: ClassVar[str]
 

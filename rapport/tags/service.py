@@ -5,6 +5,8 @@ from __future__ import annotations
 import uuid
 from typing import Any
 
+from sqlalchemy import Select
+
 from rapport.companies.service import CompanyService
 from rapport.contacts.service import ContactService
 from rapport.events.service import EventRecorder, changes_between
@@ -127,6 +129,11 @@ class TaggingService:
     @classmethod
     def of_companies(cls, context: Context) -> TaggingService:
         return cls(context, "company")
+
+    def record_ids_tagged(self, tag_ref: str) -> Select[Any]:
+        """A subquery of the ids of the records carrying the tag named by id or key (none if
+        there is no such tag): lists filtered by tag."""
+        return self.links.record_ids_tagged(self.tags.repo.ids_of(tag_ref))
 
     async def tags_of(self, ref: str) -> list[Tag]:
         record = await self.records.get(ref)

@@ -32,7 +32,11 @@ class TaskCreate(InputModel):
     status: TaskStatus = TaskStatus.OPEN
     due_at: UtcDateTime | None = None
     assignee_user_id: uuid.UUID | None = Field(default=None, description="A workspace user")
-    project_id: uuid.UUID | None = None
+    project_id: uuid.UUID | None = Field(
+        default=None,
+        description="A free reference to a project kept elsewhere (Rapport has no projects "
+        "resource): stored as given, not checked, and a filter of GET /tasks",
+    )
     contact_id: uuid.UUID | None = None
     company_id: uuid.UUID | None = None
 
@@ -45,6 +49,10 @@ class TaskUpdate(InputModel):
     status: TaskStatus | None = Field(default=None, json_schema_extra=not_null)
     due_at: UtcDateTime | None = None
     assignee_user_id: uuid.UUID | None = None
-    project_id: uuid.UUID | None = None
+    project_id: uuid.UUID | None = Field(
+        default=None,
+        description="A free reference to a project kept elsewhere (Rapport has no projects "
+        "resource): stored as given, not checked, and a filter of GET /tasks",
+    )
     contact_id: uuid.UUID | None = None
     company_id: uuid.UUID | None = None

@@ -102,3 +102,33 @@ async def test_a_private_webhook_url_mentions_the_development_setting(
         response = await _post(client, workspace, "/webhooks", url=url, eventTypes=["*"])
         error = assert_error(response, 422, "VALIDATION_FAILED")
         assert "RAPPORT_ALLOW_PRIVATE_WEBHOOKS" in error["details"][0]["message"]
+
+
+async def test_json_without_its_content_type_is_told_so(
+    client: httpx.AsyncClient, database: Database, workspace: Workspace
+) -> None:
+    before = await snapshot(database)
+    for content_type in (None, "text/plain"):
+        headers = dict(workspace.headers)
+        if content_type:
+            headers["Content-Type"] = content_type
+        response = await client.post(
+            "/api/v1/contacts", content=b'{"email": "ada@example.com"}', headers=headers
+        )
+        error = assert_error(response, 422, "VALIDATION_FAILED")
+        assert "Content-Type: application/json" in error["message"]
+        assert error["details"][0]["field"] == "Content-Type"
+    assert await snapshot(database) == before
+
+
+async def test_a_project_is_a_free_reference(
+    client: httpx.AsyncClient, workspace: Workspace
+) -> None:
+    """There is no projects resource: projectId is stored as given and filters tasks."""
+    project = "0193aa1e-0000-7000-8000-000000000001"
+    made = await _post(client, workspace, "/tasks", title="Plan", projectId=project)
+    assert made.status_code == 201, made.text
+    listed = await client.get(
+        "/api/v1/tasks", params={"projectId": project}, headers=workspace.headers
+    )
+    assert [t["id"] for t in listed.json()["data"]] == [made.json()["data"]["id"]]

@@ -27,7 +27,7 @@ async def _contact(client: httpx.AsyncClient, ws: Workspace, **body: str) -> str
     ("path", "params", "named"),
     [
         (CONTACTS, {"emial": "ada@example.com"}, ["emial"]),
-        (CONTACTS, {"tag": "vip", "tagId": "x", "take": "5"}, ["tag", "tagId"]),
+        (CONTACTS, {"tags": "vip", "tagId": "x", "take": "5"}, ["tagId", "tags"]),
         (COMPANIES, {"domian": "acme.com"}, ["domian"]),
         ("/api/v1/tags", {"q": "vip"}, ["q"]),
         ("/api/v1/events", {"types": "contact.*"}, ["types"]),
@@ -115,3 +115,20 @@ async def test_companies_by_domain_written_any_way(
     for bad in ("", "not a domain"):
         response = await client.get(COMPANIES, params={"domain": bad}, headers=workspace.headers)
         assert assert_error(response, 400, "INVALID_REQUEST")["details"][0]["field"] == "domain"
+
+
+async def test_contacts_by_tag_id_or_key(client: httpx.AsyncClient, workspace: Workspace) -> None:
+    ada = await _contact(client, workspace, email="ada@lovelace.example")
+    await _contact(client, workspace, email="grace@hopper.example")
+    tag = await client.post(
+        "/api/v1/tags", json={"key": "vip", "name": "VIP"}, headers=workspace.headers
+    )
+    tag_id = tag.json()["data"]["id"]
+    tagged = await client.post(
+        f"{CONTACTS}/{ada}/tags", json={"tagId": tag_id}, headers=workspace.headers
+    )
+    assert tagged.status_code == 201
+    for ref, expected in ((tag_id, [ada]), ("vip", [ada]), ("nobody", [])):
+        response = await client.get(CONTACTS, params={"tag": ref}, headers=workspace.headers)
+        assert response.status_code == 200, response.text
+        assert [c["id"] for c in response.json()["data"]] == expected
