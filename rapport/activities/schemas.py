@@ -113,5 +113,7 @@ class NoteCreate(InputModel):
 
 
 class NoteUpdate(InputModel):
-    content: str | None = Field(default=None, min_length=1, max_length=CONTENT_LIMIT)
+    content: str | None = Field(
+        default=None, json_schema_extra=not_null, min_length=1, max_length=CONTENT_LIMIT
+    )
     subject: str | None = Field(default=None, max_length=300)

@@ -63,25 +63,27 @@ class WireModel(BaseModel):
     )
 
 
-class InputModel(WireModel):
-    """A request body. Unknown fields are an error, not silently dropped.
-
-    `tenantId` / `entityId` may be sent by clients written against the references; the
-    authenticator checks they match the credential, and services ignore them.
-    """
+class NestedInput(WireModel):
+    """An object inside a request body. Unknown fields are an error, not silently dropped."""
 
     model_config = ConfigDict(extra="forbid")
-
-    tenant_id: uuid.UUID | None = Field(
-        default=None, exclude=True, description="Must match the key"
-    )
-    entity_id: uuid.UUID | None = Field(default=None, exclude=True, description="Alias of tenantId")
 
     @model_validator(mode="before")
     @classmethod
     def _only_storable_values(cls, data: Any) -> Any:
         _storable(data)
         return data
+
+
+class InputModel(NestedInput):
+    """A request body. `tenantId` / `entityId` may be sent at its top level by clients written
+    against the references; the authenticator checks they match the credential, and services
+    ignore them."""
+
+    tenant_id: uuid.UUID | None = Field(
+        default=None, exclude=True, description="Must match the key"
+    )
+    entity_id: uuid.UUID | None = Field(default=None, exclude=True, description="Alias of tenantId")
 
 
 def not_null(schema: dict[str, Any]) -> None:

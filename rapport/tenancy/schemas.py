@@ -10,7 +10,7 @@ from pydantic import Field, field_validator
 
 from rapport.config import DEFAULT_RATE_LIMITS
 from rapport.kit.ratelimit import validate_limit
-from rapport.kit.schemas import InputModel, WireModel
+from rapport.kit.schemas import InputModel, NestedInput, WireModel
 
 
 class WorkspaceSettings(WireModel):
@@ -32,7 +32,7 @@ class WorkspaceSettings(WireModel):
     )
 
 
-class WorkspaceSettingsInput(InputModel):
+class WorkspaceSettingsInput(NestedInput):
     rate_limits: dict[str, str] | None = None
     default_phone_region: str | None = None
     allow_free_properties: bool | None = None

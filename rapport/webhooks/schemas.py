@@ -8,7 +8,7 @@ from datetime import datetime
 from pydantic import Field, field_validator
 
 from rapport.events.catalog import pattern_error
-from rapport.kit.schemas import InputModel, WireModel
+from rapport.kit.schemas import InputModel, WireModel, not_null
 from rapport.models.webhooks import DeliveryStatus
 
 _URL_DOC = (
@@ -46,13 +46,24 @@ class WebhookCreate(InputModel):
 
 
 class WebhookUpdate(InputModel):
-    url: str | None = Field(default=None, min_length=1, max_length=2048, description=_URL_DOC)
+    url: str | None = Field(
+        default=None,
+        json_schema_extra=not_null,
+        min_length=1,
+        max_length=2048,
+        description=_URL_DOC,
+    )
     event_types: list[str] | None = Field(
-        default=None, min_length=1, max_length=50, description=_TYPES_DOC
+        default=None,
+        json_schema_extra=not_null,
+        min_length=1,
+        max_length=50,
+        description=_TYPES_DOC,
     )
     description: str | None = Field(default=None, max_length=500)
     active: bool | None = Field(
         default=None,
+        json_schema_extra=not_null,
         description="false pauses deliveries; true also re-enables a webhook "
         "Rapport disabled after failures",
     )

@@ -132,3 +132,18 @@ async def test_a_project_is_a_free_reference(
         "/api/v1/tasks", params={"projectId": project}, headers=workspace.headers
     )
     assert [t["id"] for t in listed.json()["data"]] == [made.json()["data"]["id"]]
+
+
+async def test_the_workspace_is_named_only_at_the_top_of_a_body(
+    client: httpx.AsyncClient, database: Database, workspace: Workspace
+) -> None:
+    """`tenantId` inside `settings` is an unknown field, not a selector nobody checks."""
+    before = await snapshot(database)
+    response = await client.patch(
+        "/api/v1/workspace",
+        json={"settings": {"tenantId": "e3e70682-c209-1cac-a29f-6fbed82c07cd"}},
+        headers=workspace.headers,
+    )
+    error = assert_error(response, 422, "VALIDATION_FAILED")
+    assert error["details"][0]["field"] == "settings.tenantId"
+    assert await snapshot(database) == before

@@ -64,6 +64,8 @@ def test_fields_a_patch_cannot_clear_are_not_nullable(tmp_path: Path) -> None:
         "ActivityUpdate": ["type", "occurredAt", "properties"],
         "PropertyUpdate": ["label", "group", "isRequired", "options"],
         "TagUpdate": ["key", "name"],
+        "WebhookUpdate": ["url", "eventTypes", "active"],
+        "NoteUpdate": ["content"],
     }.items():
         for field in fields:
             described = str(schemas[schema]["properties"][field])
