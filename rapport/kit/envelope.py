@@ -5,7 +5,7 @@ from __future__ import annotations
 from typing import Any, Generic, TypeVar
 
 import orjson
-from pydantic import BaseModel, Field
+from pydantic import BaseModel, ConfigDict, Field
 from starlette.responses import Response
 
 from rapport.kit.schemas import WireModel
@@ -28,6 +28,9 @@ class Envelope(BaseModel, Generic[T]):
 
 
 class PageMeta(WireModel):
+    # Every field is in every answer, null or not: generated clients type them as present.
+    model_config = ConfigDict(json_schema_serialization_defaults_required=True)
+
     total: int | None = Field(
         default=None, description="Rows matching the filters; null when walking by cursor"
     )

@@ -6,7 +6,7 @@ import uuid
 from datetime import datetime
 
 import phonenumbers
-from pydantic import Field, field_validator
+from pydantic import Field, JsonValue, field_validator
 
 from rapport.config import DEFAULT_RATE_LIMITS
 from rapport.kit.ratelimit import validate_limit
@@ -32,9 +32,21 @@ class WorkspaceSettings(WireModel):
     )
 
 
+_CATEGORIES: list[JsonValue] = [*sorted(DEFAULT_RATE_LIMITS)]
+_REGIONS: list[JsonValue] = [*sorted(phonenumbers.SUPPORTED_REGIONS), None]
+
+
 class WorkspaceSettingsInput(NestedInput):
-    rate_limits: dict[str, str] | None = None
-    default_phone_region: str | None = None
+    rate_limits: dict[str, str] | None = Field(
+        default=None,
+        description="Requests allowed per category, like `100/minute`",
+        json_schema_extra={"propertyNames": {"enum": _CATEGORIES}},
+    )
+    default_phone_region: str | None = Field(
+        default=None,
+        description="ISO 3166 region for phone numbers written without a country code (any case)",
+        json_schema_extra={"enum": _REGIONS},
+    )
     allow_free_properties: bool | None = None
 
     @field_validator("rate_limits")

@@ -70,3 +70,11 @@ def test_fields_a_patch_cannot_clear_are_not_nullable(tmp_path: Path) -> None:
         for field in fields:
             described = str(schemas[schema]["properties"][field])
             assert "'null'" not in described, (schema, field)
+
+
+def test_the_schema_states_what_the_server_always_sends_and_checks(tmp_path: Path) -> None:
+    schemas = create_app(make_settings(tmp_path)).openapi()["components"]["schemas"]
+    assert set(schemas["PageMeta"]["required"]) >= {"total", "totalPages", "nextCursor"}
+    settings = schemas["WorkspaceSettingsInput"]["properties"]
+    assert "write" in settings["rateLimits"]["propertyNames"]["enum"]
+    assert "GB" in settings["defaultPhoneRegion"]["enum"]
