@@ -26,6 +26,7 @@ from rapport.kit.context import Context
 from rapport.kit.envelope import Envelope, ListEnvelope
 from rapport.kit.errors import documented_errors
 from rapport.kit.pagination import PageRequest, Pagination
+from rapport.kit.query import refuse_unknown_query
 from rapport.kit.session import DbSession, after_commit, api_router
 
 router = api_router(tags=["Auth"])
@@ -38,6 +39,7 @@ router = api_router(tags=["Auth"])
 )
 async def login(body: LoginRequest, request: Request, db: DbSession) -> Envelope[SessionOut]:
     await count_anonymous(request, "auth")
+    refuse_unknown_query(request)
     settings: Settings = request.app.state.settings
     service = LoginService(db, settings.resolved_secret_key(), settings.jwt_ttl_seconds)
     token, expires, user, memberships = await service.login(body.email, body.password)

@@ -31,10 +31,8 @@ from rapport.kit.context import Context
 from rapport.kit.envelope import PageMeta
 from rapport.kit.errors import (
     NotFound,
-    ValidationFailed,
     field_error,
-    in_query,
-    query_error,
+    query_value,
 )
 from rapport.kit.etag import ensure_match, etag_for
 from rapport.kit.ids import parse_uuid
@@ -73,12 +71,7 @@ class CompanyService:
         self, filters: CompanyFilters, page: PageRequest
     ) -> tuple[list[Company], PageMeta]:
         if filters.domain is not None:
-            try:
-                domain = normalize_domain(filters.domain)
-            except ValidationFailed as exc:
-                raise in_query(exc) from exc
-            if domain is None:
-                raise query_error("domain", "Cannot be blank")
+            domain = query_value("domain", filters.domain, normalize_domain)
             filters = replace(filters, domain=domain)
         return await self.repo.page(filters, page)
 

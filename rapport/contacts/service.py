@@ -26,7 +26,7 @@ from rapport.contacts.schemas import (
 from rapport.events.service import EventRecorder, changes_between
 from rapport.kit.context import Context
 from rapport.kit.envelope import PageMeta
-from rapport.kit.errors import NotFound, ValidationFailed, field_error, in_query
+from rapport.kit.errors import NotFound, ValidationFailed, field_error, query_value
 from rapport.kit.etag import ensure_match, etag_for
 from rapport.kit.ids import parse_uuid
 from rapport.kit.normalize import clean, folded, normalize_phone
@@ -81,10 +81,8 @@ class ContactService:
         self, filters: ContactFilters, page: PageRequest
     ) -> tuple[list[Contact], PageMeta]:
         if filters.email is not None:
-            try:
-                filters = replace(filters, email=normalize_email(filters.email))
-            except ValidationFailed as exc:
-                raise in_query(exc) from exc
+            email = query_value("email", filters.email, normalize_email)
+            filters = replace(filters, email=email)
         return await self.repo.page(filters, page)
 
     async def search(self, term: str, limit: int) -> tuple[list[Contact], PageMeta]:

@@ -4,8 +4,8 @@ from __future__ import annotations
 
 import logging
 import uuid
-from collections.abc import Iterable, Sequence
-from typing import Any
+from collections.abc import Callable, Iterable, Sequence
+from typing import Any, TypeVar
 
 from fastapi import FastAPI, Request
 from fastapi.exceptions import RequestValidationError
@@ -18,6 +18,9 @@ from rapport.kit.envelope import JsonResponse
 from rapport.kit.requestctx import current_request_id
 
 log = logging.getLogger("rapport.errors")
+
+
+T = TypeVar("T")
 
 
 class ErrorDetail(BaseModel):
@@ -138,9 +141,16 @@ def query_error(field: str, message: str) -> InvalidRequest:
     )
 
 
-def in_query(error: ValidationFailed) -> InvalidRequest:
-    """A value refused in a body, refused the same way in a query parameter."""
-    return InvalidRequest(error.message, details=error.details)
+def query_value(field: str, value: str, normalize: Callable[[str], T | None]) -> T:
+    """A query parameter normalized by the same function as the body field it filters on:
+    what that refuses with 422 is the query's 400, and a blank value is refused too."""
+    try:
+        normalized = normalize(value)
+    except ValidationFailed as exc:
+        raise InvalidRequest(exc.message, details=exc.details) from exc
+    if normalized is None:
+        raise query_error(field, "Cannot be blank")
+    return normalized
 
 
 def error_response(

@@ -94,11 +94,8 @@ async def get_contact(
 ) -> Envelope[ContactDetail] | Response:
     contact, detail = await overview.detail(ref)
     etag = contact_etag(contact)
-    unchanged = not_modified(if_none_match, etag)
-    if unchanged is not None:
-        return unchanged
     response.headers["ETag"] = etag
-    return Envelope(data=detail)
+    return not_modified(if_none_match, etag) or Envelope(data=detail)
 
 
 @router.get(

@@ -508,14 +508,16 @@ async def test_a_literal_path_never_falls_through_to_a_parameter_route(
 
 @pytest.mark.parametrize("value", ["0.5", "1700000000", "-3"])
 async def test_a_number_is_not_a_date_time(
-    client: httpx.AsyncClient, workspace: Workspace, value: str
+    client: httpx.AsyncClient, database: Database, workspace: Workspace, value: str
 ) -> None:
+    before = await snapshot(database)
     listed = await client.get("/api/v1/contacts", params={"to": value}, headers=workspace.headers)
     assert assert_error(listed, 400, "INVALID_REQUEST")["details"][0]["field"] == "to"
     task = await client.post(
         "/api/v1/tasks", json={"title": "x", "dueAt": float(value)}, headers=workspace.headers
     )
     assert assert_error(task, 422, "VALIDATION_FAILED")["details"][0]["field"] == "dueAt"
+    assert await snapshot(database) == before
 
 
 async def test_the_page_size_limit_is_in_the_schema(app: FastAPI) -> None:

@@ -6,7 +6,8 @@ from __future__ import annotations
 import httpx
 import pytest
 
-from tests.helpers import Workspace, assert_error
+from rapport.kit.db import Database
+from tests.helpers import Workspace, assert_error, snapshot
 
 pytestmark = pytest.mark.usefixtures("app")
 
@@ -46,11 +47,13 @@ async def test_any_case_is_answered_in_its_own_spelling(
 
 
 async def test_a_value_of_no_case_is_still_refused(
-    client: httpx.AsyncClient, workspace: Workspace
+    client: httpx.AsyncClient, database: Database, workspace: Workspace
 ) -> None:
+    before = await snapshot(database)
     response = await client.post(
         "/api/v1/contacts",
         json={"email": "ada@example.com", "status": "gone"},
         headers=workspace.headers,
     )
     assert assert_error(response, 422, "VALIDATION_FAILED")["details"][0]["field"] == "status"
+    assert await snapshot(database) == before

@@ -132,3 +132,16 @@ async def test_contacts_by_tag_id_or_key(client: httpx.AsyncClient, workspace: W
         response = await client.get(CONTACTS, params={"tag": ref}, headers=workspace.headers)
         assert response.status_code == 200, response.text
         assert [c["id"] for c in response.json()["data"]] == expected
+
+
+async def test_logging_in_refuses_an_unknown_query_parameter(
+    client: httpx.AsyncClient, database: Database
+) -> None:
+    before = await snapshot(database)
+    response = await client.post(
+        "/api/v1/auth/login",
+        params={"remember": "1"},
+        json={"email": "ada@example.com", "password": "long password 1"},
+    )
+    assert assert_error(response, 400, "INVALID_REQUEST")["details"][0]["field"] == "remember"
+    assert await snapshot(database) == before
