@@ -35,7 +35,7 @@ from rapport.kit.pagination import PageRequest, SortSpec
 from rapport.merge.service import ContactMerger
 from rapport.models import Activity, ActivityType, Company, Contact, ContactStatus
 from rapport.models.contacts import search_text_of
-from rapport.overview.service import ContactOverview
+from rapport.overview.service import Overview
 from rapport.tenancy.service import WorkspaceService
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -153,7 +153,7 @@ async def scenario(url: str, contacts: int) -> list[str]:
 
         async def timeline(session: Any, n: int) -> None:
             page = PageRequest(skip=0, take=25, sort=SortSpec("occurredAt", descending=True))
-            await ContactOverview(Context.bound(session, tenant)).timeline(
+            await Overview(Context.bound(session, tenant)).timeline(
                 str(ids[(n * 104729) % len(ids)]), page
             )
 

@@ -12,7 +12,7 @@ from dataclasses import dataclass, replace
 from datetime import timedelta
 from typing import Annotated, Any, TypeVar
 
-from fastapi import Depends, Request
+from fastapi import Depends, Query, Request
 from fastapi.routing import APIRoute
 
 from rapport.auth.credentials import (
@@ -330,3 +330,14 @@ def requires_credentials(route: APIRoute) -> bool:
 ReadAccess = Annotated[Context, access(Scope.CRM_READ)]
 WriteAccess = Annotated[Context, access(Scope.CRM_WRITE)]
 AdminAccess = Annotated[Context, access(Scope.CRM_ADMIN)]
+
+OwnerQuery = Annotated[
+    str | None,
+    Query(
+        alias="ownerUserId",
+        max_length=40,
+        description="Owned by this user (an id), by the user behind the key (`me`), or by no "
+        "one (`unassigned`)",
+    ),
+]
+"""The owner filter of a list; `rapport.auth.service.owner_filter` reads it."""

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import uuid
 from datetime import datetime
+from typing import Any
 
 from sqlalchemy.ext.asyncio import AsyncSession
 
@@ -19,7 +20,14 @@ from rapport.auth.scopes import ALL_SCOPES, parse_scopes
 from rapport.kit.clock import as_utc, utcnow
 from rapport.kit.context import Context
 from rapport.kit.envelope import PageMeta
-from rapport.kit.errors import Forbidden, NotFound, Unauthenticated, field_error
+from rapport.kit.errors import (
+    ErrorDetail,
+    Forbidden,
+    InvalidRequest,
+    NotFound,
+    Unauthenticated,
+    field_error,
+)
 from rapport.kit.pagination import PageRequest
 from rapport.models.auth import ApiKey
 from rapport.models.tenancy import Membership, Tenant, User
@@ -118,3 +126,27 @@ async def acting_user_id(context: Context) -> uuid.UUID | None:
         return None
     key = await ApiKeyRepository(context.session).get(actor.id)
     return None if key is None else key.created_by_user_id
+
+
+async def owner_filter(context: Context, value: str | None) -> dict[str, Any]:
+    """The `ownerUserId` list filter (a user id, `me` or `unassigned`) as the filter fields
+    `owner_user_id` / `unassigned` of a list's filters."""
+    if value is None:
+        return {}
+    if value == "unassigned":
+        return {"unassigned": True}
+    if value == "me":
+        me = await acting_user_id(context)
+        if me is None:
+            raise InvalidRequest(
+                "ownerUserId: `me` needs a user; this API key was not created by one",
+                details=[ErrorDetail(field="ownerUserId", message="No user behind this key")],
+            )
+        return {"owner_user_id": me}
+    try:
+        return {"owner_user_id": uuid.UUID(value)}
+    except ValueError as exc:
+        raise InvalidRequest(
+            "ownerUserId: a user id, `me` or `unassigned`",
+            details=[ErrorDetail(field="ownerUserId", message="A user id, me or unassigned")],
+        ) from exc

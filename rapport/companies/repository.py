@@ -3,18 +3,17 @@
 from __future__ import annotations
 
 import uuid
-from dataclasses import dataclass
-from datetime import datetime
 from typing import Any, ClassVar
 
 from sqlalchemy import Select, or_
 from sqlalchemy.orm import selectinload
 
+from rapport.companies.filters import CompanyFilters
 from rapport.kit.envelope import PageMeta
 from rapport.kit.errors import AppError, Conflict, taken
 from rapport.kit.pagination import PageRequest, paginate
 from rapport.kit.repository import Repository
-from rapport.models.companies import Company, CompanyMembership, CompanyRole, CompanyStatus
+from rapport.models.companies import Company, CompanyMembership
 
 
 def domain_taken(existing_id: uuid.UUID | None = None) -> AppError:
@@ -34,20 +33,6 @@ def external_id_taken(existing_id: uuid.UUID | None = None) -> AppError:
 
 def already_associated() -> AppError:
     return Conflict("The contact is already in this company", code="ALREADY_ASSOCIATED")
-
-
-@dataclass(frozen=True)
-class CompanyFilters:
-    search: str | None = None
-    role: CompanyRole | None = None
-    status: CompanyStatus | None = None
-    owner_user_id: uuid.UUID | None = None
-    unassigned: bool = False
-    industry: str | None = None
-    size: str | None = None
-    domain: str | None = None
-    created_from: datetime | None = None
-    created_to: datetime | None = None
 
 
 class CompanyRepository(Repository[Company]):
@@ -90,6 +75,8 @@ class CompanyRepository(Repository[Company]):
             stmt = stmt.where(Company.created_at >= f.created_from)
         if f.created_to is not None:
             stmt = stmt.where(Company.created_at <= f.created_to)
+        for ids in f.within:
+            stmt = stmt.where(Company.id.in_(ids))
         if f.search:
             term = f.search.strip()
             stmt = stmt.where(

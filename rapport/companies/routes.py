@@ -7,14 +7,14 @@ from typing import Annotated, Any
 
 from fastapi import Depends, Header, Path, Query, Response
 
-from rapport.auth.service import acting_user_id
 from rapport.companies.deps import (
     CompaniesRead,
     CompaniesWrite,
     MembershipsRead,
     MembershipsWrite,
 )
-from rapport.companies.repository import CompanyFilters, CompanyRepository, MembershipRepository
+from rapport.companies.filters import CompanyFilters
+from rapport.companies.repository import CompanyRepository, MembershipRepository
 from rapport.companies.schemas import (
     CompanyContactOut,
     CompanyCreate,
@@ -27,14 +27,12 @@ from rapport.companies.schemas import (
 )
 from rapport.companies.service import company_etag
 from rapport.contacts.schemas import ContactOut, ContactRef
-from rapport.kit.context import Context
 from rapport.kit.envelope import Envelope, ListEnvelope
-from rapport.kit.errors import ErrorDetail, InvalidRequest, documented_errors
+from rapport.kit.errors import documented_errors
 from rapport.kit.etag import NOT_MODIFIED, IfNoneMatch, not_modified
 from rapport.kit.pagination import PageRequest, Pagination, SortSpec
-from rapport.kit.schemas import UtcDateTime
 from rapport.kit.session import api_router
-from rapport.models.companies import Company, CompanyRole, CompanyStatus
+from rapport.models.companies import Company
 
 router = api_router(tags=["Companies"])
 
@@ -65,74 +63,6 @@ _ETAG = {"ETag": {"description": "Send back in If-Match", "schema": {"type": "st
 def _one(company: Company, response: Response) -> Envelope[CompanyOut]:
     response.headers["ETag"] = company_etag(company)
     return Envelope(data=CompanyOut.model_validate(company))
-
-
-async def _owner_filter(context: Context, value: str | None) -> dict[str, Any]:
-    """`ownerUserId` as a user id, `me`, or `unassigned`."""
-    if value is None:
-        return {}
-    if value == "unassigned":
-        return {"unassigned": True}
-    if value == "me":
-        me = await acting_user_id(context)
-        if me is None:
-            raise InvalidRequest(
-                "ownerUserId: `me` needs a user; this API key was not created by one",
-                details=[ErrorDetail(field="ownerUserId", message="No user behind this key")],
-            )
-        return {"owner_user_id": me}
-    try:
-        return {"owner_user_id": uuid.UUID(value)}
-    except ValueError as exc:
-        raise InvalidRequest(
-            "ownerUserId: a user id, `me` or `unassigned`",
-            details=[ErrorDetail(field="ownerUserId", message="A user id, me or unassigned")],
-        ) from exc
-
-
-@router.get("/companies", summary="List companies")
-async def list_companies(
-    companies: CompaniesRead,
-    page: CompanyPage,
-    search: Annotated[
-        str | None, Query(max_length=200, description="Substring of the name or domain")
-    ] = None,
-    q: Annotated[str | None, Query(max_length=200, description="Alias of search")] = None,
-    role: CompanyRole | None = None,
-    status: CompanyStatus | None = None,
-    owner_user_id: Annotated[
-        str | None,
-        Query(alias="ownerUserId", max_length=40, description="A user id, `me` or `unassigned`"),
-    ] = None,
-    industry: Annotated[str | None, Query(max_length=200)] = None,
-    size: Annotated[str | None, Query(max_length=50)] = None,
-    domain: Annotated[
-        str | None,
-        Query(
-            max_length=300,
-            description="The company with this domain, written any way (`https://www.Acme.com`)",
-        ),
-    ] = None,
-    created_from: Annotated[
-        UtcDateTime | None, Query(alias="from", description="Created at or after")
-    ] = None,
-    created_to: Annotated[
-        UtcDateTime | None, Query(alias="to", description="Created at or before")
-    ] = None,
-) -> ListEnvelope[CompanyOut]:
-    filters = CompanyFilters(
-        search=search or q,
-        role=role,
-        status=status,
-        industry=industry,
-        size=size,
-        domain=domain,
-        created_from=created_from,
-        created_to=created_to,
-        **await _owner_filter(companies.context, owner_user_id),
-    )
-    rows, meta = await companies.page(filters, page)
-    return ListEnvelope(data=[CompanyOut.model_validate(c) for c in rows], meta=meta)
 
 
 @router.get("/companies/search", summary="Typeahead search of companies by name or domain")

@@ -9,8 +9,8 @@ from typing import TYPE_CHECKING, Any
 
 from sqlalchemy import Select
 
+from rapport.companies.filters import CompanyFilters
 from rapport.companies.repository import (
-    CompanyFilters,
     CompanyRepository,
     MembershipRepository,
     already_associated,
@@ -46,7 +46,7 @@ from rapport.kit.pagination import PageRequest
 from rapport.models.companies import Company, CompanyMembership
 from rapport.models.properties import PropertyEntity
 from rapport.properties.service import PropertyRules
-from rapport.tenancy.service import is_member
+from rapport.tenancy.service import checked_owner
 
 if TYPE_CHECKING:
     # Only a type: contacts are read through ContactService.
@@ -60,6 +60,8 @@ def company_etag(company: Company) -> str:
 
 
 class CompanyService:
+    sort_fields = tuple(CompanyRepository.sort_columns)
+
     def __init__(self, context: Context) -> None:
         self.context = context
         self.repo = CompanyRepository(context.session)
@@ -105,7 +107,7 @@ class CompanyService:
             phone=normalize_phone(clean(data.phone), self.phone_region),
             role=data.role,
             status=data.status,
-            owner_user_id=await self._owner(data.owner_user_id),
+            owner_user_id=await checked_owner(self.context, data.owner_user_id),
             properties=await self.rules.checked(
                 PropertyEntity.COMPANY, data.properties, creating=True
             ),
@@ -134,7 +136,7 @@ class CompanyService:
         if "phone" in sent:
             changes["phone"] = normalize_phone(clean(patch.phone), self.phone_region)
         if "owner_user_id" in sent:
-            changes["owner_user_id"] = await self._owner(patch.owner_user_id)
+            changes["owner_user_id"] = await checked_owner(self.context, patch.owner_user_id)
         for field in ("role", "status"):
             if field in sent:
                 if getattr(patch, field) is None:
@@ -180,13 +182,6 @@ class CompanyService:
         await self.repo.flush()
         await self.rules.forget(company.id)
         self.events.record("company.deleted", "company", company.id, {"record": record})
-
-    async def _owner(self, user_id: uuid.UUID | None) -> uuid.UUID | None:
-        if user_id is None:
-            return None
-        if not await is_member(self.context, user_id):
-            raise field_error("ownerUserId", "Not a user of this workspace")
-        return user_id
 
     async def _ensure_unique(
         self, domain: str | None, external_id: str | None, exclude_id: uuid.UUID | None

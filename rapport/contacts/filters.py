@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import uuid
 from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
@@ -21,6 +22,8 @@ class ContactFilters:
     is_identified: bool | None = None
     created_from: datetime | None = None
     created_to: datetime | None = None
+    owner_user_id: uuid.UUID | None = None
+    unassigned: bool = False
     within: tuple[Select[Any], ...] = ()
     """Subqueries of contact ids the contacts must be among (relations to other domains, built
     by them: members of a company, contacts active in a module)."""

@@ -88,6 +88,10 @@ class ContactRepository(Repository[Contact]):
             stmt = stmt.where(Contact.email == f.email)
         if f.external_id is not None:
             stmt = stmt.where(Contact.external_id == f.external_id)
+        if f.owner_user_id is not None:
+            stmt = stmt.where(Contact.owner_user_id == f.owner_user_id)
+        if f.unassigned:
+            stmt = stmt.where(Contact.owner_user_id.is_(None))
         for ids in f.within:
             stmt = stmt.where(Contact.id.in_(ids))
         if f.search:

@@ -36,6 +36,7 @@ class ContactOut(WireModel):
     external_id: str | None = Field(description="The caller's own id", examples=["crm-1042"])
     status: ContactStatus
     lifecycle_stage: LifecycleStage | None
+    owner_user_id: uuid.UUID | None = Field(description="The workspace user who owns it")
     properties: dict[str, Any] = Field(examples=[_EXAMPLE_PROPERTIES])
     is_identified: bool = Field(description="Has an email or an externalId")
     last_activity_at: datetime | None
@@ -61,6 +62,7 @@ class ContactCreate(InputModel):
     external_id: str | None = Field(default=None, min_length=1, max_length=255)
     status: ContactStatus = Field(default=ContactStatus.ACTIVE)
     lifecycle_stage: LifecycleStage | None = Field(default=None, examples=["LEAD"])
+    owner_user_id: uuid.UUID | None = Field(default=None, description="A user of the workspace")
     properties: dict[str, Any] = Field(default_factory=dict, examples=[_EXAMPLE_PROPERTIES])
 
 
@@ -76,6 +78,9 @@ class ContactUpdate(InputModel):
     external_id: str | None = Field(default=None, min_length=1, max_length=255)
     status: ContactStatus | None = Field(default=None, json_schema_extra=not_null)
     lifecycle_stage: LifecycleStage | None = None
+    owner_user_id: uuid.UUID | None = Field(
+        default=None, description="A user of the workspace; null leaves it unowned"
+    )
     properties: dict[str, Any] | None = Field(default=None, examples=[{"mrr": 9999, "old": None}])
 
 

@@ -34,6 +34,7 @@ from rapport.kit.pagination import PageRequest
 from rapport.models.contacts import GONE, Contact, ContactStatus
 from rapport.models.properties import PropertyEntity
 from rapport.properties.service import PropertyRules
+from rapport.tenancy.service import checked_owner
 
 NAME_LENGTH = 300
 MERGE_DEPTH = 20
@@ -220,6 +221,7 @@ class ContactService:
             family_name=family,
             status=data.status,
             lifecycle_stage=data.lifecycle_stage,
+            owner_user_id=await checked_owner(self.context, data.owner_user_id),
             properties=await self.rules.checked(
                 PropertyEntity.CONTACT, data.properties, creating=True
             ),
@@ -247,6 +249,8 @@ class ContactService:
         for field in ("status", "lifecycle_stage"):
             if field in sent:
                 changes[field] = getattr(patch, field)
+        if "owner_user_id" in sent:
+            changes["owner_user_id"] = await checked_owner(self.context, patch.owner_user_id)
         if changes.get("status", contact.status) is None:
             raise field_error("status", "Cannot be null")
         if changes.get("status") == ContactStatus.MERGED:

@@ -25,6 +25,7 @@ _FILLABLE = (
     "given_name",
     "family_name",
     "lifecycle_stage",
+    "owner_user_id",
 )
 _UNIQUE = ("email", "external_id")
 

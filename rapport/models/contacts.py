@@ -64,6 +64,7 @@ class Contact(TenantOwned, IdMixin, TimestampMixin, Base):
         Index("ix_contacts_tenant_phone", "tenant_id", "phone"),
         # Name order with a LIMIT (typeahead, lists by name) walks this index and stops early.
         Index("ix_contacts_tenant_name", "tenant_id", "name"),
+        Index("ix_contacts_tenant_owner", "tenant_id", "owner_user_id"),
     )
 
     email: Mapped[str | None] = mapped_column(String(320))
@@ -76,6 +77,9 @@ class Contact(TenantOwned, IdMixin, TimestampMixin, Base):
         enum_type(ContactStatus), default=ContactStatus.ACTIVE
     )
     lifecycle_stage: Mapped[LifecycleStage | None] = mapped_column(enum_type(LifecycleStage))
+    owner_user_id: Mapped[uuid.UUID | None] = mapped_column(
+        ForeignKey("users.id", ondelete="SET NULL")
+    )
     properties: Mapped[dict[str, Any]] = mapped_column(default=dict)
     last_activity_at: Mapped[datetime | None]
     merged_into_id: Mapped[uuid.UUID | None] = mapped_column(

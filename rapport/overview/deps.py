@@ -4,6 +4,6 @@ from typing import Annotated
 
 from rapport.auth.dependencies import provide
 from rapport.auth.scopes import Scope
-from rapport.overview.service import ContactOverview
+from rapport.overview.service import Overview
 
-OverviewRead = Annotated[ContactOverview, provide(ContactOverview, Scope.CRM_READ)]
+OverviewRead = Annotated[Overview, provide(Overview, Scope.CRM_READ)]

@@ -1,5 +1,5 @@
-"""HTTP routes of the views of one contact: the contact with its companies, tags and activity
-count, its timeline, its summary."""
+"""HTTP routes of the read views: the lists of contacts and companies (filters through
+relations), one contact with its companies, tags and activity count, its timeline, its summary."""
 
 from __future__ import annotations
 
@@ -8,6 +8,11 @@ from typing import Annotated
 
 from fastapi import Depends, Query, Response
 
+from rapport.auth.dependencies import OwnerQuery
+from rapport.auth.service import owner_filter
+from rapport.companies.filters import CompanyFilters
+from rapport.companies.schemas import CompanyOut
+from rapport.companies.service import CompanyService
 from rapport.contacts.filters import ContactFilters
 from rapport.contacts.responses import CONTACT_NOT_FOUND, WITH_ETAG
 from rapport.contacts.schemas import ContactOut, ContactRef
@@ -18,12 +23,22 @@ from rapport.kit.pagination import PageRequest, Pagination
 from rapport.kit.schemas import UtcDateTime
 from rapport.kit.session import api_router
 from rapport.models.activities import ActivityModule
+from rapport.models.companies import CompanyRole, CompanyStatus
 from rapport.models.contacts import ContactStatus, LifecycleStage
 from rapport.overview.deps import OverviewRead
 from rapport.overview.schemas import ContactDetail, ContactSummary, TimelineItem
 
 router = api_router(prefix="/contacts", tags=["Contacts"])
+companies_router = api_router(prefix="/companies", tags=["Companies"])
 
+TagQuery = Annotated[
+    str | None,
+    Query(
+        min_length=1,
+        max_length=64,
+        description="Carrying this tag (its id, or its key in any case)",
+    ),
+]
 TimelinePage = Annotated[
     PageRequest, Depends(Pagination(("occurredAt",), default_sort="occurredAt"))
 ]
@@ -46,6 +61,7 @@ async def list_contacts(
     status: ContactStatus | None = None,
     lifecycle_stage: Annotated[LifecycleStage | None, Query(alias="lifecycleStage")] = None,
     is_identified: Annotated[bool | None, Query(alias="isIdentified")] = None,
+    owner_user_id: OwnerQuery = None,
     created_from: Annotated[
         UtcDateTime | None, Query(alias="from", description="Created at or after (ISO 8601)")
     ] = None,
@@ -55,10 +71,7 @@ async def list_contacts(
     company_id: Annotated[
         uuid.UUID | None, Query(alias="companyId", description="Members of this company")
     ] = None,
-    tag: Annotated[
-        str | None,
-        Query(min_length=1, max_length=64, description="Carrying this tag (its id or key)"),
-    ] = None,
+    tag: TagQuery = None,
     module: Annotated[
         ActivityModule | None,
         Query(description="Active in this module: with at least one activity logged in it"),
@@ -73,6 +86,7 @@ async def list_contacts(
         is_identified=is_identified,
         created_from=created_from,
         created_to=created_to,
+        **await owner_filter(overview.context, owner_user_id),
     )
     rows, meta = await overview.contacts_page(
         filters, page, company_id=company_id, module=module, tag=tag
@@ -117,3 +131,46 @@ async def contact_timeline(
 )
 async def contact_summary(ref: ContactRef, overview: OverviewRead) -> Envelope[ContactSummary]:
     return Envelope(data=await overview.summary(ref))
+
+
+@companies_router.get("", summary="List companies")
+async def list_companies(
+    overview: OverviewRead,
+    page: Annotated[PageRequest, Depends(Pagination(CompanyService.sort_fields))],
+    search: Annotated[
+        str | None, Query(max_length=200, description="Substring of the name or domain")
+    ] = None,
+    q: Annotated[str | None, Query(max_length=200, description="Alias of search")] = None,
+    role: CompanyRole | None = None,
+    status: CompanyStatus | None = None,
+    owner_user_id: OwnerQuery = None,
+    industry: Annotated[str | None, Query(max_length=200)] = None,
+    size: Annotated[str | None, Query(max_length=50)] = None,
+    domain: Annotated[
+        str | None,
+        Query(
+            max_length=300,
+            description="The company with this domain, written any way (`https://www.Acme.com`)",
+        ),
+    ] = None,
+    created_from: Annotated[
+        UtcDateTime | None, Query(alias="from", description="Created at or after")
+    ] = None,
+    created_to: Annotated[
+        UtcDateTime | None, Query(alias="to", description="Created at or before")
+    ] = None,
+    tag: TagQuery = None,
+) -> ListEnvelope[CompanyOut]:
+    filters = CompanyFilters(
+        search=search or q,
+        role=role,
+        status=status,
+        industry=industry,
+        size=size,
+        domain=domain,
+        created_from=created_from,
+        created_to=created_to,
+        **await owner_filter(overview.context, owner_user_id),
+    )
+    rows, meta = await overview.companies_page(filters, page, tag=tag)
+    return ListEnvelope(data=[CompanyOut.model_validate(c) for c in rows], meta=meta)

@@ -1,4 +1,5 @@
-"""Read-only views of one contact across domains: its timeline and its one-view summary."""
+"""Read-only views across domains: lists filtered through relations (a company's members, a
+tag, activity in a module), one contact with its surroundings, its timeline and summary."""
 
 from __future__ import annotations
 
@@ -7,7 +8,8 @@ from dataclasses import replace
 
 from rapport.activities.schemas import ActivityOut
 from rapport.activities.service import ActivityService
-from rapport.companies.service import MembershipService
+from rapport.companies.filters import CompanyFilters
+from rapport.companies.service import CompanyService, MembershipService
 from rapport.contacts.filters import ContactFilters
 from rapport.contacts.schemas import ContactOut
 from rapport.contacts.service import ContactService
@@ -17,6 +19,7 @@ from rapport.kit.envelope import PageMeta
 from rapport.kit.errors import InvalidRequest
 from rapport.kit.pagination import PageRequest
 from rapport.models.activities import ActivityModule
+from rapport.models.companies import Company
 from rapport.models.contacts import Contact
 from rapport.overview.repository import OverviewRepository, Surroundings
 from rapport.overview.schemas import (
@@ -29,7 +32,7 @@ from rapport.overview.schemas import (
 from rapport.tags.service import TaggingService
 
 
-class ContactOverview:
+class Overview:
     def __init__(self, context: Context) -> None:
         self.context = context
         self.contacts = ContactService(context)
@@ -55,6 +58,15 @@ class ContactOverview:
         if tag is not None:
             within.append(TaggingService.of_contacts(self.context).record_ids_tagged(tag))
         return await self.contacts.page(replace(filters, within=tuple(within)), page)
+
+    async def companies_page(
+        self, filters: CompanyFilters, page: PageRequest, *, tag: str | None = None
+    ) -> tuple[list[Company], PageMeta]:
+        """Companies by their own fields, and carrying a tag."""
+        if tag is not None:
+            tagged = TaggingService.of_companies(self.context).record_ids_tagged(tag)
+            filters = replace(filters, within=(*filters.within, tagged))
+        return await CompanyService(self.context).page(filters, page)
 
     async def timeline(self, ref: str, page: PageRequest) -> tuple[list[TimelineItem], PageMeta]:
         """Every activity (notes included) and change event of the contact, and of contacts

@@ -42,6 +42,7 @@ _CONTACT = (
             "EVANGELIST",
         ),
     ),
+    SystemField("ownerUserId", "Owner", T.TEXT, G.BASIC),
     SystemField("lastActivityAt", "Last activity", T.DATETIME, G.BASIC),
     SystemField("createdAt", "Created", T.DATETIME, G.BASIC),
     SystemField("updatedAt", "Updated", T.DATETIME, G.BASIC),

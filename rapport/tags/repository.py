@@ -49,9 +49,11 @@ class TagRepository(Repository[Tag]):
         return await paginate(self.session, stmt, request, self.sort_columns, Tag.id)
 
     def ids_of(self, ref: str) -> Select[Any]:
-        """A subquery of the id of the tag with this id or key."""
+        """A subquery of the id of the tag with this id or key (keys are lowercase, so a
+        reference in any case names the same tag)."""
         tag_id = parse_uuid(ref)
-        named = Tag.key == ref if tag_id is None else or_(Tag.id == tag_id, Tag.key == ref)
+        key = ref.lower()
+        named = Tag.key == key if tag_id is None else or_(Tag.id == tag_id, Tag.key == key)
         return self.select(Tag.id).where(named)
 
     async def by_key(self, key: str, exclude_id: uuid.UUID | None = None) -> Tag | None:

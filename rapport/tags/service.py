@@ -36,10 +36,10 @@ class TagService:
         return await self.repo.page(search, page)
 
     async def find(self, ref: str) -> Tag:
-        """By id, else by key."""
+        """By id, else by key (in any case: keys are lowercase)."""
         tag_id = parse_uuid(ref)
         tag = await self.repo.get(tag_id) if tag_id is not None else None
-        tag = tag or await self.repo.by_key(ref)
+        tag = tag or await self.repo.by_key(ref.lower())
         if tag is None:
             raise NotFound("Tag not found")
         return tag

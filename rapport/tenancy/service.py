@@ -95,3 +95,12 @@ class WorkspaceService:
 async def is_member(context: Context, user_id: uuid.UUID) -> bool:
     """Whether the user belongs to the context's workspace (owners and assignees must)."""
     return await WorkspaceRepository(context.session).member(user_id) is not None
+
+
+async def checked_owner(
+    context: Context, user_id: uuid.UUID | None, field: str = "ownerUserId"
+) -> uuid.UUID | None:
+    """The owner a body names, refused (422 on `field`) unless a user of the workspace."""
+    if user_id is not None and not await is_member(context, user_id):
+        raise field_error(field, "Not a user of this workspace")
+    return user_id

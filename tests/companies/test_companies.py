@@ -13,15 +13,12 @@ import pytest
 from fastapi import FastAPI
 from sqlalchemy import func, select, update
 
-from rapport.auth.service import ApiKeyService
-from rapport.kit.context import Context
 from rapport.kit.db import Database
 from rapport.models import Company, CompanyMembership
 from tests.helpers import (
     EVERY_WORKSPACE,
     Workspace,
     add_key,
-    add_member,
     assert_error,
     events_of_type,
     snapshot,
@@ -101,14 +98,6 @@ async def listing(
 async def names(client: httpx.AsyncClient, ws: Workspace, **params: Any) -> list[str]:
     rows, _meta = await listing(client, ws, **params)
     return [row["name"] for row in rows]
-
-
-async def key_of_user(database: Database, ws: Workspace, user_id: uuid.UUID) -> dict[str, str]:
-    async with database.transaction(platform=EVERY_WORKSPACE) as session:
-        _key, secret = await ApiKeyService(
-            Context.bound(session, ws.id), creator_user_id=user_id
-        ).create("mine", ["crm:read", "crm:write"])
-    return {"Authorization": f"Bearer {secret}"}
 
 
 async def set_created_at(database: Database, company_id: str, when: datetime) -> None:
@@ -439,92 +428,6 @@ async def test_missing_credentials_are_401(
 
     assert_error(response, 401, "UNAUTHENTICATED")
     assert await snapshot(database) == before
-
-
-# --- owners -------------------------------------------------------------------------------------
-
-
-async def test_owner_may_be_a_user_of_the_workspace(
-    client: httpx.AsyncClient, workspace: Workspace, database: Database
-) -> None:
-    owner = await add_member(database, workspace, "owner@example.com")
-
-    data = await create(client, workspace, name="Owned", ownerUserId=str(owner))
-    cleared = await patch(client, workspace, data["id"], {"ownerUserId": None})
-
-    assert data["ownerUserId"] == str(owner)
-    assert cleared.status_code == 200, cleared.text
-    assert cleared.json()["data"]["ownerUserId"] is None
-
-
-async def test_owner_from_another_workspace_is_422(
-    client: httpx.AsyncClient,
-    workspace: Workspace,
-    other_workspace: Workspace,
-    database: Database,
-) -> None:
-    stranger = await add_member(database, other_workspace, "stranger@example.com")
-    company = await create(client, workspace, name="Acme")
-    before = await snapshot(database)
-
-    created = await client.post(
-        API, json={"name": "New", "ownerUserId": str(stranger)}, headers=workspace.headers
-    )
-    patched = await patch(client, workspace, company["id"], {"ownerUserId": str(stranger)})
-
-    for response in (created, patched):
-        error = assert_error(response, 422, "VALIDATION_FAILED")
-        assert detail_fields(error) == {"ownerUserId"}
-    assert await snapshot(database) == before
-
-
-async def test_filter_by_owner_id_and_unassigned(
-    client: httpx.AsyncClient, workspace: Workspace, database: Database
-) -> None:
-    ann = await add_member(database, workspace, "ann@example.com")
-    ben = await add_member(database, workspace, "ben@example.com")
-    await create(client, workspace, name="Ann Co", ownerUserId=str(ann))
-    await create(client, workspace, name="Ben Co", ownerUserId=str(ben))
-    await create(client, workspace, name="Nobody Co")
-
-    assert await names(client, workspace, ownerUserId=str(ann)) == ["Ann Co"]
-    assert await names(client, workspace, ownerUserId=str(ben)) == ["Ben Co"]
-    assert await names(client, workspace, ownerUserId="unassigned") == ["Nobody Co"]
-    assert await names(client, workspace, ownerUserId=str(uuid.uuid4())) == []
-
-
-async def test_owner_me_needs_a_user_behind_the_key(
-    client: httpx.AsyncClient, workspace: Workspace
-) -> None:
-    await create(client, workspace, name="Acme")
-
-    response = await client.get(API, params={"ownerUserId": "me"}, headers=workspace.headers)
-
-    bad_request(response, "ownerUserId")
-
-
-async def test_owner_me_is_the_user_who_created_the_key(
-    client: httpx.AsyncClient, workspace: Workspace, database: Database
-) -> None:
-    ann = await add_member(database, workspace, "ann@example.com")
-    ben = await add_member(database, workspace, "ben@example.com")
-    await create(client, workspace, name="Ann Co", ownerUserId=str(ann))
-    await create(client, workspace, name="Ben Co", ownerUserId=str(ben))
-    anns_key = await key_of_user(database, workspace, ann)
-
-    response = await client.get(API, params={"ownerUserId": "me"}, headers=anns_key)
-
-    assert response.status_code == 200, response.text
-    assert [c["name"] for c in response.json()["data"]] == ["Ann Co"]
-
-
-@pytest.mark.parametrize("value", ["garbage", "12345", "x" * 41])
-async def test_owner_filter_garbage_is_400(
-    client: httpx.AsyncClient, workspace: Workspace, value: str
-) -> None:
-    response = await client.get(API, params={"ownerUserId": value}, headers=workspace.headers)
-
-    bad_request(response, "ownerUserId")
 
 
 # --- read one -----------------------------------------------------------------------------------

@@ -21,6 +21,7 @@ RECORD_FIELDS = {
     "externalId",
     "status",
     "lifecycleStage",
+    "ownerUserId",
     "properties",
     "isIdentified",
     "lastActivityAt",

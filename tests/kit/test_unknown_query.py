@@ -117,21 +117,37 @@ async def test_companies_by_domain_written_any_way(
         assert assert_error(response, 400, "INVALID_REQUEST")["details"][0]["field"] == "domain"
 
 
-async def test_contacts_by_tag_id_or_key(client: httpx.AsyncClient, workspace: Workspace) -> None:
-    ada = await _contact(client, workspace, email="ada@lovelace.example")
-    await _contact(client, workspace, email="grace@hopper.example")
+@pytest.mark.parametrize(
+    ("path", "first", "second"),
+    [
+        (CONTACTS, {"email": "ada@lovelace.example"}, {"email": "grace@hopper.example"}),
+        (COMPANIES, {"name": "Acme"}, {"name": "Globex"}),
+    ],
+)
+async def test_contacts_and_companies_by_tag_id_or_key(
+    client: httpx.AsyncClient,
+    workspace: Workspace,
+    path: str,
+    first: dict[str, str],
+    second: dict[str, str],
+) -> None:
+    made = [
+        (await client.post(path, json=body, headers=workspace.headers)).json()["data"]["id"]
+        for body in (first, second)
+    ]
     tag = await client.post(
         "/api/v1/tags", json={"key": "vip", "name": "VIP"}, headers=workspace.headers
     )
     tag_id = tag.json()["data"]["id"]
     tagged = await client.post(
-        f"{CONTACTS}/{ada}/tags", json={"tagId": tag_id}, headers=workspace.headers
+        f"{path}/{made[0]}/tags", json={"tagId": tag_id}, headers=workspace.headers
     )
     assert tagged.status_code == 201
-    for ref, expected in ((tag_id, [ada]), ("vip", [ada]), ("nobody", [])):
-        response = await client.get(CONTACTS, params={"tag": ref}, headers=workspace.headers)
+    for ref, expected in ((tag_id, made[:1]), ("VIP", made[:1]), ("nobody", [])):
+        response = await client.get(path, params={"tag": ref}, headers=workspace.headers)
         assert response.status_code == 200, response.text
         assert [c["id"] for c in response.json()["data"]] == expected
+        assert response.json()["meta"]["total"] == len(expected)
 
 
 async def test_logging_in_refuses_an_unknown_query_parameter(
