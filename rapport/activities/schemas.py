@@ -6,13 +6,20 @@ import uuid
 from datetime import datetime
 from typing import Any
 
-from pydantic import Field, field_validator
+from pydantic import ConfigDict, Field, field_validator
 
 from rapport.events.schemas import ActorOut
 from rapport.kit.schemas import InputModel, UtcDateTime, WireModel, not_null
 from rapport.models.activities import Activity, ActivityModule, ActivityType
 
 CONTENT_LIMIT = 65_536
+
+_SUBJECT_DOC = "A short title; trimmed, and blank is stored as null"
+_CONTENT_DOC = "Free text; required (not blank) when the type is NOTE"
+_PROPERTIES_DOC = (
+    "Free-form JSON object, stored and returned as given (a call's duration and outcome, a "
+    "page view's URL...)"
+)
 
 
 def _upper(value: Any) -> Any:
@@ -57,14 +64,43 @@ class ActivityOut(WireModel):
 class ActivityCreate(InputModel):
     """An activity of the contact in the path (`/contacts/{id}/activities`)."""
 
+    model_config = ConfigDict(
+        json_schema_extra={
+            "examples": [
+                {
+                    "type": "CALL",
+                    "subject": "Pricing call",
+                    "content": "Walked through the Growth plan; they want a proposal by Friday.",
+                    "properties": {"durationMinutes": 30, "outcome": "interested"},
+                    "occurredAt": "2026-03-02T14:30:00Z",
+                    "module": "CRM",
+                }
+            ]
+        }
+    )
+
     type: ActivityType = Field(description="Any case: `CALL` or `call`", examples=["CALL"])
-    subject: str | None = Field(default=None, max_length=300)
-    content: str | None = Field(default=None, max_length=CONTENT_LIMIT)
-    properties: dict[str, Any] = Field(default_factory=dict)
-    occurred_at: UtcDateTime | None = Field(default=None, description="Default: now")
-    module: ActivityModule = ActivityModule.CRM
-    company_id: uuid.UUID | None = None
-    lead_id: uuid.UUID | None = None
+    subject: str | None = Field(default=None, max_length=300, description=_SUBJECT_DOC)
+    content: str | None = Field(default=None, max_length=CONTENT_LIMIT, description=_CONTENT_DOC)
+    properties: dict[str, Any] = Field(default_factory=dict, description=_PROPERTIES_DOC)
+    occurred_at: UtcDateTime | None = Field(
+        default=None,
+        description="When it happened (ISO 8601; default: now). Moves the contact's "
+        "lastActivityAt forward, never back",
+    )
+    module: ActivityModule = Field(
+        default=ActivityModule.CRM,
+        description="The area of the business it belongs to (any case); GET /contacts?module= "
+        "lists the contacts with an activity in a module",
+    )
+    company_id: uuid.UUID | None = Field(
+        default=None, description="A company of this workspace (checked)"
+    )
+    lead_id: uuid.UUID | None = Field(
+        default=None,
+        description="A free reference to a lead of a pipeline kept elsewhere: stored as given, "
+        "not checked",
+    )
 
     _type_case = field_validator("type", "module", mode="before")(_upper)
 
@@ -72,15 +108,61 @@ class ActivityCreate(InputModel):
 class ActivityLog(ActivityCreate):
     """An activity of a contact and/or a company (`POST /activities`)."""
 
-    contact_id: uuid.UUID | None = None
+    model_config = ConfigDict(
+        json_schema_extra={
+            "examples": [
+                {
+                    "type": "MEETING",
+                    "subject": "Quarterly review",
+                    "content": "Reviewed usage and renewal terms with the account team.",
+                    "properties": {"location": "Video call", "attendees": 4},
+                    "occurredAt": "2026-03-03T10:00:00Z",
+                    "contactId": "5f0c6a52-8a4e-4b8e-9a57-2f1d3c4b5a69",
+                }
+            ]
+        }
+    )
+
+    contact_id: uuid.UUID | None = Field(
+        default=None,
+        description="A contact of this workspace; the id of a merged contact logs the activity "
+        "on the contact it was merged into. contactId or companyId is required",
+    )
 
 
 class ActivityUpdate(InputModel):
-    type: ActivityType | None = Field(default=None, json_schema_extra=not_null)
-    subject: str | None = Field(default=None, max_length=300)
-    content: str | None = Field(default=None, max_length=CONTENT_LIMIT)
-    properties: dict[str, Any] | None = Field(default=None, json_schema_extra=not_null)
-    occurred_at: UtcDateTime | None = Field(default=None, json_schema_extra=not_null)
+    model_config = ConfigDict(
+        json_schema_extra={
+            "examples": [
+                {
+                    "content": "Walked through the Growth plan; proposal sent on Thursday.",
+                    "properties": {"durationMinutes": 45, "outcome": "proposal sent"},
+                }
+            ]
+        }
+    )
+
+    type: ActivityType | None = Field(
+        default=None,
+        json_schema_extra=not_null,
+        description="Any case; changing it to NOTE needs content",
+    )
+    subject: str | None = Field(default=None, max_length=300, description="null or blank clears it")
+    content: str | None = Field(
+        default=None,
+        max_length=CONTENT_LIMIT,
+        description="null clears it, except on a NOTE (a note needs content)",
+    )
+    properties: dict[str, Any] | None = Field(
+        default=None,
+        json_schema_extra=not_null,
+        description="Replaces the whole object (send every key to keep)",
+    )
+    occurred_at: UtcDateTime | None = Field(
+        default=None,
+        json_schema_extra=not_null,
+        description="ISO 8601; a later time moves the contact's lastActivityAt forward",
+    )
 
     _type_case = field_validator("type", mode="before")(_upper)
 
@@ -108,12 +190,40 @@ class NoteOut(WireModel):
 
 
 class NoteCreate(InputModel):
-    content: str = Field(min_length=1, max_length=CONTENT_LIMIT)
-    subject: str | None = Field(default=None, max_length=300)
+    model_config = ConfigDict(
+        json_schema_extra={
+            "examples": [
+                {
+                    "subject": "Buying process",
+                    "content": "Prefers email over calls. The budget is approved in the March "
+                    "board meeting.",
+                }
+            ]
+        }
+    )
+
+    content: str = Field(
+        min_length=1, max_length=CONTENT_LIMIT, description="The note's text; not blank"
+    )
+    subject: str | None = Field(default=None, max_length=300, description=_SUBJECT_DOC)
 
 
 class NoteUpdate(InputModel):
-    content: str | None = Field(
-        default=None, json_schema_extra=not_null, min_length=1, max_length=CONTENT_LIMIT
+    model_config = ConfigDict(
+        json_schema_extra={
+            "examples": [
+                {
+                    "content": "Prefers email over calls. The budget was approved on 12 March.",
+                }
+            ]
+        }
     )
-    subject: str | None = Field(default=None, max_length=300)
+
+    content: str | None = Field(
+        default=None,
+        json_schema_extra=not_null,
+        min_length=1,
+        max_length=CONTENT_LIMIT,
+        description="The note's text; not blank",
+    )
+    subject: str | None = Field(default=None, max_length=300, description="null or blank clears it")

@@ -5,7 +5,7 @@ from __future__ import annotations
 import uuid
 from typing import Annotated
 
-from fastapi import Depends, Request, Response
+from fastapi import Depends, Path, Request, Response
 
 from rapport.auth.dependencies import Caller, KeyCache, access, count_anonymous
 from rapport.auth.deps import ApiKeys
@@ -31,6 +31,8 @@ from rapport.kit.session import DbSession, after_commit, api_router
 
 router = api_router(tags=["Auth"])
 
+ApiKeyId = Annotated[uuid.UUID, Path(description="The API key's id (not its secret)")]
+
 
 @router.post(
     "/auth/login",
@@ -38,6 +40,13 @@ router = api_router(tags=["Auth"])
     responses=documented_errors({401: "Wrong email or password (UNAUTHENTICATED)"}),
 )
 async def login(body: LoginRequest, request: Request, db: DbSession) -> Envelope[SessionOut]:
+    """Check a user's email and password and return a session token (a JWT) that expires at
+    `expiresAt`, with the workspaces the user belongs to and the role in each. No credentials
+    are needed; attempts are rate-limited per client address. The email is compared without
+    regard to case; a wrong email, a wrong password and a disabled user all answer the same
+    401. Send the token as `Authorization: Bearer <token>`, with `X-Tenant-Id` naming the
+    workspace when the user belongs to more than one; the token's scopes are those of the
+    user's role in that workspace."""
     await count_anonymous(request, "auth")
     refuse_unknown_query(request)
     settings: Settings = request.app.state.settings
@@ -58,6 +67,10 @@ async def login(body: LoginRequest, request: Request, db: DbSession) -> Envelope
 
 @router.get("/auth/me", summary="The credential making this request")
 async def who_am_i(principal: Caller, _access: Annotated[Context, access()]) -> Envelope[WhoAmI]:
+    """Describe the credential that authenticates this request: its workspace, whether it is
+    an API key or a user's session token, the key or user id, and the scopes it holds. Any
+    valid credential may call it; no scope is required. Use it to check a key before
+    configuring an integration."""
     return Envelope(
         data=WhoAmI(
             tenant_id=principal.tenant_id,
@@ -74,6 +87,9 @@ async def list_api_keys(
     keys: ApiKeys,
     page: Annotated[PageRequest, Depends(Pagination(ApiKeyRepository.sort_columns))],
 ) -> ListEnvelope[ApiKeyOut]:
+    """List every API key of the workspace, revoked and expired ones included (see
+    `revokedAt` and `expiresAt`). Secrets are never returned; `prefix` shows the first
+    characters of each key so it can be recognised. Requires the `crm:admin` scope."""
     rows, meta = await keys.list(page)
     return ListEnvelope(data=[ApiKeyOut.model_validate(r) for r in rows], meta=meta)
 
@@ -87,6 +103,11 @@ async def list_api_keys(
 async def create_api_key(
     body: ApiKeyCreate, keys: ApiKeys, response: Response
 ) -> Envelope[ApiKeyCreated]:
+    """Create an API key for the workspace. The secret is in `key` in this response only;
+    it is stored hashed and cannot be shown again. Requires the `crm:admin` scope, and a key
+    cannot grant a scope its creator does not hold (403). When the caller is itself an
+    expiring API key, the new key expires no later than it, even when `expiresAt` is left
+    out. An unknown scope or an `expiresAt` in the past is refused with 422."""
     key, secret = await keys.create(body.name, body.scopes, body.expires_at)
     response.headers["Location"] = f"/api/v1/api-keys/{key.id}"
     out = ApiKeyOut.model_validate(key)
@@ -94,7 +115,9 @@ async def create_api_key(
 
 
 @router.get("/api-keys/{key_id}", tags=["API keys"], summary="One API key (without its secret)")
-async def get_api_key(key_id: uuid.UUID, keys: ApiKeys) -> Envelope[ApiKeyOut]:
+async def get_api_key(key_id: ApiKeyId, keys: ApiKeys) -> Envelope[ApiKeyOut]:
+    """One API key of the workspace, revoked or not, without its secret. Requires the
+    `crm:admin` scope; 404 if the workspace has no key with this id."""
     return Envelope(data=ApiKeyOut.model_validate(await keys.get(key_id)))
 
 
@@ -103,7 +126,11 @@ async def get_api_key(key_id: uuid.UUID, keys: ApiKeys) -> Envelope[ApiKeyOut]:
     tags=["API keys"],
     summary="Revoke an API key; it stops working at once",
 )
-async def revoke_api_key(key_id: uuid.UUID, request: Request, keys: ApiKeys) -> Envelope[ApiKeyOut]:
+async def revoke_api_key(key_id: ApiKeyId, request: Request, keys: ApiKeys) -> Envelope[ApiKeyOut]:
+    """Revoke an API key: requests made with it are refused with 401 from then on (other
+    server processes may still accept it for a few seconds while their key cache expires).
+    The key stays listed with `revokedAt` set; revoking it again changes nothing and returns
+    it as it is. Revocation cannot be undone. Requires the `crm:admin` scope."""
     key = await keys.revoke(key_id)
     cache: KeyCache = request.app.state.key_cache
     after_commit(request, lambda: cache.forget(key_id=key.id))

@@ -5,14 +5,26 @@ from __future__ import annotations
 import uuid
 from datetime import datetime
 
-from pydantic import Field, field_validator
+from pydantic import ConfigDict, Field, field_validator
 
 from rapport.auth.scopes import ALL_SCOPES, parse_scopes
 from rapport.kit.schemas import InputModel, UtcDateTime, WireModel
 
 
 class LoginRequest(InputModel):
-    email: str = Field(max_length=320, examples=["ada@example.com"])
+    model_config = ConfigDict(
+        json_schema_extra={
+            "examples": [
+                {"email": "alice.johnson@example.com", "password": "correct horse battery staple"}
+            ]
+        }
+    )
+
+    email: str = Field(
+        max_length=320,
+        description="The user's email address (any case)",
+        examples=["ada@example.com"],
+    )
     password: str = Field(min_length=1, max_length=1024, examples=["correct horse battery"])
 
 
@@ -48,14 +60,29 @@ _SCOPES_DOC = "Any of: " + ", ".join(sorted(ALL_SCOPES))
 
 
 class ApiKeyCreate(InputModel):
-    name: str = Field(min_length=1, max_length=200, examples=["Zapier integration"])
+    model_config = ConfigDict(
+        json_schema_extra={
+            "examples": [{"name": "Zapier integration", "scopes": ["crm:read", "crm:write"]}]
+        }
+    )
+
+    name: str = Field(
+        min_length=1,
+        max_length=200,
+        description="A label to recognise the key by in lists",
+        examples=["Zapier integration"],
+    )
     scopes: list[str] = Field(
         min_length=1,
         max_length=len(ALL_SCOPES) * 2,
         description=_SCOPES_DOC,
         examples=[["crm:read", "crm:write"]],
     )
-    expires_at: UtcDateTime | None = Field(default=None, description="Optional expiry (UTC)")
+    expires_at: UtcDateTime | None = Field(
+        default=None,
+        description="Optional expiry (ISO 8601, stored as UTC); must be in the future. A key "
+        "created with an expiring API key expires no later than that key.",
+    )
 
     @field_validator("scopes")
     @classmethod

@@ -6,7 +6,7 @@ import uuid
 from datetime import datetime
 from typing import Any
 
-from pydantic import Field
+from pydantic import ConfigDict, Field
 
 from rapport.contacts.schemas import ContactOut
 from rapport.kit.schemas import InputModel, WireModel, not_null
@@ -14,6 +14,12 @@ from rapport.models.companies import CompanyRole, CompanyStatus
 
 _PROPERTIES = {"annual_revenue": 5000000}
 _DOMAIN_DOC = "Stored normalised (`https://www.Acme.com/x` -> `acme.com`); unique per workspace"
+_EXTERNAL_ID_DOC = "The caller's own id (e.g. from another system); unique per workspace"
+_PROPERTIES_DOC = (
+    "Custom properties by key, each checked against the workspace's COMPANY definitions "
+    "(see /api/v1/properties)"
+)
+_SAMPLE_ID = "01935a4e-8f3c-7d2a-9b1e-4c5d6e7f8a9b"
 
 
 class CompanyOut(WireModel):
@@ -35,52 +41,140 @@ class CompanyOut(WireModel):
 
 
 class CompanyCreate(InputModel):
+    model_config = ConfigDict(
+        json_schema_extra={
+            "examples": [
+                {
+                    "name": "Pinecrest Logistics",
+                    "domain": "pinecrest-logistics.example",
+                    "externalId": "sf-0018842",
+                    "industry": "Logistics",
+                    "size": "51-200",
+                    "plan": "Enterprise",
+                    "website": "https://pinecrest-logistics.example",
+                    "phone": "+14155550132",
+                    "role": "prospect",
+                    "status": "active",
+                    "ownerUserId": _SAMPLE_ID,
+                    "properties": {"annual_revenue": 5000000, "tier": "silver"},
+                }
+            ]
+        }
+    )
+
     name: str = Field(min_length=1, max_length=300, examples=["Acme Corp"])
     domain: str | None = Field(default=None, max_length=300, description=_DOMAIN_DOC)
-    external_id: str | None = Field(default=None, min_length=1, max_length=255)
+    external_id: str | None = Field(
+        default=None, min_length=1, max_length=255, description=_EXTERNAL_ID_DOC
+    )
     industry: str | None = Field(default=None, max_length=200)
-    size: str | None = Field(default=None, max_length=50, examples=["50-200"])
-    plan: str | None = Field(default=None, max_length=100)
-    website: str | None = Field(default=None, max_length=2048)
-    phone: str | None = Field(default=None, max_length=64)
-    role: CompanyRole = CompanyRole.PROSPECT
+    size: str | None = Field(
+        default=None, max_length=50, description="Headcount band, free text", examples=["50-200"]
+    )
+    plan: str | None = Field(
+        default=None, max_length=100, description="The company's plan or contract, free text"
+    )
+    website: str | None = Field(
+        default=None, max_length=2048, description="An http(s) URL; a bare host gets `https://`"
+    )
+    phone: str | None = Field(
+        default=None,
+        max_length=64,
+        description="Stored as E.164; a number without country code is read with the "
+        "workspace's default phone region",
+    )
+    role: CompanyRole = Field(
+        default=CompanyRole.PROSPECT, description="The commercial relationship"
+    )
     status: CompanyStatus = CompanyStatus.ACTIVE
     owner_user_id: uuid.UUID | None = Field(default=None, description="A user of the workspace")
-    properties: dict[str, Any] = Field(default_factory=dict, examples=[_PROPERTIES])
+    properties: dict[str, Any] = Field(
+        default_factory=dict, description=_PROPERTIES_DOC, examples=[_PROPERTIES]
+    )
 
 
 class CompanyUpdate(InputModel):
     """Only the fields sent change; `null` clears a field. `properties` merge key by key (a
     key sent as `null` is removed)."""
 
+    model_config = ConfigDict(
+        json_schema_extra={"examples": [{"role": "customer", "properties": {"tier": "gold"}}]}
+    )
+
     name: str | None = Field(default=None, json_schema_extra=not_null, min_length=1, max_length=300)
-    domain: str | None = Field(default=None, max_length=300)
-    external_id: str | None = Field(default=None, min_length=1, max_length=255)
+    domain: str | None = Field(default=None, max_length=300, description=_DOMAIN_DOC)
+    external_id: str | None = Field(
+        default=None, min_length=1, max_length=255, description=_EXTERNAL_ID_DOC
+    )
     industry: str | None = Field(default=None, max_length=200)
-    size: str | None = Field(default=None, max_length=50)
-    plan: str | None = Field(default=None, max_length=100)
-    website: str | None = Field(default=None, max_length=2048)
-    phone: str | None = Field(default=None, max_length=64)
-    role: CompanyRole | None = Field(default=None, json_schema_extra=not_null)
+    size: str | None = Field(default=None, max_length=50, description="Headcount band, free text")
+    plan: str | None = Field(
+        default=None, max_length=100, description="The company's plan or contract, free text"
+    )
+    website: str | None = Field(
+        default=None, max_length=2048, description="An http(s) URL; a bare host gets `https://`"
+    )
+    phone: str | None = Field(
+        default=None, max_length=64, description="Stored as E.164 (see CompanyCreate)"
+    )
+    role: CompanyRole | None = Field(
+        default=None, json_schema_extra=not_null, description="The commercial relationship"
+    )
     status: CompanyStatus | None = Field(default=None, json_schema_extra=not_null)
-    owner_user_id: uuid.UUID | None = None
-    properties: dict[str, Any] | None = None
+    owner_user_id: uuid.UUID | None = Field(
+        default=None, description="A user of the workspace; `null` unassigns the company"
+    )
+    properties: dict[str, Any] | None = Field(
+        default=None,
+        description="Merged key by key (a key sent as `null` is removed; `null` for the whole "
+        "object removes every key)",
+    )
 
 
 class MembershipCreate(InputModel):
-    company_id: uuid.UUID = Field(examples=["01935a4e-8f3c-7d2a-9b1e-4c5d6e7f8a9b"])
-    role: str | None = Field(default=None, max_length=200, examples=["Decision Maker"])
+    model_config = ConfigDict(
+        json_schema_extra={
+            "examples": [{"companyId": _SAMPLE_ID, "role": "Technical Advisor", "isPrimary": False}]
+        }
+    )
+
+    company_id: uuid.UUID = Field(
+        description="The company's id (not its externalId); 422 if no such company",
+        examples=[_SAMPLE_ID],
+    )
+    role: str | None = Field(
+        default=None,
+        max_length=200,
+        description="The contact's job or role at the company, free text",
+        examples=["Decision Maker"],
+    )
     is_primary: bool = Field(
         default=False, description="The contact's primary company (replaces the previous one)"
     )
     properties: dict[str, Any] = Field(
-        default_factory=dict, description="CONTACT_COMPANY properties", examples=[{}]
+        default_factory=dict,
+        description="Custom properties of the membership, checked against the workspace's "
+        "CONTACT_COMPANY definitions",
+        examples=[{}],
     )
 
 
 class MembershipUpdate(InputModel):
-    role: str | None = Field(default=None, max_length=200)
-    is_primary: bool | None = Field(default=None, json_schema_extra=not_null)
+    """Only the fields sent change."""
+
+    model_config = ConfigDict(
+        json_schema_extra={"examples": [{"role": "Head of Engineering", "isPrimary": True}]}
+    )
+
+    role: str | None = Field(
+        default=None, max_length=200, description="Free text; `null` clears it"
+    )
+    is_primary: bool | None = Field(
+        default=None,
+        json_schema_extra=not_null,
+        description="`true` makes this the contact's primary company (the previous primary one "
+        "stops being primary); `false` on the primary one leaves the contact without one",
+    )
     properties: dict[str, Any] | None = Field(
         default=None, description="Merged key by key (a key sent as null is removed)"
     )

@@ -7,12 +7,19 @@ from datetime import datetime
 from typing import Annotated, Any
 
 from fastapi import Path
-from pydantic import Field
+from pydantic import ConfigDict, Field
 
 from rapport.kit.schemas import InputModel, WireModel, not_null
 from rapport.models.contacts import ContactStatus, LifecycleStage
 
 _EXAMPLE_PROPERTIES = {"plan": "Enterprise", "mrr": 4999}
+_EMAIL_DOC = "Stored lowercase; unique among the workspace's live contacts (not deleted or merged)"
+_EXTERNAL_ID_DOC = "The caller's own id for the contact; unique among the workspace's live contacts"
+_NAME_DOC = "Full name; when left out, made of givenName and familyName"
+_PROPERTIES_DOC = (
+    "Custom property values by key. Each key must be defined at /properties (unless the "
+    "workspace allows free properties) and each value must fit its type."
+)
 
 ContactRef = Annotated[
     str,
@@ -48,8 +55,35 @@ class ContactOut(WireModel):
 
 
 class ContactCreate(InputModel):
-    email: str | None = Field(default=None, max_length=320, examples=["alice@example.com"])
-    name: str | None = Field(default=None, max_length=300, examples=["Alice Johnson"])
+    """At least one of email, phone, externalId or a name (name, givenName, familyName) is
+    needed."""
+
+    model_config = ConfigDict(
+        json_schema_extra={
+            "examples": [
+                {
+                    "email": "alice.johnson@example.com",
+                    "givenName": "Alice",
+                    "familyName": "Johnson",
+                    "phone": "+1 415 555 2671",
+                    "externalId": "crm-1042",
+                    "lifecycleStage": "LEAD",
+                    "properties": {
+                        "company": "Acme Corp",
+                        "source": "webinar",
+                        "city": "Austin",
+                    },
+                }
+            ]
+        }
+    )
+
+    email: str | None = Field(
+        default=None, max_length=320, description=_EMAIL_DOC, examples=["alice@example.com"]
+    )
+    name: str | None = Field(
+        default=None, max_length=300, description=_NAME_DOC, examples=["Alice Johnson"]
+    )
     given_name: str | None = Field(default=None, max_length=150, examples=["Alice"])
     family_name: str | None = Field(default=None, max_length=150, examples=["Johnson"])
     phone: str | None = Field(
@@ -59,32 +93,66 @@ class ContactCreate(InputModel):
         "workspace's defaultPhoneRegion is used.",
         examples=["+1 415 555 2671"],
     )
-    external_id: str | None = Field(default=None, min_length=1, max_length=255)
-    status: ContactStatus = Field(default=ContactStatus.ACTIVE)
+    external_id: str | None = Field(
+        default=None, min_length=1, max_length=255, description=_EXTERNAL_ID_DOC
+    )
+    status: ContactStatus = Field(
+        default=ContactStatus.ACTIVE,
+        description="Not MERGED: contacts become MERGED only by POST /contacts/{ref}/merge",
+    )
     lifecycle_stage: LifecycleStage | None = Field(default=None, examples=["LEAD"])
     owner_user_id: uuid.UUID | None = Field(default=None, description="A user of the workspace")
-    properties: dict[str, Any] = Field(default_factory=dict, examples=[_EXAMPLE_PROPERTIES])
+    properties: dict[str, Any] = Field(
+        default_factory=dict, description=_PROPERTIES_DOC, examples=[_EXAMPLE_PROPERTIES]
+    )
 
 
 class ContactUpdate(InputModel):
     """Only the fields sent change; `null` clears a field. `properties` merge into the stored
     ones key by key (a key sent as `null` is removed)."""
 
-    email: str | None = Field(default=None, max_length=320)
-    name: str | None = Field(default=None, max_length=300)
+    model_config = ConfigDict(
+        json_schema_extra={
+            "examples": [
+                {"lifecycleStage": "CUSTOMER", "properties": {"plan": "Growth", "mrr": 199}}
+            ]
+        }
+    )
+
+    email: str | None = Field(default=None, max_length=320, description=_EMAIL_DOC)
+    name: str | None = Field(default=None, max_length=300, description="Full name")
     given_name: str | None = Field(default=None, max_length=150)
     family_name: str | None = Field(default=None, max_length=150)
-    phone: str | None = Field(default=None, max_length=64)
-    external_id: str | None = Field(default=None, min_length=1, max_length=255)
-    status: ContactStatus | None = Field(default=None, json_schema_extra=not_null)
+    phone: str | None = Field(
+        default=None,
+        max_length=64,
+        description="Any common spelling; stored as E.164 (see POST /contacts)",
+    )
+    external_id: str | None = Field(
+        default=None, min_length=1, max_length=255, description=_EXTERNAL_ID_DOC
+    )
+    status: ContactStatus | None = Field(
+        default=None,
+        description="Not MERGED (use POST /contacts/{ref}/merge); DELETED is a soft delete, "
+        "and ACTIVE or ARCHIVED restores a deleted contact",
+        json_schema_extra=not_null,
+    )
     lifecycle_stage: LifecycleStage | None = None
     owner_user_id: uuid.UUID | None = Field(
         default=None, description="A user of the workspace; null leaves it unowned"
     )
-    properties: dict[str, Any] | None = Field(default=None, examples=[{"mrr": 9999, "old": None}])
+    properties: dict[str, Any] | None = Field(
+        default=None,
+        description="Merged into the stored values key by key: a key sent as null is removed, "
+        "keys not sent stay. `properties: null` removes every value.",
+        examples=[{"mrr": 9999, "old": None}],
+    )
 
 
 class ContactUpsert(ContactCreate):
+    """A new contact: at least one of email, phone, externalId or a name (name, givenName,
+    familyName) is needed. With `upsert`, the fields for the contact to update."""
+
     upsert: bool = Field(
         default=False,
         description="When a live contact has this externalId (else this email), update it with "
@@ -93,10 +161,37 @@ class ContactUpsert(ContactCreate):
 
 
 class ResolveRequest(InputModel):
+    """What is known of the person: at least one of email, phone, externalId, name."""
+
+    model_config = ConfigDict(
+        json_schema_extra={
+            "examples": [
+                {
+                    "email": "alice.johnson@example.com",
+                    "phone": "+1 415 555 2671",
+                    "name": "Alice Johnson",
+                }
+            ]
+        }
+    )
+
     email: str | None = Field(default=None, max_length=320, examples=["alice@example.com"])
-    phone: str | None = Field(default=None, max_length=64)
-    external_id: str | None = Field(default=None, max_length=255)
-    name: str | None = Field(default=None, max_length=300)
+    phone: str | None = Field(
+        default=None,
+        max_length=64,
+        description="Any common spelling, read as on POST /contacts",
+        examples=["+1 415 555 2671"],
+    )
+    external_id: str | None = Field(
+        default=None, max_length=255, description="The caller's own id for the contact"
+    )
+    name: str | None = Field(
+        default=None,
+        max_length=300,
+        description="The full name; it matches a contact whose name is the same, ignoring "
+        "case and accents",
+        examples=["Alice Johnson"],
+    )
 
 
 class ResolveCandidate(WireModel):

@@ -199,8 +199,10 @@ class ContactService:
         return (best[0].contact if sure and unique else None), best
 
     async def create(self, data: ContactCreate) -> Contact:
-        if data.status == ContactStatus.MERGED:
-            raise field_error("status", "Contacts become MERGED by POST /contacts/{id}/merge")
+        if data.status in GONE:
+            raise field_error(
+                "status", "A new contact is ACTIVE or ARCHIVED (DELETE and merge end contacts)"
+            )
         email = normalize_email(clean(data.email))
         phone = normalize_phone(clean(data.phone), self.phone_region)
         external_id = clean(data.external_id)

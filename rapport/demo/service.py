@@ -16,6 +16,8 @@ from rapport.models.contacts import ContactStatus, LifecycleStage
 from rapport.models.properties import PropertyEntity, PropertyType
 from rapport.properties.schemas import PropertyCreate, PropertyOption
 from rapport.properties.service import PropertyService
+from rapport.tags.schemas import TagCreate
+from rapport.tags.service import TaggingService, TagService
 
 GIVEN_NAMES = [
     "Ada",
@@ -125,6 +127,7 @@ INDUSTRIES = ["SaaS", "Retail", "Logistics", "Food", "Manufacturing", "Consultin
 SIZES = ["1-10", "11-50", "51-200", "201-1000", "1000+"]
 JOB_TITLES = ["CEO", "CTO", "Head of Sales", "Marketing Manager", "Engineer", "Buyer", None]
 SOURCES = ["website", "webinar", "referral", "trade-show", "linkedin", "newsletter"]
+TIERS = ("gold", "silver", "bronze")
 CITIES = ["Lisbon", "Berlin", "Lagos", "Austin", "Osaka", "Toronto", "Lyon", "Nairobi", "Pune"]
 
 
@@ -159,26 +162,63 @@ def _choices(*values: str) -> list[PropertyOption]:
     return [PropertyOption(value=v, label=v.replace("-", " ").title()) for v in values]
 
 
+DEMO_PROPERTIES = (
+    (PropertyEntity.CONTACT, "company", "Company name", PropertyType.TEXT, ()),
+    (PropertyEntity.CONTACT, "source", "Source", PropertyType.SELECT, tuple(SOURCES)),
+    (PropertyEntity.CONTACT, "city", "City", PropertyType.TEXT, ()),
+    (
+        PropertyEntity.CONTACT,
+        "plan",
+        "Plan",
+        PropertyType.SELECT,
+        ("Starter", "Growth", "Enterprise"),
+    ),
+    (PropertyEntity.CONTACT, "mrr", "Monthly recurring revenue", PropertyType.CURRENCY, ()),
+    (PropertyEntity.COMPANY, "annual_revenue", "Annual revenue", PropertyType.NUMBER, ()),
+    (PropertyEntity.COMPANY, "tier", "Account tier", PropertyType.SELECT, TIERS),
+)
+DEMO_TAGS = (
+    ("vip", "VIP", "#D4A017", 0.08),
+    ("newsletter", "Newsletter", "#2E86C1", 0.35),
+    ("churn-risk", "Churn risk", "#C0392B", 0.05),
+)
+"""Tags of the demo: key, name, colour, and the share of contacts carrying it (companies:
+twice that)."""
+
+
 async def define_demo_properties(context: Context) -> None:
-    """The custom contact properties the demo contacts carry."""
+    """The custom properties the demo contacts and companies carry."""
     service = PropertyService(context)
-    for key, label, kind, options in (
-        ("company", "Company name", PropertyType.TEXT, []),
-        ("source", "Source", PropertyType.SELECT, _choices(*SOURCES)),
-        ("city", "City", PropertyType.TEXT, []),
-        ("plan", "Plan", PropertyType.SELECT, _choices("Starter", "Growth", "Enterprise")),
-        ("mrr", "Monthly recurring revenue", PropertyType.CURRENCY, []),
-    ):
+    for entity, key, label, kind, options in DEMO_PROPERTIES:
         await service.create(
             PropertyCreate(
-                key=key, entity=PropertyEntity.CONTACT, label=label, type=kind, options=options
+                key=key, entity=entity, label=label, type=kind, options=_choices(*options)
             )
         )
 
 
+async def tag_demo_records(
+    context: Context, rng: random.Random, contact_ids: list[uuid.UUID], company_ids: list[uuid.UUID]
+) -> None:
+    tags = TagService(context)
+    tag_contacts = TaggingService.of_contacts(context)
+    tag_companies = TaggingService.of_companies(context)
+    for key, name, color, share in DEMO_TAGS:
+        tag = await tags.create(TagCreate(key=key, name=name, color=color))
+        for contact_id in contact_ids:
+            if rng.random() < share:
+                await tag_contacts.add(str(contact_id), tag.id)
+        for company_id in company_ids:
+            if rng.random() < share * 2:
+                await tag_companies.add(str(company_id), tag.id)
+
+
 async def seed_demo(context: Context, count: int = 300, seed: int = 7) -> int:
-    """`count` contacts, each a member of the demo company of its email's domain."""
+    """`count` contacts, each a member of the demo company of its email's domain, with demo
+    properties and tags. Company properties and tags draw from a second generator, so the
+    contacts a seed gives stay the same."""
     rng = random.Random(seed)
+    extra = random.Random(seed + 1)
     await define_demo_properties(context)
     companies = CompanyService(context)
     by_domain: dict[str, uuid.UUID] = {}
@@ -190,14 +230,20 @@ async def seed_demo(context: Context, count: int = 300, seed: int = 7) -> int:
                 industry=rng.choice(INDUSTRIES),
                 size=rng.choice(SIZES),
                 role=rng.choice(list(CompanyRole)),
+                properties={
+                    "annual_revenue": extra.choice([250_000, 1_200_000, 8_500_000, 42_000_000]),
+                    "tier": extra.choice(TIERS),
+                },
             )
         )
         by_domain[domain] = company.id
     contacts = ContactService(context)
     memberships = MembershipService(context)
+    contact_ids = []
     for index in range(count):
         data = fake_contact(rng, index)
         contact = await contacts.create(data)
+        contact_ids.append(contact.id)
         assert data.email is not None
         await memberships.add(
             str(contact.id),
@@ -207,4 +253,5 @@ async def seed_demo(context: Context, count: int = 300, seed: int = 7) -> int:
                 is_primary=True,
             ),
         )
+    await tag_demo_records(context, extra, contact_ids, list(by_domain.values()))
     return count

@@ -32,12 +32,14 @@ class PageMeta(WireModel):
     model_config = ConfigDict(json_schema_serialization_defaults_required=True)
 
     total: int | None = Field(
-        default=None, description="Rows matching the filters; null when walking by cursor"
+        default=None,
+        description="Rows matching the filters; null when walking by cursor",
+        examples=[42],
     )
-    skip: int
-    take: int
-    page: int
-    total_pages: int | None = None
+    skip: int = Field(examples=[0])
+    take: int = Field(examples=[25])
+    page: int = Field(examples=[1])
+    total_pages: int | None = Field(default=None, examples=[2])
     has_more: bool
     next_cursor: str | None = Field(
         default=None, description="Pass as `cursor` to fetch the next page by keyset"

@@ -9,6 +9,8 @@ from fastapi import FastAPI
 from fastapi.openapi.utils import get_openapi
 from fastapi.routing import APIRoute, iter_route_contexts
 
+from rapport.kit.pagination import Pagination
+
 _UUID = {"type": "string", "format": "uuid"}
 _WORKSPACE_PARAMETER = {
     "name": "X-Tenant-Id",
@@ -93,13 +95,14 @@ def install_openapi(
             title=app.title, version=app.version, description=app.description, routes=app.routes
         )
         spec.setdefault("components", {})["securitySchemes"] = _SECURITY_SCHEME
-        secured = {
-            (str(context.path), method.lower())
+        routes = {
+            (str(context.path), method.lower()): context.original_route
             for context in iter_route_contexts(app.routes)
             if isinstance(context.original_route, APIRoute)
-            and requires_credentials(context.original_route)
             for method in context.methods or ()
         }
+        secured = {key for key, route in routes.items() if requires_credentials(route)}
+        examples = _Examples(spec.get("components", {}).get("schemas", {}))
         for path, operations in spec.get("paths", {}).items():
             if not path.startswith(api_prefix):
                 continue
@@ -112,12 +115,17 @@ def install_openapi(
                     parameters.append(dict(_WORKSPACE_PARAMETER))
                     if method == "post":
                         parameters.append(dict(_IDEMPOTENCY_HEADER))
+                route = routes.get((path, method))
+                if route is not None:
+                    _document_sorting(route, parameters)
                 if method not in _BODY_METHODS:
                     responses.pop("422", None)  # query and path errors are 400 here
                 for status, response in _errors_for(method, path, is_secured).items():
                     if status == "422" or status not in responses:
                         responses[status] = response
                 for status, response in responses.items():
+                    if status.startswith("2"):
+                        examples.complete(response)
                     headers = response.setdefault("headers", {})
                     headers.update(_REQUEST_ID)
                     if is_secured and status != "401":
@@ -134,3 +142,84 @@ def install_openapi(
         return spec
 
     app.openapi = build  # type: ignore[method-assign]
+
+
+def _document_sorting(route: APIRoute, parameters: list[dict[str, Any]]) -> None:
+    """A list's `sortBy` names the fields that list sorts by, and its default."""
+    pending = [route.dependant]
+    while pending:
+        dependant = pending.pop()
+        if isinstance(dependant.call, Pagination):
+            paging = dependant.call
+            for parameter in parameters:
+                if parameter["name"] == "sortBy":
+                    parameter["schema"] = {"type": "string", "enum": list(paging.sort_fields)}
+                    order = "descending" if paging.default.descending else "ascending"
+                    parameter["description"] = (
+                        f"The field to sort by (default {paging.default.field}, {order})"
+                    )
+            return
+        pending.extend(dependant.dependencies)
+
+
+_STRING_FORMATS = {
+    "uuid": "0193a0e4-5b7c-7d3e-9f10-2a4b6c8d0e1f",
+    "date-time": "2026-11-30T09:30:00Z",
+    "date": "2026-11-30",
+    "email": "alice@example.com",
+    "uri": "https://example.com/",
+}
+
+
+class _Examples:
+    """Response examples made from the response schemas: each field shows its own example
+    when it declares one, else a value of its type, so every 2xx body in the document has an
+    example that its schema accepts."""
+
+    def __init__(self, components: dict[str, Any]) -> None:
+        self.components = components
+        self.made: dict[str, Any] = {}
+
+    def complete(self, response: dict[str, Any]) -> None:
+        for media in response.get("content", {}).values():
+            schema = media.get("schema")
+            if schema and "example" not in media and "examples" not in media:
+                media["example"] = self.of(schema)
+
+    def of(self, schema: dict[str, Any], seen: frozenset[str] = frozenset()) -> Any:
+        ref = schema.get("$ref")
+        if ref is not None:
+            name = ref.rsplit("/", 1)[-1]
+            if name in seen:
+                return None
+            if name not in self.made:
+                self.made[name] = self.of(self.components[name], seen | {name})
+            return self.made[name]
+        for key in ("examples", "example", "const", "enum"):
+            if key in schema:
+                value = schema[key]
+                return value[0] if key in ("examples", "enum") else value
+        for key in ("anyOf", "oneOf"):
+            if key in schema:
+                branches = schema[key]
+                if any(branch.get("type") == "null" for branch in branches):
+                    return None  # a field that may be empty and shows no example of its own
+                return self.of(branches[0], seen)
+        if "allOf" in schema:
+            return self.of(schema["allOf"][0], seen)
+        kind = schema.get("type")
+        if kind == "object" or "properties" in schema:
+            return {
+                name: self.of(field, seen) for name, field in schema.get("properties", {}).items()
+            }
+        if kind == "array":
+            return [self.of(schema.get("items", {}), seen)]
+        if kind == "string":
+            return _STRING_FORMATS.get(schema.get("format", ""), "string")
+        if kind == "integer":
+            return int(schema.get("minimum", 1))
+        if kind == "number":
+            return schema.get("minimum", 1.5)
+        if kind == "boolean":
+            return True
+        return None

@@ -105,8 +105,17 @@ class Pagination:
             None, ge=1, le=MAX_TAKE, alias="pageSize", description="Alias of take"
         ),
         cursor: str | None = Query(None, max_length=2000, description="meta.nextCursor of a page"),
-        sort_by: str | None = Query(None, alias="sortBy", max_length=64),
-        sort_order: Literal["asc", "desc"] | None = Query(None, alias="sortOrder"),
+        sort_by: str | None = Query(
+            None,
+            alias="sortBy",
+            max_length=64,
+            description="The field to sort by (400 names the allowed ones if another is given)",
+        ),
+        sort_order: Literal["asc", "desc"] | None = Query(
+            None,
+            alias="sortOrder",
+            description="asc or desc (default: the list's own order, else asc with sortBy)",
+        ),
         sort: str | None = Query(
             None,
             max_length=80,

@@ -21,7 +21,10 @@ router = api_router(prefix="/contacts", tags=["Contacts"])
     responses={
         **CONTACT_NOT_FOUND,
         **documented_errors(
-            {400: "Merging with itself, or a contact already merged (INVALID_REQUEST)"}
+            {
+                400: "Merging with itself, a contact already merged, or into a deleted "
+                "contact (INVALID_REQUEST)"
+            }
         ),
         **WITH_ETAG,
     },
@@ -29,4 +32,14 @@ router = api_router(prefix="/contacts", tags=["Contacts"])
 async def merge_contacts(
     ref: ContactRef, body: MergeRequest, merger: Merger, response: Response
 ) -> Envelope[ContactOut]:
+    """Merge the contact `loserId` into the contact in the path (named by id, email or
+    externalId), which survives and is returned. The survivor takes the loser's companies,
+    tags, activities (notes included), tasks and sync links (a link to an integration it
+    already has is dropped), fills its empty fields and missing property keys from the
+    loser's (its own values win; an email or externalId another live contact holds is not
+    taken), and keeps the later lastActivityAt. The loser stays as a MERGED contact pointing
+    at the survivor, so its id, email and externalId name the survivor from then on; a merge
+    cannot be undone. Requires the `crm:admin` scope. 400 when both are the same contact, the
+    loser is already merged, or the survivor is deleted; 422 when `loserId` names no contact
+    of the workspace."""
     return one_contact(await merger.merge(ref, body.loser_id), response)

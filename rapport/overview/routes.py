@@ -58,9 +58,24 @@ async def list_contacts(
         str | None,
         Query(alias="externalId", max_length=255, description="The contact with this externalId"),
     ] = None,
-    status: ContactStatus | None = None,
-    lifecycle_stage: Annotated[LifecycleStage | None, Query(alias="lifecycleStage")] = None,
-    is_identified: Annotated[bool | None, Query(alias="isIdentified")] = None,
+    status: Annotated[
+        ContactStatus | None,
+        Query(
+            description="Only contacts with this status; without it, every contact except "
+            "DELETED and MERGED ones"
+        ),
+    ] = None,
+    lifecycle_stage: Annotated[
+        LifecycleStage | None,
+        Query(alias="lifecycleStage", description="Only contacts at this lifecycle stage"),
+    ] = None,
+    is_identified: Annotated[
+        bool | None,
+        Query(
+            alias="isIdentified",
+            description="true: contacts with an email or an externalId; false: those with neither",
+        ),
+    ] = None,
     owner_user_id: OwnerQuery = None,
     created_from: Annotated[
         UtcDateTime | None, Query(alias="from", description="Created at or after (ISO 8601)")
@@ -77,6 +92,10 @@ async def list_contacts(
         Query(description="Active in this module: with at least one activity logged in it"),
     ] = None,
 ) -> ListEnvelope[ContactOut]:
+    """List the workspace's contacts, ARCHIVED ones included; DELETED and MERGED contacts
+    appear only when asked for with `status`. Every filter given must hold. `email` is
+    compared as stored (lowercase) and an invalid email is refused with 400; `tag` takes a
+    tag's id or its key in any case, and a tag that does not exist gives an empty list."""
     filters = ContactFilters(
         search=search,
         email=email,
@@ -106,6 +125,12 @@ async def get_contact(
     response: Response,
     if_none_match: IfNoneMatch = None,
 ) -> Envelope[ContactDetail] | Response:
+    """One contact with its companies (the primary one first), its tags and how many
+    activities it has. The reference is tried as an id, then as an email (when it contains
+    @), then as an externalId; a live contact is preferred to a deleted one with the same
+    email or externalId. A contact merged into another answers with the contact it was merged
+    into, so check `id`. Send the ETag back in `If-None-Match` to get a 304 while nothing
+    changed, or in `If-Match` when updating."""
     contact, detail = await overview.detail(ref)
     etag = contact_etag(contact)
     response.headers["ETag"] = etag
@@ -120,6 +145,10 @@ async def get_contact(
 async def contact_timeline(
     ref: ContactRef, overview: OverviewRead, page: TimelinePage
 ) -> ListEnvelope[TimelineItem]:
+    """The contact's activities (notes included) and change events in one list, newest
+    first, or oldest first with sortOrder=asc; those of contacts merged into it are included.
+    Each item carries either `activity` or `event`, as `kind` says. The timeline pages by
+    offset only (page/limit or skip/take); a cursor is refused with 400."""
     items, meta = await overview.timeline(ref, page)
     return ListEnvelope(data=items, meta=meta)
 
@@ -130,6 +159,10 @@ async def contact_timeline(
     responses=CONTACT_NOT_FOUND,
 )
 async def contact_summary(ref: ContactRef, overview: OverviewRead) -> Envelope[ContactSummary]:
+    """A compact view of the contact for a sidebar or a card: its main fields, companies
+    (primary first), tag keys, activity count and open task count (tasks that are open or in
+    progress). The contact is named as on GET /contacts/{ref}: id, email or externalId; a
+    merged contact answers with the contact it was merged into."""
     return Envelope(data=await overview.summary(ref))
 
 
@@ -141,11 +174,23 @@ async def list_companies(
         str | None, Query(max_length=200, description="Substring of the name or domain")
     ] = None,
     q: Annotated[str | None, Query(max_length=200, description="Alias of search")] = None,
-    role: CompanyRole | None = None,
-    status: CompanyStatus | None = None,
+    role: Annotated[
+        CompanyRole | None,
+        Query(description="Only companies with this commercial relationship"),
+    ] = None,
+    status: Annotated[
+        CompanyStatus | None,
+        Query(description="Only active or only inactive companies (by default, both)"),
+    ] = None,
     owner_user_id: OwnerQuery = None,
-    industry: Annotated[str | None, Query(max_length=200)] = None,
-    size: Annotated[str | None, Query(max_length=50)] = None,
+    industry: Annotated[
+        str | None,
+        Query(max_length=200, description="Exactly this industry (case matters)"),
+    ] = None,
+    size: Annotated[
+        str | None,
+        Query(max_length=50, description="Exactly this size band, such as `51-200`"),
+    ] = None,
     domain: Annotated[
         str | None,
         Query(
@@ -161,6 +206,11 @@ async def list_companies(
     ] = None,
     tag: TagQuery = None,
 ) -> ListEnvelope[CompanyOut]:
+    """List the workspace's companies, active and inactive. Every filter given must hold.
+    `search` (or its alias `q`; `search` wins when both are sent) matches part of the name or
+    domain without regard to case; `domain` is normalised as on create, and an invalid domain
+    is refused with 400. `tag` takes a tag's id or its key in any case; a tag that does not
+    exist gives an empty list."""
     filters = CompanyFilters(
         search=search or q,
         role=role,

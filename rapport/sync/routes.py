@@ -54,6 +54,10 @@ _PUT: dict[int | str, dict[str, Any]] = {
     responses=_CONTACT_404,
 )
 async def get_sync_status(ref: ContactRef, sync: SyncRead) -> Envelope[SyncStatusOut]:
+    """The contact's links to outside systems (its id in each, when it was last synced and
+    the hash of what was sent), ordered by integration key, with its own externalId. The
+    contact is named by id, email or externalId; a merged contact answers with the contact it
+    was merged into, which holds its links. Deleted contacts keep their links."""
     contact, links = await sync.status(ref)
     return Envelope(
         data=SyncStatusOut(
@@ -78,6 +82,13 @@ async def put_sync_link(
     sync: SyncWrite,
     response: Response,
 ) -> Envelope[SyncLinkOut]:
+    """Record which record of an integration the contact is: 201 when the link is new, 200
+    when it replaces the one recorded for this integration key (fields not sent become
+    null). One record of an integration (integration key and externalId) belongs to one
+    contact: linking it to a second contact is refused with 409 SYNC_EXTERNAL_ID_EXISTS, with
+    the contact holding it in `details[].existingId` (deleted contacts keep their links, so
+    delete the link first). Sync bookkeeping emits no events or webhooks, so writing it does
+    not echo back to the syncing tool."""
     link, created = await sync.put(ref, integration_key, body)
     response.status_code = 201 if created else 200
     response.headers["Location"] = (
@@ -96,6 +107,9 @@ async def put_sync_link(
 async def delete_sync_link(
     ref: ContactRef, integration_key: IntegrationKey, sync: SyncWrite
 ) -> Response:
+    """Delete the contact's link to one integration, for instance when the record was
+    deleted in that system; its externalId can then be linked to another contact. 404 when
+    the contact does not exist or has no link for this integration key. Emits no event."""
     await sync.remove(ref, integration_key)
     return Response(status_code=204)
 
@@ -130,5 +144,10 @@ async def find_sync_links(
         ),
     ] = None,
 ) -> ListEnvelope[SyncLinkFound]:
+    """Reverse lookup: the links of one integration, each with the Rapport contact it
+    belongs to, to find which contact a record of that system is. With `externalId`, at most
+    one link is returned, since a record belongs to one contact. Links of deleted contacts
+    are listed too (check the contact's status); a merged contact's links have moved to the
+    contact it was merged into."""
     rows, meta = await sync.lookup(integration_key, external_id, page)
     return ListEnvelope(data=[SyncLinkFound.model_validate(r) for r in rows], meta=meta)

@@ -5,7 +5,7 @@ from __future__ import annotations
 import uuid
 from datetime import datetime
 
-from pydantic import Field
+from pydantic import ConfigDict, Field
 
 from rapport.kit.schemas import InputModel, UtcDateTime, WireModel
 from rapport.models.sync import SyncProvider
@@ -50,7 +50,24 @@ class SyncLinkPut(InputModel):
     """The contact's record in one integration; replaces what was recorded (fields not sent
     become null)."""
 
-    provider: SyncProvider = Field(examples=[SyncProvider.HUBSPOT])
+    model_config = ConfigDict(
+        json_schema_extra={
+            "examples": [
+                {
+                    "provider": "HUBSPOT",
+                    "externalId": "5101",
+                    "integrationName": "HubSpot (production)",
+                    "lastSyncedAt": _SYNCED_AT,
+                    "syncHash": _HASH,
+                }
+            ]
+        }
+    )
+
+    provider: SyncProvider = Field(
+        description="The kind of system (CUSTOM for one of your own)",
+        examples=[SyncProvider.HUBSPOT],
+    )
     external_id: str = Field(
         min_length=1,
         max_length=255,
@@ -60,7 +77,11 @@ class SyncLinkPut(InputModel):
     integration_name: str | None = Field(
         default=None, max_length=200, description="Display name", examples=["HubSpot (production)"]
     )
-    last_synced_at: UtcDateTime | None = Field(default=None, examples=[_SYNCED_AT])
+    last_synced_at: UtcDateTime | None = Field(
+        default=None,
+        description="When the tool last synced the contact (ISO 8601, stored as UTC)",
+        examples=[_SYNCED_AT],
+    )
     sync_hash: str | None = Field(
         default=None,
         min_length=1,

@@ -6,7 +6,7 @@ import uuid
 from datetime import datetime
 
 import phonenumbers
-from pydantic import Field, JsonValue, field_validator
+from pydantic import ConfigDict, Field, JsonValue, field_validator
 
 from rapport.config import DEFAULT_RATE_LIMITS
 from rapport.kit.ratelimit import validate_limit
@@ -39,7 +39,8 @@ _REGIONS: list[JsonValue] = [*sorted(phonenumbers.SUPPORTED_REGIONS), None]
 class WorkspaceSettingsInput(NestedInput):
     rate_limits: dict[str, str] | None = Field(
         default=None,
-        description="Requests allowed per category, like `100/minute`",
+        description="Requests allowed per category, like `100/minute`; replaces every "
+        "override sent before (`null` removes them all)",
         json_schema_extra={"propertyNames": {"enum": _CATEGORIES}},
     )
     default_phone_region: str | None = Field(
@@ -47,7 +48,11 @@ class WorkspaceSettingsInput(NestedInput):
         description="ISO 3166 region for phone numbers written without a country code (any case)",
         json_schema_extra={"enum": _REGIONS},
     )
-    allow_free_properties: bool | None = None
+    allow_free_properties: bool | None = Field(
+        default=None,
+        description="Accept `properties` keys that have no definition at /properties "
+        "(`null` returns to the default, false)",
+    )
 
     @field_validator("rate_limits")
     @classmethod
@@ -80,5 +85,21 @@ class WorkspaceOut(WireModel):
 
 
 class WorkspaceUpdate(InputModel):
-    name: str | None = Field(default=None, min_length=1, max_length=200)
-    settings: WorkspaceSettingsInput | None = None
+    model_config = ConfigDict(
+        json_schema_extra={
+            "examples": [{"name": "Acme Sales", "settings": {"defaultPhoneRegion": "US"}}]
+        }
+    )
+
+    name: str | None = Field(
+        default=None,
+        min_length=1,
+        max_length=200,
+        description="The new name; left out or null, the name stays",
+        examples=["Acme Sales"],
+    )
+    settings: WorkspaceSettingsInput | None = Field(
+        default=None,
+        description="The settings to change; those left out stay, those sent as null return "
+        "to their default",
+    )

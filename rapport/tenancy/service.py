@@ -47,7 +47,10 @@ class WorkspaceService:
     async def update(self, tenant_id: uuid.UUID, patch: WorkspaceUpdate) -> Tenant:
         tenant = await self.get(tenant_id)
         if patch.name is not None:
-            tenant.name = patch.name.strip()
+            name = patch.name.strip()
+            if not name:
+                raise field_error("name", "A workspace needs a name")
+            tenant.name = name
         if patch.settings is not None:
             merged: dict[str, Any] = dict(tenant.settings or {})
             for key, value in patch.settings.model_dump(exclude_unset=True, by_alias=True).items():

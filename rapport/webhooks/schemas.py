@@ -4,8 +4,9 @@ from __future__ import annotations
 
 import uuid
 from datetime import datetime
+from typing import Any
 
-from pydantic import Field, field_validator
+from pydantic import ConfigDict, Field, field_validator
 
 from rapport.events.catalog import pattern_error
 from rapport.kit.schemas import InputModel, WireModel, not_null
@@ -15,7 +16,29 @@ _URL_DOC = (
     "Where deliveries are POSTed: https, on a public address (loopback, private and link-local "
     "addresses and plain http only when the server sets RAPPORT_ALLOW_PRIVATE_WEBHOOKS=1)"
 )
-_TYPES_DOC = "Event types to receive: exact (`contact.created`), a family (`contact.*`) or `*`"
+_TYPES_DOC = (
+    "Event types to receive: exact (`contact.created`), a family (`contact.*`) or `*`; GET "
+    "/webhooks/event-types lists them. Each item is trimmed and duplicates are dropped"
+)
+_TYPE_ITEM = {
+    "type": "string",
+    "description": "An event type Rapport emits (`contact.created`), a family of them by its "
+    "first segment (`contact.*`), or `*` for every event type",
+    "maxLength": 100,
+    "pattern": r"^(\*|[a-z][a-z_]*\.(\*|[a-z][a-z_]*))$",
+    "examples": ["contact.created", "contact.*", "*"],
+}
+
+
+def _document_type_items(schema: dict[str, Any]) -> None:
+    """What an item of `eventTypes` may be, in the schema only: the items are checked as a
+    whole by `_known_patterns`, so that a refusal names the field `eventTypes`."""
+    schema["items"] = dict(_TYPE_ITEM)
+
+
+def _document_type_items_not_null(schema: dict[str, Any]) -> None:
+    not_null(schema)
+    _document_type_items(schema)
 
 
 def _known_patterns(value: list[str] | None) -> list[str] | None:
@@ -30,22 +53,58 @@ def _known_patterns(value: list[str] | None) -> list[str] | None:
 
 
 class WebhookCreate(InputModel):
+    model_config = ConfigDict(
+        json_schema_extra={
+            "examples": [
+                {
+                    "url": "https://example.com/rapport/webhooks",
+                    "eventTypes": ["contact.created", "contact.updated", "task.*"],
+                    "description": "Sync contacts and tasks to billing",
+                    "active": True,
+                }
+            ]
+        }
+    )
+
     url: str = Field(
         min_length=1,
         max_length=2048,
         description=_URL_DOC,
-        examples=["https://hooks.example.com/rapport"],
+        examples=["https://example.com/rapport/webhooks"],
     )
     event_types: list[str] = Field(
-        min_length=1, max_length=50, description=_TYPES_DOC, examples=[["contact.*"]]
+        min_length=1,
+        max_length=50,
+        description=_TYPES_DOC,
+        examples=[["contact.*"]],
+        json_schema_extra=_document_type_items,
     )
-    description: str | None = Field(default=None, max_length=500, examples=["Sync to billing"])
-    active: bool = True
+    description: str | None = Field(
+        default=None,
+        max_length=500,
+        examples=["Sync to billing"],
+        description="A note for people, shown in the webhook list",
+    )
+    active: bool = Field(
+        default=True,
+        description="false creates it paused: no event is delivered to it until it is activated",
+    )
 
     _patterns = field_validator("event_types")(_known_patterns)
 
 
 class WebhookUpdate(InputModel):
+    model_config = ConfigDict(
+        json_schema_extra={
+            "examples": [
+                {
+                    "eventTypes": ["contact.*", "company.*"],
+                    "description": "Sync contacts and companies to billing",
+                }
+            ]
+        }
+    )
+
     url: str | None = Field(
         default=None,
         json_schema_extra=not_null,
@@ -55,12 +114,14 @@ class WebhookUpdate(InputModel):
     )
     event_types: list[str] | None = Field(
         default=None,
-        json_schema_extra=not_null,
+        json_schema_extra=_document_type_items_not_null,
         min_length=1,
         max_length=50,
-        description=_TYPES_DOC,
+        description=_TYPES_DOC + "; replaces the whole list",
     )
-    description: str | None = Field(default=None, max_length=500)
+    description: str | None = Field(
+        default=None, max_length=500, description="A note for people; null clears it"
+    )
     active: bool | None = Field(
         default=None,
         json_schema_extra=not_null,

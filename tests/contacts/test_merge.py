@@ -724,8 +724,11 @@ async def test_status_merged_cannot_be_set_by_patch_or_create(
         API, json={"email": "new@example.com", "status": "MERGED"}, headers=workspace.headers
     )
     upserted = await upsert(client, workspace, email="ada@example.com", status="MERGED")
+    created_deleted = await client.post(
+        API, json={"email": "new@example.com", "status": "DELETED"}, headers=workspace.headers
+    )
 
-    for response in (patched, created, upserted):
+    for response in (patched, created, upserted, created_deleted):
         error = assert_error(response, 422, "VALIDATION_FAILED")
         assert detail_fields(error) == {"status"}
     assert await snapshot(database) == before

@@ -80,6 +80,17 @@ async def test_rename(client: httpx.AsyncClient, workspace: Workspace) -> None:
     assert (await read(client, workspace))["name"] == "Acme Europe"
 
 
+async def test_blank_name_is_422_and_changes_nothing(
+    client: httpx.AsyncClient, workspace: Workspace, database: Database
+) -> None:
+    before = await snapshot(database)
+
+    response = await patch(client, workspace, {"name": "   "})
+
+    assert assert_error(response, 422, "VALIDATION_FAILED")["details"][0]["field"] == "name"
+    assert await snapshot(database) == before
+
+
 async def test_update_settings(client: httpx.AsyncClient, workspace: Workspace) -> None:
     body = {"settings": {"rateLimits": {"read": "5000/minute"}, "defaultPhoneRegion": "de"}}
     response = await patch(client, workspace, body)

@@ -1,0 +1,262 @@
+"""The OpenAPI document explains every operation: a description, every parameter described, a
+request example and a response example, each accepted by its own schema; and every request
+example is accepted by a demo workspace (path parameters and id fields filled with its
+records)."""
+
+from __future__ import annotations
+
+import copy
+import re
+import socket
+import uuid
+from collections.abc import Callable
+from typing import Any
+
+import httpx
+import jsonschema_rs
+import pytest
+from fastapi import FastAPI
+
+from rapport.demo.service import seed_demo
+from rapport.kit.context import Context
+from rapport.kit.db import Database
+from rapport.tenancy.service import WorkspaceService
+from tests.helpers import EVERY_WORKSPACE, Workspace, add_member, make_workspace
+
+pytestmark = pytest.mark.usefixtures("app")
+
+API = "/api/v1"
+METHODS = ("get", "post", "put", "patch", "delete")
+
+
+def operations(spec: dict[str, Any]) -> list[tuple[str, str, dict[str, Any]]]:
+    return [
+        (path, method, operation)
+        for path, item in spec["paths"].items()
+        if path.startswith(API)
+        for method, operation in item.items()
+        if method in METHODS
+    ]
+
+
+def request_example(spec: dict[str, Any], operation: dict[str, Any]) -> Any:
+    media = operation["requestBody"]["content"]["application/json"]
+    if "example" in media:
+        return media["example"]
+    schema = resolved(spec, media["schema"])
+    examples = schema.get("examples") or []
+    return examples[0] if examples else None
+
+
+def resolved(spec: dict[str, Any], schema: dict[str, Any]) -> dict[str, Any]:
+    ref = schema.get("$ref")
+    found: dict[str, Any] = spec["components"]["schemas"][ref.rsplit("/", 1)[-1]] if ref else schema
+    return found
+
+
+def validator(spec: dict[str, Any], schema: dict[str, Any]) -> Any:
+    return jsonschema_rs.validator_for({**schema, "components": spec["components"]})
+
+
+def test_every_operation_has_a_description(app: FastAPI) -> None:
+    missing = [
+        f"{m.upper()} {p}" for p, m, op in operations(app.openapi()) if not op.get("description")
+    ]
+    assert missing == []
+
+
+def test_every_parameter_has_a_description(app: FastAPI) -> None:
+    missing = [
+        f"{method.upper()} {path} {parameter['name']}"
+        for path, method, operation in operations(app.openapi())
+        for parameter in operation.get("parameters", [])
+        if not parameter.get("description")
+    ]
+    assert missing == []
+
+
+def test_every_request_body_has_an_example_its_schema_accepts(app: FastAPI) -> None:
+    spec = app.openapi()
+    problems = []
+    for path, method, operation in operations(spec):
+        if "requestBody" not in operation:
+            continue
+        example = request_example(spec, operation)
+        schema = operation["requestBody"]["content"]["application/json"]["schema"]
+        if example is None:
+            problems.append(f"{method.upper()} {path}: no example")
+        elif not validator(spec, schema).is_valid(example):
+            problems.append(f"{method.upper()} {path}: example refused by its schema")
+    assert problems == []
+
+
+def test_every_success_response_has_an_example_its_schema_accepts(app: FastAPI) -> None:
+    spec = app.openapi()
+    problems = []
+    for path, method, operation in operations(spec):
+        for status, response in operation["responses"].items():
+            for media_type, media in response.get("content", {}).items():
+                if not status.startswith("2"):
+                    continue
+                where = f"{method.upper()} {path} {status} {media_type}"
+                if "example" not in media:
+                    problems.append(f"{where}: no example")
+                    continue
+                errors = [
+                    str(error)
+                    for error in validator(spec, media["schema"]).iter_errors(media["example"])
+                ]
+                if errors:
+                    problems.append(f"{where}: {errors[:2]}")
+    assert problems == []
+
+
+def test_list_sorting_names_the_fields_and_the_default(app: FastAPI) -> None:
+    parameters = app.openapi()["paths"][f"{API}/companies"]["get"]["parameters"]
+    sort_by = next(p for p in parameters if p["name"] == "sortBy")
+
+    assert sort_by["schema"]["enum"] == ["createdAt", "updatedAt", "name", "domain"]
+    assert "default createdAt, descending" in sort_by["description"]
+
+
+# --- request examples against a demo workspace -----------------------------------------------
+
+PUBLIC_ADDRESS = "93.184.215.14"
+
+
+@pytest.fixture
+def public_dns(monkeypatch: pytest.MonkeyPatch) -> None:
+    """Names resolve to a public address: this machine has no public DNS, and the webhook
+    example names example.com, which resolves on any connected machine."""
+    real = socket.getaddrinfo
+
+    def fake(host: Any, port: Any, *args: Any, **kwargs: Any) -> Any:
+        if host in ("example.com", b"example.com"):
+            return [(socket.AF_INET, socket.SOCK_STREAM, 6, "", (PUBLIC_ADDRESS, port or 443))]
+        return real(host, port, *args, **kwargs)
+
+    monkeypatch.setattr(socket, "getaddrinfo", fake)
+
+
+class Demo:
+    """The demo workspace's records, handed out so that no two operations share a contact."""
+
+    def __init__(self, client: httpx.AsyncClient, ws: Workspace, user_id: uuid.UUID) -> None:
+        self.client = client
+        self.ws = ws
+        self.user_id = user_id
+        self.contacts: list[dict[str, Any]] = []
+        self.companies: list[dict[str, Any]] = []
+        self.tags: dict[str, str] = {}
+        self.properties: dict[str, str] = {}
+        self.created: dict[str, str] = {}
+
+    async def load(self) -> None:
+        self.contacts = await self.rows("/contacts", take=100)
+        self.companies = await self.rows("/companies", take=100)
+        self.tags = {t["key"]: t["id"] for t in await self.rows("/tags", take=100)}
+        self.properties = {p["key"]: p["id"] for p in await self.rows("/properties")}
+
+    async def rows(self, path: str, **params: Any) -> list[dict[str, Any]]:
+        response = await self.client.get(f"{API}{path}", params=params, headers=self.ws.headers)
+        assert response.status_code == 200, response.text
+        rows: list[dict[str, Any]] = response.json()["data"]
+        return rows
+
+    def contact(self) -> dict[str, Any]:
+        return self.contacts.pop()
+
+    def company_apart_from(self, contact: dict[str, Any]) -> str:
+        """A company the contact is not a member of (demo contacts belong to the company of
+        their email's domain)."""
+        domain = contact["email"].rsplit("@", 1)[1]
+        return next(c["id"] for c in self.companies if c["domain"] != domain)
+
+    async def membership_of(self, contact: dict[str, Any]) -> str:
+        rows = await self.rows(f"/contacts/{contact['id']}/company-memberships")
+        return str(rows[0]["id"])
+
+
+async def filled(demo: Demo, path: str, body: Any) -> tuple[str, Any]:
+    """The operation's URL with demo records in its path, and the example with the demo's ids
+    in its id fields."""
+    contact = demo.contact()
+    values = {
+        "ref": contact["id"],
+        "company_ref": demo.companies[0]["id"],
+        "tag_id": demo.tags["vip"],
+        "property_id": demo.properties["city"],
+        "integration_key": "hubspot-main",
+    }
+    if "{membership_id}" in path:
+        values["membership_id"] = await demo.membership_of(contact)
+    if "{note_id}" in path:
+        values["ref"], values["note_id"] = demo.created["note_contact"], demo.created["note_id"]
+    for name in ("activity_id", "task_id", "webhook_id"):
+        if name in demo.created:
+            values[name] = demo.created[name]
+    url = re.sub(r"\{(\w+)\}", lambda m: values[m.group(1)], path)
+    ids: dict[str, Callable[[], str]] = {
+        "contactId": lambda: str(demo.contact()["id"]),
+        "companyId": lambda: demo.company_apart_from(contact),
+        "loserId": lambda: str(demo.contact()["id"]),
+        "tagId": lambda: demo.tags["vip"],
+        "ownerUserId": lambda: str(demo.user_id),
+        "assigneeUserId": lambda: str(demo.user_id),
+    }
+    body = copy.deepcopy(body)
+    if isinstance(body, dict):
+        for field in body.keys() & ids.keys():
+            body[field] = ids[field]()
+    if CREATES.get(path) == "note_id":
+        demo.created["note_contact"] = contact["id"]
+    return url, body
+
+
+CREATES = {
+    f"{API}/activities": "activity_id",
+    f"{API}/tasks": "task_id",
+    f"{API}/webhooks": "webhook_id",
+    f"{API}/contacts/{{ref}}/notes": "note_id",
+}
+"""Operations whose record a later example updates, and the path parameter naming it."""
+
+
+def run_order(item: tuple[str, str, dict[str, Any]]) -> tuple[int, str]:
+    """Creates first (later updates name what they made), the workspace's own settings last
+    (they may lower its rate limits)."""
+    path, method, _operation = item
+    rank = 2 if path.endswith("/workspace") else (0 if method == "post" else 1)
+    return rank, path
+
+
+@pytest.mark.usefixtures("public_dns")
+async def test_every_request_example_is_accepted_by_the_demo_workspace(
+    app: FastAPI, client: httpx.AsyncClient, database: Database
+) -> None:
+    spec = app.openapi()
+    demo_ws = await make_workspace(database, "Demo workspace", settings={})
+    async with database.transaction(workspace=demo_ws.id) as session:
+        await seed_demo(Context.bound(session, demo_ws.id), count=60, seed=3)
+    demo = Demo(client, demo_ws, await add_member(database, demo_ws, "owner@example.com"))
+    await demo.load()
+    with_bodies = sorted(
+        ((p, m, op) for p, m, op in operations(spec) if "requestBody" in op), key=run_order
+    )
+    login = next(op for p, m, op in with_bodies if p.endswith("/auth/login"))
+    credentials = request_example(spec, login)
+    async with database.transaction(platform=EVERY_WORKSPACE) as session:
+        await WorkspaceService(session).add_user(
+            demo_ws.id, credentials["email"], credentials["password"], name="Example user"
+        )
+
+    refused = []
+    for path, method, operation in with_bodies:
+        url, body = await filled(demo, path, request_example(spec, operation))
+        response = await client.request(method, url, json=body, headers=demo_ws.headers)
+        if response.status_code >= 300:
+            refused.append(f"{method.upper()} {path} -> {response.status_code} {response.text}")
+            continue
+        if method == "post" and path in CREATES:
+            demo.created[CREATES[path]] = response.json()["data"]["id"]
+    assert refused == []
