@@ -114,8 +114,10 @@ def test_every_success_response_has_an_example_its_schema_accepts(app: FastAPI) 
 def test_list_sorting_names_the_fields_and_the_default(app: FastAPI) -> None:
     parameters = app.openapi()["paths"][f"{API}/companies"]["get"]["parameters"]
     sort_by = next(p for p in parameters if p["name"] == "sortBy")
+    sort = next(p for p in parameters if p["name"] == "sort")
 
     assert sort_by["schema"]["enum"] == ["createdAt", "updatedAt", "name", "domain"]
+    assert sort["schema"]["enum"][:3] == ["createdAt", "createdAt:asc", "createdAt:desc"]
     assert "default createdAt, descending" in sort_by["description"]
 
 

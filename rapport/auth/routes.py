@@ -37,7 +37,12 @@ ApiKeyId = Annotated[uuid.UUID, Path(description="The API key's id (not its secr
 @router.post(
     "/auth/login",
     summary="Exchange email and password for a session token (JWT)",
-    responses=documented_errors({401: "Wrong email or password (UNAUTHENTICATED)"}),
+    responses=documented_errors(
+        {
+            401: "Wrong email or password (UNAUTHENTICATED)",
+            429: "Too many attempts from this address (RATE_LIMITED)",
+        }
+    ),
 )
 async def login(body: LoginRequest, request: Request, db: DbSession) -> Envelope[SessionOut]:
     """Check a user's email and password and return a session token (a JWT) that expires at

@@ -145,7 +145,7 @@ def install_openapi(
 
 
 def _document_sorting(route: APIRoute, parameters: list[dict[str, Any]]) -> None:
-    """A list's `sortBy` names the fields that list sorts by, and its default."""
+    """A list's `sortBy` and `sort` name the fields that list sorts by, and its default."""
     pending = [route.dependant]
     while pending:
         dependant = pending.pop()
@@ -158,6 +158,13 @@ def _document_sorting(route: APIRoute, parameters: list[dict[str, Any]]) -> None
                     parameter["description"] = (
                         f"The field to sort by (default {paging.default.field}, {order})"
                     )
+                elif parameter["name"] == "sort":
+                    spellings = [
+                        f"{field}{suffix}"
+                        for field in paging.sort_fields
+                        for suffix in ("", ":asc", ":desc")
+                    ]
+                    parameter["schema"] = {"type": "string", "enum": spellings}
             return
         pending.extend(dependant.dependencies)
 

@@ -123,9 +123,9 @@ class Pagination:
         ),
     ) -> PageRequest:
         size = take or page_size or limit or DEFAULT_TAKE
-        if skip is not None and page is not None:
-            raise query_error("page", "Use either skip or page, not both")
         offset = skip if skip is not None else ((page or 1) - 1) * size
+        if page is not None and offset != (page - 1) * size:
+            raise query_error("page", "skip and page name different rows; send one of them")
         spec = self._sort(sort_by, sort_order, sort)
         parsed = Cursor.decode(cursor) if cursor else None
         if parsed is not None:

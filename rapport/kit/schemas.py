@@ -10,6 +10,7 @@ from typing import Annotated, Any
 
 from pydantic import AfterValidator, BaseModel, BeforeValidator, ConfigDict, Field, model_validator
 from pydantic.alias_generators import to_camel
+from pydantic.json_schema import SkipJsonSchema
 
 from rapport.kit.clock import as_utc
 
@@ -78,12 +79,11 @@ class NestedInput(WireModel):
 class InputModel(NestedInput):
     """A request body. `tenantId` / `entityId` may be sent at its top level by clients written
     against the references; the authenticator checks they match the credential, and services
-    ignore them."""
+    ignore them. Like the other workspace selectors they are documented once (the security
+    scheme), not in every body's schema."""
 
-    tenant_id: uuid.UUID | None = Field(
-        default=None, exclude=True, description="Must match the key"
-    )
-    entity_id: uuid.UUID | None = Field(default=None, exclude=True, description="Alias of tenantId")
+    tenant_id: SkipJsonSchema[uuid.UUID | None] = Field(default=None, exclude=True)
+    entity_id: SkipJsonSchema[uuid.UUID | None] = Field(default=None, exclude=True)
 
 
 def not_null(schema: dict[str, Any]) -> None:

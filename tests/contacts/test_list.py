@@ -404,12 +404,24 @@ async def test_page_size_of_100_is_allowed(client: httpx.AsyncClient, workspace:
         ({"skip": -1}, "skip"),
         ({"page": 0}, "page"),
         ({"take": "ten"}, "take"),
+        ({"skip": 10, "page": 1, "take": 10}, "page"),
     ],
 )
 async def test_bad_page_parameters_are_400(
     client: httpx.AsyncClient, workspace: Workspace, params: dict[str, Any], field: str
 ) -> None:
     bad_request(await client.get(API, params=params, headers=workspace.headers), field)
+
+
+async def test_skip_and_page_may_both_be_sent_when_they_agree(
+    client: httpx.AsyncClient, workspace: Workspace
+) -> None:
+    contacts = await seven(client, workspace)
+
+    rows, meta = await listing(client, workspace, skip=3, page=2, take=3)
+
+    assert [r["id"] for r in rows] == [c["id"] for c in reversed(contacts)][3:6]
+    assert meta["page"] == 2
 
 
 # --- cursor walks -------------------------------------------------------------------------------
