@@ -110,6 +110,11 @@ class ContactService:
         """The contact with this id, merged or not (None if there is none)."""
         return await self.repo.get(contact_id)
 
+    async def reread(self, contact: Contact) -> Contact:
+        """The contact as the database holds it now (after a lock), not as first loaded."""
+        await self.repo.refresh(contact)
+        return contact
+
     async def by_ids(self, contact_ids: list[uuid.UUID]) -> dict[uuid.UUID, Contact]:
         return await self.repo.by_ids(contact_ids)
 

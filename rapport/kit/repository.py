@@ -47,6 +47,11 @@ class Repository(Generic[M]):
         self.session.add(record)
         return record
 
+    async def refresh(self, record: M) -> None:
+        """Load the record's columns again from the database (after a lock: what other
+        transactions committed meanwhile)."""
+        await self.session.refresh(record)
+
     async def flush(self) -> None:
         """Write pending changes, turning a unique-index race into the domain's 409."""
         try:

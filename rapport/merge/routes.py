@@ -22,8 +22,9 @@ router = api_router(prefix="/contacts", tags=["Contacts"])
         **CONTACT_NOT_FOUND,
         **documented_errors(
             {
-                400: "Merging with itself, a contact already merged, or into a deleted "
-                "contact (INVALID_REQUEST)"
+                400: "Merging a contact with itself, or into a deleted contact (INVALID_REQUEST)",
+                409: "The loser or the survivor is already merged (CONTACT_MERGED), also when "
+                "a concurrent merge got there first",
             }
         ),
         **WITH_ETAG,
@@ -39,7 +40,8 @@ async def merge_contacts(
     loser's (its own values win; an email or externalId another live contact holds is not
     taken), and keeps the later lastActivityAt. The loser stays as a MERGED contact pointing
     at the survivor, so its id, email and externalId name the survivor from then on; a merge
-    cannot be undone. Requires the `crm:admin` scope. 400 when both are the same contact, the
-    loser is already merged, or the survivor is deleted; 422 when `loserId` names no contact
-    of the workspace."""
+    cannot be undone. Requires the `crm:admin` scope. 400 when both are the same contact or
+    the survivor is deleted; 409 CONTACT_MERGED when the loser is already merged (or, of two
+    merges of the same pair sent at once, for the one that comes second: exactly one wins);
+    422 when `loserId` names no contact of the workspace."""
     return one_contact(await merger.merge(ref, body.loser_id), response)

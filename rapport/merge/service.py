@@ -11,7 +11,7 @@ from rapport.contacts.schemas import ContactOut
 from rapport.contacts.service import ContactService
 from rapport.events.service import changes_between
 from rapport.kit.context import Context
-from rapport.kit.errors import InvalidRequest, field_error
+from rapport.kit.errors import AppError, Conflict, InvalidRequest, field_error
 from rapport.merge.repository import MergeRepository
 from rapport.models.contacts import Contact, ContactStatus
 from rapport.models.properties import PropertyEntity
@@ -30,6 +30,13 @@ _FILLABLE = (
 _UNIQUE = ("email", "external_id")
 
 
+def already_merged(contact: Contact) -> AppError:
+    return Conflict(
+        f"The contact {contact.id} is already merged into {contact.merged_into_id}",
+        code="CONTACT_MERGED",
+    )
+
+
 class ContactMerger:
     def __init__(self, context: Context) -> None:
         self.contacts = ContactService(context)
@@ -43,12 +50,18 @@ class ContactMerger:
             raise field_error("loserId", "No such contact in this workspace")
         if loser.id == winner.id:
             raise InvalidRequest("A contact cannot be merged with itself")
-        if loser.status == ContactStatus.MERGED:
-            raise InvalidRequest(f"The contact {loser.id} is already merged")
+        # Both rows are locked (in id order, so opposite merges cannot deadlock) and read
+        # again before any rule is checked: of two merges racing over the same contacts, the
+        # second sees what the first did and is refused, instead of both passing their checks
+        # on what they read before.
+        for contact_id in sorted((winner.id, loser.id)):
+            await self.contacts.lock(contact_id)
+        winner, loser = await self.contacts.reread(winner), await self.contacts.reread(loser)
+        for contact in (loser, winner):
+            if contact.status == ContactStatus.MERGED:
+                raise already_merged(contact)
         if winner.status == ContactStatus.DELETED:
             raise InvalidRequest("A deleted contact cannot absorb another; restore it first")
-        for contact in sorted((winner, loser), key=lambda c: c.id):
-            await self.contacts.lock(contact.id)
         rules = self.contacts.rules
         await rules.forget(self.moves.shared_memberships(loser.id, winner.id))
         moved = {

@@ -4,6 +4,7 @@ phone, externalId or name, and upsert on create."""
 
 from __future__ import annotations
 
+import asyncio
 import uuid
 from typing import Any
 
@@ -612,11 +613,38 @@ async def test_merging_an_already_merged_loser_is_refused(
 
     response = await merge(client, workspace.headers, second["id"], loser["id"])
 
-    error = assert_error(response, 400, "INVALID_REQUEST")
+    error = assert_error(response, 409, "CONTACT_MERGED")
     assert loser["id"] in error["message"]
     assert await snapshot(database) == before
     gone = await listing(client, workspace, status="MERGED")
     assert [(c["id"], c["mergedIntoId"]) for c in gone] == [(loser["id"], first["id"])]
+
+
+async def test_opposite_merges_sent_at_once_make_exactly_one_winner(
+    client: httpx.AsyncClient, workspace: Workspace
+) -> None:
+    for pair in range(5):
+        x = await new_contact(client, workspace, email=f"x{pair}@example.com")
+        y = await new_contact(client, workspace, email=f"y{pair}@example.com")
+
+        answers = await asyncio.gather(
+            merge(client, workspace.headers, x["id"], y["id"]),
+            merge(client, workspace.headers, y["id"], x["id"]),
+        )
+
+        assert sorted(a.status_code for a in answers) == [200, 409], [a.text for a in answers]
+        won = next(a for a in answers if a.status_code == 200).json()["data"]
+        lost = next(a for a in answers if a.status_code == 409)
+        assert assert_error(lost, 409, "CONTACT_MERGED")
+        loser_id = y["id"] if won["id"] == x["id"] else x["id"]
+        winner = await fetched(client, workspace, won["id"])
+        assert (winner["status"], winner["mergedIntoId"]) == ("ACTIVE", None)
+        patched = await client.patch(
+            f"{API}/{loser_id}", json={"name": "Renamed"}, headers=workspace.headers
+        )
+        assert patched.json()["data"]["id"] == won["id"]
+        gone = await listing(client, workspace, status="MERGED")
+        assert (loser_id, won["id"]) in [(c["id"], c["mergedIntoId"]) for c in gone]
 
 
 async def test_merging_into_a_deleted_contact_is_refused(
