@@ -9,7 +9,7 @@ from typing import Any
 from pydantic import ConfigDict, Field, field_validator
 
 from rapport.events.schemas import ActorOut
-from rapport.kit.schemas import InputModel, UtcDateTime, WireModel, not_null
+from rapport.kit.schemas import FreeProperties, InputModel, UtcDateTime, WireModel, not_null
 from rapport.models.activities import Activity, ActivityModule, ActivityType
 
 CONTENT_LIMIT = 65_536
@@ -18,7 +18,8 @@ _SUBJECT_DOC = "A short title; trimmed, and blank is stored as null"
 _CONTENT_DOC = "Free text; required (not blank) when the type is NOTE"
 _PROPERTIES_DOC = (
     "Free-form JSON object, stored and returned as given (a call's duration and outcome, a "
-    "page view's URL...)"
+    "page view's URL...), within the record limits: 200 keys of at most 64 characters, "
+    "lists of at most 100 items, 1,000 values and 64 KiB in all, nesting of at most 10 levels"
 )
 
 
@@ -82,7 +83,7 @@ class ActivityCreate(InputModel):
     type: ActivityType = Field(description="Any case: `CALL` or `call`", examples=["CALL"])
     subject: str | None = Field(default=None, max_length=300, description=_SUBJECT_DOC)
     content: str | None = Field(default=None, max_length=CONTENT_LIMIT, description=_CONTENT_DOC)
-    properties: dict[str, Any] = Field(default_factory=dict, description=_PROPERTIES_DOC)
+    properties: FreeProperties = Field(default_factory=dict, description=_PROPERTIES_DOC)
     occurred_at: UtcDateTime | None = Field(
         default=None,
         description="When it happened (ISO 8601; default: now). Moves the contact's "
@@ -153,7 +154,7 @@ class ActivityUpdate(InputModel):
         max_length=CONTENT_LIMIT,
         description="null clears it, except on a NOTE (a note needs content)",
     )
-    properties: dict[str, Any] | None = Field(
+    properties: FreeProperties | None = Field(
         default=None,
         json_schema_extra=not_null,
         description="Replaces the whole object (send every key to keep)",

@@ -9,6 +9,8 @@ from typing import Any, ClassVar
 from sqlalchemy import (
     Select,
     case,
+    false,
+    func,
     or_,
     select,
     update,
@@ -21,6 +23,7 @@ from rapport.kit.errors import AppError, taken
 from rapport.kit.normalize import folded
 from rapport.kit.pagination import PageRequest, paginate
 from rapport.kit.repository import Repository
+from rapport.kit.tenant_guard import platform_wide, workspace_of
 from rapport.models.contacts import GONE, Contact
 
 TYPEAHEAD_CANDIDATES = 1000
@@ -154,6 +157,22 @@ class ContactRepository(Repository[Contact]):
                 .where(Contact.id == contact_id)
                 .values(updated_at=Contact.updated_at)
                 .execution_options(synchronize_session=False)
+            )
+
+    async def serialize_identities(self, identities: list[str]) -> None:
+        """Make writes naming the same identities (an email, an externalId) wait for each other
+        until commit, so that each finds what the one before it created: a transaction-scoped
+        advisory lock per identity on PostgreSQL; on SQLite, the database's write lock (a
+        write that changes nothing takes it)."""
+        if self.session.get_bind().dialect.name == "postgresql":
+            tenant = workspace_of(self.session)
+            for identity in sorted(identities):
+                key = func.hashtextextended(f"contact-identity:{tenant}:{identity}", 0)
+                lock = select(func.pg_advisory_xact_lock(key))
+                await self.session.execute(platform_wide(lock, "a lock on a key, no table"))
+        else:
+            await self.session.execute(
+                update(Contact).where(false()).execution_options(synchronize_session=False)
             )
 
     async def by_ids(self, contact_ids: list[uuid.UUID]) -> dict[uuid.UUID, Contact]:

@@ -163,6 +163,9 @@ class ContactService:
         (else its email) using the fields sent; the contact and whether it was created."""
         if data.upsert:
             external_id, email = clean(data.external_id), normalize_email(clean(data.email))
+            identities = [f"externalId:{external_id}"] if external_id else []
+            identities += [f"email:{email}"] if email else []
+            await self.repo.serialize_identities(identities)
             existing = None
             if external_id:
                 existing = await self.repo.live_by(Contact.external_id == external_id)

@@ -193,7 +193,11 @@ def _validation_details(errors: Sequence[Any]) -> list[ErrorDetail]:
         if loc and loc[0] in _QUERY_LOCATIONS | {"body"}:
             loc = loc[1:]
         message = str(err.get("msg", "invalid"))
-        if err.get("type") == "value_error" and "error" in err.get("ctx", {}):
+        if err.get("type") == "unstorable":
+            inner = str(err["ctx"]["field"])
+            loc = [*loc, inner] if inner else loc
+            message = str(err["ctx"]["reason"])
+        elif err.get("type") == "value_error" and "error" in err.get("ctx", {}):
             message = str(err["ctx"]["error"])
         elif err.get("type") == "extra_forbidden":
             message = "Unknown field"

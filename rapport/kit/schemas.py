@@ -11,7 +11,9 @@ from typing import Annotated, Any
 from pydantic import AfterValidator, BaseModel, BeforeValidator, ConfigDict, Field, model_validator
 from pydantic.alias_generators import to_camel
 from pydantic.json_schema import SkipJsonSchema
+from pydantic_core import PydanticCustomError
 
+from rapport.kit import limits
 from rapport.kit.clock import as_utc
 
 
@@ -37,21 +39,47 @@ UtcDateTime = Annotated[datetime, BeforeValidator(_iso_8601), AfterValidator(_ut
 """A timestamp input in ISO 8601, converted to UTC (naive values are taken as UTC)."""
 
 
-def _storable(value: Any, path: str = "") -> None:
-    """Refuse what no database column can hold: NUL characters and non-finite numbers."""
+def _unstorable(path: str, reason: str) -> PydanticCustomError:
+    """An error naming the offending value's path inside the model (the error handler adds it
+    to the field the model sits in)."""
+    return PydanticCustomError("unstorable", "{reason}", {"field": path, "reason": reason})
+
+
+def _storable(value: Any, path: str = "", depth: int = 1) -> None:
+    """Refuse what no database column or JSON encoder on the way can hold: NUL characters,
+    text that is not valid Unicode (lone surrogates), non-finite numbers, integers beyond 64
+    bits, and bodies nested, keyed or listed beyond the limits of `rapport.kit.limits`."""
     if isinstance(value, str):
         if "\x00" in value:
-            raise ValueError(f"{path or 'value'}: NUL characters are not allowed")
+            raise _unstorable(path, "NUL characters are not allowed")
+        if not value.isascii():
+            try:
+                value.encode("utf-8")
+            except UnicodeEncodeError as exc:
+                raise _unstorable(path, "not valid Unicode (a lone surrogate)") from exc
+    elif isinstance(value, bool):
+        return
+    elif isinstance(value, int):
+        low, high = limits.INTEGER_RANGE
+        if not low <= value <= high:
+            raise _unstorable(path, "integers must fit in 64 bits (use a string)")
     elif isinstance(value, float):
         if not math.isfinite(value):
-            raise ValueError(f"{path or 'value'}: numbers must be finite")
-    elif isinstance(value, dict):
+            raise _unstorable(path, "numbers must be finite")
+    elif isinstance(value, dict | list):
+        if depth > limits.MAX_JSON_DEPTH:
+            raise _unstorable(path, f"nested deeper than {limits.MAX_JSON_DEPTH} levels")
+        if isinstance(value, list):
+            if len(value) > limits.MAX_LIST_ITEMS:
+                raise _unstorable(path, f"more than {limits.MAX_LIST_ITEMS} items")
+            for index, item in enumerate(value):
+                _storable(item, f"{path}[{index}]", depth + 1)
+            return
         for key, item in value.items():
-            _storable(key, path)
-            _storable(item, f"{path}.{key}" if path else str(key))
-    elif isinstance(value, list):
-        for index, item in enumerate(value):
-            _storable(item, f"{path}[{index}]")
+            if len(key) > limits.MAX_KEY_LENGTH:
+                raise _unstorable(path, f"keys are at most {limits.MAX_KEY_LENGTH} characters")
+            _storable(key, path, depth)
+            _storable(item, f"{path}.{key}" if path else str(key), depth + 1)
 
 
 class WireModel(BaseModel):
@@ -94,3 +122,15 @@ def not_null(schema: dict[str, Any]) -> None:
         schema.update(options[0])
     elif options:
         schema["anyOf"] = options
+
+
+def _bounded_properties(value: dict[str, Any]) -> dict[str, Any]:
+    problem = limits.properties_problem(value)
+    if problem is not None:
+        raise ValueError(problem)
+    return value
+
+
+FreeProperties = Annotated[dict[str, Any], AfterValidator(_bounded_properties)]
+"""A free-form JSON object stored as given (an activity's `properties`), within the record
+limits of `rapport.kit.limits`."""

@@ -7,11 +7,12 @@ from datetime import datetime
 
 from pydantic import ConfigDict, Field
 
+from rapport.kit.limits import PROPERTY_KEY_LENGTH
 from rapport.kit.schemas import InputModel, WireModel, not_null
 from rapport.models.properties import PropertyEntity, PropertyGroup, PropertyType
 
 KEY_PATTERN = r"^[a-z][a-z0-9_]*$"
-KEY_LENGTH = 64
+KEY_LENGTH = PROPERTY_KEY_LENGTH
 CHOICE_TYPES = (PropertyType.SELECT, PropertyType.MULTI_SELECT)
 
 

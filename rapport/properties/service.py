@@ -14,6 +14,7 @@ from rapport.events.service import EventRecorder, changes_between
 from rapport.kit.clock import utcnow
 from rapport.kit.context import Context
 from rapport.kit.errors import NotFound, field_error
+from rapport.kit.limits import properties_problem
 from rapport.kit.normalize import clean, merge_properties
 from rapport.models.properties import (
     PropertyDefinition,
@@ -196,6 +197,7 @@ class PropertyRules:
                     and stored.get(definition.key) is None
                 ):
                     raise field_error(f"properties.{definition.key}", "Required")
+            _within_limits(stored)
         return stored
 
     async def store(
@@ -221,7 +223,17 @@ class PropertyRules:
         """`patch` checked and merged into `current` key by key (a None value removes the key;
         a None patch removes every key)."""
         incoming = patch if patch is not None else dict.fromkeys(current)
-        return merge_properties(dict(current), await self.checked(entity, incoming, creating=False))
+        result = merge_properties(
+            dict(current), await self.checked(entity, incoming, creating=False)
+        )
+        _within_limits(result)
+        return result
+
+
+def _within_limits(properties: Mapping[str, Any]) -> None:
+    problem = properties_problem(properties)
+    if problem is not None:
+        raise field_error("properties", problem)
 
 
 def _options(kind: PropertyType, options: list[PropertyOption]) -> list[dict[str, Any]]:

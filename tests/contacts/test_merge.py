@@ -12,6 +12,9 @@ import httpx
 import pytest
 from sqlalchemy import func, select
 
+from rapport.contacts.schemas import ContactUpsert
+from rapport.contacts.service import ContactService
+from rapport.kit.context import Context
 from rapport.kit.db import Database
 from rapport.models import CompanyMembership, ContactTag
 from tests.contacts.requests import API, as_read, log, moment, new_contact, note, tag
@@ -1126,6 +1129,49 @@ async def test_upsert_does_not_match_a_merged_contact(
 
     assert response.status_code == 201, response.text
     assert response.json()["data"]["id"] not in (winner["id"], loser["id"])
+
+
+async def test_concurrent_upserts_of_one_email_create_it_once_then_update_it(
+    client: httpx.AsyncClient, workspace: Workspace
+) -> None:
+    answers = await asyncio.gather(
+        *(upsert(client, workspace, email="race@example.com", name=f"N{i}") for i in range(20))
+    )
+
+    statuses = sorted(a.status_code for a in answers)
+    assert statuses == [200] * 19 + [201], [a.text for a in answers if a.status_code >= 300]
+    assert len({a.json()["data"]["id"] for a in answers}) == 1
+    assert len(await listing(client, workspace, email="race@example.com")) == 1
+
+
+async def test_an_upsert_waits_for_a_concurrent_one_and_updates_what_it_created(
+    client: httpx.AsyncClient, workspace: Workspace, database: Database
+) -> None:
+    """The second upsert of an email starts while the first has created the contact but not
+    committed: it waits, then finds the contact and updates it (it used to collide with the
+    first one's row and answer 409)."""
+    first_saved, release = asyncio.Event(), asyncio.Event()
+
+    async def upsert_in_transaction(name: str, hold: bool) -> bool:
+        async with database.transaction(workspace=workspace.id) as session:
+            data = ContactUpsert(email="race@example.com", name=name, upsert=True)
+            _contact, created = await ContactService(Context.bound(session, workspace.id)).save(
+                data
+            )
+            if hold:
+                first_saved.set()
+                await release.wait()
+        return created
+
+    first = asyncio.create_task(upsert_in_transaction("First", hold=True))
+    await first_saved.wait()
+    second = asyncio.create_task(upsert_in_transaction("Second", hold=False))
+    await asyncio.sleep(0.2)
+    release.set()
+
+    assert (await first, await second) == (True, False)
+    rows = await listing(client, workspace, email="race@example.com")
+    assert [r["name"] for r in rows] == ["Second"]
 
 
 @pytest.mark.parametrize("flag", [False, None], ids=["false", "absent"])

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import time
+
 import httpx
 import pytest
 
@@ -53,6 +55,79 @@ async def test_unstorable_body_values_are_422_and_change_nothing(
     )
     assert_error(response, 422, "VALIDATION_FAILED")
     assert await snapshot(database) == before
+
+
+DEEP = b"[" * 11 + b"1" + b"]" * 11
+HOSTILE_PROPERTIES = {
+    "a 10**30 integer": (b'{"n": 1000000000000000000000000000000}', "properties.n"),
+    "a 400-digit integer": (b'{"n": 1' + b"0" * 400 + b"}", "properties.n"),
+    "below -2**63": (b'{"n": -9223372036854775809}', "properties.n"),
+    "a float overflowing to infinity": (b'{"n": 1e400}', "properties.n"),
+    "a lone surrogate in a value": (b'{"t": "a\\ud800b"}', "properties.t"),
+    "a lone surrogate in a key": (b'{"k\\udfff": 1}', "properties"),
+    "nesting deeper than 10": (b'{"deep": ' + DEEP + b"}", "properties.deep"),
+    "a list over 100 items": (b'{"amp": [' + b",".join([b"1"] * 101) + b"]}", "properties"),
+    "over 200 keys": (
+        b"{" + b",".join(b'"k%d": 1' % i for i in range(201)) + b"}",
+        "properties",
+    ),
+    "a key over 64 characters": (b'{"' + b"k" * 65 + b'": 1}', "properties"),
+}
+
+
+async def _post_raw(
+    client: httpx.AsyncClient, ws: Workspace, method: str, path: str, raw: bytes
+) -> httpx.Response:
+    headers = {**ws.headers, "Content-Type": "application/json"}
+    return await client.request(method, path, content=raw, headers=headers)
+
+
+@pytest.mark.parametrize("hostile", list(HOSTILE_PROPERTIES))
+async def test_hostile_property_values_are_422_naming_the_field_and_change_nothing(
+    client: httpx.AsyncClient, workspace: Workspace, database: Database, hostile: str
+) -> None:
+    """Contact properties (free ones allowed here), activity properties and a PATCH alike."""
+    raw, field = HOSTILE_PROPERTIES[hostile]
+    made = await client.post(CONTACTS, json={"name": "Ada"}, headers=workspace.headers)
+    contact_id = made.json()["data"]["id"]
+    before = await snapshot(database)
+
+    answers = [
+        await _post_raw(
+            client, workspace, "POST", CONTACTS, b'{"name": "B", "properties": ' + raw + b"}"
+        ),
+        await _post_raw(
+            client, workspace, "PATCH", f"{CONTACTS}/{contact_id}", b'{"properties": ' + raw + b"}"
+        ),
+        await _post_raw(
+            client,
+            workspace,
+            "POST",
+            "/api/v1/activities",
+            b'{"type": "CALL", "contactId": "%s", "properties": %s}' % (contact_id.encode(), raw),
+        ),
+    ]
+
+    for response in answers:
+        error = assert_error(response, 422, "VALIDATION_FAILED")
+        assert any(d["field"].startswith(field) for d in error["details"]), error
+    assert await snapshot(database) == before
+
+
+async def test_a_properties_patch_is_bounded_in_time(
+    client: httpx.AsyncClient, workspace: Workspace
+) -> None:
+    """Half a million list items (about 1 MB) are refused before any row is written."""
+    made = await client.post(CONTACTS, json={"name": "Ada"}, headers=workspace.headers)
+    raw = b'{"properties": {"amp": [' + b",".join([b"1"] * 500_000) + b"]}}"
+
+    started = time.perf_counter()
+    response = await _post_raw(
+        client, workspace, "PATCH", f"{CONTACTS}/{made.json()['data']['id']}", raw
+    )
+
+    assert response.status_code in (413, 422), response.text
+    assert time.perf_counter() - started < 5
 
 
 async def test_far_future_expiry_is_422(client: httpx.AsyncClient, workspace: Workspace) -> None:
