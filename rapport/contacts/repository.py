@@ -8,6 +8,7 @@ from typing import Any, ClassVar
 
 from sqlalchemy import (
     Select,
+    bindparam,
     case,
     false,
     func,
@@ -44,6 +45,14 @@ def external_id_taken(existing_id: uuid.UUID | None = None) -> AppError:
     )
 
 
+# Written into the SQL as literals, not bound: a planner can only use the partial unique
+# indexes (`WHERE status NOT IN ('DELETED', 'MERGED')`) when the query's condition visibly
+# implies theirs; with bound values SQLite walks the workspace instead.
+_LIVE = Contact.status.not_in(
+    bindparam("gone", [status.value for status in GONE], expanding=True, literal_execute=True)
+)
+
+
 class ContactRepository(Repository[Contact]):
     model = Contact
     sort_columns: ClassVar[dict[str, Any]] = {
@@ -73,11 +82,7 @@ class ContactRepository(Repository[Contact]):
         )
 
     def _filtered(self, f: ContactFilters) -> Select[Any]:
-        stmt = self.select()
-        if f.status is not None:
-            stmt = stmt.where(Contact.status == f.status)
-        else:
-            stmt = stmt.where(Contact.status.not_in(GONE))
+        stmt = self.select().where(Contact.status == f.status if f.status is not None else _LIVE)
         if f.lifecycle_stage is not None:
             stmt = stmt.where(Contact.lifecycle_stage == f.lifecycle_stage)
         if f.is_identified is not None:
@@ -113,7 +118,7 @@ class ContactRepository(Repository[Contact]):
             Contact,
             self.select()
             .where(
-                Contact.status.not_in(GONE),
+                _LIVE,
                 Contact.search_text.like(f"%{needle}%", escape="/"),
             )
             .limit(TYPEAHEAD_CANDIDATES)
@@ -130,7 +135,7 @@ class ContactRepository(Repository[Contact]):
     async def live_by(self, *where: Any, exclude_id: uuid.UUID | None = None) -> Contact | None:
         """The live contact (not deleted or merged) matching `where` (email and externalId are
         unique among those)."""
-        conditions = [*where, Contact.status.not_in(GONE)]
+        conditions = [*where, _LIVE]
         if exclude_id is not None:
             conditions.append(Contact.id != exclude_id)
         return await self.first(*conditions)
@@ -215,7 +220,7 @@ class ContactRepository(Repository[Contact]):
             matches.append(Contact.phone == phone)
         if name:
             matches.append(Contact.search_text.like(_substring(name), escape="/"))
-        stmt = self.select().where(or_(*matches), Contact.status.not_in(GONE)).limit(limit)
+        stmt = self.select().where(or_(*matches), _LIVE).limit(limit)
         return list((await self.session.execute(stmt)).scalars())
 
 

@@ -77,14 +77,16 @@ class PropertyValueRepository(Repository[PropertyValue]):
         entity: PropertyEntity,
         record_id: uuid.UUID,
         values: Mapping[str, Any],
+        stale: list[str],
     ) -> None:
-        """The indexed values of these keys of the record become `values` (None: none)."""
-        await self.session.execute(
-            delete(PropertyValue).where(
-                PropertyValue.record_id == record_id,
-                PropertyValue.key.in_(list(values)),
+        """The indexed values of these keys of the record become `values` (None: none); the
+        `stale` keys had values before (none for a new record: nothing to delete)."""
+        if stale:
+            await self.session.execute(
+                delete(PropertyValue).where(
+                    PropertyValue.record_id == record_id, PropertyValue.key.in_(stale)
+                )
             )
-        )
         rows = [
             {
                 "tenant_id": workspace_of(self.session),

@@ -210,7 +210,8 @@ class PropertyRules:
         """Keep the value index (`property_values`) in step with a record's properties."""
         changed = {k: after.get(k) for k in {*before, *after} if before.get(k) != after.get(k)}
         if changed:
-            await self.values.replace(entity, record_id, changed)
+            stale = [key for key in changed if before.get(key) is not None]
+            await self.values.replace(entity, record_id, changed, stale)
 
     async def forget(self, record_ids: uuid.UUID | Select[Any]) -> None:
         """Drop the indexed values of a record deleted for good (or of the records a select of
