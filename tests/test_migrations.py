@@ -3,15 +3,26 @@
 from __future__ import annotations
 
 import re
+import uuid
+from collections.abc import AsyncIterator
+from datetime import datetime
+from pathlib import Path
 from typing import Any
 
+import pytest
+import sqlalchemy as sa
+from alembic import command
 from alembic.autogenerate import compare_metadata
 from alembic.migration import MigrationContext
+from sqlalchemy import func, select
 from sqlalchemy.engine import Connection
 
-import rapport.models  # noqa: F401
-from rapport.kit.db import Base, Database
-from rapport.kit.migrate import upgrade
+from rapport.kit.clock import utcnow
+from rapport.kit.db import Base, Database, JSONType, UTCDateTime
+from rapport.kit.migrate import alembic_config, migration_connection, upgrade
+from rapport.models import Activity, Contact
+from tests.conftest import new_database_url
+from tests.helpers import EVERY_WORKSPACE
 
 # Indexes that exist only in migrations: the PostgreSQL trigram index for substring search,
 # which the models cannot declare for one database only.
@@ -36,3 +47,83 @@ async def test_upgrade_is_idempotent(database: Database) -> None:
     await upgrade(database)
     async with database.engine.connect() as connection:
         assert await connection.run_sync(_differences) == []
+
+
+@pytest.fixture
+async def blank(
+    request: pytest.FixtureRequest, database: Database, tmp_path: Path
+) -> AsyncIterator[Database]:
+    """A database of the test's kind with no schema yet."""
+    backend = "sqlite" if database.dialect == "sqlite" else "postgres"
+    blank = Database(await new_database_url(request, backend, tmp_path))
+    yield blank
+    await blank.dispose()
+
+
+async def migrate(database: Database, revision: str) -> None:
+    """Upgrade to `revision` as `rapport migrate` runs migrations."""
+
+    def run(connection: Connection) -> None:
+        config = alembic_config(database.url)
+        config.attributes["connection"] = connection
+        command.upgrade(config, revision)
+
+    async with migration_connection(database) as connection:
+        await connection.run_sync(run)
+
+
+_TYPES: dict[type, Any] = {uuid.UUID: sa.Uuid(), datetime: UTCDateTime(), dict: JSONType}
+
+
+async def insert(database: Database, table: str, **values: Any) -> None:
+    """A row written as the schema of the moment stores it (the models may be newer)."""
+    columns = [sa.column(name, _TYPES.get(type(value))) for name, value in values.items()]
+    async with database.engine.begin() as connection:
+        await connection.execute(sa.insert(sa.table(table, *columns)).values(**values))
+
+
+async def test_rebuilding_a_table_keeps_the_rows_referring_to_it(blank: Database) -> None:
+    """0016 rebuilds `contacts` on SQLite (batch mode): the activities of its contacts (ON
+    DELETE CASCADE) and the merges into them (SET NULL) stay."""
+    await migrate(blank, "0015")
+    now = utcnow()
+    tenant, winner, loser = uuid.uuid4(), uuid.uuid4(), uuid.uuid4()
+    stamps = {"created_at": now, "updated_at": now}
+    await insert(blank, "tenants", id=tenant, name="Acme", settings={}, **stamps)
+    for contact, email, status, merged_into in (
+        (winner, "ada@example.com", "ACTIVE", None),
+        (loser, "ada@old.example.com", "MERGED", winner),
+    ):
+        await insert(
+            blank,
+            "contacts",
+            id=contact,
+            tenant_id=tenant,
+            email=email,
+            status=status,
+            merged_into_id=merged_into,
+            properties={},
+            version=1,
+            **stamps,
+        )
+    await insert(
+        blank,
+        "activities",
+        id=uuid.uuid4(),
+        tenant_id=tenant,
+        contact_id=winner,
+        type="NOTE",
+        module="CRM",
+        actor_type="system",
+        occurred_at=now,
+        properties={},
+        **stamps,
+    )
+
+    await upgrade(blank)
+
+    async with blank.session(platform=EVERY_WORKSPACE) as session:
+        assert await session.scalar(select(func.count()).select_from(Activity)) == 1
+        merged = await session.get(Contact, loser)
+    assert merged is not None
+    assert merged.merged_into_id == winner
