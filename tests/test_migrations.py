@@ -17,12 +17,23 @@ from alembic.migration import MigrationContext
 from sqlalchemy import func, select
 from sqlalchemy.engine import Connection
 
+from rapport.domains import TASK_MODULES
 from rapport.kit.clock import utcnow
 from rapport.kit.db import Base, Database, JSONType, UTCDateTime
 from rapport.kit.migrate import alembic_config, migration_connection, upgrade
-from rapport.models import Activity, Contact
+from rapport.models import Activity, Contact, Webhook
+from rapport.webhooks.signing import new_secret
+from rapport.worker.loop import Worker
 from tests.conftest import new_database_url
-from tests.helpers import EVERY_WORKSPACE
+from tests.helpers import (
+    EVERY_WORKSPACE,
+    TEST_SECRET,
+    custom_client,
+    make_settings,
+    make_workspace,
+)
+from tests.webhooks.conftest import drain
+from tests.webhooks.receiver import running_receiver, verify
 
 # Indexes that exist only in migrations: the PostgreSQL trigram index for substring search,
 # which the models cannot declare for one database only.
@@ -60,19 +71,26 @@ async def blank(
     await blank.dispose()
 
 
-async def migrate(database: Database, revision: str) -> None:
-    """Upgrade to `revision` as `rapport migrate` runs migrations."""
+async def migrate(
+    database: Database, revision: str, *, down: bool = False, secret_key: str | None = None
+) -> None:
+    """Upgrade (or downgrade) to `revision` as `rapport migrate` runs migrations."""
 
     def run(connection: Connection) -> None:
         config = alembic_config(database.url)
-        config.attributes["connection"] = connection
-        command.upgrade(config, revision)
+        config.attributes.update(connection=connection, secret_key=secret_key)
+        (command.downgrade if down else command.upgrade)(config, revision)
 
     async with migration_connection(database) as connection:
         await connection.run_sync(run)
 
 
-_TYPES: dict[type, Any] = {uuid.UUID: sa.Uuid(), datetime: UTCDateTime(), dict: JSONType}
+_TYPES: dict[type, Any] = {
+    uuid.UUID: sa.Uuid(),
+    datetime: UTCDateTime(),
+    dict: JSONType,
+    list: JSONType,
+}
 
 
 async def insert(database: Database, table: str, **values: Any) -> None:
@@ -127,3 +145,69 @@ async def test_rebuilding_a_table_keeps_the_rows_referring_to_it(blank: Database
         merged = await session.get(Contact, loser)
     assert merged is not None
     assert merged.merged_into_id == winner
+
+
+async def test_0017_encrypts_the_secrets_of_existing_webhooks(
+    blank: Database, tmp_path: Path
+) -> None:
+    """A webhook saved with a plain secret keeps signing with it after the upgrade, stored
+    encrypted; its delivery log stays; the downgrade gives the plain secret back."""
+    await migrate(blank, "0016")
+    workspace = await make_workspace(blank)
+    secret = new_secret()
+    hook_id, now = uuid.uuid4(), utcnow()
+    stamps = {"created_at": now, "updated_at": now}
+    async with running_receiver() as receiver:
+        await insert(
+            blank,
+            "webhooks",
+            id=hook_id,
+            tenant_id=workspace.id,
+            url=receiver.url(),
+            event_types=["contact.*"],
+            secret=secret,
+            active=True,
+            consecutive_failures=0,
+            **stamps,
+        )
+        await insert(
+            blank,
+            "webhook_deliveries",
+            id=uuid.uuid4(),
+            tenant_id=workspace.id,
+            webhook_id=hook_id,
+            event_id=uuid.uuid4(),
+            event_type="contact.created",
+            event_sequence=1,
+            resource_id=uuid.uuid4(),
+            status="succeeded",
+            attempts=1,
+            **stamps,
+        )
+
+        with pytest.raises(RuntimeError, match="secret key"):
+            await upgrade(blank)  # nothing to encrypt with: refused before any change
+        await upgrade(blank, secret_key=TEST_SECRET)
+
+        async with blank.session(platform=EVERY_WORKSPACE) as session:
+            stored = await session.get(Webhook, hook_id)
+        assert stored is not None
+        assert secret.removeprefix("whsec_") not in stored.encrypted_secret
+        async with custom_client(blank, tmp_path, allow_private_webhooks=True) as http:
+            response = await http.post(
+                "/api/v1/contacts", json={"email": "ada@example.com"}, headers=workspace.headers
+            )
+            assert response.status_code == 201, response.text
+            settings = make_settings(tmp_path, allow_private_webhooks=True)
+            await drain(Worker(blank, task_modules=TASK_MODULES, settings=settings))
+            response = await http.get(
+                f"/api/v1/webhooks/{hook_id}/deliveries", headers=workspace.headers
+            )
+        [received] = receiver.requests
+        assert verify(secret, received.headers, received.body)
+        assert [d["status"] for d in response.json()["data"]] == ["succeeded", "succeeded"]
+
+    await migrate(blank, "0016", down=True, secret_key=TEST_SECRET)
+    async with blank.engine.connect() as connection:
+        plain = await connection.scalar(sa.text("SELECT secret FROM webhooks"))
+    assert plain == secret

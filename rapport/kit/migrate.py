@@ -43,17 +43,19 @@ async def migration_connection(database: Database) -> AsyncIterator[AsyncConnect
                 await connection.exec_driver_sql("PRAGMA foreign_keys=ON")
 
 
-def _upgrade(connection: Connection, url: str) -> None:
+def _upgrade(connection: Connection, url: str, secret_key: str | None) -> None:
     config = alembic_config(url)
-    config.attributes["connection"] = connection
+    config.attributes.update(connection=connection, secret_key=secret_key)
     command.upgrade(config, "head")
 
 
-async def upgrade(database: Database) -> None:
-    """Bring the schema to the latest revision (idempotent)."""
+async def upgrade(database: Database, *, secret_key: str | None = None) -> None:
+    """Bring the schema to the latest revision (idempotent). Migrations that encrypt stored
+    secrets need the app's `secret_key` when there are secrets to encrypt, and fail saying so
+    without it."""
     if database.dialect == "sqlite":
         path = database.engine.url.database
         if path and path != ":memory:":
             Path(path).parent.mkdir(parents=True, exist_ok=True)
     async with migration_connection(database) as connection:
-        await connection.run_sync(_upgrade, database.url)
+        await connection.run_sync(_upgrade, database.url, secret_key)

@@ -17,15 +17,22 @@ from rapport.events.schemas import EventOut
 from rapport.events.service import EventRecorder
 from rapport.kit.clock import as_utc, utcnow
 from rapport.kit.context import Context
+from rapport.kit.crypto import UndecryptableSecret
 from rapport.kit.ids import new_id
 from rapport.models.events import Event
 from rapport.models.webhooks import DeliveryStatus, Webhook, WebhookAttempt, WebhookDelivery
 from rapport.webhooks.outbound import Outcome, post_event
 from rapport.webhooks.repository import DeliveryRepository, DispatchRepository, WebhookRepository
 from rapport.webhooks.service import DELIVER_TASK, webhook_record
+from rapport.webhooks.signing import secret_box
 from rapport.worker.queue import enqueue, enqueue_many
 
 SUCCESS_TIME_RESOLUTION = timedelta(seconds=10)
+UNDECRYPTABLE = (
+    "Not sent: the webhook's signing secret does not decrypt with this server's secret key "
+    "(RAPPORT_SECRET_KEY, else secret.key in the data directory); every Rapport process must "
+    "use the key the secret was stored with"
+)
 
 
 async def dispatch(session: AsyncSession, events: list[Event]) -> None:
@@ -95,6 +102,7 @@ class DeliveryRunner:
         self.settings = settings
         self.deliveries = DeliveryRepository(context.session)
         self.webhooks = WebhookRepository(context.session)
+        self.secrets = secret_box(settings.resolved_secret_key())
 
     async def run(self, delivery_id: uuid.UUID) -> None:
         found = await self.deliveries.to_send(delivery_id)
@@ -106,18 +114,24 @@ class DeliveryRunner:
             await self._finish(delivery, DeliveryStatus.FAILED, reason)
             return
         started = utcnow()
-        outcome = await post_event(
-            webhook.url,
-            webhook.secret,
-            event_body(event),
-            {
-                "Rapport-Event-Id": str(event.id),
-                "Rapport-Event-Type": event.type,
-                "Rapport-Delivery-Id": str(delivery.id),
-                "Rapport-Attempt": str(delivery.attempts + 1),
-            },
-            allow_private=self.settings.allow_private_webhooks,
-        )
+        try:
+            secret = self.secrets.open(webhook.encrypted_secret, bound_to=str(webhook.id))
+        except UndecryptableSecret:
+            # Retried like a network error: the operator can restore the right key meanwhile.
+            outcome = Outcome(None, 0, UNDECRYPTABLE)
+        else:
+            outcome = await post_event(
+                webhook.url,
+                secret,
+                event_body(event),
+                {
+                    "Rapport-Event-Id": str(event.id),
+                    "Rapport-Event-Type": event.type,
+                    "Rapport-Delivery-Id": str(delivery.id),
+                    "Rapport-Attempt": str(delivery.attempts + 1),
+                },
+                allow_private=self.settings.allow_private_webhooks,
+            )
         await self._record(delivery, webhook, started, outcome)
 
     async def _record(

@@ -3,9 +3,6 @@ logged, replayable; failures disable the webhook with an event saying so."""
 
 from __future__ import annotations
 
-import hashlib
-import hmac
-import time
 import uuid
 from datetime import timedelta
 from pathlib import Path
@@ -15,6 +12,7 @@ import httpx
 import pytest
 from sqlalchemy import func, select, update
 
+from rapport.config import Settings
 from rapport.domains import TASK_MODULES
 from rapport.kit.clock import utcnow
 from rapport.kit.db import Database
@@ -23,7 +21,7 @@ from rapport.worker.loop import Worker
 from rapport.worker.queue import enqueue
 from tests.helpers import EVERY_WORKSPACE, Workspace, assert_error, make_settings, snapshot
 from tests.webhooks.conftest import drain
-from tests.webhooks.receiver import Receiver
+from tests.webhooks.receiver import Receiver, verify
 
 pytestmark = pytest.mark.usefixtures("app")
 
@@ -65,17 +63,6 @@ async def delivery(
     assert response.status_code == 200, response.text
     data: dict[str, Any] = response.json()["data"]
     return data
-
-
-def verify(secret: str, headers: dict[str, str], body: bytes, tolerance: int = 300) -> bool:
-    """What a receiver does, written from the documented scheme alone."""
-    parts = dict(item.split("=", 1) for item in headers["rapport-signature"].split(","))
-    timestamp = int(parts["t"])
-    expected = hmac.new(
-        secret.encode(), f"{timestamp}.".encode() + body, hashlib.sha256
-    ).hexdigest()
-    fresh = abs(time.time() - timestamp) <= tolerance
-    return fresh and hmac.compare_digest(expected, parts["v1"])
 
 
 async def test_a_change_is_delivered_signed_and_logged(
@@ -132,6 +119,58 @@ async def test_a_receiver_failing_twice_gets_three_attempts_and_one_success(
     hook_now = (await dev_client.get(f"{WEBHOOKS}/{hook['id']}", headers=workspace.headers)).json()
     assert hook_now["data"]["consecutiveFailures"] == 0
     assert hook_now["data"]["active"] is True
+
+
+async def test_after_a_rotation_deliveries_are_signed_with_the_new_secret(
+    dev_client: httpx.AsyncClient, workspace: Workspace, receiver: Receiver, worker: Worker
+) -> None:
+    hook = await subscribe(dev_client, workspace, receiver.url())
+    response = await dev_client.post(
+        f"{WEBHOOKS}/{hook['id']}/rotate-secret", headers=workspace.headers
+    )
+    assert response.status_code == 200, response.text
+    rotated = response.json()["data"]["secret"]
+    await new_contact(dev_client, workspace, "ada@example.com")
+    await drain(worker)
+
+    [received] = receiver.requests
+    assert verify(rotated, received.headers, received.body)
+    assert not verify(hook["secret"], received.headers, received.body)
+
+
+async def test_a_secret_stored_under_another_secret_key_is_not_sent_but_retried(
+    dev_client: httpx.AsyncClient,
+    workspace: Workspace,
+    receiver: Receiver,
+    worker: Worker,
+    database: Database,
+    tmp_path: Path,
+) -> None:
+    """A worker whose secret key is not the API's cannot decrypt the secret: it says so in the
+    delivery log and sends nothing (no request signed with a wrong secret); the delivery is
+    retried, and a worker with the right key delivers it."""
+    hook = await subscribe(dev_client, workspace, receiver.url())
+    await new_contact(dev_client, workspace, "ada@example.com")
+    misconfigured = Settings(
+        data_dir=tmp_path,
+        secret_key="another-secret-key-" + "y" * 40,
+        allow_private_webhooks=True,
+        webhook_retry_base_seconds=0.0,
+        embedded_worker=False,
+    )
+    await Worker(database, task_modules=TASK_MODULES, settings=misconfigured).run_once()
+
+    assert receiver.requests == []
+    [logged] = await deliveries(dev_client, workspace, hook["id"])
+    assert (logged["status"], logged["attempts"]) == ("pending", 1)
+    assert "secret key" in logged["lastError"]
+    assert logged["nextAttemptAt"] is not None
+
+    await drain(worker)
+    [received] = receiver.requests
+    assert verify(hook["secret"], received.headers, received.body)
+    [logged] = await deliveries(dev_client, workspace, hook["id"])
+    assert (logged["status"], logged["attempts"]) == ("succeeded", 2)
 
 
 async def test_a_client_error_is_final_and_counted(
