@@ -56,6 +56,6 @@ async def upgrade(database: Database, *, secret_key: str | None = None) -> None:
     if database.dialect == "sqlite":
         path = database.engine.url.database
         if path and path != ":memory:":
-            Path(path).parent.mkdir(parents=True, exist_ok=True)
+            Path(path).parent.mkdir(mode=0o700, parents=True, exist_ok=True)
     async with migration_connection(database) as connection:
         await connection.run_sync(_upgrade, database.url, secret_key)
