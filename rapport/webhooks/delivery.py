@@ -114,25 +114,41 @@ class DeliveryRunner:
             await self._finish(delivery, DeliveryStatus.FAILED, reason)
             return
         started = utcnow()
+        outcome = await self._attempt(delivery, webhook, event)
+        await self._record(delivery, webhook, started, outcome)
+
+    async def abandon(self, delivery_id: uuid.UUID, reason: str) -> None:
+        """Fail a delivery that no job will carry out any more (its job is dead), so that the
+        deliveries of its record behind it go."""
+        delivery = await self.deliveries.get(delivery_id)
+        if delivery is not None and delivery.status == DeliveryStatus.PENDING:
+            await self._finish(delivery, DeliveryStatus.FAILED, reason)
+
+    async def _attempt(self, delivery: WebhookDelivery, webhook: Webhook, event: Event) -> Outcome:
+        """Build the request and send it. A request that cannot be built is not retried (it
+        never could be), except for want of the right secret key, which an operator can
+        restore."""
+        try:
+            body = event_body(event)
+        except (TypeError, ValueError) as exc:  # orjson refuses integers beyond 64 bits
+            error = f"Not sent: the event cannot be encoded as JSON ({exc})"
+            return Outcome(None, 0, error, refused=True)
         try:
             secret = self.secrets.open(webhook.encrypted_secret, bound_to=str(webhook.id))
         except UndecryptableSecret:
-            # Retried like a network error: the operator can restore the right key meanwhile.
-            outcome = Outcome(None, 0, UNDECRYPTABLE)
-        else:
-            outcome = await post_event(
-                webhook.url,
-                secret,
-                event_body(event),
-                {
-                    "Rapport-Event-Id": str(event.id),
-                    "Rapport-Event-Type": event.type,
-                    "Rapport-Delivery-Id": str(delivery.id),
-                    "Rapport-Attempt": str(delivery.attempts + 1),
-                },
-                allow_private=self.settings.allow_private_webhooks,
-            )
-        await self._record(delivery, webhook, started, outcome)
+            return Outcome(None, 0, UNDECRYPTABLE)
+        return await post_event(
+            webhook.url,
+            secret,
+            body,
+            {
+                "Rapport-Event-Id": str(event.id),
+                "Rapport-Event-Type": event.type,
+                "Rapport-Delivery-Id": str(delivery.id),
+                "Rapport-Attempt": str(delivery.attempts + 1),
+            },
+            allow_private=self.settings.allow_private_webhooks,
+        )
 
     async def _record(
         self, delivery: WebhookDelivery, webhook: Webhook, started: datetime, outcome: Outcome

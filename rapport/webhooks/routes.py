@@ -179,8 +179,9 @@ async def list_deliveries(
     Timeouts, network errors, 5xx, 408 and 429 are retried with exponential backoff (by
     default from 30 s, doubling up to 6 h, never sooner than Retry-After) for up to 3 days,
     after which the delivery fails and Rapport disables the webhook (`webhook.disabled`).
-    Other 4xx answers and redirects (never followed) fail the delivery at once, and a 410 Gone
-    also disables the webhook. Finished deliveries are kept 30 days; needs the crm:admin scope.
+    Other 4xx answers and redirects (never followed) fail the delivery at once, as does an
+    event that cannot be encoded as JSON (`lastError` says why), and a 410 Gone also disables
+    the webhook. Finished deliveries are kept 30 days; needs the crm:admin scope.
     """
     filters = DeliveryFilters(status=status, event_type=event_type, event_id=event_id)
     rows, meta = await webhooks.deliveries_page(webhook_id, filters, page)

@@ -1,5 +1,6 @@
 """A real HTTP receiver on loopback for webhook tests: it records every request and answers
-with the statuses scripted for its path (200 once the script runs out)."""
+with the statuses scripted for its path (200 once the script runs out), after `hold` is set
+when there is one."""
 
 from __future__ import annotations
 
@@ -32,6 +33,8 @@ class Receiver:
     requests: list[Received] = field(default_factory=list)
     script: dict[str, list[int]] = field(default_factory=dict)
     response_headers: dict[str, str] = field(default_factory=dict)
+    hold: asyncio.Event | None = None
+    holding: asyncio.Event = field(default_factory=asyncio.Event)  # a request waits on `hold`
 
     def url(self, path: str = "/hook") -> str:
         return f"http://127.0.0.1:{self.port}{path}"
@@ -54,6 +57,9 @@ class Receiver:
         headers = {k.decode().lower(): v.decode() for k, v in scope["headers"]}
         path = scope["path"]
         self.requests.append(Received(path, headers, body))
+        if self.hold is not None:
+            self.holding.set()
+            await self.hold.wait()
         statuses = self.script.get(path)
         status = statuses.pop(0) if statuses else 200
         extra = [(k.encode(), v.encode()) for k, v in self.response_headers.items()]

@@ -3,6 +3,8 @@ logged, replayable; failures disable the webhook with an event saying so."""
 
 from __future__ import annotations
 
+import asyncio
+import contextlib
 import uuid
 from datetime import timedelta
 from pathlib import Path
@@ -14,9 +16,11 @@ from sqlalchemy import func, select, update
 
 from rapport.config import Settings
 from rapport.domains import TASK_MODULES
+from rapport.events.service import EventRecorder
 from rapport.kit.clock import utcnow
+from rapport.kit.context import Context
 from rapport.kit.db import Database
-from rapport.models import Event, Job, WebhookAttempt, WebhookDelivery
+from rapport.models import Event, Job, JobState, WebhookAttempt, WebhookDelivery
 from rapport.worker.loop import Worker
 from rapport.worker.queue import enqueue
 from tests.helpers import EVERY_WORKSPACE, Workspace, assert_error, make_settings, snapshot
@@ -63,6 +67,22 @@ async def delivery(
     assert response.status_code == 200, response.text
     data: dict[str, Any] = response.json()["data"]
     return data
+
+
+async def die_during_request(worker: Worker, receiver: Receiver) -> None:
+    """Let the worker claim a delivery and send it, stop it dead while the receiver holds the
+    request (what kill -9 leaves: the claim, and nothing the run would have written), and wait
+    until its lease runs out."""
+    receiver.hold = asyncio.Event()
+    receiver.holding.clear()
+    running = asyncio.create_task(worker.run_once())
+    await asyncio.wait_for(receiver.holding.wait(), 10)
+    running.cancel()
+    with contextlib.suppress(asyncio.CancelledError):
+        await running
+    receiver.hold.set()
+    receiver.hold = None
+    await asyncio.sleep(worker.lease.total_seconds() + 0.05)
 
 
 async def test_a_change_is_delivered_signed_and_logged(
@@ -503,3 +523,69 @@ async def test_the_daily_purge_drops_delivery_logs_older_than_30_days(
     async with database.session(platform=EVERY_WORKSPACE) as session:
         attempts = await session.scalar(select(func.count()).select_from(WebhookAttempt))
     assert attempts == 1
+
+
+async def test_an_event_that_cannot_be_encoded_fails_its_delivery_at_once_and_the_next_goes(
+    dev_client: httpx.AsyncClient,
+    workspace: Workspace,
+    receiver: Receiver,
+    worker: Worker,
+    database: Database,
+) -> None:
+    """An event holding an integer beyond 64 bits (written here below the API, which is to
+    refuse such values) cannot be sent: its delivery fails at once saying why, and the record's
+    next change is delivered."""
+    hook = await subscribe(dev_client, workspace, receiver.url())
+    contact = await new_contact(dev_client, workspace, "ada@example.com")
+    async with database.transaction(workspace=workspace.id) as session:
+        record = {**contact, "properties": {"seats": 10**30}}
+        EventRecorder(Context.bound(session, workspace.id)).record(
+            "contact.updated", "contact", uuid.UUID(contact["id"]), {"record": record}
+        )
+    response = await dev_client.patch(
+        f"{CONTACTS}/{contact['id']}", json={"name": "Ada"}, headers=workspace.headers
+    )
+    assert response.status_code == 200, response.text
+    await drain(worker)
+
+    sent = [(r.json()["type"], r.json()["data"]["record"]["name"]) for r in receiver.requests]
+    assert sent == [("contact.created", None), ("contact.updated", "Ada")]
+    created, poisoned, renamed = await deliveries(dev_client, workspace, hook["id"])
+    assert (created["status"], renamed["status"]) == ("succeeded", "succeeded")
+    assert (poisoned["status"], poisoned["attempts"]) == ("failed", 1)
+    assert "cannot be encoded as JSON" in poisoned["lastError"]
+    assert "64-bit" in poisoned["lastError"]
+    assert poisoned["finishedAt"] is not None
+    async with database.session(platform=EVERY_WORKSPACE) as session:
+        states = await session.scalars(select(Job.state).where(Job.task == "webhooks.deliver"))
+        assert set(states) == {JobState.SUCCEEDED}
+
+
+async def test_a_delivery_whose_job_dies_fails_and_the_next_of_its_record_goes(
+    dev_client: httpx.AsyncClient,
+    workspace: Workspace,
+    receiver: Receiver,
+    database: Database,
+    tmp_path: Path,
+) -> None:
+    """Workers die during every attempt of a delivery until its job has no attempts left: the
+    delivery fails saying so, instead of holding up the record's later deliveries forever."""
+    hook = await subscribe(dev_client, workspace, receiver.url())
+    contact = await new_contact(dev_client, workspace, "ada@example.com")
+    response = await dev_client.patch(
+        f"{CONTACTS}/{contact['id']}", json={"name": "Ada"}, headers=workspace.headers
+    )
+    assert response.status_code == 200, response.text
+    settings = make_settings(tmp_path, allow_private_webhooks=True)
+    dying = Worker(database, task_modules=TASK_MODULES, settings=settings, lease_seconds=0.2)
+    for _ in range(dying.tasks["webhooks.deliver"].max_attempts):
+        await die_during_request(dying, receiver)
+    await drain(dying)
+
+    first, second = await deliveries(dev_client, workspace, hook["id"])
+    assert first["status"] == "failed"
+    assert "could not carry out this delivery" in first["lastError"]
+    assert "the lease ran out" in first["lastError"]
+    assert second["status"] == "succeeded"
+    types = [r.json()["type"] for r in receiver.requests]
+    assert types == ["contact.created"] * 5 + ["contact.updated"]
