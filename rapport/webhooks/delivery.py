@@ -104,7 +104,10 @@ class DeliveryRunner:
         self.webhooks = WebhookRepository(context.session)
         self.secrets = secret_box(settings.resolved_secret_key())
 
-    async def run(self, delivery_id: uuid.UUID) -> None:
+    async def run(self, delivery_id: uuid.UUID, claim: int) -> None:
+        """Attempt the delivery, on the `claim`-th claim of its job. Earlier claims of the job
+        recorded nothing (their worker died, or their transaction failed) but may have sent
+        their request, so each counts as an attempt: attempt numbers never repeat."""
         found = await self.deliveries.to_send(delivery_id)
         if found is None or found[0].status != DeliveryStatus.PENDING:
             return  # its webhook was deleted, or it was finished by an earlier run
@@ -114,8 +117,9 @@ class DeliveryRunner:
             await self._finish(delivery, DeliveryStatus.FAILED, reason)
             return
         started = utcnow()
-        outcome = await self._attempt(delivery, webhook, event)
-        await self._record(delivery, webhook, started, outcome)
+        number = delivery.attempts + claim
+        outcome = await self._attempt(delivery, webhook, event, number)
+        await self._record(delivery, webhook, started, number, outcome)
 
     async def abandon(self, delivery_id: uuid.UUID, reason: str) -> None:
         """Fail a delivery that no job will carry out any more (its job is dead), so that the
@@ -124,7 +128,9 @@ class DeliveryRunner:
         if delivery is not None and delivery.status == DeliveryStatus.PENDING:
             await self._finish(delivery, DeliveryStatus.FAILED, reason)
 
-    async def _attempt(self, delivery: WebhookDelivery, webhook: Webhook, event: Event) -> Outcome:
+    async def _attempt(
+        self, delivery: WebhookDelivery, webhook: Webhook, event: Event, number: int
+    ) -> Outcome:
         """Build the request and send it. A request that cannot be built is not retried (it
         never could be), except for want of the right secret key, which an operator can
         restore."""
@@ -145,16 +151,21 @@ class DeliveryRunner:
                 "Rapport-Event-Id": str(event.id),
                 "Rapport-Event-Type": event.type,
                 "Rapport-Delivery-Id": str(delivery.id),
-                "Rapport-Attempt": str(delivery.attempts + 1),
+                "Rapport-Attempt": str(number),
             },
             allow_private=self.settings.allow_private_webhooks,
         )
 
     async def _record(
-        self, delivery: WebhookDelivery, webhook: Webhook, started: datetime, outcome: Outcome
+        self,
+        delivery: WebhookDelivery,
+        webhook: Webhook,
+        started: datetime,
+        number: int,
+        outcome: Outcome,
     ) -> None:
         now = utcnow()
-        delivery.attempts += 1
+        delivery.attempts = number
         self.deliveries.session.add(
             WebhookAttempt(
                 tenant_id=self.tenant_id,

@@ -31,7 +31,7 @@ async def deliver(context: JobContext, payload: dict[str, Any]) -> None:
     """One attempt; the runner queues the next one itself, so that the attempt's log commits
     even when the receiver failed. Failures of this job are Rapport's own (database errors)."""
     runner = DeliveryRunner(context.workspace, context.settings)
-    await runner.run(uuid.UUID(payload["deliveryId"]))
+    await runner.run(uuid.UUID(payload["deliveryId"]), claim=context.attempt)
 
 
 @task("webhooks.purge", schedule="43 3 * * *", max_attempts=3)

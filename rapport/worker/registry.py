@@ -25,7 +25,8 @@ from rapport.kit.context import Context
 @dataclass(frozen=True)
 class JobContext:
     """What a handler gets. A workspace's job runs in a session bound to that workspace; a
-    platform job (no workspace) in a platform-wide one."""
+    platform job (no workspace) in a platform-wide one. `attempt` counts the job's claims,
+    this one included: a run whose worker died, or whose transaction failed, counts too."""
 
     job_id: uuid.UUID
     tenant_id: uuid.UUID | None

@@ -1,6 +1,6 @@
 """A real HTTP receiver on loopback for webhook tests: it records every request and answers
-with the statuses scripted for its path (200 once the script runs out), after `hold` is set
-when there is one."""
+with the statuses scripted for its path, in the order requests arrive (200 once the script
+runs out), after `hold` is set when there is one."""
 
 from __future__ import annotations
 
@@ -57,11 +57,11 @@ class Receiver:
         headers = {k.decode().lower(): v.decode() for k, v in scope["headers"]}
         path = scope["path"]
         self.requests.append(Received(path, headers, body))
+        statuses = self.script.get(path)
+        status = statuses.pop(0) if statuses else 200
         if self.hold is not None:
             self.holding.set()
             await self.hold.wait()
-        statuses = self.script.get(path)
-        status = statuses.pop(0) if statuses else 200
         extra = [(k.encode(), v.encode()) for k, v in self.response_headers.items()]
         await send(
             {

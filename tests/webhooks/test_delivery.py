@@ -587,5 +587,33 @@ async def test_a_delivery_whose_job_dies_fails_and_the_next_of_its_record_goes(
     assert "could not carry out this delivery" in first["lastError"]
     assert "the lease ran out" in first["lastError"]
     assert second["status"] == "succeeded"
-    types = [r.json()["type"] for r in receiver.requests]
-    assert types == ["contact.created"] * 5 + ["contact.updated"]
+    sent = [(r.json()["type"], r.headers["rapport-attempt"]) for r in receiver.requests]
+    assert sent == [("contact.created", str(n)) for n in range(1, 6)] + [("contact.updated", "1")]
+
+
+async def test_a_request_sent_again_after_its_worker_died_is_a_new_attempt(
+    dev_client: httpx.AsyncClient,
+    workspace: Workspace,
+    receiver: Receiver,
+    database: Database,
+    tmp_path: Path,
+) -> None:
+    """A worker is killed while its request is in flight; once the lease runs out another run
+    sends the delivery again. The receiver sees attempt 2 (then 3 after a 500), never attempt 1
+    twice, and the log numbers the attempts it recorded alike."""
+    receiver.script["/hook"] = [200, 500]  # the first answer never reaches the killed worker
+    hook = await subscribe(dev_client, workspace, receiver.url())
+    await new_contact(dev_client, workspace, "ada@example.com")
+    settings = make_settings(tmp_path, allow_private_webhooks=True, webhook_retry_base_seconds=0.0)
+    dying = Worker(database, task_modules=TASK_MODULES, settings=settings, lease_seconds=0.2)
+    await die_during_request(dying, receiver)
+    await drain(dying)
+
+    assert [r.headers["rapport-attempt"] for r in receiver.requests] == ["1", "2", "3"]
+    assert len({r.headers["rapport-delivery-id"] for r in receiver.requests}) == 1
+    assert len({r.headers["rapport-event-id"] for r in receiver.requests}) == 1
+    [logged] = await deliveries(dev_client, workspace, hook["id"])
+    assert (logged["status"], logged["attempts"]) == ("succeeded", 3)
+    detail = await delivery(dev_client, workspace, hook["id"], logged["id"])
+    log = [(a["number"], a["responseStatus"]) for a in detail["attemptLog"]]
+    assert log == [(2, 500), (3, 200)]
