@@ -115,3 +115,10 @@ class Settings(BaseSettings):
                         file.write(secrets.token_urlsafe(48))
             self.secret_key = path.read_text().strip()
         return self.secret_key
+
+    def existing_secret_key(self) -> str | None:
+        """The secret key if one is configured or was generated before, never a new one: what
+        migrations encrypt stored secrets with (a new key would not be the servers')."""
+        if self.secret_key or (self.data_dir / "secret.key").exists():
+            return self.resolved_secret_key()
+        return None

@@ -5,13 +5,11 @@ from __future__ import annotations
 import re
 import uuid
 from collections.abc import AsyncIterator
-from datetime import datetime
 from pathlib import Path
 from typing import Any
 
 import pytest
 import sqlalchemy as sa
-from alembic import command
 from alembic.autogenerate import compare_metadata
 from alembic.migration import MigrationContext
 from sqlalchemy import func, select
@@ -19,8 +17,8 @@ from sqlalchemy.engine import Connection
 
 from rapport.domains import TASK_MODULES
 from rapport.kit.clock import utcnow
-from rapport.kit.db import Base, Database, JSONType, UTCDateTime
-from rapport.kit.migrate import alembic_config, migration_connection, upgrade
+from rapport.kit.db import Base, Database
+from rapport.kit.migrate import upgrade
 from rapport.models import Activity, Contact, Webhook
 from rapport.webhooks.signing import new_secret
 from rapport.worker.loop import Worker
@@ -29,8 +27,10 @@ from tests.helpers import (
     EVERY_WORKSPACE,
     TEST_SECRET,
     custom_client,
+    insert,
     make_settings,
     make_workspace,
+    migrate,
 )
 from tests.webhooks.conftest import drain
 from tests.webhooks.receiver import running_receiver, verify
@@ -69,35 +69,6 @@ async def blank(
     blank = Database(await new_database_url(request, backend, tmp_path))
     yield blank
     await blank.dispose()
-
-
-async def migrate(
-    database: Database, revision: str, *, down: bool = False, secret_key: str | None = None
-) -> None:
-    """Upgrade (or downgrade) to `revision` as `rapport migrate` runs migrations."""
-
-    def run(connection: Connection) -> None:
-        config = alembic_config(database.url)
-        config.attributes.update(connection=connection, secret_key=secret_key)
-        (command.downgrade if down else command.upgrade)(config, revision)
-
-    async with migration_connection(database) as connection:
-        await connection.run_sync(run)
-
-
-_TYPES: dict[type, Any] = {
-    uuid.UUID: sa.Uuid(),
-    datetime: UTCDateTime(),
-    dict: JSONType,
-    list: JSONType,
-}
-
-
-async def insert(database: Database, table: str, **values: Any) -> None:
-    """A row written as the schema of the moment stores it (the models may be newer)."""
-    columns = [sa.column(name, _TYPES.get(type(value))) for name, value in values.items()]
-    async with database.engine.begin() as connection:
-        await connection.execute(sa.insert(sa.table(table, *columns)).values(**values))
 
 
 async def test_rebuilding_a_table_keeps_the_rows_referring_to_it(blank: Database) -> None:
