@@ -37,6 +37,7 @@ from rapport.webhooks.signing import new_secret, signature
 ROOT = Path(__file__).resolve().parent.parent
 RAPPORT = Path(sys.executable).parent / "rapport"
 CONCURRENCY = 32
+SECRET_KEY = "bench-secret-key-" + "x" * 40  # the seed and the workers encrypt alike
 
 
 def free_port() -> int:
@@ -96,9 +97,10 @@ async def seed(database: Database, url: str, count: int) -> None:
     """A workspace subscribed to `contact.*`, and `count` events of distinct contacts."""
     async with database.transaction(platform="benchmark set-up and checks") as session:
         tenant = (await WorkspaceService(session).create("Bench")).id
-        await WebhookService(Context.bound(session, tenant), allow_private=True).create(
-            WebhookCreate(url=url, event_types=["contact.*"])
+        webhooks = WebhookService(
+            Context.bound(session, tenant), allow_private=True, secret_key=SECRET_KEY
         )
+        await webhooks.create(WebhookCreate(url=url, event_types=["contact.*"]))
     for offset in range(0, count, 500):
         async with database.transaction(platform="benchmark set-up and checks") as session:
             recorder = EventRecorder(Context.bound(session, tenant))
@@ -113,6 +115,7 @@ async def run_workers(database: Database, count: int, workers: int) -> float:
         **os.environ,
         "RAPPORT_DATABASE_URL": database.url,
         "RAPPORT_ALLOW_PRIVATE_WEBHOOKS": "1",
+        "RAPPORT_SECRET_KEY": SECRET_KEY,
         "RAPPORT_LOG_LEVEL": "WARNING",
     }
     started = time.perf_counter()

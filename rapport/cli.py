@@ -59,7 +59,7 @@ def _run(work: Callable[[AsyncSession], Awaitable[T]], *, platform: str | None =
         settings = Settings()
         database = Database(settings.resolved_database_url, pooled=False)
         try:
-            await upgrade(database)
+            await upgrade(database, secret_key=settings.existing_secret_key())
             async with database.transaction(platform=platform) as session:
                 return await work(session)
         finally:
@@ -262,7 +262,7 @@ def worker(
 
     async def main() -> None:
         database = Database(settings.resolved_database_url, pool_size=concurrency + 2)
-        await upgrade(database)
+        await upgrade(database, secret_key=settings.existing_secret_key())
         stop = asyncio.Event()
         loop = asyncio.get_running_loop()
         for signum in (signal.SIGINT, signal.SIGTERM):

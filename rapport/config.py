@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import contextlib
+import os
 import secrets
 from functools import cached_property
 from pathlib import Path
@@ -101,15 +103,22 @@ class Settings(BaseSettings):
         return self.is_sqlite if self.embedded_worker is None else self.embedded_worker
 
     def resolved_secret_key(self) -> str:
-        """The configured secret, or one generated once and kept in data_dir."""
-        if self.secret_key:
-            return self.secret_key
-        path = self.data_dir / "secret.key"
-        if path.exists():
-            return path.read_text().strip()
-        self.data_dir.mkdir(parents=True, exist_ok=True)
-        key = secrets.token_urlsafe(48)
-        path.write_text(key)
-        path.chmod(0o600)
-        self.secret_key = key
-        return key
+        """The configured secret, or one generated once and kept in data_dir (readable by its
+        owner only)."""
+        if not self.secret_key:
+            path = self.data_dir / "secret.key"
+            if not path.exists():
+                self.data_dir.mkdir(mode=0o700, parents=True, exist_ok=True)
+                with contextlib.suppress(FileExistsError):  # made meanwhile: that one holds
+                    descriptor = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
+                    with os.fdopen(descriptor, "w") as file:
+                        file.write(secrets.token_urlsafe(48))
+            self.secret_key = path.read_text().strip()
+        return self.secret_key
+
+    def existing_secret_key(self) -> str | None:
+        """The secret key if one is configured or was generated before, never a new one: what
+        migrations encrypt stored secrets with (a new key would not be the servers')."""
+        if self.secret_key or (self.data_dir / "secret.key").exists():
+            return self.resolved_secret_key()
+        return None

@@ -1,4 +1,5 @@
-"""Test helpers: workspaces with keys, and snapshots proving a refused request changed nothing."""
+"""Test helpers: workspaces with keys, snapshots proving a refused request changed nothing,
+and migrations to a given revision with rows written as its schema stores them."""
 
 from __future__ import annotations
 
@@ -6,18 +7,23 @@ import uuid
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 from dataclasses import dataclass, field
+from datetime import datetime
 from pathlib import Path
 from typing import Any
 
 import httpx
+import sqlalchemy as sa
+from alembic import command
 from sqlalchemy import select, text
+from sqlalchemy.engine import Connection
 
 from rapport.app import create_app
 from rapport.auth.scopes import ALL_SCOPES
 from rapport.auth.service import ApiKeyService
 from rapport.config import Settings
 from rapport.kit.context import Context
-from rapport.kit.db import Base, Database
+from rapport.kit.db import Base, Database, JSONType, UTCDateTime
+from rapport.kit.migrate import alembic_config, migration_connection
 from rapport.models import MembershipRole
 from rapport.tenancy.service import WorkspaceService
 
@@ -132,3 +138,32 @@ async def add_member(
             ws.id, email, "correct-horse-battery", name=email.split("@")[0], role=role
         )
     return user.id
+
+
+async def migrate(
+    database: Database, revision: str, *, down: bool = False, secret_key: str | None = None
+) -> None:
+    """Upgrade (or downgrade) to `revision` as `rapport migrate` runs migrations."""
+
+    def run(connection: Connection) -> None:
+        config = alembic_config(database.url)
+        config.attributes.update(connection=connection, secret_key=secret_key)
+        (command.downgrade if down else command.upgrade)(config, revision)
+
+    async with migration_connection(database) as connection:
+        await connection.run_sync(run)
+
+
+_TYPES: dict[type, Any] = {
+    uuid.UUID: sa.Uuid(),
+    datetime: UTCDateTime(),
+    dict: JSONType,
+    list: JSONType,
+}
+
+
+async def insert(database: Database, table: str, **values: Any) -> None:
+    """A row written as the schema of the moment stores it (the models may be newer)."""
+    columns = [sa.column(name, _TYPES.get(type(value))) for name, value in values.items()]
+    async with database.engine.begin() as connection:
+        await connection.execute(sa.insert(sa.table(table, *columns)).values(**values))

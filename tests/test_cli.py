@@ -19,7 +19,18 @@ from pathlib import Path
 import httpx
 
 from rapport.app import create_app
-from tests.helpers import make_settings
+from rapport.kit.clock import utcnow
+from rapport.kit.db import Database
+from rapport.models import Webhook
+from rapport.webhooks.signing import new_secret, secret_box
+from tests.helpers import (
+    EVERY_WORKSPACE,
+    TEST_SECRET,
+    insert,
+    make_settings,
+    make_workspace,
+    migrate,
+)
 
 RAPPORT = Path(sys.executable).parent / "rapport"
 API_KEY = re.compile(r"\bak_[A-Za-z0-9_\-]+")
@@ -105,6 +116,51 @@ async def test_migrate_creates_the_schema_and_can_run_again(tmp_path: Path) -> N
         tables = {row[0] for row in db.execute("SELECT name FROM sqlite_master WHERE type='table'")}
     assert {"tenants", "api_keys", "contacts", "idempotency_records"} <= tables
     assert "up to date" in (await cli.ok("migrate")).lower()
+
+
+async def test_migrate_encrypts_stored_webhook_secrets_with_the_key_in_use_only(
+    tmp_path: Path,
+) -> None:
+    """Upgrading a database that holds webhook secrets needs the servers' secret key: with none
+    configured and none generated before, `rapport migrate` refuses, changes nothing and makes
+    no new key (the servers would not have it); given the key, it encrypts them."""
+    database = Database(f"sqlite+inline:///{tmp_path / 'cli.db'}")
+    try:
+        await migrate(database, "0016")
+        workspace = await make_workspace(database)
+        hook_id, secret, now = uuid.uuid4(), new_secret(), utcnow()
+        await insert(
+            database,
+            "webhooks",
+            id=hook_id,
+            tenant_id=workspace.id,
+            url="https://93.184.215.14/hook",
+            event_types=["contact.*"],
+            secret=secret,
+            active=True,
+            consecutive_failures=0,
+            created_at=now,
+            updated_at=now,
+        )
+        cli = Cli(tmp_path)
+
+        refused = await cli.run("migrate")
+        assert refused.code != 0
+        assert "RAPPORT_SECRET_KEY" in refused.err
+        assert not (tmp_path / "secret.key").exists()
+        with sqlite3.connect(tmp_path / "cli.db") as db:
+            assert db.execute("SELECT secret FROM webhooks").fetchall() == [(secret,)]
+
+        cli.env["RAPPORT_SECRET_KEY"] = TEST_SECRET
+        await cli.ok("migrate")
+        async with database.session(platform=EVERY_WORKSPACE) as session:
+            stored = await session.get(Webhook, hook_id)
+        assert stored is not None
+        assert secret_box(TEST_SECRET).open(stored.encrypted_secret, bound_to=str(hook_id)) == (
+            secret
+        )
+    finally:
+        await database.dispose()
 
 
 async def test_tenants_create_and_list(tmp_path: Path) -> None:

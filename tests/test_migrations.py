@@ -3,15 +3,37 @@
 from __future__ import annotations
 
 import re
+import uuid
+from collections.abc import AsyncIterator
+from pathlib import Path
 from typing import Any
 
+import pytest
+import sqlalchemy as sa
 from alembic.autogenerate import compare_metadata
 from alembic.migration import MigrationContext
+from sqlalchemy import func, select
 from sqlalchemy.engine import Connection
 
-import rapport.models  # noqa: F401
+from rapport.domains import TASK_MODULES
+from rapport.kit.clock import utcnow
 from rapport.kit.db import Base, Database
 from rapport.kit.migrate import upgrade
+from rapport.models import Activity, Contact, Webhook
+from rapport.webhooks.signing import new_secret
+from rapport.worker.loop import Worker
+from tests.conftest import new_database_url
+from tests.helpers import (
+    EVERY_WORKSPACE,
+    TEST_SECRET,
+    custom_client,
+    insert,
+    make_settings,
+    make_workspace,
+    migrate,
+)
+from tests.webhooks.conftest import drain
+from tests.webhooks.receiver import running_receiver, verify
 
 # Indexes that exist only in migrations: the PostgreSQL trigram index for substring search,
 # which the models cannot declare for one database only.
@@ -36,3 +58,127 @@ async def test_upgrade_is_idempotent(database: Database) -> None:
     await upgrade(database)
     async with database.engine.connect() as connection:
         assert await connection.run_sync(_differences) == []
+
+
+@pytest.fixture
+async def blank(
+    request: pytest.FixtureRequest, database: Database, tmp_path: Path
+) -> AsyncIterator[Database]:
+    """A database of the test's kind with no schema yet."""
+    backend = "sqlite" if database.dialect == "sqlite" else "postgres"
+    blank = Database(await new_database_url(request, backend, tmp_path))
+    yield blank
+    await blank.dispose()
+
+
+async def test_rebuilding_a_table_keeps_the_rows_referring_to_it(blank: Database) -> None:
+    """0016 rebuilds `contacts` on SQLite (batch mode): the activities of its contacts (ON
+    DELETE CASCADE) and the merges into them (SET NULL) stay."""
+    await migrate(blank, "0015")
+    now = utcnow()
+    tenant, winner, loser = uuid.uuid4(), uuid.uuid4(), uuid.uuid4()
+    stamps = {"created_at": now, "updated_at": now}
+    await insert(blank, "tenants", id=tenant, name="Acme", settings={}, **stamps)
+    for contact, email, status, merged_into in (
+        (winner, "ada@example.com", "ACTIVE", None),
+        (loser, "ada@old.example.com", "MERGED", winner),
+    ):
+        await insert(
+            blank,
+            "contacts",
+            id=contact,
+            tenant_id=tenant,
+            email=email,
+            status=status,
+            merged_into_id=merged_into,
+            properties={},
+            version=1,
+            **stamps,
+        )
+    await insert(
+        blank,
+        "activities",
+        id=uuid.uuid4(),
+        tenant_id=tenant,
+        contact_id=winner,
+        type="NOTE",
+        module="CRM",
+        actor_type="system",
+        occurred_at=now,
+        properties={},
+        **stamps,
+    )
+
+    await upgrade(blank)
+
+    async with blank.session(platform=EVERY_WORKSPACE) as session:
+        assert await session.scalar(select(func.count()).select_from(Activity)) == 1
+        merged = await session.get(Contact, loser)
+    assert merged is not None
+    assert merged.merged_into_id == winner
+
+
+async def test_0017_encrypts_the_secrets_of_existing_webhooks(
+    blank: Database, tmp_path: Path
+) -> None:
+    """A webhook saved with a plain secret keeps signing with it after the upgrade, stored
+    encrypted; its delivery log stays; the downgrade gives the plain secret back."""
+    await migrate(blank, "0016")
+    workspace = await make_workspace(blank)
+    secret = new_secret()
+    hook_id, now = uuid.uuid4(), utcnow()
+    stamps = {"created_at": now, "updated_at": now}
+    async with running_receiver() as receiver:
+        await insert(
+            blank,
+            "webhooks",
+            id=hook_id,
+            tenant_id=workspace.id,
+            url=receiver.url(),
+            event_types=["contact.*"],
+            secret=secret,
+            active=True,
+            consecutive_failures=0,
+            **stamps,
+        )
+        await insert(
+            blank,
+            "webhook_deliveries",
+            id=uuid.uuid4(),
+            tenant_id=workspace.id,
+            webhook_id=hook_id,
+            event_id=uuid.uuid4(),
+            event_type="contact.created",
+            event_sequence=1,
+            resource_id=uuid.uuid4(),
+            status="succeeded",
+            attempts=1,
+            **stamps,
+        )
+
+        with pytest.raises(RuntimeError, match="secret key"):
+            await upgrade(blank)  # nothing to encrypt with: refused before any change
+        await upgrade(blank, secret_key=TEST_SECRET)
+
+        async with blank.session(platform=EVERY_WORKSPACE) as session:
+            stored = await session.get(Webhook, hook_id)
+        assert stored is not None
+        assert secret.removeprefix("whsec_") not in stored.encrypted_secret
+        async with custom_client(blank, tmp_path, allow_private_webhooks=True) as http:
+            response = await http.post(
+                "/api/v1/contacts", json={"email": "ada@example.com"}, headers=workspace.headers
+            )
+            assert response.status_code == 201, response.text
+            settings = make_settings(tmp_path, allow_private_webhooks=True)
+            await drain(Worker(blank, task_modules=TASK_MODULES, settings=settings))
+            response = await http.get(
+                f"/api/v1/webhooks/{hook_id}/deliveries", headers=workspace.headers
+            )
+        [received] = receiver.requests
+        assert verify(secret, received.headers, received.body)
+        assert [d["status"] for d in response.json()["data"]] == ["succeeded", "succeeded"]
+
+    await migrate(blank, "0016", down=True, secret_key=TEST_SECRET)
+    async with blank.engine.connect() as connection:
+        plain = await connection.scalar(sa.text("SELECT secret FROM webhooks"))
+    assert plain == secret

@@ -16,6 +16,8 @@ for with SQLite's busy timeout.
 from __future__ import annotations
 
 import asyncio
+import contextlib
+import os
 import re
 import sqlite3
 import types
@@ -160,10 +162,20 @@ def _driver_module() -> types.ModuleType:
     return module
 
 
+def _create_private(database: str) -> None:
+    """Create a missing database file readable by its owner only: SQLite would create it 0644
+    (less the umask), and it gives the -wal and -shm files the database file's mode."""
+    with contextlib.suppress(FileExistsError):
+        os.close(os.open(database, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600))
+
+
 class _InlineDBAPI(AsyncAdapt_aiosqlite_dbapi):
     def connect(self, *args: Any, **kwargs: Any) -> _AdaptedConnection:
         kwargs.pop("async_creator_fn", None)
         kwargs["check_same_thread"] = False
+        database = args[0] if args else kwargs.get("database", ":memory:")
+        if database != ":memory:" and not kwargs.get("uri"):
+            _create_private(database)
         connection: Any = _Connection(sqlite3.connect(*args, **kwargs))
         return _AdaptedConnection(self, connection)
 

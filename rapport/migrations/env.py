@@ -9,6 +9,7 @@ from sqlalchemy.engine import Connection
 
 import rapport.models  # noqa: F401  (registers every table)
 from rapport.kit.db import Base, Database
+from rapport.kit.migrate import migration_connection
 
 config = context.config
 target_metadata = Base.metadata
@@ -28,9 +29,8 @@ def _run(connection: Connection) -> None:
 async def _run_async(url: str) -> None:
     database = Database(url, pooled=False)
     try:
-        async with database.engine.connect() as connection:
+        async with migration_connection(database) as connection:
             await connection.run_sync(_run)
-            await connection.commit()
     finally:
         await database.dispose()
 

@@ -14,14 +14,15 @@ from rapport.kit.tenant_guard import TenantOwned
 
 class Webhook(TenantOwned, IdMixin, TimestampMixin, Base):
     """An endpoint subscribed to event types (`contact.*`, `*` or exact types). The secret signs
-    every delivery, so it is kept (unlike API keys, which are only hashed)."""
+    every delivery, so it is kept (unlike API keys, which are only hashed), encrypted with a
+    key derived from the app's secret key (`rapport.webhooks.signing.secret_box`)."""
 
     __tablename__ = "webhooks"
 
     url: Mapped[str] = mapped_column(String(2048))
     event_types: Mapped[list[str]] = mapped_column(JSON, default=list)
     description: Mapped[str | None] = mapped_column(String(500))
-    secret: Mapped[str] = mapped_column(String(100))
+    encrypted_secret: Mapped[str] = mapped_column(String(255))
     active: Mapped[bool] = mapped_column(default=True)
     disabled_reason: Mapped[str | None] = mapped_column(String(500))
     disabled_at: Mapped[datetime | None]

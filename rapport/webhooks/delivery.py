@@ -17,15 +17,22 @@ from rapport.events.schemas import EventOut
 from rapport.events.service import EventRecorder
 from rapport.kit.clock import as_utc, utcnow
 from rapport.kit.context import Context
+from rapport.kit.crypto import UndecryptableSecret
 from rapport.kit.ids import new_id
 from rapport.models.events import Event
 from rapport.models.webhooks import DeliveryStatus, Webhook, WebhookAttempt, WebhookDelivery
 from rapport.webhooks.outbound import Outcome, post_event
 from rapport.webhooks.repository import DeliveryRepository, DispatchRepository, WebhookRepository
 from rapport.webhooks.service import DELIVER_TASK, webhook_record
+from rapport.webhooks.signing import secret_box
 from rapport.worker.queue import enqueue, enqueue_many
 
 SUCCESS_TIME_RESOLUTION = timedelta(seconds=10)
+UNDECRYPTABLE = (
+    "Not sent: the webhook's signing secret does not decrypt with this server's secret key "
+    "(RAPPORT_SECRET_KEY, else secret.key in the data directory); every Rapport process must "
+    "use the key the secret was stored with"
+)
 
 
 async def dispatch(session: AsyncSession, events: list[Event]) -> None:
@@ -95,8 +102,12 @@ class DeliveryRunner:
         self.settings = settings
         self.deliveries = DeliveryRepository(context.session)
         self.webhooks = WebhookRepository(context.session)
+        self.secrets = secret_box(settings.resolved_secret_key())
 
-    async def run(self, delivery_id: uuid.UUID) -> None:
+    async def run(self, delivery_id: uuid.UUID, claim: int) -> None:
+        """Attempt the delivery, on the `claim`-th claim of its job. Earlier claims of the job
+        recorded nothing (their worker died, or their transaction failed) but may have sent
+        their request, so each counts as an attempt: attempt numbers never repeat."""
         found = await self.deliveries.to_send(delivery_id)
         if found is None or found[0].status != DeliveryStatus.PENDING:
             return  # its webhook was deleted, or it was finished by an earlier run
@@ -106,25 +117,55 @@ class DeliveryRunner:
             await self._finish(delivery, DeliveryStatus.FAILED, reason)
             return
         started = utcnow()
-        outcome = await post_event(
+        number = delivery.attempts + claim
+        outcome = await self._attempt(delivery, webhook, event, number)
+        await self._record(delivery, webhook, started, number, outcome)
+
+    async def abandon(self, delivery_id: uuid.UUID, reason: str) -> None:
+        """Fail a delivery that no job will carry out any more (its job is dead), so that the
+        deliveries of its record behind it go."""
+        delivery = await self.deliveries.get(delivery_id)
+        if delivery is not None and delivery.status == DeliveryStatus.PENDING:
+            await self._finish(delivery, DeliveryStatus.FAILED, reason)
+
+    async def _attempt(
+        self, delivery: WebhookDelivery, webhook: Webhook, event: Event, number: int
+    ) -> Outcome:
+        """Build the request and send it. A request that cannot be built is not retried (it
+        never could be), except for want of the right secret key, which an operator can
+        restore."""
+        try:
+            body = event_body(event)
+        except (TypeError, ValueError) as exc:  # orjson refuses integers beyond 64 bits
+            error = f"Not sent: the event cannot be encoded as JSON ({exc})"
+            return Outcome(None, 0, error, refused=True)
+        try:
+            secret = self.secrets.open(webhook.encrypted_secret, bound_to=str(webhook.id))
+        except UndecryptableSecret:
+            return Outcome(None, 0, UNDECRYPTABLE)
+        return await post_event(
             webhook.url,
-            webhook.secret,
-            event_body(event),
+            secret,
+            body,
             {
                 "Rapport-Event-Id": str(event.id),
                 "Rapport-Event-Type": event.type,
                 "Rapport-Delivery-Id": str(delivery.id),
-                "Rapport-Attempt": str(delivery.attempts + 1),
+                "Rapport-Attempt": str(number),
             },
             allow_private=self.settings.allow_private_webhooks,
         )
-        await self._record(delivery, webhook, started, outcome)
 
     async def _record(
-        self, delivery: WebhookDelivery, webhook: Webhook, started: datetime, outcome: Outcome
+        self,
+        delivery: WebhookDelivery,
+        webhook: Webhook,
+        started: datetime,
+        number: int,
+        outcome: Outcome,
     ) -> None:
         now = utcnow()
-        delivery.attempts += 1
+        delivery.attempts = number
         self.deliveries.session.add(
             WebhookAttempt(
                 tenant_id=self.tenant_id,

@@ -12,7 +12,11 @@ from rapport.webhooks.service import WebhookService
 
 async def _webhooks(context: AdminAccess, request: Request) -> WebhookService:
     settings: Settings = request.app.state.settings
-    return WebhookService(context, allow_private=settings.allow_private_webhooks)
+    return WebhookService(
+        context,
+        allow_private=settings.allow_private_webhooks,
+        secret_key=settings.resolved_secret_key(),
+    )
 
 
 Webhooks = Annotated[WebhookService, Depends(_webhooks)]

@@ -35,9 +35,9 @@ WebhookId = Annotated[uuid.UUID, Path(description="The webhook's id")]
 DeliveryId = Annotated[uuid.UUID, Path(description="The id of a delivery of this webhook")]
 
 
-def _with_secret(webhook: Webhook) -> WebhookWithSecret:
+def _with_secret(webhook: Webhook, secret: str) -> WebhookWithSecret:
     out = WebhookOut.model_validate(webhook)
-    return WebhookWithSecret(**out.model_dump(), secret=webhook.secret)
+    return WebhookWithSecret(**out.model_dump(), secret=secret)
 
 
 @router.get("/event-types", summary="Every event type a webhook can subscribe to")
@@ -82,8 +82,8 @@ async def create_webhook(body: WebhookCreate, webhooks: Webhooks) -> Envelope[We
     within 10 seconds is a success (the delivery log describes retries). Needs the crm:admin
     scope; emits `webhook.created`.
     """
-    webhook = await webhooks.create(body)
-    return Envelope(data=_with_secret(webhook))
+    webhook, secret = await webhooks.create(body)
+    return Envelope(data=_with_secret(webhook, secret))
 
 
 @router.get("/{webhook_id}", summary="One webhook (without its secret)", responses=_NOT_FOUND)
@@ -141,8 +141,8 @@ async def rotate_webhook_secret(
     stops at once: every delivery from now on, retries of earlier ones included, is signed
     with the new one, so a receiver should accept both while it switches. Needs the crm:admin
     scope; emits `webhook.updated` with `secretRotated: true` (events never hold a secret)."""
-    webhook = await webhooks.rotate_secret(webhook_id)
-    return Envelope(data=_with_secret(webhook))
+    webhook, secret = await webhooks.rotate_secret(webhook_id)
+    return Envelope(data=_with_secret(webhook, secret))
 
 
 @router.get(
@@ -179,8 +179,9 @@ async def list_deliveries(
     Timeouts, network errors, 5xx, 408 and 429 are retried with exponential backoff (by
     default from 30 s, doubling up to 6 h, never sooner than Retry-After) for up to 3 days,
     after which the delivery fails and Rapport disables the webhook (`webhook.disabled`).
-    Other 4xx answers and redirects (never followed) fail the delivery at once, and a 410 Gone
-    also disables the webhook. Finished deliveries are kept 30 days; needs the crm:admin scope.
+    Other 4xx answers and redirects (never followed) fail the delivery at once, as does an
+    event that cannot be encoded as JSON (`lastError` says why), and a 410 Gone also disables
+    the webhook. Finished deliveries are kept 30 days; needs the crm:admin scope.
     """
     filters = DeliveryFilters(status=status, event_type=event_type, event_id=event_id)
     rows, meta = await webhooks.deliveries_page(webhook_id, filters, page)

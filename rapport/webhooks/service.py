@@ -13,6 +13,7 @@ from rapport.kit.clock import utcnow
 from rapport.kit.context import Context
 from rapport.kit.envelope import PageMeta
 from rapport.kit.errors import Conflict, NotFound, field_error
+from rapport.kit.ids import new_id
 from rapport.kit.pagination import PageRequest
 from rapport.models.webhooks import DeliveryStatus, Webhook, WebhookAttempt, WebhookDelivery
 from rapport.webhooks.outbound import UnsafeUrl, check_url
@@ -23,14 +24,14 @@ from rapport.webhooks.repository import (
     WebhookRepository,
 )
 from rapport.webhooks.schemas import WebhookCreate, WebhookOut, WebhookUpdate
-from rapport.webhooks.signing import new_secret
+from rapport.webhooks.signing import new_secret, secret_box
 from rapport.worker.queue import enqueue
 
 DELIVER_TASK = "webhooks.deliver"
 
 
 class WebhookService:
-    def __init__(self, context: Context, *, allow_private: bool) -> None:
+    def __init__(self, context: Context, *, allow_private: bool, secret_key: str) -> None:
         self.session = context.session
         self.tenant_id = context.workspace_id
         self.repo = WebhookRepository(context.session)
@@ -38,6 +39,7 @@ class WebhookService:
         self.attempts = AttemptRepository(context.session)
         self.events = EventRecorder(context)
         self.allow_private = allow_private
+        self.secrets = secret_box(secret_key)
 
     async def page(self, active: bool | None, page: PageRequest) -> tuple[list[Webhook], PageMeta]:
         return await self.repo.page(active, page)
@@ -48,23 +50,23 @@ class WebhookService:
             raise NotFound("Webhook not found")
         return webhook
 
-    async def create(self, body: WebhookCreate) -> Webhook:
-        """The new webhook; its `secret` is readable on the returned object only now."""
+    async def create(self, body: WebhookCreate) -> tuple[Webhook, str]:
+        """The new webhook and its secret, which is stored encrypted and shown only now."""
         await self._check_url(body.url)
-        webhook = self.repo.add(
-            Webhook(
-                url=body.url,
-                event_types=body.event_types,
-                description=body.description,
-                active=body.active,
-                secret=new_secret(),
-                consecutive_failures=0,
-            )
+        webhook = Webhook(
+            id=new_id(),
+            url=body.url,
+            event_types=body.event_types,
+            description=body.description,
+            active=body.active,
+            consecutive_failures=0,
         )
+        secret = self._new_secret(webhook)
+        self.repo.add(webhook)
         await self.repo.flush()
         record = {"record": webhook_record(webhook)}
         self.events.record("webhook.created", "webhook", webhook.id, record)
-        return webhook
+        return webhook, secret
 
     async def update(self, webhook_id: uuid.UUID, body: WebhookUpdate) -> Webhook:
         webhook = await self.get(webhook_id)
@@ -91,15 +93,16 @@ class WebhookService:
         self._updated(webhook, before)
         return webhook
 
-    async def rotate_secret(self, webhook_id: uuid.UUID) -> Webhook:
-        """A new secret signs every delivery from now on (retries of earlier ones included)."""
+    async def rotate_secret(self, webhook_id: uuid.UUID) -> tuple[Webhook, str]:
+        """A new secret signs every delivery from now on (retries of earlier ones included);
+        the webhook and that secret, shown only now."""
         webhook = await self.get(webhook_id)
         before = webhook_record(webhook)
-        webhook.secret = new_secret()
+        secret = self._new_secret(webhook)
         webhook.updated_at = utcnow()
         await self.repo.flush()
         self._updated(webhook, before, secret_rotated=True)
-        return webhook
+        return webhook, secret
 
     async def delete(self, webhook_id: uuid.UUID) -> None:
         """Deletes the webhook with its delivery log; deliveries in flight are dropped."""
@@ -148,6 +151,12 @@ class WebhookService:
             self.session, DELIVER_TASK, {"deliveryId": str(replay.id)}, tenant_id=self.tenant_id
         )
         return replay
+
+    def _new_secret(self, webhook: Webhook) -> str:
+        """Give the webhook a new secret (stored encrypted); the secret."""
+        secret = new_secret()
+        webhook.encrypted_secret = self.secrets.seal(secret, bound_to=str(webhook.id))
+        return secret
 
     async def _check_url(self, url: str) -> None:
         try:

@@ -151,13 +151,8 @@ class Worker:
             await self._fail(job, spec, "attempts exhausted (the lease ran out)", permanent=True)
             return
         heartbeat = asyncio.create_task(self._heartbeat(job))
-        scope: dict[str, Any] = (
-            {"workspace": job.tenant_id}
-            if job.tenant_id is not None
-            else {"platform": f"platform task {job.task}"}
-        )
         try:
-            async with self.database.transaction(**scope) as session:
+            async with self.database.transaction(**_scope(job)) as session:
                 context = JobContext(job.id, job.tenant_id, job.attempts, session, self.settings)
                 await spec.handler(context, dict(job.payload))
                 if not await JobQueueRepository(session).complete(job.id, job.owner):
@@ -205,18 +200,32 @@ class Worker:
         after: float | None = None,
     ) -> None:
         now = utcnow()
-        run_at: datetime | None = None
         if permanent or spec is None or job.attempts >= job.max_attempts:
             log.error("job is dead", extra={"jobId": str(job.id), "task": job.task, "error": error})
-        else:
-            wait = after if after is not None else spec.backoff(job.attempts)
-            run_at = now + timedelta(seconds=wait)
+            await self._bury(job, spec, error, now)
+            return
+        wait = after if after is not None else spec.backoff(job.attempts)
         async with self.database.transaction(platform=_QUEUE) as session:
-            jobs = JobQueueRepository(session)
-            if run_at is None:
-                await jobs.bury(job.id, job.owner, error, now)
-            else:
-                await jobs.requeue(job.id, job.owner, error, now, run_at)
+            await JobQueueRepository(session).requeue(
+                job.id, job.owner, error, now, now + timedelta(seconds=wait)
+            )
+
+    async def _bury(self, job: Claimed, spec: TaskSpec | None, error: str, now: datetime) -> None:
+        """Mark the job dead, and run its task's `on_dead` in the same transaction (in the
+        job's workspace) while this claim still holds the job."""
+        if spec is not None and spec.on_dead is not None:
+            try:
+                async with self.database.transaction(**_scope(job)) as session:
+                    if await JobQueueRepository(session).bury(job.id, job.owner, error, now):
+                        context = JobContext(
+                            job.id, job.tenant_id, job.attempts, session, self.settings
+                        )
+                        await spec.on_dead(context, dict(job.payload), error)
+                return
+            except Exception:
+                log.exception("on_dead failed; burying the job alone", extra={"jobId": str(job.id)})
+        async with self.database.transaction(platform=_QUEUE) as session:
+            await JobQueueRepository(session).bury(job.id, job.owner, error, now)
 
     async def follow_streams(self, *, force: bool = False) -> int:
         """Run each consumer of the event stream over the events it has not seen (at most every
@@ -249,3 +258,11 @@ class Worker:
                 await enqueue(
                     session, spec.name, unique_key=f"periodic:{spec.name}:{slot.isoformat()}"
                 )
+
+
+def _scope(job: Claimed) -> dict[str, Any]:
+    """The session a job's own work runs in: its workspace's, or platform-wide for a platform
+    job."""
+    if job.tenant_id is not None:
+        return {"workspace": job.tenant_id}
+    return {"platform": f"platform task {job.task}"}

@@ -25,7 +25,8 @@ from rapport.kit.context import Context
 @dataclass(frozen=True)
 class JobContext:
     """What a handler gets. A workspace's job runs in a session bound to that workspace; a
-    platform job (no workspace) in a platform-wide one."""
+    platform job (no workspace) in a platform-wide one. `attempt` counts the job's claims,
+    this one included: a run whose worker died, or whose transaction failed, counts too."""
 
     job_id: uuid.UUID
     tenant_id: uuid.UUID | None
@@ -42,6 +43,7 @@ class JobContext:
 
 
 Handler = Callable[[JobContext, dict[str, Any]], Awaitable[None]]
+DeadHandler = Callable[[JobContext, dict[str, Any], str], Awaitable[None]]
 
 
 @dataclass(frozen=True)
@@ -53,6 +55,7 @@ class TaskSpec:
     backoff_base: float = 2.0
     backoff_cap: float = 3600.0
     schedule: str | None = None
+    on_dead: DeadHandler | None = None
 
     def backoff(self, attempt: int) -> float:
         """Seconds before retry number `attempt`: exponential, capped, with jitter."""
@@ -71,14 +74,18 @@ def task(
     backoff_base: float = 2.0,
     backoff_cap: float = 3600.0,
     schedule: str | None = None,
+    on_dead: DeadHandler | None = None,
 ) -> Callable[[Handler], Handler]:
-    """Declare a task; with `schedule` (cron syntax, UTC) it is also enqueued periodically."""
+    """Declare a task; with `schedule` (cron syntax, UTC) it is also enqueued periodically.
+    `on_dead(context, payload, error)` runs when a job of the task goes dead, in the
+    transaction that marks it so, to release what the job held (the job is buried anyway if
+    it fails)."""
     if schedule is not None and not croniter.is_valid(schedule):
         raise ValueError(f"{name}: {schedule!r} is not a cron schedule")
 
     def register(handler: Handler) -> Handler:
         REGISTRY[name] = TaskSpec(
-            name, handler, queue, max_attempts, backoff_base, backoff_cap, schedule
+            name, handler, queue, max_attempts, backoff_base, backoff_cap, schedule, on_dead
         )
         return handler
 

@@ -175,13 +175,14 @@ class JobQueueRepository:
         """Release the failed job to run again at `run_at`."""
         await self._release(job_id, owner, error, now, state=JobState.QUEUED, run_at=run_at)
 
-    async def bury(self, job_id: uuid.UUID, owner: str, error: str, now: datetime) -> None:
-        """Release the failed job as dead (kept, visible, retryable by hand)."""
-        await self._release(job_id, owner, error, now, state=JobState.DEAD, finished_at=now)
+    async def bury(self, job_id: uuid.UUID, owner: str, error: str, now: datetime) -> bool:
+        """Release the failed job as dead (kept, visible, retryable by hand); False if `owner`
+        no longer holds it (nothing changed)."""
+        return await self._release(job_id, owner, error, now, state=JobState.DEAD, finished_at=now)
 
     async def _release(
         self, job_id: uuid.UUID, owner: str, error: str, now: datetime, **outcome: Any
-    ) -> None:
+    ) -> bool:
         values: dict[str, Any] = {
             "locked_by": None,
             "locked_until": None,
@@ -189,6 +190,7 @@ class JobQueueRepository:
             "updated_at": now,
             **outcome,
         }
-        await self.session.execute(
+        result = await self.session.execute(
             update(Job).where(Job.id == job_id, Job.locked_by == owner).values(**values)
         )
+        return getattr(result, "rowcount", 1) != 0

@@ -1,9 +1,13 @@
 """A real HTTP receiver on loopback for webhook tests: it records every request and answers
-with the statuses scripted for its path (200 once the script runs out)."""
+with the statuses scripted for its path, in the order requests arrive (200 once the script
+runs out), after `hold` is set when there is one."""
 
 from __future__ import annotations
 
 import asyncio
+import hashlib
+import hmac
+import time
 from collections.abc import AsyncIterator, Callable
 from contextlib import asynccontextmanager
 from dataclasses import dataclass, field
@@ -29,6 +33,8 @@ class Receiver:
     requests: list[Received] = field(default_factory=list)
     script: dict[str, list[int]] = field(default_factory=dict)
     response_headers: dict[str, str] = field(default_factory=dict)
+    hold: asyncio.Event | None = None
+    holding: asyncio.Event = field(default_factory=asyncio.Event)  # a request waits on `hold`
 
     def url(self, path: str = "/hook") -> str:
         return f"http://127.0.0.1:{self.port}{path}"
@@ -53,6 +59,9 @@ class Receiver:
         self.requests.append(Received(path, headers, body))
         statuses = self.script.get(path)
         status = statuses.pop(0) if statuses else 200
+        if self.hold is not None:
+            self.holding.set()
+            await self.hold.wait()
         extra = [(k.encode(), v.encode()) for k, v in self.response_headers.items()]
         await send(
             {
@@ -82,3 +91,14 @@ async def running_receiver() -> AsyncIterator[Receiver]:
     finally:
         server.should_exit = True
         await serving
+
+
+def verify(secret: str, headers: dict[str, str], body: bytes, tolerance: int = 300) -> bool:
+    """What a receiver does, written from the documented scheme alone."""
+    parts = dict(item.split("=", 1) for item in headers["rapport-signature"].split(","))
+    timestamp = int(parts["t"])
+    expected = hmac.new(
+        secret.encode(), f"{timestamp}.".encode() + body, hashlib.sha256
+    ).hexdigest()
+    fresh = abs(time.time() - timestamp) <= tolerance
+    return fresh and hmac.compare_digest(expected, parts["v1"])

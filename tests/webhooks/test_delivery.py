@@ -3,9 +3,8 @@ logged, replayable; failures disable the webhook with an event saying so."""
 
 from __future__ import annotations
 
-import hashlib
-import hmac
-import time
+import asyncio
+import contextlib
 import uuid
 from datetime import timedelta
 from pathlib import Path
@@ -15,15 +14,18 @@ import httpx
 import pytest
 from sqlalchemy import func, select, update
 
+from rapport.config import Settings
 from rapport.domains import TASK_MODULES
+from rapport.events.service import EventRecorder
 from rapport.kit.clock import utcnow
+from rapport.kit.context import Context
 from rapport.kit.db import Database
-from rapport.models import Event, Job, WebhookAttempt, WebhookDelivery
+from rapport.models import Event, Job, JobState, WebhookAttempt, WebhookDelivery
 from rapport.worker.loop import Worker
 from rapport.worker.queue import enqueue
 from tests.helpers import EVERY_WORKSPACE, Workspace, assert_error, make_settings, snapshot
 from tests.webhooks.conftest import drain
-from tests.webhooks.receiver import Receiver
+from tests.webhooks.receiver import Receiver, verify
 
 pytestmark = pytest.mark.usefixtures("app")
 
@@ -67,15 +69,20 @@ async def delivery(
     return data
 
 
-def verify(secret: str, headers: dict[str, str], body: bytes, tolerance: int = 300) -> bool:
-    """What a receiver does, written from the documented scheme alone."""
-    parts = dict(item.split("=", 1) for item in headers["rapport-signature"].split(","))
-    timestamp = int(parts["t"])
-    expected = hmac.new(
-        secret.encode(), f"{timestamp}.".encode() + body, hashlib.sha256
-    ).hexdigest()
-    fresh = abs(time.time() - timestamp) <= tolerance
-    return fresh and hmac.compare_digest(expected, parts["v1"])
+async def die_during_request(worker: Worker, receiver: Receiver) -> None:
+    """Let the worker claim a delivery and send it, stop it dead while the receiver holds the
+    request (what kill -9 leaves: the claim, and nothing the run would have written), and wait
+    until its lease runs out."""
+    receiver.hold = asyncio.Event()
+    receiver.holding.clear()
+    running = asyncio.create_task(worker.run_once())
+    await asyncio.wait_for(receiver.holding.wait(), 10)
+    running.cancel()
+    with contextlib.suppress(asyncio.CancelledError):
+        await running
+    receiver.hold.set()
+    receiver.hold = None
+    await asyncio.sleep(worker.lease.total_seconds() + 0.05)
 
 
 async def test_a_change_is_delivered_signed_and_logged(
@@ -132,6 +139,58 @@ async def test_a_receiver_failing_twice_gets_three_attempts_and_one_success(
     hook_now = (await dev_client.get(f"{WEBHOOKS}/{hook['id']}", headers=workspace.headers)).json()
     assert hook_now["data"]["consecutiveFailures"] == 0
     assert hook_now["data"]["active"] is True
+
+
+async def test_after_a_rotation_deliveries_are_signed_with_the_new_secret(
+    dev_client: httpx.AsyncClient, workspace: Workspace, receiver: Receiver, worker: Worker
+) -> None:
+    hook = await subscribe(dev_client, workspace, receiver.url())
+    response = await dev_client.post(
+        f"{WEBHOOKS}/{hook['id']}/rotate-secret", headers=workspace.headers
+    )
+    assert response.status_code == 200, response.text
+    rotated = response.json()["data"]["secret"]
+    await new_contact(dev_client, workspace, "ada@example.com")
+    await drain(worker)
+
+    [received] = receiver.requests
+    assert verify(rotated, received.headers, received.body)
+    assert not verify(hook["secret"], received.headers, received.body)
+
+
+async def test_a_secret_stored_under_another_secret_key_is_not_sent_but_retried(
+    dev_client: httpx.AsyncClient,
+    workspace: Workspace,
+    receiver: Receiver,
+    worker: Worker,
+    database: Database,
+    tmp_path: Path,
+) -> None:
+    """A worker whose secret key is not the API's cannot decrypt the secret: it says so in the
+    delivery log and sends nothing (no request signed with a wrong secret); the delivery is
+    retried, and a worker with the right key delivers it."""
+    hook = await subscribe(dev_client, workspace, receiver.url())
+    await new_contact(dev_client, workspace, "ada@example.com")
+    misconfigured = Settings(
+        data_dir=tmp_path,
+        secret_key="another-secret-key-" + "y" * 40,
+        allow_private_webhooks=True,
+        webhook_retry_base_seconds=0.0,
+        embedded_worker=False,
+    )
+    await Worker(database, task_modules=TASK_MODULES, settings=misconfigured).run_once()
+
+    assert receiver.requests == []
+    [logged] = await deliveries(dev_client, workspace, hook["id"])
+    assert (logged["status"], logged["attempts"]) == ("pending", 1)
+    assert "secret key" in logged["lastError"]
+    assert logged["nextAttemptAt"] is not None
+
+    await drain(worker)
+    [received] = receiver.requests
+    assert verify(hook["secret"], received.headers, received.body)
+    [logged] = await deliveries(dev_client, workspace, hook["id"])
+    assert (logged["status"], logged["attempts"]) == ("succeeded", 2)
 
 
 async def test_a_client_error_is_final_and_counted(
@@ -464,3 +523,97 @@ async def test_the_daily_purge_drops_delivery_logs_older_than_30_days(
     async with database.session(platform=EVERY_WORKSPACE) as session:
         attempts = await session.scalar(select(func.count()).select_from(WebhookAttempt))
     assert attempts == 1
+
+
+async def test_an_event_that_cannot_be_encoded_fails_its_delivery_at_once_and_the_next_goes(
+    dev_client: httpx.AsyncClient,
+    workspace: Workspace,
+    receiver: Receiver,
+    worker: Worker,
+    database: Database,
+) -> None:
+    """An event holding an integer beyond 64 bits (written here below the API, which is to
+    refuse such values) cannot be sent: its delivery fails at once saying why, and the record's
+    next change is delivered."""
+    hook = await subscribe(dev_client, workspace, receiver.url())
+    contact = await new_contact(dev_client, workspace, "ada@example.com")
+    async with database.transaction(workspace=workspace.id) as session:
+        record = {**contact, "properties": {"seats": 10**30}}
+        EventRecorder(Context.bound(session, workspace.id)).record(
+            "contact.updated", "contact", uuid.UUID(contact["id"]), {"record": record}
+        )
+    response = await dev_client.patch(
+        f"{CONTACTS}/{contact['id']}", json={"name": "Ada"}, headers=workspace.headers
+    )
+    assert response.status_code == 200, response.text
+    await drain(worker)
+
+    sent = [(r.json()["type"], r.json()["data"]["record"]["name"]) for r in receiver.requests]
+    assert sent == [("contact.created", None), ("contact.updated", "Ada")]
+    created, poisoned, renamed = await deliveries(dev_client, workspace, hook["id"])
+    assert (created["status"], renamed["status"]) == ("succeeded", "succeeded")
+    assert (poisoned["status"], poisoned["attempts"]) == ("failed", 1)
+    assert "cannot be encoded as JSON" in poisoned["lastError"]
+    assert "64-bit" in poisoned["lastError"]
+    assert poisoned["finishedAt"] is not None
+    async with database.session(platform=EVERY_WORKSPACE) as session:
+        states = await session.scalars(select(Job.state).where(Job.task == "webhooks.deliver"))
+        assert set(states) == {JobState.SUCCEEDED}
+
+
+async def test_a_delivery_whose_job_dies_fails_and_the_next_of_its_record_goes(
+    dev_client: httpx.AsyncClient,
+    workspace: Workspace,
+    receiver: Receiver,
+    database: Database,
+    tmp_path: Path,
+) -> None:
+    """Workers die during every attempt of a delivery until its job has no attempts left: the
+    delivery fails saying so, instead of holding up the record's later deliveries forever."""
+    hook = await subscribe(dev_client, workspace, receiver.url())
+    contact = await new_contact(dev_client, workspace, "ada@example.com")
+    response = await dev_client.patch(
+        f"{CONTACTS}/{contact['id']}", json={"name": "Ada"}, headers=workspace.headers
+    )
+    assert response.status_code == 200, response.text
+    settings = make_settings(tmp_path, allow_private_webhooks=True)
+    dying = Worker(database, task_modules=TASK_MODULES, settings=settings, lease_seconds=0.2)
+    for _ in range(dying.tasks["webhooks.deliver"].max_attempts):
+        await die_during_request(dying, receiver)
+    await drain(dying)
+
+    first, second = await deliveries(dev_client, workspace, hook["id"])
+    assert first["status"] == "failed"
+    assert "could not carry out this delivery" in first["lastError"]
+    assert "the lease ran out" in first["lastError"]
+    assert second["status"] == "succeeded"
+    sent = [(r.json()["type"], r.headers["rapport-attempt"]) for r in receiver.requests]
+    assert sent == [("contact.created", str(n)) for n in range(1, 6)] + [("contact.updated", "1")]
+
+
+async def test_a_request_sent_again_after_its_worker_died_is_a_new_attempt(
+    dev_client: httpx.AsyncClient,
+    workspace: Workspace,
+    receiver: Receiver,
+    database: Database,
+    tmp_path: Path,
+) -> None:
+    """A worker is killed while its request is in flight; once the lease runs out another run
+    sends the delivery again. The receiver sees attempt 2 (then 3 after a 500), never attempt 1
+    twice, and the log numbers the attempts it recorded alike."""
+    receiver.script["/hook"] = [200, 500]  # the first answer never reaches the killed worker
+    hook = await subscribe(dev_client, workspace, receiver.url())
+    await new_contact(dev_client, workspace, "ada@example.com")
+    settings = make_settings(tmp_path, allow_private_webhooks=True, webhook_retry_base_seconds=0.0)
+    dying = Worker(database, task_modules=TASK_MODULES, settings=settings, lease_seconds=0.2)
+    await die_during_request(dying, receiver)
+    await drain(dying)
+
+    assert [r.headers["rapport-attempt"] for r in receiver.requests] == ["1", "2", "3"]
+    assert len({r.headers["rapport-delivery-id"] for r in receiver.requests}) == 1
+    assert len({r.headers["rapport-event-id"] for r in receiver.requests}) == 1
+    [logged] = await deliveries(dev_client, workspace, hook["id"])
+    assert (logged["status"], logged["attempts"]) == ("succeeded", 3)
+    detail = await delivery(dev_client, workspace, hook["id"], logged["id"])
+    log = [(a["number"], a["responseStatus"]) for a in detail["attemptLog"]]
+    assert log == [(2, 500), (3, 200)]

@@ -5,6 +5,7 @@ routes and replays, and idempotent creation."""
 from __future__ import annotations
 
 import uuid
+from pathlib import Path
 from typing import Any
 
 import httpx
@@ -172,7 +173,20 @@ async def test_create_returns_the_webhook_with_its_secret_once(
     assert event["data"]["record"] == one.json()["data"]
 
 
-async def test_create_keeps_the_secret_to_sign_with(
+async def assert_stored_nowhere(database: Database, *secrets: str) -> None:
+    """No column of any row holds the secrets (nor their random part), and on SQLite neither
+    do the database file and its write-ahead log."""
+    random_parts = [secret.removeprefix("whsec_") for secret in secrets]
+    assert all(len(part) >= 40 for part in random_parts)
+    rows = str(await snapshot(database))
+    assert not any(part in rows for part in random_parts)
+    if database.dialect == "sqlite":
+        path = Path(str(database.engine.url.database))
+        stored = b"".join(f.read_bytes() for f in (path, Path(f"{path}-wal")) if f.exists())
+        assert not any(part.encode() in stored for part in random_parts)
+
+
+async def test_create_stores_the_secret_encrypted(
     client: httpx.AsyncClient, workspace: Workspace, database: Database
 ) -> None:
     hook = await create(client, workspace, active=False, description=None)
@@ -181,9 +195,10 @@ async def test_create_keeps_the_secret_to_sign_with(
     async with database.session(platform=EVERY_WORKSPACE) as session:
         stored = await session.get(Webhook, uuid.UUID(hook["id"]))
     assert stored is not None
-    assert stored.secret == hook["secret"]
+    assert stored.encrypted_secret.startswith("v1.")
     assert stored.tenant_id == workspace.id
     assert stored.event_types == ["contact.*"]
+    await assert_stored_nowhere(database, hook["secret"])
 
 
 REFUSED_URLS = [
@@ -612,10 +627,7 @@ async def test_rotate_secret_returns_a_new_secret_once(
 
     shown = await client.get(f"{WEBHOOKS}/{hook['id']}", headers=workspace.headers)
     assert rotated["secret"] not in shown.text
-    async with database.session(platform=EVERY_WORKSPACE) as session:
-        stored = await session.get(Webhook, uuid.UUID(hook["id"]))
-    assert stored is not None
-    assert stored.secret == rotated["secret"]
+    await assert_stored_nowhere(database, hook["secret"], rotated["secret"])
 
     response = await client.get(
         EVENTS, params={"type": "webhook.updated"}, headers=workspace.headers

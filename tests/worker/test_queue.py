@@ -44,6 +44,18 @@ async def always_fails(_context: JobContext, _payload: dict[str, Any]) -> None:
     raise RuntimeError("broken for good")
 
 
+async def release(context: JobContext, payload: dict[str, Any], error: str) -> None:
+    context.session.add(Tenant(name=f"released after {error}", settings={}))
+    await context.session.flush()
+    if payload.get("release_fails"):
+        raise RuntimeError("could not release")
+
+
+@task("test.dies_and_releases", queue="test", max_attempts=2, on_dead=release)
+async def dies_and_releases(_context: JobContext, _payload: dict[str, Any]) -> None:
+    raise RuntimeError("broken for good")
+
+
 @task("test.permanent", queue="test")
 async def permanent(_context: JobContext, _payload: dict[str, Any]) -> None:
     raise PermanentFailure("the address does not exist")
@@ -151,6 +163,23 @@ async def test_exhausted_and_permanent_failures_are_dead(database: Database) -> 
     assert set(states.values()) == {JobState.DEAD}
     assert (await job(database, exhausted)).attempts == 2
     assert "does not exist" in ((await job(database, hopeless)).last_error or "")
+
+
+@pytest.mark.parametrize("release_fails", [False, True])
+async def test_on_dead_runs_once_with_the_burial(database: Database, release_fails: bool) -> None:
+    """A task's on_dead runs when its job dies (not at earlier failures), and its writes
+    commit with the burial; when it fails, the job is buried all the same."""
+    async with database.transaction(platform=EVERY_WORKSPACE) as session:
+        job_id = await enqueue(session, "test.dies_and_releases", {"release_fails": release_fails})
+    await worker(database).run_once()
+    assert (await job(database, job_id)).state == JobState.QUEUED
+    await make_due(database)
+    await worker(database).run_once()
+
+    assert (await job(database, job_id)).state == JobState.DEAD
+    async with database.session(platform=EVERY_WORKSPACE) as session:
+        names = (await session.scalars(select(Tenant.name))).all()
+    assert names == ([] if release_fails else ["released after RuntimeError: broken for good"])
 
 
 async def test_retry_after_is_honoured(database: Database) -> None:
