@@ -7,7 +7,9 @@ from datetime import datetime
 from typing import Any, ClassVar
 
 from sqlalchemy import (
+    BindParameter,
     Select,
+    String,
     bindparam,
     case,
     false,
@@ -119,14 +121,14 @@ class ContactRepository(Repository[Contact]):
             self.select()
             .where(
                 _LIVE,
-                Contact.search_text.like(f"%{needle}%", escape="/"),
+                Contact.search_text.like(_pattern(f"%{needle}%"), escape="/"),
             )
             .limit(TYPEAHEAD_CANDIDATES)
             .subquery("hits"),
         )
         rank = case(
-            (hits.search_text.like(f"{needle}%", escape="/"), 0),
-            (hits.search_text.like(f"% {needle}%", escape="/"), 1),
+            (hits.search_text.like(_pattern(f"{needle}%"), escape="/"), 0),
+            (hits.search_text.like(_pattern(f"% {needle}%"), escape="/"), 1),
             else_=2,
         )
         stmt = select(hits).order_by(rank, hits.name.is_(None), hits.name, hits.id).limit(limit)
@@ -229,7 +231,14 @@ def _escaped(term: str) -> str:
     return folded(term.strip()).replace("/", "//").replace("%", "/%").replace("_", "/_")
 
 
-def _substring(term: str) -> str:
-    """A LIKE pattern matching `term` anywhere in `search_text`; one bound value, so
-    PostgreSQL plans the trigram index."""
-    return f"%{_escaped(term)}%"
+def _substring(term: str) -> BindParameter[str]:
+    """A LIKE pattern matching `term` anywhere in `search_text`."""
+    return _pattern(f"%{_escaped(term)}%")
+
+
+def _pattern(pattern: str) -> BindParameter[str]:
+    """A LIKE pattern written into the statement (escaped as a literal), not bound: PostgreSQL
+    plans a search for its pattern (a trigram index for a rare term, a scan for a common one)
+    rather than reusing a plan made for another pattern; the rest of the statement stays
+    bound and its plan cached."""
+    return bindparam(None, pattern, type_=String(), literal_execute=True)

@@ -13,6 +13,7 @@ from sqlalchemy import JSON, DateTime, Enum, MetaData, event
 from sqlalchemy.dialects.postgresql import JSONB
 from sqlalchemy.engine import Dialect
 from sqlalchemy.ext.asyncio import (
+    AsyncConnection,
     AsyncEngine,
     AsyncSession,
     async_sessionmaker,
@@ -124,11 +125,6 @@ class Database:
             # Connections beyond the pool are opened and closed per request, which costs more
             # than the request itself: size the pool for the expected concurrency.
             kwargs.update(pool_size=pool_size, max_overflow=pool_size // 2)
-        if url.startswith("postgresql"):
-            # Plan every statement for its values: a plan cached after five runs serves every
-            # workspace alike (a ten-contact one and a million-contact one), and cannot see a
-            # LIKE pattern, so it cannot choose between a trigram index and a scan.
-            kwargs["connect_args"] = {"server_settings": {"plan_cache_mode": "force_custom_plan"}}
         self.engine: AsyncEngine = create_async_engine(url, **kwargs)
         if self.engine.dialect.name == "sqlite":
             event.listen(self.engine.sync_engine, "connect", _tune_sqlite)
@@ -178,3 +174,14 @@ class Database:
 
     async def dispose(self) -> None:
         await self.engine.dispose()
+
+
+async def refresh_planner_statistics(connection: AsyncConnection) -> None:
+    """SQLite keeps no statistics unless told to: without them its planner takes any index
+    starting with `tenant_id` for a lookup that a longer index serves in one step. ANALYZE,
+    sampling at most 1,000 rows per index, costs milliseconds at any size. PostgreSQL's
+    autovacuum keeps its own statistics."""
+    if connection.dialect.name != "sqlite":
+        return
+    await connection.exec_driver_sql("PRAGMA analysis_limit=1000")
+    await connection.exec_driver_sql("ANALYZE")

@@ -11,7 +11,7 @@ from alembic.config import Config
 from sqlalchemy.engine import Connection
 from sqlalchemy.ext.asyncio import AsyncConnection
 
-from rapport.kit.db import Database
+from rapport.kit.db import Database, refresh_planner_statistics
 
 MIGRATIONS_DIR = Path(__file__).resolve().parent.parent / "migrations"
 
@@ -59,3 +59,4 @@ async def upgrade(database: Database, *, secret_key: str | None = None) -> None:
             Path(path).parent.mkdir(mode=0o700, parents=True, exist_ok=True)
     async with migration_connection(database) as connection:
         await connection.run_sync(_upgrade, database.url, secret_key)
+        await refresh_planner_statistics(connection)

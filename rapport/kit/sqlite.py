@@ -34,7 +34,9 @@ from sqlalchemy.engine import Connection, Engine
 from sqlalchemy.util.concurrency import await_
 
 LOCK_TIMEOUT_SECONDS = 30.0
-_WRITE = re.compile(r"^\s*(INSERT|UPDATE|DELETE|REPLACE|CREATE|DROP|ALTER)\b", re.IGNORECASE)
+_WRITE = re.compile(
+    r"^\s*(INSERT|UPDATE|DELETE|REPLACE|CREATE|DROP|ALTER|ANALYZE)\b", re.IGNORECASE
+)
 _HOLDS_LOCK = "rapport_write_lock"
 
 

@@ -6,6 +6,7 @@ from datetime import timedelta
 from typing import Any
 
 from rapport.kit.clock import utcnow
+from rapport.kit.db import refresh_planner_statistics
 from rapport.kit.idempotency import IdempotencyStore
 from rapport.worker.registry import JobContext, task
 from rapport.worker.repository import PlatformJobRepository
@@ -21,3 +22,9 @@ async def purge(context: JobContext, _payload: dict[str, Any]) -> None:
     await PlatformJobRepository(context.session).delete_succeeded_before(
         utcnow() - FINISHED_JOBS_KEPT
     )
+
+
+@task("maintenance.statistics", schedule="29 * * * *", max_attempts=3)
+async def statistics(context: JobContext, _payload: dict[str, Any]) -> None:
+    """Refresh the query planner's statistics as the data grows (SQLite; a no-op elsewhere)."""
+    await refresh_planner_statistics(await context.session.connection())

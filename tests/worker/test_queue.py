@@ -337,3 +337,22 @@ async def test_housekeeping_drops_expired_idempotency_records(database: Database
     async with database.session(platform=EVERY_WORKSPACE) as session:
         keys = set((await session.execute(select(IdempotencyRecord.key))).scalars())
     assert keys == {"live"}
+
+
+async def test_housekeeping_refreshes_the_planners_statistics(database: Database) -> None:
+    if database.dialect != "sqlite":
+        pytest.skip("PostgreSQL's autovacuum keeps its own statistics")
+    async with database.transaction(platform=EVERY_WORKSPACE) as session:
+        session.add_all([Tenant(name=f"T{i}", settings={}) for i in range(3)])
+        await enqueue(session, "maintenance.statistics")
+        connection = await session.connection()
+        await connection.exec_driver_sql("DELETE FROM sqlite_stat1")
+
+    assert await Worker(database, queues=("default",), task_modules=TASK_MODULES).run_once() == 1
+
+    async with database.session(platform=EVERY_WORKSPACE) as session:
+        connection = await session.connection()
+        stats = await connection.exec_driver_sql(
+            "SELECT idx, stat FROM sqlite_stat1 WHERE tbl = 'tenants'"
+        )
+        assert stats.all(), "no statistics for the tenants table"
