@@ -13,6 +13,7 @@ import phonenumbers
 from rapport.kit.errors import field_error
 
 _LABEL = re.compile(r"^(?!-)[a-z0-9-]{1,63}(?<!-)$")
+URL_LIMIT = 2048
 
 
 def folded(text: str) -> str:
@@ -61,19 +62,37 @@ def normalize_domain(value: str | None, field: str = "domain") -> str | None:
     return host
 
 
+def is_host_name(host: str) -> bool:
+    """Whether a resolver can look the host up: every label 1 to 63 characters in its IDNA
+    (ASCII) form, checked by the codec getaddrinfo() encodes names with."""
+    try:
+        host.encode("idna")
+    except UnicodeError:
+        return False
+    return True
+
+
 def normalize_website(value: str | None, field: str = "website") -> str | None:
-    """An http(s) URL; a bare host gets `https://`."""
+    """An http(s) URL of at most URL_LIMIT characters; a bare host gets `https://`."""
     value = clean(value)
     if value is None:
         return None
     url = value if "://" in value else f"https://{value}"
     try:
         parts = urlsplit(url)
-        valid = parts.scheme in ("http", "https") and bool(parts.hostname) and " " not in url
+        host = parts.hostname or ""
+        valid = (
+            parts.scheme in ("http", "https")
+            and bool(host)
+            and is_host_name(host)
+            and " " not in url
+        )
     except ValueError:
         valid = False
     if not valid:
         raise field_error(field, "Not a web address (like https://acme.com)")
+    if len(url) > URL_LIMIT:
+        raise field_error(field, f"At most {URL_LIMIT} characters")
     return url
 
 

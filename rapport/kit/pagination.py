@@ -17,7 +17,7 @@ from typing import Any, Literal
 
 import orjson
 from fastapi import Query
-from sqlalchemy import ColumnElement, Select, and_, func, or_, select
+from sqlalchemy import BigInteger, ColumnElement, Select, and_, func, or_, select
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlalchemy.orm import InstrumentedAttribute
 
@@ -65,6 +65,8 @@ class Cursor:
             raw = base64.urlsafe_b64decode(token + "=" * (-len(token) % 4))
             doc = orjson.loads(raw)
             value = doc["v"]
+            if not isinstance(doc["i"], str):
+                raise TypeError("the last id is not a string")
             if doc["k"] == "dt":
                 value = as_utc(datetime.fromisoformat(value))
             elif doc["k"] == "n":
@@ -200,9 +202,19 @@ async def paginate(
 
 
 def _check_cursor_value(column: InstrumentedAttribute[Any], value: Any) -> None:
-    """A cursor is opaque but not signed: refuse one whose value cannot be of the sort column."""
-    expected = column.property.columns[0].type.python_type
-    if value is not None and not isinstance(value, expected):
+    """A cursor is opaque but not signed: refuse one whose value the sort column cannot hold,
+    which the database would fail on (an integer beyond the column's range, a NUL)."""
+    if value is None:
+        return
+    column_type = column.property.columns[0].type
+    expected = column_type.python_type
+    fits = isinstance(value, expected) and isinstance(value, bool) == (expected is bool)
+    if fits and expected is int:
+        bits = 64 if isinstance(column_type, BigInteger) else 32
+        fits = -(2 ** (bits - 1)) <= value < 2 ** (bits - 1)
+    if fits and expected is str:
+        fits = "\x00" not in value
+    if not fits:
         raise query_error("cursor", "Not a cursor returned by this API")
 
 

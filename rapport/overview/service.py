@@ -16,7 +16,7 @@ from rapport.contacts.service import ContactService
 from rapport.events.schemas import EventOut
 from rapport.kit.context import Context
 from rapport.kit.envelope import PageMeta
-from rapport.kit.errors import InvalidRequest
+from rapport.kit.errors import query_error
 from rapport.kit.pagination import PageRequest
 from rapport.models.activities import ActivityModule
 from rapport.models.companies import Company
@@ -72,7 +72,7 @@ class Overview:
         """Every activity (notes included) and change event of the contact, and of contacts
         merged into it, newest first (or oldest first with sortOrder=asc)."""
         if page.cursor is not None:
-            raise InvalidRequest("The timeline pages by offset (page/limit or skip/take)")
+            raise query_error("cursor", "The timeline pages by offset (page/limit or skip/take)")
         contact = await self.contacts.get(ref)
         ids = [contact.id, *await self.repo.merged_into(contact.id)]
         entries, total = await self.repo.timeline(ids, page.skip, page.take, page.sort.descending)

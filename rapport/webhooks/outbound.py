@@ -21,6 +21,7 @@ import httpx
 
 from rapport import __version__
 from rapport.kit.clock import utcnow
+from rapport.kit.normalize import is_host_name
 from rapport.webhooks.signing import signature
 
 CONNECT_TIMEOUT_SECONDS = 5.0
@@ -60,6 +61,8 @@ def parse_url(url: str, *, allow_private: bool) -> SplitResult:
         )
     if not parts.hostname:
         raise UnsafeUrl("The URL has no host")
+    if not is_host_name(parts.hostname):
+        raise UnsafeUrl("Not a valid host name: each part between dots is 1 to 63 characters")
     if parts.username is not None or parts.password is not None:
         raise UnsafeUrl("Credentials in the URL are not supported; verify the signature instead")
     if port == 0:

@@ -395,7 +395,8 @@ async def test_timeline_refuses_a_cursor(client: httpx.AsyncClient, workspace: W
         response = await client.get(
             f"{API}/{ada['id']}/timeline", params={"cursor": cursor}, headers=workspace.headers
         )
-        assert_error(response, 400, "INVALID_REQUEST")
+        error = assert_error(response, 400, "INVALID_REQUEST")
+        assert [d["field"] for d in error["details"]] == ["cursor"]
 
 
 async def test_timeline_refuses_a_page_larger_than_100(

@@ -971,6 +971,8 @@ INVALID_VALUES = [
     ("URL", "ftp://x"),
     ("URL", "https://acme .com"),
     ("URL", "http://[acme.com"),
+    ("URL", "https://a..com/"),
+    ("URL", "https://" + "a" * 64 + ".com/"),
     ("URL", 7),
     ("SELECT", "platinum"),
     ("SELECT", "GOLD"),

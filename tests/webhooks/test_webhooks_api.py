@@ -217,6 +217,8 @@ REFUSED_URLS = [
     pytest.param("https:///hook", id="no-host"),
     pytest.param("https://93.184.215.14:99999/", id="port-out-of-range"),
     pytest.param("https://0.0.0.0/", id="unspecified"),
+    pytest.param("https://a..com/", id="empty-label"),
+    pytest.param("https://" + "a" * 64 + ".com/", id="label-of-64"),
 ]
 
 
@@ -325,7 +327,14 @@ async def test_a_development_server_accepts_loopback_over_plain_http(
 
 
 @pytest.mark.parametrize(
-    "url", ["ftp://127.0.0.1/x", "https://user:pw@127.0.0.1/", "https://no-such-host.invalid/"]
+    "url",
+    [
+        "ftp://127.0.0.1/x",
+        "https://user:pw@127.0.0.1/",
+        "https://no-such-host.invalid/",
+        "http://a..com/",
+        "http://" + "a" * 64 + ".com/",
+    ],
 )
 async def test_a_development_server_still_refuses_other_schemes_credentials_and_bad_hosts(
     dev_client: httpx.AsyncClient, workspace: Workspace, database: Database, url: str
@@ -552,6 +561,8 @@ async def test_patch_without_a_change_records_no_event(
         pytest.param({"active": None}, "active", id="null-active"),
         pytest.param({"secret": "whsec_mine"}, "secret", id="secret-is-not-writable"),
         pytest.param({"description": "changed", "url": "https://192.168.1.1/"}, "url", id="mixed"),
+        pytest.param({"url": "https://a..com/"}, "url", id="empty-label"),
+        pytest.param({"url": "https://" + "a" * 64 + ".com/"}, "url", id="label-of-64"),
     ],
 )
 async def test_patch_refuses_invalid_changes_and_changes_nothing(
