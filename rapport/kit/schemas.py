@@ -37,21 +37,35 @@ UtcDateTime = Annotated[datetime, BeforeValidator(_iso_8601), AfterValidator(_ut
 """A timestamp input in ISO 8601, converted to UTC (naive values are taken as UTC)."""
 
 
-def _storable(value: Any, path: str = "") -> None:
-    """Refuse what no database column can hold: NUL characters and non-finite numbers."""
-    if isinstance(value, str):
-        if "\x00" in value:
-            raise ValueError(f"{path or 'value'}: NUL characters are not allowed")
-    elif isinstance(value, float):
-        if not math.isfinite(value):
-            raise ValueError(f"{path or 'value'}: numbers must be finite")
-    elif isinstance(value, dict):
-        for key, item in value.items():
-            _storable(key, path)
-            _storable(item, f"{path}.{key}" if path else str(key))
-    elif isinstance(value, list):
-        for index, item in enumerate(value):
-            _storable(item, f"{path}[{index}]")
+MAX_DEPTH = 32
+"""How deeply arrays and objects may nest in a body: deeper input is refused (422) before
+validation, serialization or a JSON column meets it, all of which recurse."""
+
+
+def _storable(value: Any) -> None:
+    """Refuse what no database column can hold (NUL characters, non-finite numbers) and nesting
+    deeper than MAX_DEPTH. A loop, not recursion: the depth of the input is not known yet."""
+    pending: list[tuple[Any, str, int]] = [(value, "", 0)]
+    while pending:
+        item, path, depth = pending.pop()
+        if isinstance(item, str):
+            if "\x00" in item:
+                raise ValueError(f"{path or 'value'}: NUL characters are not allowed")
+        elif isinstance(item, float):
+            if not math.isfinite(item):
+                raise ValueError(f"{path or 'value'}: numbers must be finite")
+        elif isinstance(item, dict | list):
+            if depth == MAX_DEPTH:
+                raise ValueError(f"{path or 'value'}: nested more than {MAX_DEPTH} levels deep")
+            children: list[tuple[Any, str, int]] = []
+            if isinstance(item, dict):
+                for key, child in item.items():
+                    children.append((key, path, depth))
+                    children.append((child, f"{path}.{key}" if path else str(key), depth + 1))
+            else:
+                for index, child in enumerate(item):
+                    children.append((child, f"{path}[{index}]", depth + 1))
+            pending.extend(reversed(children))
 
 
 class WireModel(BaseModel):
