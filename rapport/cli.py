@@ -108,7 +108,11 @@ def serve(
             param_hint="--workers",
         )
     settings.resolved_secret_key()
-    created = _run(lambda s: bootstrap_demo(s, 300)) if demo else None
+
+    async def prepare(session: AsyncSession) -> tuple[uuid.UUID, str] | None:
+        return await bootstrap_demo(session, 300) if demo else None
+
+    created = _run(prepare)  # migrates, with or without the demo
     bind_host, bind_port = host or settings.host, port or settings.port
     if created is not None:
         console.rule("First start: demo workspace created")

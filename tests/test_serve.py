@@ -1,0 +1,99 @@
+"""`rapport serve` as deployed: uvicorn on a socket, for what only a served process shows (the
+client address it believes, how it treats slow clients, its server processes).
+
+The tests on SQLite use no `database` fixture, so they run once.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import os
+import socket
+import sys
+import time
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager, suppress
+from dataclasses import dataclass
+from pathlib import Path
+
+import httpx
+
+RAPPORT = Path(sys.executable).parent / "rapport"
+READY_SECONDS = 45.0
+LOGIN = "/api/v1/auth/login"
+
+
+@dataclass
+class Server:
+    port: int
+    log: Path
+
+    @property
+    def url(self) -> str:
+        return f"http://127.0.0.1:{self.port}"
+
+
+def _free_port() -> int:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return int(sock.getsockname()[1])
+
+
+@asynccontextmanager
+async def served(tmp_path: Path, *args: str, **env: str) -> AsyncIterator[Server]:
+    """`rapport serve` on a free port (SQLite in tmp_path unless `env` names a database), once
+    /readyz answers 200."""
+    server = Server(_free_port(), tmp_path / "serve.log")
+    environ = {k: v for k, v in os.environ.items() if not k.startswith("RAPPORT_")}
+    environ.update(
+        RAPPORT_DATA_DIR=str(tmp_path),
+        RAPPORT_DATABASE_URL=f"sqlite:///{tmp_path / 'serve.db'}",
+        RAPPORT_LOG_LEVEL="WARNING",
+        NO_COLOR="1",
+    )
+    environ.update(env)
+    with server.log.open("w") as log:
+        process = await asyncio.create_subprocess_exec(
+            str(RAPPORT),
+            "serve",
+            "--port",
+            str(server.port),
+            "--no-demo",
+            *args,
+            env=environ,
+            cwd=tmp_path,
+            stdin=asyncio.subprocess.DEVNULL,
+            stdout=log,
+            stderr=log,
+        )
+    try:
+        await _wait_ready(server, process)
+        yield server
+    finally:
+        if process.returncode is None:
+            process.terminate()
+            try:
+                await asyncio.wait_for(process.wait(), 20)
+            except TimeoutError:
+                process.kill()
+                await process.wait()
+
+
+async def _wait_ready(server: Server, process: asyncio.subprocess.Process) -> None:
+    deadline = time.monotonic() + READY_SECONDS
+    async with httpx.AsyncClient(base_url=server.url, timeout=2) as http:
+        while time.monotonic() < deadline and process.returncode is None:
+            with suppress(httpx.TransportError):
+                if (await http.get("/readyz")).status_code == 200:
+                    return
+            await asyncio.sleep(0.2)
+    raise AssertionError(
+        f"/readyz did not answer 200 within {READY_SECONDS} s (exit code {process.returncode})"
+        f"\n--- log\n{server.log.read_text()}"
+    )
+
+
+async def test_serving_without_the_demo_migrates_the_database(tmp_path: Path) -> None:
+    async with served(tmp_path) as server, httpx.AsyncClient(base_url=server.url) as http:
+        response = await http.get("/api/v1/contacts", headers={"Authorization": "Bearer ak_x"})
+    assert response.status_code == 401, response.text
