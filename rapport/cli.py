@@ -131,7 +131,9 @@ def serve(
         workers=workers,
         log_config=None,
         access_log=False,
-        proxy_headers=True,
+        # The app honours forwarded headers from RAPPORT_TRUSTED_PROXIES alone; uvicorn's own
+        # handling would trust 127.0.0.1 by default.
+        proxy_headers=False,
     )
 
 

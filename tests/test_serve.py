@@ -7,6 +7,7 @@ The tests on SQLite use no `database` fixture, so they run once.
 from __future__ import annotations
 
 import asyncio
+import json
 import os
 import socket
 import sys
@@ -17,6 +18,10 @@ from dataclasses import dataclass
 from pathlib import Path
 
 import httpx
+import pytest
+from pydantic import ValidationError
+
+from rapport.config import DEFAULT_RATE_LIMITS, Settings
 
 RAPPORT = Path(sys.executable).parent / "rapport"
 READY_SECONDS = 45.0
@@ -97,3 +102,40 @@ async def test_serving_without_the_demo_migrates_the_database(tmp_path: Path) ->
     async with served(tmp_path) as server, httpx.AsyncClient(base_url=server.url) as http:
         response = await http.get("/api/v1/contacts", headers={"Authorization": "Bearer ak_x"})
     assert response.status_code == 401, response.text
+
+
+FORWARDED = ["203.0.113.1", "203.0.113.2", "203.0.113.3", "203.0.113.1", "203.0.113.1"]
+
+
+@pytest.mark.parametrize(
+    ("trusted", "statuses"),
+    [
+        # No proxy trusted: every attempt counts against the connection's address.
+        ("", [401, 401, 429, 429, 429]),
+        # The client is a trusted proxy: attempts count against the address it forwards.
+        ("127.0.0.1", [401, 401, 401, 401, 429]),
+    ],
+    ids=["unset", "trusted"],
+)
+async def test_logins_are_limited_per_forwarded_address_only_behind_a_trusted_proxy(
+    tmp_path: Path, trusted: str, statuses: list[int]
+) -> None:
+    limits = json.dumps({**DEFAULT_RATE_LIMITS, "auth": "2/minute"})
+    body = {"email": "nobody@example.com", "password": "guess number n"}
+    env = {"RAPPORT_RATE_LIMITS": limits}
+    if trusted:
+        env["RAPPORT_TRUSTED_PROXIES"] = trusted
+    async with served(tmp_path, **env) as server, httpx.AsyncClient(base_url=server.url) as http:
+        answered = [
+            (await http.post(LOGIN, json=body, headers={"X-Forwarded-For": address})).status_code
+            for address in FORWARDED
+        ]
+    assert answered == statuses
+
+
+def test_trusted_proxies_are_addresses_or_networks() -> None:
+    settings = Settings(trusted_proxies=" 10.0.0.7, 10.1.2.3/16,::1 ")
+    assert settings.trusted_proxies == ["10.0.0.7", "10.1.0.0/16", "::1"]
+    assert Settings(trusted_proxies="").trusted_proxies == []
+    with pytest.raises(ValidationError):
+        Settings(trusted_proxies="proxy.internal")
