@@ -90,7 +90,11 @@ def create_app(settings: Settings | None = None, database: Database | None = Non
 
     install_error_handlers(app)
     app.add_exception_handler(Replay, _replay)
-    app.add_middleware(RequestContextMiddleware, max_body_bytes=settings.max_body_bytes)
+    app.add_middleware(
+        RequestContextMiddleware,
+        max_body_bytes=settings.max_body_bytes,
+        body_timeout=settings.body_timeout_seconds,
+    )
     if settings.trusted_proxies:
         # Outermost: the client address every layer sees (rate limits of logins among them)
         # is the one a trusted proxy forwarded.

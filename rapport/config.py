@@ -50,6 +50,11 @@ class Settings(BaseSettings):
     log_level: str = "INFO"
     log_json: bool = True
     max_body_bytes: int = 1_048_576
+    body_timeout_seconds: float = Field(
+        default=30.0,
+        description="How long a client may take to send a request body, from the end of its "
+        "headers; then 408 and the connection is closed",
+    )
     trusted_proxies: Annotated[list[str], NoDecode] = Field(
         default_factory=list,
         description="Reverse proxies (comma-separated addresses or networks) whose "

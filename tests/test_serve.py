@@ -139,3 +139,69 @@ def test_trusted_proxies_are_addresses_or_networks() -> None:
     assert Settings(trusted_proxies="").trusted_proxies == []
     with pytest.raises(ValidationError):
         Settings(trusted_proxies="proxy.internal")
+
+
+async def _trickle(writer: asyncio.StreamWriter) -> None:
+    """One byte of the body every 0.1 s (never all of it), until the server hangs up."""
+    with suppress(ConnectionError):
+        for _ in range(80):
+            await asyncio.sleep(0.1)
+            writer.write(b" ")
+            await writer.drain()
+
+
+async def _send_part_of_a_body(port: int, path: str, trickled: bool) -> tuple[bytes, float]:
+    """POST 10 of the 100 bytes a request announces, then nothing more (or a byte at a time):
+    what arrives until the server closes the connection, and how long that took. A server
+    closing while bytes still come may reset the connection, which can lose its answer."""
+    reader, writer = await asyncio.open_connection("127.0.0.1", port)
+    started = time.monotonic()
+    writer.write(
+        f"POST {path} HTTP/1.1\r\nHost: test\r\nContent-Type: application/json\r\n"
+        "Content-Length: 100\r\n\r\n".encode()
+        + b'{"email": '
+    )
+    await writer.drain()
+    sending = asyncio.create_task(_trickle(writer)) if trickled else None
+    answer = b""
+    try:
+        async with asyncio.timeout(10):
+            with suppress(ConnectionResetError):
+                while chunk := await reader.read(65536):
+                    answer += chunk
+    finally:
+        if sending is not None:
+            sending.cancel()
+        writer.close()
+    return answer, time.monotonic() - started
+
+
+async def test_a_body_not_sent_in_time_is_408_and_the_connection_is_closed(
+    tmp_path: Path,
+) -> None:
+    async with served(tmp_path, RAPPORT_BODY_TIMEOUT_SECONDS="0.5") as server:
+        answer, elapsed = await _send_part_of_a_body(server.port, LOGIN, trickled=False)
+    head, _, body = answer.partition(b"\r\n\r\n")
+    assert head.startswith(b"HTTP/1.1 408 "), answer
+    assert b"connection: close" in head.lower()
+    assert json.loads(body)["error"]["code"] == "REQUEST_TIMEOUT"
+    assert 0.5 <= elapsed < 5
+
+
+async def test_a_body_trickled_past_the_deadline_is_cut_off_at_it(tmp_path: Path) -> None:
+    """The limit is on the whole body, not on the pause between two of its bytes."""
+    async with served(tmp_path, RAPPORT_BODY_TIMEOUT_SECONDS="0.5") as server:
+        answer, elapsed = await _send_part_of_a_body(server.port, LOGIN, trickled=True)
+    assert answer == b"" or answer.startswith(b"HTTP/1.1 408 "), answer
+    assert 0.5 <= elapsed < 2
+
+
+async def test_a_body_answered_without_being_read_does_not_hold_the_connection(
+    tmp_path: Path,
+) -> None:
+    """Without credentials a body-less operation answers at once, before the body came."""
+    async with served(tmp_path) as server:
+        retry = "/api/v1/jobs/01900000-0000-7000-8000-000000000000/retry"
+        answer, elapsed = await _send_part_of_a_body(server.port, retry, trickled=True)
+    assert answer == b"" or answer.startswith(b"HTTP/1.1 401 "), answer
+    assert elapsed < 2
