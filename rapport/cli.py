@@ -48,6 +48,7 @@ console = Console(soft_wrap=True)
 T = TypeVar("T")
 
 DEMO_SCOPES = sorted(ALL_SCOPES)
+WORKER_START_SECONDS = 60
 _OPERATOR = "operator command line: jobs of every workspace"
 
 
@@ -129,6 +130,11 @@ def serve(
         host=bind_host,
         port=bind_port,
         workers=workers,
+        # A server process is spawned: it imports Rapport afresh before it answers uvicorn's
+        # health check, which takes several seconds on a busy machine, and one that misses the
+        # check is killed and respawned (uvicorn's default of 5 s could do so forever). The
+        # check also replaces a running process that stops answering for this long.
+        timeout_worker_healthcheck=WORKER_START_SECONDS,
         log_config=None,
         access_log=False,
         # The app honours forwarded headers from RAPPORT_TRUSTED_PROXIES alone; uvicorn's own

@@ -22,6 +22,7 @@ import pytest
 from pydantic import ValidationError
 
 from rapport.config import DEFAULT_RATE_LIMITS, Settings
+from rapport.kit.db import Database
 
 RAPPORT = Path(sys.executable).parent / "rapport"
 READY_SECONDS = 45.0
@@ -205,3 +206,29 @@ async def test_a_body_answered_without_being_read_does_not_hold_the_connection(
         answer, elapsed = await _send_part_of_a_body(server.port, retry, trickled=True)
     assert answer == b"" or answer.startswith(b"HTTP/1.1 401 "), answer
     assert elapsed < 2
+
+
+SLOW_START = """
+import sys, time
+if "multiprocessing" in " ".join(sys.orig_argv):
+    time.sleep({seconds})
+"""
+
+
+async def test_two_server_processes_that_start_slowly_become_ready(
+    database: Database, tmp_path: Path
+) -> None:
+    """Each server process takes 12 s to start, as importing Rapport can on a busy machine."""
+    if database.dialect != "postgresql":
+        pytest.skip("several server processes need PostgreSQL")
+    site = tmp_path / "site"
+    site.mkdir()
+    (site / "sitecustomize.py").write_text(SLOW_START.format(seconds=12))
+    started = time.monotonic()
+    async with served(
+        tmp_path, "--workers", "2", RAPPORT_DATABASE_URL=database.url, PYTHONPATH=str(site)
+    ) as server:
+        elapsed = time.monotonic() - started
+        async with httpx.AsyncClient(base_url=server.url) as http:
+            assert (await http.get("/readyz")).json()["database"] == "postgresql"
+    assert elapsed >= 12
