@@ -70,7 +70,14 @@ class Cursor:
             elif doc["k"] == "n":
                 value = None
             return cls(SortSpec(str(doc["f"]), bool(doc["d"])), value, uuid.UUID(doc["i"]))
-        except (binascii.Error, ValueError, KeyError, TypeError, OverflowError) as exc:
+        except (
+            binascii.Error,
+            ValueError,
+            KeyError,
+            TypeError,
+            AttributeError,  # uuid.UUID() of what is not a string
+            OverflowError,
+        ) as exc:
             raise query_error("cursor", "Not a cursor returned by this API") from exc
 
 
@@ -199,10 +206,21 @@ async def paginate(
     return rows, meta
 
 
+_BIGINT = range(-(2**63), 2**63)
+
+
 def _check_cursor_value(column: InstrumentedAttribute[Any], value: Any) -> None:
-    """A cursor is opaque but not signed: refuse one whose value cannot be of the sort column."""
+    """A cursor is opaque but not signed: refuse one whose value cannot be of the sort column
+    (nor be compared with it by the database: an integer beyond 64 bits, a NUL character)."""
+    if value is None:
+        return
     expected = column.property.columns[0].type.python_type
-    if value is not None and not isinstance(value, expected):
+    if (
+        not isinstance(value, expected)
+        or (isinstance(value, bool) and expected is not bool)
+        or (isinstance(value, int) and value not in _BIGINT)
+        or (isinstance(value, str) and "\x00" in value)
+    ):
         raise query_error("cursor", "Not a cursor returned by this API")
 
 

@@ -2,6 +2,10 @@
 
 from __future__ import annotations
 
+import base64
+import json
+from typing import Any
+
 import httpx
 import pytest
 
@@ -236,3 +240,26 @@ async def test_a_body_names_the_workspace_only_when_sent_as_json(
         headers={**workspace.headers, "Content-Type": content_type},
     )
     assert response.status_code == status, response.text
+
+
+def forged_cursor(field: str, value: Any, last_id: Any = NOWHERE) -> str:
+    raw = json.dumps({"f": field, "d": True, "k": "v", "v": value, "i": last_id})
+    return base64.urlsafe_b64encode(raw.encode()).decode().rstrip("=")
+
+
+@pytest.mark.parametrize(
+    ("path", "cursor"),
+    [
+        (CONTACTS, forged_cursor("createdAt", 1, last_id=[])),
+        (CONTACTS, forged_cursor("name", "a\x00b")),
+        ("/api/v1/events", forged_cursor("sequence", 2**64 - 1)),
+        ("/api/v1/events", forged_cursor("sequence", 2**63)),
+        ("/api/v1/events", forged_cursor("sequence", True)),
+    ],
+)
+async def test_a_forged_cursor_is_400(
+    client: httpx.AsyncClient, workspace: Workspace, path: str, cursor: str
+) -> None:
+    response = await client.get(path, params={"cursor": cursor}, headers=workspace.headers)
+    error = assert_error(response, 400, "INVALID_REQUEST")
+    assert error["details"][0]["field"] == "cursor"
