@@ -8,6 +8,7 @@ from contextlib import asynccontextmanager
 
 from fastapi import FastAPI, Request
 from starlette.responses import Response
+from uvicorn.middleware.proxy_headers import ProxyHeadersMiddleware
 
 from rapport import __version__
 from rapport.apidocs import routes as apidocs
@@ -89,7 +90,15 @@ def create_app(settings: Settings | None = None, database: Database | None = Non
 
     install_error_handlers(app)
     app.add_exception_handler(Replay, _replay)
-    app.add_middleware(RequestContextMiddleware, max_body_bytes=settings.max_body_bytes)
+    app.add_middleware(
+        RequestContextMiddleware,
+        max_body_bytes=settings.max_body_bytes,
+        body_timeout=settings.body_timeout_seconds,
+    )
+    if settings.trusted_proxies:
+        # Outermost: the client address every layer sees (rate limits of logins among them)
+        # is the one a trusted proxy forwarded.
+        app.add_middleware(ProxyHeadersMiddleware, trusted_hosts=settings.trusted_proxies)
 
     install()
     for router in (r for domain in DOMAINS for r in domain.routers):

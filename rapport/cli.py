@@ -48,6 +48,7 @@ console = Console(soft_wrap=True)
 T = TypeVar("T")
 
 DEMO_SCOPES = sorted(ALL_SCOPES)
+WORKER_START_SECONDS = 60
 _OPERATOR = "operator command line: jobs of every workspace"
 
 
@@ -108,7 +109,11 @@ def serve(
             param_hint="--workers",
         )
     settings.resolved_secret_key()
-    created = _run(lambda s: bootstrap_demo(s, 300)) if demo else None
+
+    async def prepare(session: AsyncSession) -> tuple[uuid.UUID, str] | None:
+        return await bootstrap_demo(session, 300) if demo else None
+
+    created = _run(prepare)  # migrates, with or without the demo
     bind_host, bind_port = host or settings.host, port or settings.port
     if created is not None:
         console.rule("First start: demo workspace created")
@@ -125,9 +130,16 @@ def serve(
         host=bind_host,
         port=bind_port,
         workers=workers,
+        # A server process is spawned: it imports Rapport afresh before it answers uvicorn's
+        # health check, which takes several seconds on a busy machine, and one that misses the
+        # check is killed and respawned (uvicorn's default of 5 s could do so forever). The
+        # check also replaces a running process that stops answering for this long.
+        timeout_worker_healthcheck=WORKER_START_SECONDS,
         log_config=None,
         access_log=False,
-        proxy_headers=True,
+        # The app honours forwarded headers from RAPPORT_TRUSTED_PROXIES alone; uvicorn's own
+        # handling would trust 127.0.0.1 by default.
+        proxy_headers=False,
     )
 
 

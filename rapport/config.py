@@ -3,13 +3,15 @@
 from __future__ import annotations
 
 import contextlib
+import ipaddress
 import os
 import secrets
 from functools import cached_property
 from pathlib import Path
+from typing import Annotated, Any
 
-from pydantic import Field
-from pydantic_settings import BaseSettings, SettingsConfigDict
+from pydantic import Field, field_validator
+from pydantic_settings import BaseSettings, NoDecode, SettingsConfigDict
 
 DEFAULT_RATE_LIMITS: dict[str, str] = {
     "read": "1000/minute",
@@ -50,6 +52,17 @@ class Settings(BaseSettings):
     log_level: str = "INFO"
     log_json: bool = True
     max_body_bytes: int = 1_048_576
+    body_timeout_seconds: float = Field(
+        default=30.0,
+        description="How long a client may take to send a request body, from the end of its "
+        "headers; then 408 and the connection is closed",
+    )
+    trusted_proxies: Annotated[list[str], NoDecode] = Field(
+        default_factory=list,
+        description="Reverse proxies (comma-separated addresses or networks) whose "
+        "X-Forwarded-For and X-Forwarded-Proto are believed; none by default, so the client "
+        "address is the connection's",
+    )
     rate_limits_enabled: bool = True
     rate_limits: dict[str, str] = Field(default_factory=lambda: dict(DEFAULT_RATE_LIMITS))
     api_key_cache_seconds: float = 5.0
@@ -83,6 +96,21 @@ class Settings(BaseSettings):
         description="Run a job worker inside the server; by default only on SQLite, where a "
         "separate `rapport worker` process is not needed",
     )
+
+    @field_validator("trusted_proxies", mode="before")
+    @classmethod
+    def _proxy_networks(cls, value: Any) -> Any:
+        """`10.0.0.5, 10.1.0.0/16` -> the addresses and networks in canonical form; anything
+        else is refused at start rather than silently never matching."""
+        items = value.split(",") if isinstance(value, str) else value
+        if not isinstance(items, list):
+            return value
+        found = []
+        for item in (str(i).strip() for i in items):
+            if item:
+                network = ipaddress.ip_network(item, strict=False)
+                found.append(str(network) if "/" in item else str(network.network_address))
+        return found
 
     @cached_property
     def resolved_database_url(self) -> str:

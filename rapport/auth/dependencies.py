@@ -4,7 +4,6 @@ named and the scopes), `claim_idempotency_key`. `access(*scopes)` composes them 
 request's `Context`; domains declare their service dependencies on it (`provide`)."""
 
 import functools
-import json
 import time
 import uuid
 from collections.abc import Callable, Mapping
@@ -18,6 +17,7 @@ from fastapi.routing import APIRoute
 from rapport.auth.credentials import (
     API_KEY_PREFIX,
     InvalidToken,
+    SessionClaims,
     hash_api_key,
     read_session_token,
 )
@@ -92,10 +92,36 @@ def _workspace_id(field: str, value: object) -> uuid.UUID:
         ) from exc
 
 
+def _is_json(content_type: str | None) -> bool:
+    """Whether FastAPI reads a body of this type as JSON: `application/json` or
+    `application/*+json`."""
+    media = (content_type or "").partition(";")[0].strip().lower()
+    maintype, _, subtype = media.partition("/")
+    return maintype == "application" and (subtype == "json" or subtype.endswith("+json"))
+
+
+async def _json_object(request: Request) -> dict[str, Any] | None:
+    """The body, when it is a JSON object sent as JSON (any other body is not JSON to the route
+    either). Starlette keeps FastAPI's parse, so a route with a body is not parsed twice; the
+    body of a body-less route is parsed here, within the size limit of the middleware. 400 for
+    a body that is not JSON, or nested too deeply for the parser."""
+    if not _is_json(request.headers.get("content-type")) or not await request.body():
+        return None
+    try:
+        doc = await request.json()
+    except (ValueError, RecursionError) as exc:
+        raise InvalidRequest(
+            "The body is not valid JSON",
+            details=[ErrorDetail(field="body", message="Not JSON, or nested too deeply")],
+        ) from exc
+    return doc if isinstance(doc, dict) else None
+
+
 async def named_workspace(request: Request) -> uuid.UUID | None:
     """The workspace the request names, if any: `X-Tenant-Id` / `x-entity-id` headers,
     `tenantId` / `entityId` query parameters or top-level JSON body fields. 400 if they name
-    two different workspaces."""
+    two different workspaces. Called once the credential is known to be good, so no one else
+    gets a body parsed."""
     named: dict[uuid.UUID, str] = {}
     for header in TENANT_HEADERS:
         value = request.headers.get(header)
@@ -106,17 +132,10 @@ async def named_workspace(request: Request) -> uuid.UUID | None:
         if value is not None:
             named.setdefault(_workspace_id(param, value), param)
     if request.method in ("POST", "PUT", "PATCH"):
-        body = await request.body()
-        if body:
-            try:
-                # The parser FastAPI uses, so the fields seen here are the fields it will see.
-                doc = json.loads(body)
-            except ValueError:
-                doc = None
-            if isinstance(doc, dict):
-                for param in TENANT_PARAMS:
-                    if doc.get(param) is not None:
-                        named.setdefault(_workspace_id(param, doc[param]), param)
+        doc = await _json_object(request)
+        for param in TENANT_PARAMS:
+            if doc is not None and doc.get(param) is not None:
+                named.setdefault(_workspace_id(param, doc[param]), param)
     if len(named) > 1:
         raise InvalidRequest(
             "tenantId, entityId, X-Tenant-Id and x-entity-id name different workspaces",
@@ -138,12 +157,15 @@ async def authenticate(request: Request, db: DbSession) -> Principal:
     token = token.strip()
     if scheme.lower() != "bearer" or not token:
         raise Unauthenticated("Send Authorization: Bearer <API key or session token>")
-    named = await named_workspace(request)
-    request.state.named_workspace = named
     repo = CredentialRepository(db)
     if token.startswith(API_KEY_PREFIX):
-        return await _from_api_key(request, repo, token)
-    return await _from_session(request, repo, token, named)
+        principal = await _from_api_key(request, repo, token)
+        request.state.named_workspace = await named_workspace(request)
+        return principal
+    claims = _session_claims(request, token)
+    named = await named_workspace(request)
+    request.state.named_workspace = named
+    return await _from_session(repo, claims, named)
 
 
 class RateLimit:
@@ -269,14 +291,17 @@ async def _from_api_key(request: Request, repo: CredentialRepository, token: str
     )
 
 
-async def _from_session(
-    request: Request, repo: CredentialRepository, token: str, named: uuid.UUID | None
-) -> Principal:
+def _session_claims(request: Request, token: str) -> SessionClaims:
     settings: Settings = request.app.state.settings
     try:
-        claims = read_session_token(token, settings.resolved_secret_key())
+        return read_session_token(token, settings.resolved_secret_key())
     except InvalidToken as exc:
         raise Unauthenticated(str(exc)) from exc
+
+
+async def _from_session(
+    repo: CredentialRepository, claims: SessionClaims, named: uuid.UUID | None
+) -> Principal:
     if named is None:
         memberships = await repo.memberships_of(claims.user_id)
         if not memberships:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 import logging
 import re
 import time
@@ -25,14 +26,24 @@ class BodyTooLarge(HTTPException):
         super().__init__(413, f"The body exceeds {limit} bytes")
 
 
+class BodyTimeout(HTTPException):
+    """An HTTPException, so it renders as the 408 envelope wherever it is raised."""
+
+    def __init__(self, seconds: float) -> None:
+        super().__init__(408, f"The body did not arrive within {seconds:g} s")
+
+
 class RequestContextMiddleware:
     """Gives each request an id (the caller's `X-Request-Id` when sane), echoes it, adds the
     rate-limit headers computed by the authenticator, refuses bodies over `max_body_bytes`
-    (413), and writes one access-log line."""
+    (413) or not received within `body_timeout` seconds of the headers (408), closes the
+    connection after a response given before the whole body came, and writes one access-log
+    line."""
 
-    def __init__(self, app: ASGIApp, max_body_bytes: int) -> None:
+    def __init__(self, app: ASGIApp, max_body_bytes: int, body_timeout: float) -> None:
         self.app = app
         self.max_body_bytes = max_body_bytes
+        self.body_timeout = body_timeout
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         if scope["type"] != "http":
@@ -41,6 +52,7 @@ class RequestContextMiddleware:
         started = time.perf_counter()
         request_id = ""
         declared_length = 0
+        chunked = False
         for name, value in scope["headers"]:
             if name == b"x-request-id":
                 candidate = value.decode("latin-1")
@@ -48,6 +60,8 @@ class RequestContextMiddleware:
                     request_id = candidate
             elif name == b"content-length" and value.isdigit():
                 declared_length = int(value)
+            elif name == b"transfer-encoding":
+                chunked = True
         request_id = request_id or new_request_id()
         set_request_id(request_id)
         set_tenant_id("")
@@ -55,10 +69,20 @@ class RequestContextMiddleware:
         status = 500
         started_response = False
         received = 0
+        body_deadline = asyncio.get_running_loop().time() + self.body_timeout
+        body_done = declared_length == 0 and not chunked
 
         async def counting_receive() -> Message:
-            nonlocal received
-            message = await receive()
+            nonlocal received, body_done
+            if body_done:
+                # Past the body, receive() waits for the client to disconnect: no deadline.
+                return await receive()
+            try:
+                async with asyncio.timeout_at(body_deadline):
+                    message = await receive()
+            except TimeoutError:
+                raise BodyTimeout(self.body_timeout) from None
+            body_done = message["type"] != "http.request" or not message.get("more_body")
             if message["type"] == "http.request":
                 received += len(message.get("body", b""))
                 if received > self.max_body_bytes:
@@ -73,6 +97,10 @@ class RequestContextMiddleware:
                 status = message["status"]
                 headers = MutableHeaders(scope=message)
                 headers["X-Request-Id"] = request_id
+                if not body_done:
+                    # Answered without the rest of the body: close rather than keep waiting
+                    # for it, however slowly it comes.
+                    headers["Connection"] = "close"
                 limit: RateLimitState | None = state.get("rate_limit")
                 if limit is not None and "x-ratelimit-limit" not in headers:
                     for key, value in limit.headers().items():

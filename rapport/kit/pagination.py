@@ -72,7 +72,14 @@ class Cursor:
             elif doc["k"] == "n":
                 value = None
             return cls(SortSpec(str(doc["f"]), bool(doc["d"])), value, uuid.UUID(doc["i"]))
-        except (binascii.Error, ValueError, KeyError, TypeError, OverflowError) as exc:
+        except (
+            binascii.Error,
+            ValueError,
+            KeyError,
+            TypeError,
+            AttributeError,  # uuid.UUID() of what is not a string
+            OverflowError,
+        ) as exc:
             raise query_error("cursor", "Not a cursor returned by this API") from exc
 
 

@@ -2,12 +2,16 @@
 
 from __future__ import annotations
 
+import base64
+import json
 import time
+from typing import Any
 
 import httpx
 import pytest
 
 from rapport.kit.db import Database
+from rapport.kit.limits import MAX_JSON_DEPTH
 from rapport.tenancy.service import WorkspaceService
 from tests.helpers import EVERY_WORKSPACE, Workspace, assert_error, snapshot
 
@@ -194,3 +198,142 @@ async def test_a_user_without_workspaces_is_403(
         await session.execute(delete(Membership))
     response = await client.get(CONTACTS, headers={"Authorization": f"Bearer {token}"})
     assert_error(response, 403, "FORBIDDEN")
+
+
+DEEP = b"[" * 1200
+"""Deeper than Python's parser recurses: json.loads raises RecursionError on it."""
+NOWHERE = "01900000-0000-7000-8000-000000000000"
+BODY_ROUTES = [
+    ("POST", CONTACTS),
+    ("PATCH", f"{CONTACTS}/{NOWHERE}"),
+    ("PUT", f"{CONTACTS}/{NOWHERE}/sync-status/hubspot"),
+]
+BODYLESS_ROUTES = [
+    ("POST", f"/api/v1/jobs/{NOWHERE}/retry"),
+    ("POST", f"/api/v1/webhooks/{NOWHERE}/rotate-secret"),
+    ("POST", f"/api/v1/webhooks/{NOWHERE}/deliveries/{NOWHERE}/replay"),
+]
+
+
+@pytest.mark.parametrize(("method", "path"), BODY_ROUTES + BODYLESS_ROUTES)
+@pytest.mark.parametrize("content_type", ["text/plain", "application/json"])
+@pytest.mark.parametrize("token", ["not-a-session-token", "ak_not_a_key"])
+async def test_a_deep_body_with_a_bad_credential_is_refused_without_a_500(
+    client: httpx.AsyncClient, method: str, path: str, content_type: str, token: str
+) -> None:
+    response = await client.request(
+        method,
+        path,
+        content=DEEP,
+        headers={"Authorization": f"Bearer {token}", "Content-Type": content_type},
+    )
+    if content_type == "application/json" and (method, path) in BODY_ROUTES:
+        # FastAPI parses a route's JSON body before any dependency runs.
+        assert_error(response, 400, "INVALID_REQUEST")
+    else:
+        assert_error(response, 401, "UNAUTHENTICATED")
+
+
+@pytest.mark.parametrize(("method", "path"), BODY_ROUTES + BODYLESS_ROUTES)
+@pytest.mark.parametrize("content_type", ["text/plain", "application/json", "application/x+json"])
+async def test_a_deep_body_is_a_4xx_and_changes_nothing(
+    client: httpx.AsyncClient,
+    workspace: Workspace,
+    database: Database,
+    method: str,
+    path: str,
+    content_type: str,
+) -> None:
+    before = await snapshot(database)
+    response = await client.request(
+        method, path, content=DEEP, headers={**workspace.headers, "Content-Type": content_type}
+    )
+    if content_type != "text/plain":
+        assert_error(response, 400, "INVALID_REQUEST")
+    elif (method, path) in BODY_ROUTES:
+        error = assert_error(response, 422, "VALIDATION_FAILED")
+        assert error["details"][0]["field"] == "Content-Type"
+    else:
+        # A body-less route ignores a body that is not JSON: the record is simply not there.
+        assert_error(response, 404, "NOT_FOUND")
+    assert await snapshot(database) == before
+
+
+def nested(levels: int) -> str:
+    """A contact whose body nests `levels` arrays and objects deep (the body and `properties`
+    are two of them)."""
+    inner = levels - 2
+    return '{"email": "deep@example.com", "properties": {"x": %s}}' % ("[" * inner + "]" * inner)
+
+
+@pytest.mark.parametrize("levels", [MAX_JSON_DEPTH + 1, 300, 900])
+async def test_a_body_nested_deeper_than_the_limit_is_422_and_changes_nothing(
+    client: httpx.AsyncClient, workspace: Workspace, database: Database, levels: int
+) -> None:
+    before = await snapshot(database)
+    response = await client.post(
+        CONTACTS,
+        content=nested(levels),
+        headers={**workspace.headers, "Content-Type": "application/json"},
+    )
+    error = assert_error(response, 422, "VALIDATION_FAILED")
+    assert f"nested deeper than {MAX_JSON_DEPTH} levels" in error["message"]
+    assert await snapshot(database) == before
+
+
+async def test_a_body_nested_to_the_limit_is_stored(
+    client: httpx.AsyncClient, workspace: Workspace
+) -> None:
+    response = await client.post(
+        CONTACTS,
+        content=nested(MAX_JSON_DEPTH),
+        headers={**workspace.headers, "Content-Type": "application/json"},
+    )
+    assert response.status_code == 201, response.text
+    value = response.json()["data"]["properties"]["x"]
+    for _ in range(MAX_JSON_DEPTH - 3):
+        value = value[0]
+    assert value == []
+
+
+@pytest.mark.parametrize(
+    ("content_type", "status"), [("text/plain", 404), ("application/json", 403)]
+)
+async def test_a_body_names_the_workspace_only_when_sent_as_json(
+    client: httpx.AsyncClient,
+    workspace: Workspace,
+    other_workspace: Workspace,
+    content_type: str,
+    status: int,
+) -> None:
+    method, path = BODYLESS_ROUTES[0]
+    response = await client.request(
+        method,
+        path,
+        content=b'{"tenantId": "%s"}' % str(other_workspace.id).encode(),
+        headers={**workspace.headers, "Content-Type": content_type},
+    )
+    assert response.status_code == status, response.text
+
+
+def forged_cursor(field: str, value: Any, last_id: Any = NOWHERE) -> str:
+    raw = json.dumps({"f": field, "d": True, "k": "v", "v": value, "i": last_id})
+    return base64.urlsafe_b64encode(raw.encode()).decode().rstrip("=")
+
+
+@pytest.mark.parametrize(
+    ("path", "cursor"),
+    [
+        (CONTACTS, forged_cursor("createdAt", 1, last_id=[])),
+        (CONTACTS, forged_cursor("name", "a\x00b")),
+        ("/api/v1/events", forged_cursor("sequence", 2**64 - 1)),
+        ("/api/v1/events", forged_cursor("sequence", 2**63)),
+        ("/api/v1/events", forged_cursor("sequence", True)),
+    ],
+)
+async def test_a_forged_cursor_is_400(
+    client: httpx.AsyncClient, workspace: Workspace, path: str, cursor: str
+) -> None:
+    response = await client.get(path, params={"cursor": cursor}, headers=workspace.headers)
+    error = assert_error(response, 400, "INVALID_REQUEST")
+    assert error["details"][0]["field"] == "cursor"
