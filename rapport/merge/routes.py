@@ -41,7 +41,8 @@ async def merge_contacts(
     taken), and keeps the later lastActivityAt. The loser stays as a MERGED contact pointing
     at the survivor, so its id, email and externalId name the survivor from then on; a merge
     cannot be undone. Requires the `crm:admin` scope. 400 when both are the same contact or
-    the survivor is deleted; 409 CONTACT_MERGED when the loser is already merged (or, of two
-    merges of the same pair sent at once, for the one that comes second: exactly one wins);
+    the survivor is deleted; 409 CONTACT_MERGED when the loser is already merged, or the
+    contact in the path was merged into the loser (of two opposite merges of one pair, the
+    second: exactly one wins);
     422 when `loserId` names no contact of the workspace."""
     return one_contact(await merger.merge(ref, body.loser_id), response)

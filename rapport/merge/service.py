@@ -49,6 +49,9 @@ class ContactMerger:
         if loser is None:
             raise field_error("loserId", "No such contact in this workspace")
         if loser.id == winner.id:
+            named = await self.contacts.find(winner_ref)
+            if named.id != winner.id:  # the path names a contact already merged into the loser
+                raise already_merged(named)
             raise InvalidRequest("A contact cannot be merged with itself")
         # Both rows are locked (in id order, so opposite merges cannot deadlock) and read
         # again before any rule is checked: of two merges racing over the same contacts, the
