@@ -10,7 +10,8 @@ MANIFEST = Manifest(
     event_types={
         "contact.created": "A contact was created",
         "contact.updated": "A contact changed; `data.changes` has each field before and after",
-        "contact.deleted": "A contact was deleted (soft delete: it stays readable)",
+        "contact.deleted": "A contact was deleted, by DELETE or by PATCH to status DELETED "
+        "(then with `data.changes`); a soft delete: it stays readable",
     },
     scopes=(Scope.CRM_READ, Scope.CRM_WRITE),
     samples=(

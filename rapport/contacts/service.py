@@ -287,7 +287,9 @@ class ContactService:
         await self.rules.store(
             PropertyEntity.CONTACT, contact.id, old_properties, contact.properties
         )
-        self._emit("contact.updated", contact, before)
+        # Deleting by PATCH is a delete to whoever follows `contact.deleted` (as DELETE is).
+        deleted = changes.get("status") == ContactStatus.DELETED
+        self._emit("contact.deleted" if deleted else "contact.updated", contact, before)
         return contact
 
     async def delete(self, ref: str, if_match: str | None = None) -> Contact:

@@ -98,6 +98,24 @@ async def test_delete_emits_contact_deleted_once(
     assert deleted[0]["data"]["record"]["status"] == "DELETED"
 
 
+async def test_deleting_by_patch_emits_contact_deleted_with_the_changes(
+    client: httpx.AsyncClient, workspace: Workspace
+) -> None:
+    contact = await create(client, workspace, email="ada@example.com")
+
+    response = await client.patch(
+        f"{CONTACTS}/{contact['id']}",
+        json={"status": "DELETED", "name": "Ada L."},
+        headers=workspace.headers,
+    )
+
+    assert response.status_code == 200, response.text
+    deleted = await events(client, workspace, type="contact.deleted")
+    assert [e["data"]["record"]["status"] for e in deleted] == ["DELETED"]
+    assert set(deleted[0]["data"]["changes"]) == {"status", "name"}
+    assert await events(client, workspace, type="contact.updated") == []
+
+
 async def test_refused_writes_leave_no_event(
     client: httpx.AsyncClient, workspace: Workspace, database: Database
 ) -> None:
