@@ -19,6 +19,7 @@ from rapport.companies.schemas import (
     CompanyContactOut,
     CompanyCreate,
     CompanyOut,
+    CompanyRef,
     CompanyUpdate,
     ContactCompanyOut,
     MembershipCreate,
@@ -36,15 +37,6 @@ from rapport.models.companies import Company
 
 router = api_router(tags=["Companies"])
 
-CompanyRef = Annotated[
-    str,
-    Path(
-        min_length=1,
-        max_length=255,
-        description="The company's id or externalId",
-        examples=["cmp_1042"],
-    ),
-]
 CompanyId = Annotated[
     uuid.UUID,
     Path(

@@ -4,8 +4,9 @@ from __future__ import annotations
 
 import uuid
 from datetime import datetime
-from typing import Any
+from typing import Annotated, Any
 
+from fastapi import Path
 from pydantic import ConfigDict, Field
 
 from rapport.contacts.schemas import ContactOut
@@ -20,6 +21,18 @@ _PROPERTIES_DOC = (
     "(see /api/v1/properties)"
 )
 _SAMPLE_ID = "01935a4e-8f3c-7d2a-9b1e-4c5d6e7f8a9b"
+
+
+CompanyRef = Annotated[
+    str,
+    Path(
+        min_length=1,
+        max_length=255,
+        description="The company's id or externalId",
+        examples=["cmp_1042"],
+    ),
+]
+"""How every route names a company in its path."""
 
 
 class CompanyOut(WireModel):

@@ -4,11 +4,13 @@ misspelt filter must not silently answer with everything."""
 from __future__ import annotations
 
 from collections.abc import Collection
+from typing import Annotated
 
-from fastapi import Request
+from fastapi import Query, Request
 from fastapi.routing import APIRoute
 
 from rapport.kit.errors import ErrorDetail, InvalidRequest
+from rapport.kit.schemas import UtcDateTime
 
 
 def refuse_unknown_query(request: Request, also_known: Collection[str] = ()) -> None:
@@ -46,3 +48,12 @@ def _declared(route: APIRoute) -> frozenset[str]:
         pending.extend(dependant.dependencies)
     _DECLARED[id(route)] = (route, frozenset(names))
     return frozenset(names)
+
+
+CreatedFrom = Annotated[
+    UtcDateTime | None, Query(alias="from", description="Created at or after (ISO 8601)")
+]
+CreatedTo = Annotated[
+    UtcDateTime | None, Query(alias="to", description="Created at or before (ISO 8601)")
+]
+"""A list's creation-date range (`from`, `to`)."""

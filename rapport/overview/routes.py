@@ -20,7 +20,7 @@ from rapport.contacts.service import ContactService, contact_etag
 from rapport.kit.envelope import Envelope, ListEnvelope
 from rapport.kit.etag import NOT_MODIFIED, IfNoneMatch, not_modified
 from rapport.kit.pagination import PageRequest, Pagination
-from rapport.kit.schemas import UtcDateTime
+from rapport.kit.query import CreatedFrom, CreatedTo
 from rapport.kit.session import api_router
 from rapport.models.activities import ActivityModule
 from rapport.models.companies import CompanyRole, CompanyStatus
@@ -77,12 +77,8 @@ async def list_contacts(
         ),
     ] = None,
     owner_user_id: OwnerQuery = None,
-    created_from: Annotated[
-        UtcDateTime | None, Query(alias="from", description="Created at or after (ISO 8601)")
-    ] = None,
-    created_to: Annotated[
-        UtcDateTime | None, Query(alias="to", description="Created at or before (ISO 8601)")
-    ] = None,
+    created_from: CreatedFrom = None,
+    created_to: CreatedTo = None,
     company_id: Annotated[
         uuid.UUID | None, Query(alias="companyId", description="Members of this company")
     ] = None,
@@ -198,12 +194,8 @@ async def list_companies(
             description="The company with this domain, written any way (`https://www.Acme.com`)",
         ),
     ] = None,
-    created_from: Annotated[
-        UtcDateTime | None, Query(alias="from", description="Created at or after")
-    ] = None,
-    created_to: Annotated[
-        UtcDateTime | None, Query(alias="to", description="Created at or before")
-    ] = None,
+    created_from: CreatedFrom = None,
+    created_to: CreatedTo = None,
     tag: TagQuery = None,
 ) -> ListEnvelope[CompanyOut]:
     """List the workspace's companies, active and inactive. Every filter given must hold.

@@ -7,6 +7,7 @@ from typing import Annotated, Any
 
 from fastapi import Depends, Path, Query, Response
 
+from rapport.companies.schemas import CompanyRef
 from rapport.contacts.schemas import ContactRef
 from rapport.kit.envelope import Envelope, ListEnvelope
 from rapport.kit.errors import documented_errors
@@ -25,9 +26,6 @@ from rapport.tags.schemas import TagAssign, TagCreate, TagOut, TagUpdate
 
 router = api_router(tags=["Tags"])
 
-CompanyRef = Annotated[
-    str, Path(min_length=1, max_length=255, description="The company's id or externalId")
-]
 TagId = Annotated[
     uuid.UUID,
     Path(

@@ -18,7 +18,7 @@ from rapport.kit.errors import NotFound, field_error
 from rapport.kit.normalize import clean
 from rapport.kit.pagination import PageRequest
 from rapport.models.todos import Task, TaskStatus
-from rapport.tenancy.service import is_member
+from rapport.tenancy.service import checked_owner
 from rapport.todos.repository import TaskFilters, TaskRepository
 from rapport.todos.schemas import TaskCreate, TaskOut, TaskUpdate
 
@@ -98,11 +98,10 @@ class TaskService:
         of it (a merged contact gives the contact it was merged into)."""
         if value is None:
             return None
+        if field == "assignee_user_id":
+            return await checked_owner(self.context, value, "assigneeUserId")
         try:
-            if field == "assignee_user_id":
-                if not await is_member(self.context, value):
-                    raise NotFound("No such user")
-            elif field == "contact_id":
+            if field == "contact_id":
                 return (await ContactService(self.context).get(str(value))).id
             else:
                 await CompanyService(self.context).get(str(value))
