@@ -42,20 +42,17 @@ ROOT = Path(__file__).resolve().parent.parent
 BATCH = 5000
 
 
-async def seed(database: Database, contacts: int) -> tuple[uuid.UUID, list[uuid.UUID]]:
-    rng = random.Random(3)
-    async with database.transaction(platform="benchmark set-up and checks") as session:
-        tenant = (await WorkspaceService(session).create("Bench")).id
+def contact_rows(
+    tenant: uuid.UUID, first: int, count: int, rng: random.Random
+) -> list[dict[str, Any]]:
+    """Rows of `count` live contacts numbered from `first`, for bulk inserts."""
     now = utcnow()
-    ids: list[uuid.UUID] = []
     rows: list[dict[str, Any]] = []
-    for n in range(contacts):
+    for n in range(first, first + count):
         given, family = rng.choice(GIVEN_NAMES), rng.choice(FAMILY_NAMES)
-        contact_id = new_id()
-        ids.append(contact_id)
         rows.append(
             {
-                "id": contact_id,
+                "id": new_id(),
                 "tenant_id": tenant,
                 "email": f"{given}.{family}.{n}@example.com".lower(),
                 "name": f"{given} {family}",
@@ -76,7 +73,17 @@ async def seed(database: Database, contacts: int) -> tuple[uuid.UUID, list[uuid.
                 "updated_at": now,
             }
         )
-    await _insert(database, Contact, rows)
+    return rows
+
+
+async def seed(database: Database, contacts: int) -> tuple[uuid.UUID, list[uuid.UUID]]:
+    rng = random.Random(3)
+    async with database.transaction(platform="benchmark set-up and checks") as session:
+        tenant = (await WorkspaceService(session).create("Bench")).id
+    now = utcnow()
+    rows = contact_rows(tenant, 0, contacts, rng)
+    ids = [row["id"] for row in rows]
+    await insert_rows(database, Contact, rows)
     companies = [
         {
             "id": new_id(),
@@ -90,7 +97,7 @@ async def seed(database: Database, contacts: int) -> tuple[uuid.UUID, list[uuid.
         }
         for n in range(contacts // 5)
     ]
-    await _insert(database, Company, companies)
+    await insert_rows(database, Company, companies)
     activities = [
         {
             "id": new_id(),
@@ -106,13 +113,13 @@ async def seed(database: Database, contacts: int) -> tuple[uuid.UUID, list[uuid.
         }
         for n in range(contacts * 3)
     ]
-    await _insert(database, Activity, activities)
+    await insert_rows(database, Activity, activities)
     async with database.transaction(platform="benchmark set-up and checks") as session:
         await session.execute(text("ANALYZE"))  # as autovacuum (or `ANALYZE`) would have
     return tenant, ids
 
 
-async def _insert(database: Database, model: Any, rows: list[dict[str, Any]]) -> None:
+async def insert_rows(database: Database, model: Any, rows: list[dict[str, Any]]) -> None:
     for offset in range(0, len(rows), BATCH):
         async with database.transaction(platform="benchmark set-up and checks") as session:
             await session.execute(insert(model), rows[offset : offset + BATCH])
@@ -177,7 +184,7 @@ async def scenario(url: str, contacts: int) -> list[str]:
         for attempt in range(3):
             winner, loser = ids[attempt * 2], ids[attempt * 2 + 1]
             now = utcnow()
-            await _insert(
+            await insert_rows(
                 database,
                 Activity,
                 [

@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import argparse
 import asyncio
+import concurrent.futures
 import json
 import os
 import random
@@ -18,15 +19,18 @@ import re
 import shutil
 import signal
 import socket
+import statistics
 import subprocess
 import sys
 import tempfile
 import time
+from collections import Counter
 from pathlib import Path
 
 import httpx
 from sqlalchemy import select
 
+from bench import profile
 from rapport.auth.scopes import ALL_SCOPES
 from rapport.auth.service import ApiKeyService
 from rapport.config import DEFAULT_RATE_LIMITS
@@ -106,18 +110,36 @@ def stop(process: subprocess.Popen[bytes]) -> None:
         process.kill()
 
 
+def cpu_seconds(pid: int) -> float:
+    """CPU time the process has used so far (user and system): per request, a figure that
+    other work on the machine disturbs less than the request rate."""
+    fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+
+
 def wrk(port: int, key: str, ids: list[str], seconds: int, connections: int) -> dict[str, float]:
-    if shutil.which("wrk") is None:
-        subprocess.run(["apt-get", "install", "-y", "wrk"], check=True, capture_output=True)
-    script = Path(tempfile.mkstemp(suffix=".lua")[1])
+    """GET the contacts `ids` (500 of them) in turn."""
     sample = random.Random(1).sample(ids, min(len(ids), 500))
-    script.write_text(
+    return wrk_lua(
+        port,
         "local ids = {" + ",".join(f'"{i}"' for i in sample) + "}\n"
         f'wrk.headers["Authorization"] = "Bearer {key}"\n'
         "local n = 0\n"
         "request = function()\n  n = n + 1\n"
-        '  return wrk.format("GET", "/api/v1/contacts/" .. ids[(n % #ids) + 1])\nend\n'
-        "done = function(summary, latency, requests)\n"
+        '  return wrk.format("GET", "/api/v1/contacts/" .. ids[(n % #ids) + 1])\nend\n',
+        seconds,
+        connections,
+    )
+
+
+def wrk_lua(port: int, lua: str, seconds: int, connections: int) -> dict[str, float]:
+    """Load the server with wrk (one thread) making the requests `lua` defines; the request
+    rate, latency percentiles and the count of non-2xx answers."""
+    if shutil.which("wrk") is None:
+        subprocess.run(["apt-get", "install", "-y", "wrk"], check=True, capture_output=True)
+    script = Path(tempfile.mkstemp(suffix=".lua")[1])
+    script.write_text(
+        lua + "done = function(summary, latency, requests)\n"
         '  io.write(string.format("RESULT %d %d %.3f %.3f\\n", summary.requests,'
         " summary.errors.status, latency:percentile(50) / 1000, latency:percentile(99) / 1000))\n"
         "end\n"
@@ -145,6 +167,7 @@ def wrk(port: int, key: str, ids: list[str], seconds: int, connections: int) -> 
     if match is None or rps is None:
         raise RuntimeError(f"unexpected wrk output:\n{out}")
     return {
+        "requests": float(match.group(1)),
         "rps": float(rps.group(1)),
         "non2xx": float(match.group(2)),
         "p50_ms": float(match.group(3)),
@@ -166,6 +189,14 @@ def main() -> None:
     parser.add_argument("--workers", type=int, default=1)
     parser.add_argument("--contacts", type=int, default=2000)
     parser.add_argument("--rounds", type=int, default=3, help="alternating runs of each server")
+    parser.add_argument(
+        "--profile",
+        type=int,
+        default=0,
+        metavar="SECONDS",
+        help="then profile Rapport under the same load with py-spy for this long",
+    )
+    parser.add_argument("--profile-out", type=Path, help="keep py-spy's collapsed stacks here")
     args = parser.parse_args()
 
     workdir = Path(tempfile.mkdtemp(prefix="rapport-bench-"))
@@ -201,9 +232,13 @@ def main() -> None:
                 process = serve(factory, port, args.workers, env)
                 try:
                     wrk(port, key, ids, 2, args.connections)  # warm-up
-                    runs[name].append(wrk(port, key, ids, args.seconds, args.connections))
+                    cpu = cpu_seconds(process.pid)
+                    result = wrk(port, key, ids, args.seconds, args.connections)
+                    result["cpu_ms"] = 1000 * (cpu_seconds(process.pid) - cpu) / result["requests"]
+                    runs[name].append(result)
                 finally:
                     stop(process)
+        layers = profile_under_load(env, key, ids, args) if args.profile else None
     finally:
         if cluster is not None:
             cluster.stop()
@@ -216,14 +251,41 @@ def main() -> None:
     )
     for name, samples in runs.items():
         print(f"  {name} req/s per run: " + ", ".join(f"{r['rps']:.0f}" for r in samples))
-    print(f"{'server':<10}{'req/s':>10}{'p50 ms':>10}{'p99 ms':>10}{'non-2xx':>10}")
+    print(
+        f"{'server':<10}{'req/s':>10}{'p50 ms':>10}{'p99 ms':>10}{'non-2xx':>10}{'CPU ms/req':>12}"
+    )
     results = {name: _median(samples) for name, samples in runs.items()}
     for name, r in results.items():
         print(
             f"{name:<10}{r['rps']:>10.0f}{r['p50_ms']:>10.2f}{r['p99_ms']:>10.2f}"
-            f"{r['non2xx']:>10.0f}"
+            f"{r['non2xx']:>10.0f}{r['cpu_ms']:>12.2f}"
         )
     print(f"ratio rapport/baseline: {results['rapport']['rps'] / results['baseline']['rps']:.2f}")
+    cpu = [statistics.median(r["cpu_ms"] for r in samples) for samples in runs.values()]
+    print(f"ratio by CPU per request (medians): {cpu[0] / cpu[1]:.2f}")
+    if layers is not None:
+        print(f"where Rapport's CPU goes ({args.profile} s under the same load, py-spy):")
+        print(profile.report(layers))
+
+
+def profile_under_load(
+    env: dict[str, str], key: str, ids: list[str], args: argparse.Namespace
+) -> Counter[str]:
+    """Rapport's samples per layer while wrk loads it (one worker: the server is the process
+    uvicorn was started as)."""
+    port = free_port()
+    process = serve("rapport.app:create_app", port, 1, env)
+    try:
+        wrk(port, key, ids, 2, args.connections)
+        with concurrent.futures.ThreadPoolExecutor(1) as pool:
+            load = pool.submit(wrk, port, key, ids, args.profile + 2, args.connections)
+            stacks = profile.record(process.pid, args.profile)
+            load.result()
+        if args.profile_out:
+            args.profile_out.write_text(stacks)
+        return profile.layers(stacks)
+    finally:
+        stop(process)
 
 
 if __name__ == "__main__":
