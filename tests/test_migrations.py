@@ -54,6 +54,20 @@ async def test_migrated_schema_matches_models(database: Database) -> None:
         assert await connection.run_sync(_differences) == []
 
 
+async def test_the_live_count_triggers_exist(database: Database) -> None:
+    """A migration rebuilding the contacts table on SQLite (batch mode) drops its triggers;
+    it must create them again, or the kept count of live contacts goes wrong."""
+    query = (
+        "SELECT tgname FROM pg_trigger WHERE NOT tgisinternal"
+        if database.dialect == "postgresql"
+        else "SELECT name FROM sqlite_master WHERE type = 'trigger'"
+    )
+    async with database.engine.connect() as connection:
+        names = {row[0] for row in await connection.exec_driver_sql(query)}
+    kinds = ("inserted", "updated", "deleted")
+    assert {f"live_contacts_{kind}" for kind in kinds} <= names
+
+
 async def test_upgrade_is_idempotent(database: Database) -> None:
     await upgrade(database)
     async with database.engine.connect() as connection:

@@ -27,7 +27,7 @@ from rapport.kit.normalize import folded
 from rapport.kit.pagination import PageRequest, paginate
 from rapport.kit.repository import Repository
 from rapport.kit.tenant_guard import platform_wide, workspace_of
-from rapport.models.contacts import GONE, Contact
+from rapport.models.contacts import GONE, Contact, LiveCount
 
 TYPEAHEAD_CANDIDATES = 1000
 
@@ -53,6 +53,9 @@ def external_id_taken(existing_id: uuid.UUID | None = None) -> AppError:
 _LIVE = Contact.status.not_in(
     bindparam("gone", [status.value for status in GONE], expanding=True, literal_execute=True)
 )
+
+
+_LIVE_TOTAL = select(func.sum(LiveCount.live)).where(LiveCount.entity == "contact")
 
 
 class ContactRepository(Repository[Contact]):
@@ -81,6 +84,8 @@ class ContactRepository(Repository[Contact]):
             self.sort_columns,
             Contact.id,
             count=count,
+            # Every live contact: the count the database keeps, not a scan of the workspace.
+            total_query=_LIVE_TOTAL if filters == ContactFilters() else None,
         )
 
     def _filtered(self, f: ContactFilters) -> Select[Any]:
@@ -88,7 +93,7 @@ class ContactRepository(Repository[Contact]):
         if f.lifecycle_stage is not None:
             stmt = stmt.where(Contact.lifecycle_stage == f.lifecycle_stage)
         if f.is_identified is not None:
-            identified = or_(Contact.email.is_not(None), Contact.external_id.is_not(None))
+            identified = Contact.is_identified
             stmt = stmt.where(identified if f.is_identified else ~identified)
         if f.created_from is not None:
             stmt = stmt.where(Contact.created_at >= f.created_from)
@@ -134,13 +139,21 @@ class ContactRepository(Repository[Contact]):
         stmt = select(hits).order_by(rank, hits.name.is_(None), hits.name, hits.id).limit(limit)
         return list((await self.session.execute(stmt)).scalars())
 
-    async def live_by(self, *where: Any, exclude_id: uuid.UUID | None = None) -> Contact | None:
+    async def live_by(self, *where: Any) -> Contact | None:
         """The live contact (not deleted or merged) matching `where` (email and externalId are
         unique among those)."""
-        conditions = [*where, _LIVE]
+        return await self.first(*where, _LIVE)
+
+    async def live_holder(
+        self, *where: Any, exclude_id: uuid.UUID | None = None
+    ) -> uuid.UUID | None:
+        """The id of the live contact matching `where`, other than `exclude_id` (a uniqueness
+        check: the id alone, without loading the record)."""
+        stmt = self.select(Contact.id).where(*where, _LIVE).limit(1)
         if exclude_id is not None:
-            conditions.append(Contact.id != exclude_id)
-        return await self.first(*conditions)
+            stmt = stmt.where(Contact.id != exclude_id)
+        holder: uuid.UUID | None = await self.session.scalar(stmt)
+        return holder
 
     async def by_reference(self, column: Any, value: str) -> Contact | None:
         """By email or externalId: the live contact, else the most recently deleted one."""

@@ -132,8 +132,10 @@ class ContactService:
 
     async def taken_by_another(self, field: str, value: str, contact_id: uuid.UUID) -> bool:
         """Whether a live contact other than this one has this email or externalId."""
-        found = await self.repo.live_by(getattr(Contact, field) == value, exclude_id=contact_id)
-        return found is not None
+        holder = await self.repo.live_holder(
+            getattr(Contact, field) == value, exclude_id=contact_id
+        )
+        return holder is not None
 
     async def touch_activity(self, contact_id: uuid.UUID, moment: datetime) -> None:
         """Something happened with the contact at `moment` (an activity was logged)."""
@@ -315,14 +317,16 @@ class ContactService:
     async def _ensure_unique(
         self, email: str | None, external_id: str | None, exclude_id: uuid.UUID | None = None
     ) -> None:
-        holder = email and await self.repo.live_by(Contact.email == email, exclude_id=exclude_id)
+        holder = email and await self.repo.live_holder(
+            Contact.email == email, exclude_id=exclude_id
+        )
         if holder:
-            raise email_taken(holder.id)
-        holder = external_id and await self.repo.live_by(
+            raise email_taken(holder)
+        holder = external_id and await self.repo.live_holder(
             Contact.external_id == external_id, exclude_id=exclude_id
         )
         if holder:
-            raise external_id_taken(holder.id)
+            raise external_id_taken(holder)
 
 
 def _record(contact: Contact) -> dict[str, Any]:

@@ -9,9 +9,12 @@ from pydantic_core import to_jsonable_python
 
 from rapport.events.catalog import EVENT_TYPES
 from rapport.events.repository import EventFilters, EventRepository
+from rapport.kit.clock import utcnow
 from rapport.kit.context import Context
+from rapport.kit.deferred import insert_at_commit
 from rapport.kit.envelope import PageMeta
 from rapport.kit.errors import NotFound
+from rapport.kit.ids import new_id
 from rapport.kit.pagination import PageRequest
 from rapport.models.events import Event
 
@@ -33,23 +36,29 @@ class EventRecorder:
     so the event commits or rolls back with the change it describes."""
 
     def __init__(self, context: Context) -> None:
-        self.repo = EventRepository(context.session)
+        self.session = context.session
+        self.tenant_id = context.workspace_id
         self.actor = context.actor
 
     def record(
         self, event_type: str, resource_type: str, resource_id: uuid.UUID, data: dict[str, Any]
-    ) -> Event:
+    ) -> None:
+        """Written when the transaction commits (`kit.deferred`): nothing reads an event back
+        in the transaction that records it."""
         if event_type not in EVENT_TYPES:
             raise ValueError(f"{event_type!r} is not in the event catalogue")
-        event = Event(
-            type=event_type,
-            resource_type=resource_type,
-            resource_id=resource_id,
-            actor_type=self.actor.type,
-            actor_id=self.actor.id,
-            data=to_jsonable_python(data),
-        )
-        return self.repo.add(event)
+        row = {
+            "id": new_id(),
+            "tenant_id": self.tenant_id,
+            "type": event_type,
+            "resource_type": resource_type,
+            "resource_id": resource_id,
+            "actor_type": self.actor.type,
+            "actor_id": self.actor.id,
+            "occurred_at": utcnow(),
+            "data": to_jsonable_python(data),
+        }
+        insert_at_commit(self.session, Event, row)
 
 
 class EventService:

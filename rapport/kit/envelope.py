@@ -23,6 +23,13 @@ class JsonResponse(Response):
 T = TypeVar("T")
 
 
+def one_record(record: BaseModel, headers: dict[str, str] | None = None) -> Response:
+    """`{"data": record}`, rendered by the record's own serializer: for reads served often,
+    which would otherwise be validated once more against the route's response model."""
+    body = b'{"data":' + record.__pydantic_serializer__.to_json(record) + b"}"
+    return Response(body, media_type="application/json", headers=headers)
+
+
 class Envelope(BaseModel, Generic[T]):
     data: T
 

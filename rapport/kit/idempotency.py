@@ -29,6 +29,7 @@ from starlette.responses import Response
 
 from rapport.kit.clock import utcnow
 from rapport.kit.db import Database
+from rapport.kit.deferred import insert_at_commit
 from rapport.kit.errors import (
     AppError,
     ErrorDetail,
@@ -37,6 +38,7 @@ from rapport.kit.errors import (
     validation_error_response,
 )
 from rapport.kit.idempotency_record import IdempotencyRecord
+from rapport.kit.ids import new_id
 
 TTL = timedelta(hours=24)
 HEADER = "idempotency-key"
@@ -126,19 +128,19 @@ class IdempotencyStore:
         if claim is None or not _remembered(response.status_code):
             return False
         now = utcnow()
-        self.session.add(
-            IdempotencyRecord(
-                tenant_id=claim.tenant_id,
-                scope=claim.scope,
-                key=claim.key,
-                request_hash=claim.fingerprint,
-                status_code=response.status_code,
-                response_headers=_replayable_headers(response),
-                response_body=_without_secrets(bytes(response.body)),
-                created_at=now,
-                expires_at=now + TTL,
-            )
-        )
+        row = {
+            "id": new_id(),
+            "tenant_id": claim.tenant_id,
+            "scope": claim.scope,
+            "key": claim.key,
+            "request_hash": claim.fingerprint,
+            "status_code": response.status_code,
+            "response_headers": _replayable_headers(response),
+            "response_body": _without_secrets(bytes(response.body)),
+            "created_at": now,
+            "expires_at": now + TTL,
+        }
+        insert_at_commit(self.session, IdempotencyRecord, row)
         return True
 
     @staticmethod

@@ -170,8 +170,11 @@ async def paginate(
     id_column: InstrumentedAttribute[uuid.UUID],
     *,
     count: bool = True,
+    total_query: Select[Any] | None = None,
 ) -> tuple[list[Any], PageMeta]:
-    """Run `stmt` for one page. Rows must be ORM entities having the sort attributes."""
+    """Run `stmt` for one page. Rows must be ORM entities having the sort attributes. The
+    total counts the rows of `stmt`, unless `total_query` gives it (a count kept up to date
+    by the database)."""
     column = sort_columns[request.sort.field]
     nullable = any(col.nullable for col in column.property.columns)
     desc = request.sort.descending
@@ -188,9 +191,10 @@ async def paginate(
     rows = rows[: request.take]
     total: int | None = None
     if count and request.cursor is None:
-        total = (
-            await session.execute(select(func.count()).select_from(stmt.subquery()))
-        ).scalar_one()
+        counting = total_query
+        if counting is None:
+            counting = select(func.count()).select_from(stmt.subquery())
+        total = int((await session.execute(counting)).scalar_one() or 0)
     next_cursor = None
     if has_more and rows:
         last = rows[-1]

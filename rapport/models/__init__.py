@@ -4,7 +4,7 @@ from rapport.kit.idempotency_record import IdempotencyRecord
 from rapport.models.activities import Activity, ActivityModule, ActivityType
 from rapport.models.auth import ApiKey
 from rapport.models.companies import Company, CompanyMembership, CompanyRole, CompanyStatus
-from rapport.models.contacts import Contact, ContactStatus, LifecycleStage
+from rapport.models.contacts import Contact, ContactStatus, LifecycleStage, LiveCount
 from rapport.models.events import Event, EventCursor
 from rapport.models.jobs import Job, JobState
 from rapport.models.properties import (
@@ -45,6 +45,7 @@ __all__ = [
     "Job",
     "JobState",
     "LifecycleStage",
+    "LiveCount",
     "Membership",
     "MembershipRole",
     "PropertyDefinition",

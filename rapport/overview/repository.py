@@ -9,20 +9,19 @@ from dataclasses import dataclass
 from typing import Any
 
 from sqlalchemy import (
-    CompoundSelect,
-    Integer,
+    JSON,
+    Select,
     Uuid,
     bindparam,
     func,
     literal,
-    null,
     select,
+    type_coerce,
     union_all,
 )
 
-from rapport.kit.db import UTCDateTime
 from rapport.kit.repository import Repository
-from rapport.kit.tenant_guard import prepared
+from rapport.kit.tenant_guard import prepared, run_prepared
 from rapport.models.activities import Activity
 from rapport.models.companies import Company, CompanyMembership
 from rapport.models.contacts import Contact
@@ -34,75 +33,94 @@ MERGED_LIMIT = 1000
 
 
 @dataclass(frozen=True)
-class LinkedCompany:
-    id: uuid.UUID
-    name: str
-    domain: str | None
-    role: str | None
-    is_primary: bool
+class ContactAround:
+    """A contact's own fields and what views of it show beside them."""
 
-
-@dataclass(frozen=True)
-class LinkedTag:
-    id: uuid.UUID
-    key: str
-    name: str
-    color: str | None
-
-
-@dataclass(frozen=True)
-class Surroundings:
-    """What a view of one contact shows beside the record."""
-
-    companies: list[LinkedCompany]
-    tags: list[LinkedTag]
+    record: dict[str, Any]
+    version: int
+    companies: list[dict[str, Any]]
+    tags: list[dict[str, Any]]
     activity_count: int
     open_task_count: int
 
 
+_RECORD_FIELDS = (
+    "id",
+    "email",
+    "name",
+    "given_name",
+    "family_name",
+    "phone",
+    "external_id",
+    "status",
+    "lifecycle_stage",
+    "owner_user_id",
+    "properties",
+    "is_identified",
+    "last_activity_at",
+    "merged_into_id",
+    "created_at",
+    "updated_at",
+)
+
+
 @functools.cache
-def _surroundings() -> CompoundSelect[Any]:
-    """Built once (building it costs more than running it on SQLite); bound to a contact by
-    the parameter `contact_id` (and to the workspace by the session's guard)."""
-    contact_id = bindparam("contact_id", type_=Uuid())
-    companies = (
-        select(
-            literal("company").label("kind"),
-            Company.id,
-            Company.name.label("label"),
-            Company.domain.label("detail"),
-            CompanyMembership.role.label("extra"),
-            CompanyMembership.is_primary.label("flag"),
-            null().cast(UTCDateTime()).label("at"),
-            null().cast(Integer).label("n"),
-        )
+def _contact_around(dialect: str) -> Select[Any]:
+    """One statement for a contact and its surroundings, the companies and tags as JSON arrays
+    built by the database; built once per dialect (building costs more than running it on
+    SQLite), bound to a contact by the parameter `contact_id` and to the workspace by the
+    guard it carries."""
+    postgres = dialect == "postgresql"
+    json_object = func.json_build_object if postgres else func.json_object
+    json_array = func.json_agg if postgres else func.json_group_array
+
+    def listed(fields: dict[str, Any], order: tuple[Any, ...], source: Select[Any]) -> Any:
+        """The rows of `source` as a JSON array of objects, in `order` (SQLite 3.40 has no
+        ORDER BY inside an aggregate; as a window over all the rows, both databases keep the
+        order)."""
+        pairs = [part for key, value in fields.items() for part in (key, value)]
+        array = json_array(json_object(*pairs)).over(order_by=order, rows=(None, None))
+        return source.with_only_columns(array).limit(1).scalar_subquery()
+
+    companies = listed(
+        {
+            "id": Company.id,
+            "name": Company.name,
+            "domain": Company.domain,
+            "role": CompanyMembership.role,
+            "is_primary": CompanyMembership.is_primary,
+        },
+        (CompanyMembership.is_primary.desc(), Company.name, Company.id),
+        select(Company.id)
         .join(CompanyMembership, CompanyMembership.company_id == Company.id)
-        .where(CompanyMembership.contact_id == contact_id)
+        .where(CompanyMembership.contact_id == Contact.id),
     )
-    tags = (
-        select(
-            literal("tag"),
-            Tag.id,
-            Tag.key,
-            Tag.name,
-            Tag.color,
-            null(),
-            ContactTag.created_at,
-            null(),
-        )
+    tags = listed(
+        {"id": Tag.id, "key": Tag.key, "name": Tag.name, "color": Tag.color},
+        (ContactTag.created_at, Tag.id),
+        select(Tag.id)
         .join(ContactTag, ContactTag.tag_id == Tag.id)
-        .where(ContactTag.contact_id == contact_id)
+        .where(ContactTag.contact_id == Contact.id),
     )
-    activities = select(
-        literal("activities"), null(), null(), null(), null(), null(), null(), func.count()
-    ).where(Activity.contact_id == contact_id)
-    open_tasks = select(
-        literal("open_tasks"), null(), null(), null(), null(), null(), null(), func.count()
-    ).where(
-        Task.contact_id == contact_id,
-        Task.status.in_((TaskStatus.OPEN, TaskStatus.IN_PROGRESS)),
+    activities = select(func.count()).where(Activity.contact_id == Contact.id).scalar_subquery()
+    open_tasks = (
+        select(func.count())
+        .where(
+            Task.contact_id == Contact.id,
+            Task.status.in_((TaskStatus.OPEN, TaskStatus.IN_PROGRESS)),
+        )
+        .scalar_subquery()
     )
-    return prepared(union_all(companies, tags, activities, open_tasks))
+    return prepared(
+        select(
+            *(getattr(Contact, field).label(field) for field in _RECORD_FIELDS),
+            Contact.version,
+            type_coerce(companies, JSON()).label("companies"),
+            type_coerce(tags, JSON()).label("tags"),
+            activities.label("activity_count"),
+            open_tasks.label("open_task_count"),
+        ).where(Contact.id == bindparam("contact_id", type_=Uuid()))
+    )
 
 
 class OverviewRepository(Repository[Contact]):
@@ -158,24 +176,23 @@ class OverviewRepository(Repository[Contact]):
         result = await self.session.execute(select(Event).where(Event.id.in_(ids)))
         return {e.id: e for e in result.scalars()}
 
-    async def surroundings(self, contact_id: uuid.UUID) -> Surroundings:
-        """The contact's companies, tags, activity and open task counts, in one round trip:
-        `GET /contacts/{id}` is the most frequent read."""
-        params = {"contact_id": contact_id}
-        rows: list[Any] = list((await self.session.execute(_surroundings(), params)).all())
-        counts = {row.kind: int(row.n) for row in rows if row.n is not None}
-        linked_companies = sorted(
-            (
-                LinkedCompany(r.id, r.label, r.detail, r.extra, bool(r.flag))
-                for r in rows
-                if r.kind == "company"
-            ),
-            key=lambda c: (not c.is_primary, c.name, c.id),
+    async def contact_around(self, contact_id: uuid.UUID) -> ContactAround | None:
+        """The contact with its companies (primary first, then by name), tags (in the order
+        they were given), activity and open task counts, in one statement: `GET
+        /contacts/{id}` is the most frequent read."""
+        dialect = self.session.get_bind().dialect.name
+        result = await run_prepared(
+            self.session, _contact_around(dialect), {"contact_id": contact_id}
         )
-        tag_rows = sorted((r for r in rows if r.kind == "tag"), key=lambda r: (r.at, r.id))
-        return Surroundings(
-            companies=linked_companies,
-            tags=[LinkedTag(r.id, r.label, r.detail, r.extra) for r in tag_rows],
-            activity_count=counts.get("activities", 0),
-            open_task_count=counts.get("open_tasks", 0),
+        row = result.one_or_none()
+        if row is None:
+            return None
+        values = row._mapping
+        return ContactAround(
+            record={field: values[field] for field in _RECORD_FIELDS},
+            version=row.version,
+            companies=row.companies or [],
+            tags=row.tags or [],
+            activity_count=row.activity_count,
+            open_task_count=row.open_task_count,
         )

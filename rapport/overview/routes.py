@@ -16,8 +16,8 @@ from rapport.companies.service import CompanyService
 from rapport.contacts.filters import ContactFilters
 from rapport.contacts.responses import CONTACT_NOT_FOUND, WITH_ETAG
 from rapport.contacts.schemas import ContactOut, ContactRef
-from rapport.contacts.service import ContactService, contact_etag
-from rapport.kit.envelope import Envelope, ListEnvelope
+from rapport.contacts.service import ContactService
+from rapport.kit.envelope import Envelope, ListEnvelope, one_record
 from rapport.kit.etag import NOT_MODIFIED, IfNoneMatch, not_modified
 from rapport.kit.pagination import PageRequest, Pagination
 from rapport.kit.query import CreatedFrom, CreatedTo
@@ -116,21 +116,16 @@ async def list_contacts(
     responses={**CONTACT_NOT_FOUND, **WITH_ETAG, **NOT_MODIFIED},
 )
 async def get_contact(
-    ref: ContactRef,
-    overview: OverviewRead,
-    response: Response,
-    if_none_match: IfNoneMatch = None,
-) -> Envelope[ContactDetail] | Response:
+    ref: ContactRef, overview: OverviewRead, if_none_match: IfNoneMatch = None
+) -> Response:
     """One contact with its companies (the primary one first), its tags and how many
     activities it has. The reference is tried as an id, then as an email (when it contains
     @), then as an externalId; a live contact is preferred to a deleted one with the same
     email or externalId. A contact merged into another answers with the contact it was merged
     into, so check `id`. Send the ETag back in `If-None-Match` to get a 304 while nothing
     changed, or in `If-Match` when updating."""
-    contact, detail = await overview.detail(ref)
-    etag = contact_etag(contact)
-    response.headers["ETag"] = etag
-    return not_modified(if_none_match, etag) or Envelope(data=detail)
+    etag, detail = await overview.detail(ref)
+    return not_modified(if_none_match, etag) or one_record(detail, headers={"ETag": etag})
 
 
 @router.get(

@@ -11,24 +11,19 @@ from rapport.activities.service import ActivityService
 from rapport.companies.filters import CompanyFilters
 from rapport.companies.service import CompanyService, MembershipService
 from rapport.contacts.filters import ContactFilters
-from rapport.contacts.schemas import ContactOut
 from rapport.contacts.service import ContactService
 from rapport.events.schemas import EventOut
 from rapport.kit.context import Context
 from rapport.kit.envelope import PageMeta
-from rapport.kit.errors import query_error
+from rapport.kit.errors import NotFound, query_error
+from rapport.kit.etag import etag_for
+from rapport.kit.ids import parse_uuid
 from rapport.kit.pagination import PageRequest
 from rapport.models.activities import ActivityModule
 from rapport.models.companies import Company
 from rapport.models.contacts import Contact
-from rapport.overview.repository import OverviewRepository, Surroundings
-from rapport.overview.schemas import (
-    ContactCompany,
-    ContactDetail,
-    ContactSummary,
-    ContactTagRef,
-    TimelineItem,
-)
+from rapport.overview.repository import ContactAround, OverviewRepository
+from rapport.overview.schemas import ContactDetail, ContactSummary, TimelineItem
 from rapport.tags.service import TaggingService
 
 
@@ -104,36 +99,41 @@ class Overview:
         )
         return items, meta
 
-    async def detail(self, ref: str) -> tuple[Contact, ContactDetail]:
-        """The contact as `GET /contacts/{ref}` shows it: with companies, tags and activity
-        count; the record itself is returned too, for its ETag."""
-        contact = await self.contacts.get(ref)
-        around = await self.repo.surroundings(contact.id)
-        detail = ContactDetail(
-            **ContactOut.model_validate(contact).model_dump(),
-            companies=_companies(around),
-            tags=[ContactTagRef.model_validate(tag) for tag in around.tags],
-            activity_count=around.activity_count,
+    async def detail(self, ref: str) -> tuple[str, ContactDetail]:
+        """The contact as `GET /contacts/{ref}` shows it, with companies, tags and activity
+        count, and its ETag."""
+        around = await self._around(ref)
+        detail = ContactDetail.model_validate(
+            {
+                **around.record,
+                "companies": around.companies,
+                "tags": around.tags,
+                "activity_count": around.activity_count,
+            }
         )
-        return contact, detail
+        return etag_for(around.record["id"], around.version), detail
 
     async def summary(self, ref: str) -> ContactSummary:
-        contact = await self.contacts.get(ref)
-        around = await self.repo.surroundings(contact.id)
-        return ContactSummary(
-            id=contact.id,
-            name=contact.name,
-            email=contact.email,
-            phone=contact.phone,
-            status=contact.status,
-            lifecycle_stage=contact.lifecycle_stage,
-            companies=_companies(around),
-            tags=[tag.key for tag in around.tags],
-            activity_count=around.activity_count,
-            open_task_count=around.open_task_count,
-            last_activity_at=contact.last_activity_at,
+        around = await self._around(ref)
+        return ContactSummary.model_validate(
+            {
+                **around.record,
+                "companies": around.companies,
+                "tags": [tag["key"] for tag in around.tags],
+                "activity_count": around.activity_count,
+                "open_task_count": around.open_task_count,
+            }
         )
 
-
-def _companies(around: Surroundings) -> list[ContactCompany]:
-    return [ContactCompany.model_validate(company) for company in around.companies]
+    async def _around(self, ref: str) -> ContactAround:
+        """The contact `ref` names, with its surroundings: one statement when `ref` is the id
+        of a contact not merged away (most reads); otherwise the contacts service resolves
+        the reference first (email, externalId, the contact it was merged into)."""
+        record_id = parse_uuid(ref)
+        around = await self.repo.contact_around(record_id) if record_id is not None else None
+        if around is None or around.record["merged_into_id"] is not None:
+            contact = await self.contacts.get(ref)
+            around = await self.repo.contact_around(contact.id)
+        if around is None:
+            raise NotFound("Contact not found")
+        return around

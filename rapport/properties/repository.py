@@ -6,8 +6,9 @@ import uuid
 from collections.abc import Mapping
 from typing import Any, ClassVar
 
-from sqlalchemy import Select, delete, insert
+from sqlalchemy import Select, delete
 
+from rapport.kit.deferred import insert_at_commit, write_pending
 from rapport.kit.errors import AppError, taken
 from rapport.kit.repository import Repository
 from rapport.kit.tenant_guard import workspace_of
@@ -82,6 +83,7 @@ class PropertyValueRepository(Repository[PropertyValue]):
         """The indexed values of these keys of the record become `values` (None: none); the
         `stale` keys had values before (none for a new record: nothing to delete)."""
         if stale:
+            await write_pending(self.session)
             await self.session.execute(
                 delete(PropertyValue).where(
                     PropertyValue.record_id == record_id, PropertyValue.key.in_(stale)
@@ -100,8 +102,8 @@ class PropertyValueRepository(Repository[PropertyValue]):
             if value is not None
             for row in value_rows(key, value)
         ]
-        if rows:
-            await self.session.execute(insert(PropertyValue), rows)
+        for row in rows:
+            insert_at_commit(self.session, PropertyValue, row)
 
     async def drop(self, record_ids: uuid.UUID | Select[Any]) -> None:
         """Drop every value of one record, or of the records a select of ids returns."""
@@ -110,4 +112,5 @@ class PropertyValueRepository(Repository[PropertyValue]):
             if isinstance(record_ids, Select)
             else PropertyValue.record_id == record_ids
         )
+        await write_pending(self.session)
         await self.session.execute(delete(PropertyValue).where(matching))

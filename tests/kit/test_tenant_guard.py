@@ -203,14 +203,15 @@ async def test_a_prepared_statement_is_guarded_too(
         grace = await session.scalar(select(Contact.id).where(Contact.name == "grace"))
     assert grace is not None
     async with database.session(workspace=other_workspace.id) as session:
-        seen = await OverviewRepository(session).surroundings(grace)
-        assert ([c.name for c in seen.companies], seen.activity_count) == (["grace Ltd"], 1)
+        seen = await OverviewRepository(session).contact_around(grace)
+        assert seen is not None
+        assert ([c["name"] for c in seen.companies], seen.activity_count) == (["grace Ltd"], 1)
     async with database.session(workspace=workspace.id) as session:
-        hidden = await OverviewRepository(session).surroundings(grace)
-        assert (hidden.companies, hidden.tags, hidden.activity_count) == ([], [], 0)
+        hidden = await OverviewRepository(session).contact_around(grace)
+        assert hidden is None
     async with database.session() as session:
         with pytest.raises(WorkspaceRequired):
-            await OverviewRepository(session).surroundings(grace)
+            await OverviewRepository(session).contact_around(grace)
 
 
 async def _tags_of_each(database: Database, a: Workspace, b: Workspace) -> tuple[Tag, Tag]:
