@@ -26,6 +26,7 @@ import tempfile
 import time
 from collections import Counter
 from pathlib import Path
+from typing import IO
 
 import httpx
 from sqlalchemy import select
@@ -67,7 +68,12 @@ async def prepare(url: str, contacts: int) -> tuple[str, list[str]]:
     return secret, ids
 
 
-def serve(factory: str, port: int, workers: int, env: dict[str, str]) -> subprocess.Popen[bytes]:
+def serve(
+    factory: str, port: int, workers: int, env: dict[str, str], log: Path | None = None
+) -> subprocess.Popen[bytes]:
+    """The app `factory` under uvicorn, once it answers; its stderr goes to `log` if given
+    (a server that logs per request would fill an unread pipe and stall)."""
+    stderr: IO[bytes] | int = log.open("ab") if log is not None else subprocess.PIPE
     process = subprocess.Popen(
         [
             sys.executable,
@@ -88,8 +94,10 @@ def serve(factory: str, port: int, workers: int, env: dict[str, str]) -> subproc
         cwd=ROOT,
         env=env,
         stdout=subprocess.DEVNULL,
-        stderr=subprocess.PIPE,
+        stderr=stderr,
     )
+    if not isinstance(stderr, int):
+        stderr.close()  # the server holds its own copy
     deadline = time.monotonic() + 30
     while time.monotonic() < deadline:
         try:
@@ -98,7 +106,10 @@ def serve(factory: str, port: int, workers: int, env: dict[str, str]) -> subproc
         except httpx.HTTPError:
             time.sleep(0.2)
     process.kill()
-    errors = process.stderr.read().decode() if process.stderr else ""
+    if log is not None:
+        errors = log.read_text()
+    else:
+        errors = process.stderr.read().decode() if process.stderr else ""
     raise RuntimeError(f"{factory} did not start: {errors}")
 
 

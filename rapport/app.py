@@ -19,7 +19,7 @@ from rapport.health.routes import router as health_router
 from rapport.kit.db import Database
 from rapport.kit.errors import install_error_handlers
 from rapport.kit.idempotency import Replay
-from rapport.kit.logging import configure_logging
+from rapport.kit.logging import configure_logging, flush_logs
 from rapport.kit.middleware import RequestContextMiddleware
 from rapport.kit.openapi import install_openapi
 from rapport.kit.ratelimit import RateLimiter
@@ -71,6 +71,7 @@ def create_app(settings: Settings | None = None, database: Database | None = Non
             await worker
         if owns_database:
             await db.dispose()
+        flush_logs()
 
     app = FastAPI(
         title="Rapport API",
@@ -94,6 +95,8 @@ def create_app(settings: Settings | None = None, database: Database | None = Non
         RequestContextMiddleware,
         max_body_bytes=settings.max_body_bytes,
         body_timeout=settings.body_timeout_seconds,
+        access_log_sample=settings.access_log_sample,
+        slow_seconds=settings.access_log_slow_seconds,
     )
     if settings.trusted_proxies:
         # Outermost: the client address every layer sees (rate limits of logins among them)
@@ -115,7 +118,7 @@ def create_app(settings: Settings | None = None, database: Database | None = Non
 def serve_app() -> FastAPI:
     """The factory `rapport serve` gives uvicorn: each server process logs as configured."""
     settings = Settings()
-    configure_logging(settings.log_level, settings.log_json)
+    configure_logging(settings.log_level, settings.log_json, settings.log_flush_seconds)
     return create_app(settings)
 
 

@@ -26,7 +26,7 @@ from rapport.kit.clock import utcnow
 from rapport.kit.context import Context
 from rapport.kit.db import Database
 from rapport.kit.errors import AppError
-from rapport.kit.logging import configure_logging
+from rapport.kit.logging import configure_logging, flush_logs_on_sigterm
 from rapport.kit.migrate import upgrade
 from rapport.kit.pagination import PageRequest, SortSpec
 from rapport.models.jobs import JobState
@@ -102,7 +102,7 @@ def serve(
 ) -> None:
     """Apply migrations, seed a demo workspace on first start, and serve the API."""
     settings = Settings()
-    configure_logging(settings.log_level, settings.log_json)
+    configure_logging(settings.log_level, settings.log_json, settings.log_flush_seconds)
     if workers > 1 and settings.is_sqlite:
         raise typer.BadParameter(
             "SQLite serves one process (it admits one writer); use PostgreSQL for --workers > 1",
@@ -124,6 +124,7 @@ def serve(
         )
         console.rule()
     console.print(f"Rapport on http://{bind_host}:{bind_port}  (docs: /docs)")
+    flush_logs_on_sigterm()
     uvicorn.run(
         "rapport.app:serve_app",
         factory=True,
@@ -270,7 +271,7 @@ def worker(
 ) -> None:
     """Run background jobs until interrupted (SIGINT or SIGTERM finish the jobs in hand)."""
     settings = Settings()
-    configure_logging(settings.log_level, settings.log_json)
+    configure_logging(settings.log_level, settings.log_json, settings.log_flush_seconds)
 
     async def main() -> None:
         database = Database(settings.resolved_database_url, pool_size=concurrency + 2)

@@ -51,6 +51,24 @@ class Settings(BaseSettings):
     port: int = 8000
     log_level: str = "INFO"
     log_json: bool = True
+    log_flush_seconds: float = Field(
+        default=1.0,
+        gt=0,
+        description="Longest time a JSON log line waits in its process's buffer before it is "
+        "written to stderr (errors are written at once, everything at exit)",
+    )
+    access_log_sample: float = Field(
+        default=1.0,
+        ge=0,
+        le=1,
+        description="Fraction of requests that get an access-log line (those lines carry "
+        "`sample`); server errors and slow requests always get one",
+    )
+    access_log_slow_seconds: float = Field(
+        default=1.0,
+        ge=0,
+        description="Requests at least this slow always get an access-log line, sampled or not",
+    )
     max_body_bytes: int = 1_048_576
     body_timeout_seconds: float = Field(
         default=30.0,

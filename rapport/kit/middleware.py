@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import logging
+import random
 import re
 import time
 
@@ -38,12 +39,22 @@ class RequestContextMiddleware:
     rate-limit headers computed by the authenticator, refuses bodies over `max_body_bytes`
     (413) or not received within `body_timeout` seconds of the headers (408), closes the
     connection after a response given before the whole body came, and writes one access-log
-    line."""
+    line: for every request, or for the fraction `access_log_sample` of them (those lines say
+    `sample`) and always for server errors and requests slower than `slow_seconds`."""
 
-    def __init__(self, app: ASGIApp, max_body_bytes: int, body_timeout: float) -> None:
+    def __init__(
+        self,
+        app: ASGIApp,
+        max_body_bytes: int,
+        body_timeout: float,
+        access_log_sample: float = 1.0,
+        slow_seconds: float = 1.0,
+    ) -> None:
         self.app = app
         self.max_body_bytes = max_body_bytes
         self.body_timeout = body_timeout
+        self.access_log_sample = access_log_sample
+        self.slow_seconds = slow_seconds
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         if scope["type"] != "http":
@@ -128,18 +139,22 @@ class RequestContextMiddleware:
             )
             await response(scope, receive, send_with_headers)
         finally:
-            access_log.info(
-                "%s %s %s",
-                scope["method"],
-                scope["path"],
-                status,
-                extra={
-                    "method": scope["method"],
-                    "path": scope["path"],
-                    "status": status,
-                    "durationMs": round((time.perf_counter() - started) * 1000, 2),
-                },
-            )
+            self._log_access(scope, status, time.perf_counter() - started)
+
+    def _log_access(self, scope: Scope, status: int, seconds: float) -> None:
+        if not access_log.isEnabledFor(logging.INFO):
+            return
+        fields = {
+            "method": scope["method"],
+            "path": scope["path"],
+            "status": status,
+            "durationMs": round(seconds * 1000, 2),
+        }
+        if status < 500 and seconds < self.slow_seconds and self.access_log_sample < 1:
+            if random.random() >= self.access_log_sample:
+                return
+            fields["sample"] = self.access_log_sample
+        access_log.info("%s %s %s", scope["method"], scope["path"], status, extra=fields)
 
 
 def _has_nul(scope: Scope) -> bool:
