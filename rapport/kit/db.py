@@ -151,12 +151,7 @@ class Database:
     ) -> AsyncSession:
         """A session bound to one workspace, or (`platform` saying why) to none: see
         `kit.tenant_guard`. Bound to neither, it cannot touch tenant-owned tables."""
-        session = self.sessionmaker()
-        if workspace is not None:
-            bind_workspace(session, workspace)
-        if platform is not None:
-            open_platform_wide(session, platform)
-        return session
+        return _scoped(self.sessionmaker(), workspace, platform)
 
     @asynccontextmanager
     async def transaction(
@@ -172,8 +167,49 @@ class Database:
                 await session.rollback()
                 raise
 
+    @asynccontextmanager
+    async def savepoint(
+        self,
+        within: AsyncSession,
+        *,
+        workspace: uuid.UUID | None = None,
+        platform: str | None = None,
+    ) -> AsyncIterator[AsyncSession]:
+        """A session of its own (bound as `session()`, with an identity map of its own) inside
+        the transaction of `within`, a platform-wide session: its work stays in that
+        transaction on success and is rolled back alone (to a savepoint) on any error, the
+        enclosing transaction carrying on. The savepoint is taken at the session's first
+        statement: a session that runs none costs nothing.
+
+        On SQLite the enclosing transaction must have written already: the driver begins a
+        transaction only at a write, and a savepoint taken outside one would commit on
+        release."""
+        connection = await within.connection()
+        if self.dialect == "sqlite":
+            raw = await connection.get_raw_connection()
+            if not getattr(raw.driver_connection, "in_transaction", True):
+                raise RuntimeError("A savepoint on SQLite needs a transaction that has written")
+        session = self.sessionmaker(bind=connection, join_transaction_mode="create_savepoint")
+        async with _scoped(session, workspace, platform) as session:
+            try:
+                yield session
+                await session.commit()
+            except BaseException:
+                await session.rollback()
+                raise
+
     async def dispose(self) -> None:
         await self.engine.dispose()
+
+
+def _scoped(
+    session: AsyncSession, workspace: uuid.UUID | None, platform: str | None
+) -> AsyncSession:
+    if workspace is not None:
+        bind_workspace(session, workspace)
+    if platform is not None:
+        open_platform_wide(session, platform)
+    return session
 
 
 async def refresh_planner_statistics(connection: AsyncConnection) -> None:

@@ -110,6 +110,10 @@ class _Connection:
     def isolation_level(self, value: Any) -> None:
         self._open.isolation_level = value
 
+    @property
+    def in_transaction(self) -> bool:
+        return self._open.in_transaction
+
     def cursor(self) -> _Cursor:
         return _Cursor(self._open.cursor())
 

@@ -56,6 +56,7 @@ class TaskSpec:
     backoff_cap: float = 3600.0
     schedule: str | None = None
     on_dead: DeadHandler | None = None
+    batch: bool = False
 
     def backoff(self, attempt: int) -> float:
         """Seconds before retry number `attempt`: exponential, capped, with jitter."""
@@ -75,17 +76,19 @@ def task(
     backoff_cap: float = 3600.0,
     schedule: str | None = None,
     on_dead: DeadHandler | None = None,
+    batch: bool = False,
 ) -> Callable[[Handler], Handler]:
     """Declare a task; with `schedule` (cron syntax, UTC) it is also enqueued periodically.
     `on_dead(context, payload, error)` runs when a job of the task goes dead, in the
     transaction that marks it so, to release what the job held (the job is buried anyway if
-    it fails)."""
+    it fails). `batch=True` is for handlers that only do quick database work (no network, no
+    sleeping): their jobs run together, one transaction per batch (`rapport.worker.loop`)."""
     if schedule is not None and not croniter.is_valid(schedule):
         raise ValueError(f"{name}: {schedule!r} is not a cron schedule")
 
     def register(handler: Handler) -> Handler:
         REGISTRY[name] = TaskSpec(
-            name, handler, queue, max_attempts, backoff_base, backoff_cap, schedule, on_dead
+            name, handler, queue, max_attempts, backoff_base, backoff_cap, schedule, on_dead, batch
         )
         return handler
 

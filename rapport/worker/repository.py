@@ -144,21 +144,41 @@ class JobQueueRepository:
         )
         return (await self.session.execute(stmt)).all()
 
-    async def complete(self, job_id: uuid.UUID, owner: str) -> bool:
-        """Mark the job succeeded; False if `owner` no longer holds it (nothing changed)."""
+    async def hold(
+        self, job_ids: Sequence[uuid.UUID], owner: str, now: datetime, lease: timedelta
+    ) -> set[uuid.UUID]:
+        """Renew the lease of those of the jobs `owner` still holds; their ids. Their rows stay
+        locked until the transaction ends (on SQLite the transaction takes the write turn), so
+        no other claim can take them meanwhile: the first statement of a batch."""
+        held = await self.session.execute(
+            update(Job)
+            .where(Job.id.in_(job_ids), Job.locked_by == owner)
+            .values(locked_until=now + lease)
+            .returning(Job.id)
+            .execution_options(synchronize_session=False)
+        )
+        return set(held.scalars())
+
+    async def complete(self, job_ids: Sequence[uuid.UUID], owner: str, now: datetime) -> int:
+        """Mark the jobs succeeded, in one statement; how many `owner` still held (only those
+        changed)."""
+        if not job_ids:
+            return 0
         finished = await self.session.execute(
             update(Job)
-            .where(Job.id == job_id, Job.locked_by == owner)
+            .where(Job.id.in_(job_ids), Job.locked_by == owner)
             .values(
                 state=JobState.SUCCEEDED,
-                finished_at=utcnow(),
+                finished_at=now,
                 locked_by=None,
                 locked_until=None,
                 last_error=None,
-                updated_at=utcnow(),
+                updated_at=now,
             )
+            .execution_options(synchronize_session=False)
         )
-        return getattr(finished, "rowcount", 1) != 0
+        count: int = getattr(finished, "rowcount", len(job_ids))
+        return count
 
     async def extend_lease(self, job_id: uuid.UUID, owner: str, lease: timedelta) -> bool:
         """Hold the job for `lease` from now; False if `owner` no longer holds it."""

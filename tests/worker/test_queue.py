@@ -1,5 +1,5 @@
 """The durable job queue on a real database: transactional enqueue, leases, retries with
-backoff, dead letters, unique keys, priorities, delays and periodic tasks."""
+backoff, dead letters, unique keys, priorities, delays, periodic tasks and batches."""
 
 from __future__ import annotations
 
@@ -72,6 +72,22 @@ async def writes(context: JobContext, payload: dict[str, Any]) -> None:
     await context.session.flush()
     if payload.get("fail"):
         raise RuntimeError("after writing")
+
+
+@task("test.batched", queue="test", batch=True)
+async def batched(context: JobContext, payload: dict[str, Any]) -> None:
+    context.session.add(Tenant(name=payload["name"], settings={}))
+    await context.session.flush()
+    if failures_left.get(payload["name"], 0) > 0:
+        failures_left[payload["name"]] -= 1
+        raise RuntimeError("after writing")
+
+
+@task("test.batched_dies", queue="test", max_attempts=1, on_dead=release, batch=True)
+async def batched_dies(context: JobContext, _payload: dict[str, Any]) -> None:
+    context.session.add(Tenant(name="undone", settings={}))
+    await context.session.flush()
+    raise RuntimeError("broken for good")
 
 
 @task("test.every_minute", queue="test", schedule="* * * * *")
@@ -356,3 +372,90 @@ async def test_housekeeping_refreshes_the_planners_statistics(database: Database
             "SELECT idx, stat FROM sqlite_stat1 WHERE tbl = 'tenants'"
         )
         assert stats.all(), "no statistics for the tenants table"
+
+
+async def tenant_names(database: Database) -> list[str]:
+    async with database.session(platform=EVERY_WORKSPACE) as session:
+        return sorted((await session.scalars(select(Tenant.name))).all())
+
+
+async def test_batches_run_and_complete_each_in_one_statement(database: Database) -> None:
+    async with database.transaction(platform=EVERY_WORKSPACE) as session:
+        for n, priority in enumerate((10, 8, 7, 6, 5)):
+            await enqueue(session, "test.batched", {"name": f"T{n}"}, priority=priority)
+        alone = await enqueue(session, "test.record", {"n": 1}, priority=9)
+    runner = Worker(database, queues=("test",), name="w1", batch_size=2)
+    units = runner.plan(await runner.claim(10))
+    assert [[job.task for job in unit] for unit in units] == [
+        ["test.batched", "test.batched"],
+        ["test.record"],
+        ["test.batched", "test.batched"],
+        ["test.batched"],
+    ]
+    for unit in units:
+        await runner.carry_out(unit)
+
+    assert await tenant_names(database) == ["T0", "T1", "T2", "T3", "T4"]
+    assert ran == [("record", {"n": 1}, 1)]
+    done = [[await job(database, j.id) for j in unit] for unit in units]
+    assert {(j.state, j.attempts, j.locked_by) for unit in done for j in unit} == {
+        (JobState.SUCCEEDED, 1, None)
+    }
+    # One statement completed each batch.
+    assert [len({j.finished_at for j in unit}) for unit in done] == [1, 1, 1, 1]
+    assert len({unit[0].finished_at for unit in done}) == 4
+    assert (await job(database, alone)).state == JobState.SUCCEEDED
+
+
+async def test_a_failing_job_of_a_batch_leaves_its_neighbours_and_is_retried(
+    database: Database,
+) -> None:
+    failures_left["B"] = 1
+    async with database.transaction(platform=EVERY_WORKSPACE) as session:
+        a, b, c = [await enqueue(session, "test.batched", {"name": name}) for name in "ABC"]
+
+    assert await worker(database).run_once() == 3
+
+    assert await tenant_names(database) == ["A", "C"]  # B's write was rolled back alone
+    assert [(await job(database, j)).state for j in (a, b, c)] == [
+        JobState.SUCCEEDED,
+        JobState.QUEUED,
+        JobState.SUCCEEDED,
+    ]
+    failed = await job(database, b)
+    assert (failed.attempts, failed.last_error) == (1, "RuntimeError: after writing")
+    assert failed.locked_by is None
+    await make_due(database)
+    assert await worker(database).run_once() == 1
+    assert await tenant_names(database) == ["A", "B", "C"]
+    assert (await job(database, b)).state == JobState.SUCCEEDED
+
+
+async def test_a_job_dying_in_a_batch_is_buried_with_its_on_dead(database: Database) -> None:
+    async with database.transaction(platform=EVERY_WORKSPACE) as session:
+        dies = await enqueue(session, "test.batched_dies")
+        lives = await enqueue(session, "test.batched", {"name": "Kept"})
+
+    assert await worker(database).run_once() == 2
+
+    dead = await job(database, dies)
+    assert (dead.state, dead.last_error) == (JobState.DEAD, "RuntimeError: broken for good")
+    assert (await job(database, lives)).state == JobState.SUCCEEDED
+    assert await tenant_names(database) == ["Kept", "released after RuntimeError: broken for good"]
+
+
+async def test_a_batch_whose_lease_was_lost_runs_nothing(database: Database) -> None:
+    async with database.transaction(platform=EVERY_WORKSPACE) as session:
+        job_id = await enqueue(session, "test.batched", {"name": "Once"})
+    same = worker(database, "same")
+    stale = await same.claim(10)
+    async with database.transaction(platform=EVERY_WORKSPACE) as session:
+        await session.execute(update(Job).values(locked_until=utcnow() - timedelta(seconds=1)))
+    fresh = await same.claim(10)
+
+    await same.execute_batch(stale)
+    assert await tenant_names(database) == []
+    await same.execute_batch(fresh)
+
+    assert await tenant_names(database) == ["Once"]
+    assert (await job(database, job_id)).state == JobState.SUCCEEDED
