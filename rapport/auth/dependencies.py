@@ -28,6 +28,7 @@ from rapport.config import Settings
 from rapport.kit import idempotency
 from rapport.kit.clock import utcnow
 from rapport.kit.context import Context
+from rapport.kit.db import Database
 from rapport.kit.errors import (
     ErrorDetail,
     Forbidden,
@@ -44,6 +45,7 @@ from rapport.models.tenancy import MembershipRole
 TENANT_HEADERS = ("X-Tenant-Id", "x-entity-id")
 TENANT_PARAMS = ("tenantId", "entityId")
 _TOUCH_EVERY = timedelta(seconds=60)
+_KEY_USE = "recording when an API key was last used"
 _CACHE_MAX = 10_000
 
 
@@ -149,7 +151,15 @@ async def named_workspace(request: Request) -> uuid.UUID | None:
 
 async def authenticate(request: Request, db: DbSession) -> Principal:
     """Who is calling: 401 without valid credentials; with a session token, 403 unless the user
-    belongs to the workspace named. Cached per request, like every dependency."""
+    belongs to the workspace named. Once per request, whether declared as a dependency or
+    called (as `access` does)."""
+    known: Principal | None = getattr(request.state, "principal", None)
+    if known is None:
+        known = request.state.principal = await _authenticated(request, db)
+    return known
+
+
+async def _authenticated(request: Request, db: DbSession) -> Principal:
     # Headers and query parameters are read here rather than declared as parameters
     # (declaring them costs a quarter of a millisecond per request); kit/openapi.py documents
     # them on every operation.
@@ -175,11 +185,15 @@ class RateLimit:
     def __init__(self, category: str | None = None) -> None:
         self.category = category
 
-    async def __call__(
-        self, request: Request, principal: Annotated[Principal, Depends(authenticate)]
-    ) -> None:
+    async def count(self, request: Request, principal: Principal) -> None:
+        """Once per request and category, however many `access` dependencies a route has."""
         category = self.category or ("read" if request.method in ("GET", "HEAD") else "write")
-        await _count(request, principal.rate_identity, category, principal.rate_limits)
+        counted: set[str] | None = getattr(request.state, "rate_counted", None)
+        if counted is None:
+            counted = request.state.rate_counted = set()
+        if category not in counted:
+            counted.add(category)
+            await _count(request, principal.rate_identity, category, principal.rate_limits)
 
 
 count_request = RateLimit()
@@ -206,12 +220,11 @@ def access(*scopes: Scope, rate_limit: RateLimit = count_request) -> Any:
     access twice runs it once."""
     wanted = tuple(s.value for s in scopes)
 
-    async def workspace_context(
-        request: Request,
-        db: DbSession,
-        principal: Annotated[Principal, Depends(authenticate)],
-        _counted: Annotated[None, Depends(rate_limit)],
-    ) -> Context:
+    async def workspace_context(request: Request, db: DbSession) -> Context:
+        # Authenticated and counted by calls, not declared as dependencies: each level of
+        # FastAPI's dependency graph costs a tenth of a millisecond or more per request.
+        principal = await authenticate(request, db)
+        await rate_limit.count(request, principal)
         require(principal, request, wanted)
         refuse_unknown_query(request, also_known=TENANT_PARAMS)
         set_tenant_id(str(principal.tenant_id))
@@ -280,8 +293,13 @@ async def _from_api_key(request: Request, repo: CredentialRepository, token: str
     if record.expires_at is not None and record.expires_at <= now:
         raise Unauthenticated("This API key has expired")
     if record.last_used_at is None or now - record.last_used_at > _TOUCH_EVERY:
-        await repo.touch_key(record.id, now)
+        # Cached first, so the requests of this process that follow do not touch it too; and
+        # in a transaction of its own: in the request's, the key's row would stay locked
+        # until the request commits, and every request with this key would queue behind it.
         cache.put(key_hash, replace(record, last_used_at=now))
+        database: Database = request.app.state.database
+        async with database.transaction(platform=_KEY_USE) as session:
+            await CredentialRepository(session).touch_key(record.id, now)
     return Principal(
         tenant_id=record.tenant_id,
         scopes=record.scopes,
@@ -342,11 +360,12 @@ async def count_anonymous(request: Request, category: str) -> None:
 
 
 def requires_credentials(route: APIRoute) -> bool:
-    """Whether the route authenticates its caller (its dependencies include `authenticate`)."""
+    """Whether the route authenticates its caller (its dependencies include `authenticate` or
+    an `access` dependency, which calls it)."""
     pending = list(route.dependant.dependencies)
     while pending:
         dependant = pending.pop()
-        if dependant.call is authenticate:
+        if dependant.call is authenticate or dependant.call in _SCOPES_OF:
             return True
         pending.extend(dependant.dependencies)
     return False
