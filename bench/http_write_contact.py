@@ -37,7 +37,7 @@ from rapport.auth.service import ApiKeyService
 from rapport.config import DEFAULT_RATE_LIMITS
 from rapport.domains import install
 from rapport.kit.context import Context
-from rapport.kit.db import Database
+from rapport.kit.db import Database, refresh_planner_statistics
 from rapport.kit.migrate import upgrade
 from rapport.models import Contact, PropertyEntity, PropertyType
 from rapport.properties.schemas import PropertyCreate
@@ -70,6 +70,9 @@ async def grow(url: str, tenant: uuid.UUID, size: int) -> list[str]:
         held = int(await session.scalar(select(func.count()).select_from(Contact)) or 0)
     rows = contact_rows(tenant, held, max(0, size - held), random.Random(size))
     await insert_rows(database, Contact, rows)
+    async with database.engine.connect() as connection:
+        # As `rapport serve` does when it starts (and the worker every ten minutes).
+        await refresh_planner_statistics(connection)
     async with database.session(platform=SETUP) as session:
         ids = (await session.execute(select(Contact.id).limit(2000))).scalars()
         sample = [str(i) for i in ids]

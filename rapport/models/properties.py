@@ -6,7 +6,7 @@ import uuid
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import JSON, Float, Index, String
+from sqlalchemy import JSON, Float, Index, PrimaryKeyConstraint, String
 from sqlalchemy.orm import Mapped, mapped_column
 
 from rapport.kit.db import Base, Choice, IdMixin, TimestampMixin, enum_type
@@ -83,15 +83,19 @@ class PropertyValue(TenantOwned, Base):
 
     __tablename__ = "property_values"
     __table_args__ = (
+        # Led by the workspace, as the guard's condition is: a lookup of one record's values
+        # then matches three columns of the key, and SQLite's planner, without statistics,
+        # takes it over the indexes that match `tenant_id` alone (and walk the workspace).
+        PrimaryKeyConstraint("tenant_id", "record_id", "key", "ordinal"),
         Index("ix_property_values_text", "tenant_id", "entity", "key", "text_value", "record_id"),
         Index(
             "ix_property_values_number", "tenant_id", "entity", "key", "number_value", "record_id"
         ),
     )
 
-    record_id: Mapped[uuid.UUID] = mapped_column(primary_key=True)
-    key: Mapped[str] = mapped_column(String(64), primary_key=True)
-    ordinal: Mapped[int] = mapped_column(primary_key=True, default=0)
+    record_id: Mapped[uuid.UUID]
+    key: Mapped[str] = mapped_column(String(64))
+    ordinal: Mapped[int] = mapped_column(default=0)
     entity: Mapped[PropertyEntity] = mapped_column(enum_type(PropertyEntity))
     text_value: Mapped[str | None] = mapped_column(String(500))
     number_value: Mapped[float | None] = mapped_column(Float(precision=53))
