@@ -19,10 +19,8 @@ from __future__ import annotations
 
 import argparse
 import asyncio
-import json
 import logging
 import os
-import shutil
 import statistics
 import sys
 import tempfile
@@ -31,17 +29,19 @@ from pathlib import Path
 
 from starlette.types import Message, Receive, Scope, Send
 
-from bench.http_get_contact import ROOT, free_port, prepare, serve, stop, wrk
-from rapport.config import DEFAULT_RATE_LIMITS
+from bench.http_get_contact import (
+    bench_database,
+    cpu_seconds,
+    free_port,
+    prepare,
+    serve,
+    server_env,
+    stop,
+    wrk,
+)
 from rapport.domains import install
 from rapport.kit.logging import configure_logging
 from rapport.kit.middleware import RequestContextMiddleware
-
-
-def cpu_seconds(pid: int) -> float:
-    """User + system CPU time of a process so far."""
-    fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
-    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
 
 
 async def _answer(_scope: Scope, _receive: Receive, send: Send) -> None:
@@ -87,6 +87,44 @@ def in_process(rounds: int, count: int = 20_000) -> None:
     )
 
 
+def _rounds(
+    args: argparse.Namespace, url: str, workdir: Path, env: dict[str, str]
+) -> tuple[dict[str, list[float]], dict[str, list[float]], list[tuple[int, int]]]:
+    """Rounds of each server, log off and on: req/s, server CPU microseconds per request, and
+    (requests, access lines) of each run with the log on."""
+    if args.sample is not None:
+        env["RAPPORT_ACCESS_LOG_SAMPLE"] = str(args.sample)
+    levels = {"off": "WARNING", "on": "INFO"}
+    runs: dict[str, list[float]] = {"off": [], "on": []}
+    cpu: dict[str, list[float]] = {"off": [], "on": []}  # server CPU microseconds per request
+    logged: list[tuple[int, int]] = []  # (requests, access lines) of each run with the log on
+    key, ids = asyncio.run(prepare(url, args.contacts))
+    for round_ in range(args.rounds):
+        # Each goes first in every other round, so that a trend (a database settling)
+        # does not weigh on one only.
+        order = list(levels.items())
+        for name, level in order if round_ % 2 == 0 else reversed(order):
+            log = workdir / f"{name}.log"
+            log.unlink(missing_ok=True)
+            port = free_port()
+            process = serve(
+                "rapport.app:serve_app", port, 1, {**env, "RAPPORT_LOG_LEVEL": level}, log
+            )
+            try:
+                wrk(port, key, ids, 2, args.connections)  # warm-up
+                before = cpu_seconds(process.pid)
+                result = wrk(port, key, ids, args.seconds, args.connections)
+                used = cpu_seconds(process.pid) - before
+            finally:
+                stop(process)
+            runs[name].append(result["rps"])
+            cpu[name].append(1e6 * used / (result["rps"] * args.seconds))
+            if name == "on":
+                lines = sum(1 for line in log.open() if '"rapport.access"' in line)
+                logged.append((round(result["rps"] * args.seconds), lines))
+    return runs, cpu, logged
+
+
 def main() -> None:
     install()
     parser = argparse.ArgumentParser(description=__doc__)
@@ -104,59 +142,9 @@ def main() -> None:
         in_process(args.rounds)
         return
 
-    workdir = Path(tempfile.mkdtemp(prefix="rapport-bench-"))
-    cluster = None
-    if args.db == "postgres":
-        sys.path.insert(0, str(ROOT))
-        from tests.pgcluster import PgCluster
-
-        cluster = PgCluster()
-        url = cluster.start()
-    else:
-        url = f"sqlite+inline:///{workdir / 'bench.db'}"
-    env = {
-        **os.environ,
-        "RAPPORT_DATABASE_URL": url,
-        "RAPPORT_DATA_DIR": str(workdir),
-        "RAPPORT_EMBEDDED_WORKER": "false",
-        # Limits stay on (their cost is part of every request) but out of reach.
-        "RAPPORT_RATE_LIMITS": json.dumps(dict.fromkeys(DEFAULT_RATE_LIMITS, "1000000000/minute")),
-    }
-    if args.sample is not None:
-        env["RAPPORT_ACCESS_LOG_SAMPLE"] = str(args.sample)
-    levels = {"off": "WARNING", "on": "INFO"}
-    runs: dict[str, list[float]] = {"off": [], "on": []}
-    cpu: dict[str, list[float]] = {"off": [], "on": []}  # server CPU microseconds per request
-    logged: list[tuple[int, int]] = []  # (requests, access lines) of each run with the log on
-    try:
-        key, ids = asyncio.run(prepare(url, args.contacts))
-        for round_ in range(args.rounds):
-            # Each goes first in every other round, so that a trend (a database settling)
-            # does not weigh on one only.
-            order = list(levels.items())
-            for name, level in order if round_ % 2 == 0 else reversed(order):
-                log = workdir / f"{name}.log"
-                log.unlink(missing_ok=True)
-                port = free_port()
-                process = serve(
-                    "rapport.app:serve_app", port, 1, {**env, "RAPPORT_LOG_LEVEL": level}, log
-                )
-                try:
-                    wrk(port, key, ids, 2, args.connections)  # warm-up
-                    before = cpu_seconds(process.pid)
-                    result = wrk(port, key, ids, args.seconds, args.connections)
-                    used = cpu_seconds(process.pid) - before
-                finally:
-                    stop(process)
-                runs[name].append(result["rps"])
-                cpu[name].append(1e6 * used / (result["rps"] * args.seconds))
-                if name == "on":
-                    lines = sum(1 for line in log.open() if '"rapport.access"' in line)
-                    logged.append((round(result["rps"] * args.seconds), lines))
-    finally:
-        if cluster is not None:
-            cluster.stop()
-        shutil.rmtree(workdir, ignore_errors=True)
+    with bench_database(args.db) as (url, workdir):
+        env = server_env(url, workdir, RAPPORT_EMBEDDED_WORKER="false")
+        runs, cpu, logged = _rounds(args, url, workdir, env)
 
     print(
         f"GET /api/v1/contacts/{{id}}, access log off vs on  db={args.db} "

@@ -12,6 +12,7 @@ from __future__ import annotations
 import argparse
 import asyncio
 import concurrent.futures
+import contextlib
 import json
 import os
 import random
@@ -25,6 +26,7 @@ import sys
 import tempfile
 import time
 from collections import Counter
+from collections.abc import Iterator
 from pathlib import Path
 from typing import IO
 
@@ -66,6 +68,41 @@ async def prepare(url: str, contacts: int) -> tuple[str, list[str]]:
         ids = [str(i) for i in (await session.execute(select(Contact.id))).scalars()]
     await database.dispose()
     return secret, ids
+
+
+@contextlib.contextmanager
+def bench_database(db: str) -> Iterator[tuple[str, Path]]:
+    """A database URL (a throwaway PostgreSQL cluster, or a SQLite file) and a work directory,
+    both removed afterwards."""
+    workdir = Path(tempfile.mkdtemp(prefix="rapport-bench-"))
+    cluster = None
+    try:
+        if db == "postgres":
+            sys.path.insert(0, str(ROOT))
+            from tests.pgcluster import PgCluster
+
+            cluster = PgCluster()
+            url = cluster.start()
+        else:
+            url = f"sqlite+inline:///{workdir / 'bench.db'}"
+        yield url, workdir
+    finally:
+        if cluster is not None:
+            cluster.stop()
+        shutil.rmtree(workdir, ignore_errors=True)
+
+
+def server_env(url: str, workdir: Path, **settings: str) -> dict[str, str]:
+    """The environment of a served Rapport: warnings only, and rate limits on (their cost is
+    part of every request) but out of reach; `settings` add to it."""
+    return {
+        **os.environ,
+        "RAPPORT_DATABASE_URL": url,
+        "RAPPORT_DATA_DIR": str(workdir),
+        "RAPPORT_LOG_LEVEL": "WARNING",
+        "RAPPORT_RATE_LIMITS": json.dumps(dict.fromkeys(DEFAULT_RATE_LIMITS, "1000000000/minute")),
+        **settings,
+    }
 
 
 def serve(
@@ -210,28 +247,9 @@ def main() -> None:
     parser.add_argument("--profile-out", type=Path, help="keep py-spy's collapsed stacks here")
     args = parser.parse_args()
 
-    workdir = Path(tempfile.mkdtemp(prefix="rapport-bench-"))
-    cluster = None
-    if args.db == "postgres":
-        sys.path.insert(0, str(ROOT))
-        from tests.pgcluster import PgCluster
-
-        cluster = PgCluster()
-        url = cluster.start()
-    else:
-        url = f"sqlite+inline:///{workdir / 'bench.db'}"
-    try:
+    with bench_database(args.db) as (url, workdir):
         key, ids = asyncio.run(prepare(url, args.contacts))
-        env = {
-            **os.environ,
-            "RAPPORT_DATABASE_URL": url,
-            "RAPPORT_DATA_DIR": str(workdir),
-            "RAPPORT_LOG_LEVEL": "WARNING",
-            # Limits stay on (their cost is part of every request) but out of reach.
-            "RAPPORT_RATE_LIMITS": json.dumps(
-                dict.fromkeys(DEFAULT_RATE_LIMITS, "1000000000/minute")
-            ),
-        }
+        env = server_env(url, workdir)
         runs: dict[str, list[dict[str, float]]] = {"baseline": [], "rapport": []}
         # Alternate the servers so drift on a shared machine hits both alike.
         for _round in range(args.rounds):
@@ -250,10 +268,6 @@ def main() -> None:
                 finally:
                     stop(process)
         layers = profile_under_load(env, key, ids, args) if args.profile else None
-    finally:
-        if cluster is not None:
-            cluster.stop()
-        shutil.rmtree(workdir, ignore_errors=True)
 
     print(
         f"GET /api/v1/contacts/{{id}}  db={args.db} workers={args.workers} "

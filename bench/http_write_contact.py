@@ -16,12 +16,8 @@ from __future__ import annotations
 import argparse
 import asyncio
 import functools
-import json
-import os
 import random
-import shutil
 import statistics
-import sys
 import tempfile
 import uuid
 from collections.abc import Callable
@@ -31,10 +27,17 @@ from sqlalchemy import func, select
 
 from bench import profile
 from bench.crm_core import contact_rows, insert_rows
-from bench.http_get_contact import ROOT, cpu_seconds, free_port, serve, stop, wrk_lua
+from bench.http_get_contact import (
+    bench_database,
+    cpu_seconds,
+    free_port,
+    serve,
+    server_env,
+    stop,
+    wrk_lua,
+)
 from rapport.auth.scopes import ALL_SCOPES
 from rapport.auth.service import ApiKeyService
-from rapport.config import DEFAULT_RATE_LIMITS
 from rapport.domains import install
 from rapport.kit.context import Context
 from rapport.kit.db import Database, refresh_planner_statistics
@@ -133,30 +136,11 @@ def main() -> None:
     args = parser.parse_args()
     sizes = [int(s) for s in args.sizes.split(",")]
 
-    workdir = Path(tempfile.mkdtemp(prefix="rapport-bench-"))
-    cluster = None
-    if args.db == "postgres":
-        sys.path.insert(0, str(ROOT))
-        from tests.pgcluster import PgCluster
-
-        cluster = PgCluster()
-        url = cluster.start()
-    else:
-        url = f"sqlite+inline:///{workdir / 'bench.db'}"
     results: dict[tuple[int, str, str], list[dict[str, float]]] = {}
     layers = None
-    try:
+    with bench_database(args.db) as (url, workdir):
         tenant, key = asyncio.run(prepare(url))
-        env = {
-            **os.environ,
-            "RAPPORT_DATABASE_URL": url,
-            "RAPPORT_DATA_DIR": str(workdir),
-            "RAPPORT_LOG_LEVEL": "WARNING",
-            "RAPPORT_RATE_LIMITS": json.dumps(
-                dict.fromkeys(DEFAULT_RATE_LIMITS, "1000000000/minute")
-            ),
-            "BENCH_TENANT": str(tenant),
-        }
+        env = server_env(url, workdir, BENCH_TENANT=str(tenant))
         for size in sizes:
             ids = asyncio.run(grow(url, tenant, size))
             for _round in range(args.rounds):
@@ -172,10 +156,6 @@ def main() -> None:
                         results.setdefault((size, operation, name), []).append(result)
         if args.profile:
             layers = profile_create(env, key, args)
-    finally:
-        if cluster is not None:
-            cluster.stop()
-        shutil.rmtree(workdir, ignore_errors=True)
 
     print(
         f"POST and PATCH /api/v1/contacts  db={args.db} connections={args.connections} "

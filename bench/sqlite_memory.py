@@ -21,7 +21,6 @@ from __future__ import annotations
 import argparse
 import asyncio
 import ctypes
-import json
 import os
 import re
 import shutil
@@ -36,9 +35,9 @@ import httpx
 from fastapi import FastAPI
 from sqlalchemy import event
 
-from bench.http_get_contact import free_port, prepare, serve, stop
+from bench.http_get_contact import free_port, prepare, serve, server_env, stop
 from rapport.app import create_app as create_rapport_app
-from rapport.config import DEFAULT_RATE_LIMITS, Settings
+from rapport.config import Settings
 from rapport.domains import install
 
 VARIANTS: dict[str, dict[str, str]] = {
@@ -136,16 +135,7 @@ def run_variant(name: str, overrides: dict[str, str], args: argparse.Namespace) 
     url = f"sqlite+inline:///{database}"
     try:
         key, _ids = asyncio.run(prepare(url, args.contacts))
-        env = {
-            **os.environ,
-            "RAPPORT_DATABASE_URL": url,
-            "RAPPORT_DATA_DIR": str(workdir),
-            "RAPPORT_LOG_LEVEL": "WARNING",
-            "RAPPORT_RATE_LIMITS": json.dumps(
-                dict.fromkeys(DEFAULT_RATE_LIMITS, "1000000000/minute")
-            ),
-            **overrides,
-        }
+        env = server_env(url, workdir, **overrides)
         port = free_port()
         process = serve("bench.sqlite_memory:create_app", port, 1, env, workdir / "server.log")
         samples: list[dict[str, float]] = []

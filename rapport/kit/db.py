@@ -159,13 +159,9 @@ class Database:
     ) -> AsyncIterator[AsyncSession]:
         """A session (as `session()`) whose work is committed on success and rolled back on
         any error."""
-        async with self.session(workspace=workspace, platform=platform) as session:
-            try:
-                yield session
-                await session.commit()
-            except BaseException:
-                await session.rollback()
-                raise
+        session = self.session(workspace=workspace, platform=platform)
+        async with session, _committed(session):
+            yield session
 
     @asynccontextmanager
     async def savepoint(
@@ -190,13 +186,8 @@ class Database:
             if not getattr(raw.driver_connection, "in_transaction", True):
                 raise RuntimeError("A savepoint on SQLite needs a transaction that has written")
         session = self.sessionmaker(bind=connection, join_transaction_mode="create_savepoint")
-        async with _scoped(session, workspace, platform) as session:
-            try:
-                yield session
-                await session.commit()
-            except BaseException:
-                await session.rollback()
-                raise
+        async with _scoped(session, workspace, platform) as session, _committed(session):
+            yield session
 
     async def dispose(self) -> None:
         await self.engine.dispose()
@@ -210,6 +201,17 @@ def _scoped(
     if platform is not None:
         open_platform_wide(session, platform)
     return session
+
+
+@asynccontextmanager
+async def _committed(session: AsyncSession) -> AsyncIterator[None]:
+    """Commit the session's work on success, roll it back on any error."""
+    try:
+        yield
+        await session.commit()
+    except BaseException:
+        await session.rollback()
+        raise
 
 
 async def refresh_planner_statistics(connection: AsyncConnection) -> None:

@@ -112,16 +112,7 @@ async def test_a_worker_killed_mid_batch_leaves_every_effect_exactly_once(
             in_hand
         )
     finally:
-        for process in workers:
-            if process.returncode is None:
-                process.send_signal(signal.SIGTERM)
-        for process in workers:
-            try:
-                await asyncio.wait_for(process.wait(), 40)
-            except TimeoutError:
-                process.kill()
-        async with database.transaction(platform=EVERY_WORKSPACE) as session:
-            await session.execute(text("DROP TABLE IF EXISTS probe_runs"))
+        await _stop(workers, database)
 
 
 async def test_two_workers_and_a_killed_one_process_every_job_once(database: Database) -> None:
@@ -165,13 +156,19 @@ async def test_two_workers_and_a_killed_one_process_every_job_once(database: Dat
             )
         assert done == JOBS
     finally:
-        for process in workers:
-            if process.returncode is None:
-                process.send_signal(signal.SIGTERM)
-        for process in workers:
-            try:
-                await asyncio.wait_for(process.wait(), 40)
-            except TimeoutError:
-                process.kill()
-        async with database.transaction(platform=EVERY_WORKSPACE) as session:
-            await session.execute(text("DROP TABLE IF EXISTS probe_runs"))
+        await _stop(workers, database)
+
+
+async def _stop(workers: list[asyncio.subprocess.Process], database: Database) -> None:
+    """Stop the workers still running (SIGTERM, then SIGKILL after 40 s) and drop the probe's
+    table."""
+    for process in workers:
+        if process.returncode is None:
+            process.send_signal(signal.SIGTERM)
+    for process in workers:
+        try:
+            await asyncio.wait_for(process.wait(), 40)
+        except TimeoutError:
+            process.kill()
+    async with database.transaction(platform=EVERY_WORKSPACE) as session:
+        await session.execute(text("DROP TABLE IF EXISTS probe_runs"))
