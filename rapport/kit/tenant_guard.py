@@ -17,7 +17,7 @@ visibly: a whole session with `Database.session(platform="...")`, or one stateme
 from __future__ import annotations
 
 import uuid
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from typing import Any, TypeVar, cast
 
 from sqlalchemy import Boolean, ForeignKey, bindparam, event
@@ -204,11 +204,7 @@ def insert_checked(session: Session, model: type[Any], rows: list[dict[str, Any]
     (a sync session: this runs inside a flush or commit), once the guard's rule for inserts is
     checked here: each tenant-owned row names the session's workspace."""
     if issubclass(model, TenantOwned) and _PLATFORM not in session.info:
-        workspace = session.info.get(_WORKSPACE)
-        if workspace is None or any(row.get("tenant_id") != workspace for row in rows):
-            raise WorkspaceRequired(
-                "A row inserted into a tenant-owned table names another workspace"
-            )
+        _rows_name(_bound(session.info.get(_WORKSPACE)), rows)
     connection = cast(GuardedSession, session).guarded_connection()
     connection.execute(model.__table__.insert(), rows)
 
@@ -262,8 +258,7 @@ def _check_inserted(state: ORMExecuteState, workspace: uuid.UUID | None) -> None
     (not from a SELECT, which nothing would scope), and updates no row on conflict."""
     if not _tenant_owned(state):
         return
-    if workspace is None:
-        raise WorkspaceRequired("An INSERT into a tenant-owned table needs a bound workspace")
+    bound = _bound(workspace)
     statement = state.statement
     if getattr(statement, "select", None) is not None:
         raise WorkspaceRequired("INSERT ... SELECT into a tenant-owned table cannot be scoped")
@@ -277,12 +272,20 @@ def _check_inserted(state: ORMExecuteState, workspace: uuid.UUID | None) -> None
     rows.append(getattr(statement, "_values", None) or {})
     for values in getattr(statement, "_multi_values", ()):
         rows.extend(values)
-    for row in rows:
-        named = {getattr(k, "key", k): getattr(v, "value", v) for k, v in row.items()}
-        if named and named.get("tenant_id") != workspace:
-            raise WorkspaceRequired(
-                "A row inserted into a tenant-owned table names another workspace"
-            )
+    named = [{getattr(k, "key", k): getattr(v, "value", v) for k, v in row.items()} for row in rows]
+    _rows_name(bound, [row for row in named if row])
+
+
+def _bound(workspace: uuid.UUID | None) -> uuid.UUID:
+    if workspace is None:
+        raise WorkspaceRequired("An INSERT into a tenant-owned table needs a bound workspace")
+    return workspace
+
+
+def _rows_name(workspace: uuid.UUID, rows: Sequence[Mapping[str, Any]]) -> None:
+    """Every row inserted into a tenant-owned table names the session's workspace."""
+    if any(row.get("tenant_id") != workspace for row in rows):
+        raise WorkspaceRequired("A row inserted into a tenant-owned table names another workspace")
 
 
 def _check_updated(state: ORMExecuteState) -> None:

@@ -20,6 +20,7 @@ from sqlalchemy import (
     union_all,
 )
 
+from rapport.contacts.schemas import ContactOut
 from rapport.kit.repository import Repository
 from rapport.kit.tenant_guard import prepared, run_prepared
 from rapport.models.activities import Activity
@@ -44,24 +45,9 @@ class ContactAround:
     open_task_count: int
 
 
-_RECORD_FIELDS = (
-    "id",
-    "email",
-    "name",
-    "given_name",
-    "family_name",
-    "phone",
-    "external_id",
-    "status",
-    "lifecycle_stage",
-    "owner_user_id",
-    "properties",
-    "is_identified",
-    "last_activity_at",
-    "merged_into_id",
-    "created_at",
-    "updated_at",
-)
+# The record's own fields are those the API answers with (`ContactOut`), each a column or
+# expression of `Contact`.
+_RECORD_FIELDS = tuple(ContactOut.model_fields)
 
 
 @functools.cache

@@ -13,7 +13,12 @@ from sqlalchemy import delete, func, insert, select, text, union_all, update
 
 import rapport
 from rapport.kit.db import Database
-from rapport.kit.tenant_guard import WorkspaceRequired, bind_workspace, platform_wide
+from rapport.kit.tenant_guard import (
+    WorkspaceRequired,
+    bind_workspace,
+    platform_wide,
+    run_prepared,
+)
 from rapport.models import (
     Activity,
     ActivityType,
@@ -308,3 +313,12 @@ def test_no_module_reaches_a_table_object_past_the_guard() -> None:
         if path.relative_to(root).parts[0] not in allowed and "__table__" in path.read_text()
     ]
     assert offenders == []
+
+
+async def test_run_prepared_runs_only_statements_carrying_the_guard(
+    database: Database, workspace: Workspace
+) -> None:
+    """A statement built without `prepared()` would reach the connection unscoped."""
+    async with database.session(workspace=workspace.id) as session:
+        with pytest.raises(WorkspaceRequired):
+            await run_prepared(session, select(Contact.id), {})

@@ -194,3 +194,16 @@ async def test_refused_authenticated_requests_carry_rate_limit_headers(
         assert response.status_code == 403, response.text
         limit, remaining, _reset = rate(response)
         assert 0 <= remaining < limit
+
+
+async def test_a_request_counts_once_whatever_its_dependencies(
+    client: httpx.AsyncClient, workspace: Workspace
+) -> None:
+    """`/auth/me` asks for the credential and for an access context: both authenticate, the
+    request is counted once (as is a request with one of them)."""
+    first = await client.get("/api/v1/auth/me", headers=workspace.headers)
+    second = await client.get("/api/v1/auth/me", headers=workspace.headers)
+    third = await client.get(CONTACTS, headers=workspace.headers)
+    assert [r.status_code for r in (first, second, third)] == [200, 200, 200]
+    assert rate(first)[1] - rate(second)[1] == 1
+    assert rate(second)[1] - rate(third)[1] == 1
