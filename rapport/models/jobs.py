@@ -6,7 +6,7 @@ import uuid
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import ForeignKey, Index, String, Text
+from sqlalchemy import ForeignKey, Index, String, Text, text
 from sqlalchemy.orm import Mapped, mapped_column
 
 from rapport.kit.clock import utcnow
@@ -31,7 +31,6 @@ class Job(TenantOwned, IdMixin, TimestampMixin, Base):
 
     __tablename__ = "jobs"
     __table_args__ = (
-        Index("ix_jobs_claim", "state", "queue", "priority", "run_at"),
         Index("ix_jobs_lease", "state", "locked_until"),
         Index("ix_jobs_tenant_state", "tenant_id", "state", "created_at"),
     )
@@ -53,3 +52,15 @@ class Job(TenantOwned, IdMixin, TimestampMixin, Base):
     locked_until: Mapped[datetime | None]
     last_error: Mapped[str | None] = mapped_column(Text)
     finished_at: Mapped[datetime | None]
+
+
+# A claim walks this in its own order and reads only the rows it takes.
+Index(
+    "ix_jobs_due",
+    Job.queue,
+    Job.priority.desc(),
+    Job.run_at,
+    Job.id,
+    postgresql_where=text("state = 'queued'"),
+    sqlite_where=text("state = 'queued'"),
+)

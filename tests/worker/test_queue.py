@@ -8,7 +8,7 @@ from datetime import timedelta
 from typing import Any
 
 import pytest
-from sqlalchemy import func, select, update
+from sqlalchemy import event, func, select, update
 
 from rapport.domains import TASK_MODULES
 from rapport.kit.clock import utcnow
@@ -250,6 +250,50 @@ async def test_a_job_whose_worker_died_is_taken_up_after_the_lease(database: Dat
     assert await survivor.run_once() == 1
     assert ran == [("record", {"n": 1}, 2)]
     assert (await job(database, job_id)).state == JobState.SUCCEEDED
+
+
+async def test_a_claim_takes_jobs_with_expired_leases_first_then_queued_ones(
+    database: Database,
+) -> None:
+    async with database.transaction(platform=EVERY_WORKSPACE) as session:
+        orphan = await enqueue(session, "test.record", {"n": "orphan"}, priority=-5)
+    assert len(await worker(database, "dead").claim(10)) == 1
+    async with database.transaction(platform=EVERY_WORKSPACE) as session:
+        await session.execute(update(Job).values(locked_until=utcnow() - timedelta(seconds=1)))
+        first = await enqueue(session, "test.record", {"n": "first"}, priority=1)
+        await enqueue(session, "test.record", {"n": "second"})
+
+    claimed = await worker(database, "survivor").claim(2)
+
+    assert {job.id for job in claimed} == {orphan, first}
+    async with database.session(platform=EVERY_WORKSPACE) as session:
+        states = (await session.scalars(select(Job.state))).all()
+    assert sorted(states) == [JobState.QUEUED, JobState.RUNNING, JobState.RUNNING]
+
+
+async def test_a_claim_reads_queued_jobs_through_their_partial_index(database: Database) -> None:
+    if database.dialect != "sqlite":
+        pytest.skip("SQLite's planner; PostgreSQL plans each statement with its values")
+    sent: list[tuple[str, Any]] = []
+
+    def capture(_conn: Any, _cursor: Any, statement: str, parameters: Any, *_: Any) -> None:
+        if statement.startswith("UPDATE jobs") and "'queued'" in statement:
+            sent.append((statement, parameters))
+
+    event.listen(database.engine.sync_engine, "before_cursor_execute", capture)
+    try:
+        await worker(database).claim(10)
+    finally:
+        event.remove(database.engine.sync_engine, "before_cursor_execute", capture)
+    statement, parameters = sent[0]
+    async with database.session(platform=EVERY_WORKSPACE) as session:
+        connection = await session.connection()
+        plan = str(
+            (await connection.exec_driver_sql(f"EXPLAIN QUERY PLAN {statement}", parameters)).all()
+        )
+
+    assert "ix_jobs_due" in plan
+    assert "TEMP B-TREE" not in plan  # read in the index's order, not sorted
 
 
 async def test_periodic_tasks_are_enqueued_once_per_slot(database: Database) -> None:
