@@ -11,10 +11,12 @@ from rapport.companies.manifest import MANIFEST as COMPANIES
 from rapport.contacts.manifest import MANIFEST as CONTACTS
 from rapport.events import catalog
 from rapport.events.manifest import MANIFEST as EVENTS
+from rapport.kit import hooks
 from rapport.kit.manifest import Manifest
 from rapport.merge.manifest import MANIFEST as MERGE
 from rapport.overview.manifest import MANIFEST as OVERVIEW
 from rapport.properties.manifest import MANIFEST as PROPERTIES
+from rapport.sales.manifest import MANIFEST as SALES
 from rapport.sync.manifest import MANIFEST as SYNC
 from rapport.tags.manifest import MANIFEST as TAGS
 from rapport.tenancy.manifest import MANIFEST as TENANCY
@@ -33,6 +35,7 @@ DOMAINS: tuple[Manifest, ...] = (
     PROPERTIES,
     ACTIVITIES,
     TODOS,
+    SALES,
     EVENTS,
     WEBHOOKS,
     WORKER,
@@ -44,8 +47,9 @@ TASK_MODULES: tuple[str, ...] = tuple(m for domain in DOMAINS for m in domain.ta
 
 
 def install() -> None:
-    """Fill the event catalogue from the manifests (the app, the command line and the tests
-    call this before recording or checking any event type; calling it again changes
-    nothing)."""
+    """Fill the event catalogue and register the domains' hooks from the manifests (the app,
+    the command line and the tests call this before recording or checking any event type, or
+    creating a workspace; calling it again changes nothing)."""
     for domain in DOMAINS:
         catalog.install(domain.event_types)
+        hooks.install(domain.workspace_setup, domain.before_removal, domain.link_resolvers)

@@ -64,9 +64,13 @@ async def make_workspace(
     return Workspace(tenant.id, secret, key.id, {"Authorization": f"Bearer {secret}"})
 
 
-async def add_key(database: Database, workspace: Workspace, scopes: list[str]) -> dict[str, str]:
+async def add_key(
+    database: Database, workspace: Workspace | uuid.UUID, scopes: list[str]
+) -> dict[str, str]:
+    """Headers with a new key of the workspace (or of the workspace with this id)."""
+    workspace_id = workspace.id if isinstance(workspace, Workspace) else workspace
     async with database.transaction(platform=EVERY_WORKSPACE) as session:
-        _key, secret = await ApiKeyService(Context.bound(session, workspace.id)).create(
+        _key, secret = await ApiKeyService(Context.bound(session, workspace_id)).create(
             "extra", scopes
         )
     return {"Authorization": f"Bearer {secret}"}

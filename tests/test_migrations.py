@@ -26,10 +26,10 @@ from tests.conftest import new_database_url
 from tests.helpers import (
     EVERY_WORKSPACE,
     TEST_SECRET,
+    add_key,
     custom_client,
     insert,
     make_settings,
-    make_workspace,
     migrate,
 )
 from tests.webhooks.conftest import drain
@@ -138,7 +138,16 @@ async def test_0017_encrypts_the_secrets_of_existing_webhooks(
     """A webhook saved with a plain secret keeps signing with it after the upgrade, stored
     encrypted; its delivery log stays; the downgrade gives the plain secret back."""
     await migrate(blank, "0016")
-    workspace = await make_workspace(blank)
+    tenant_id = uuid.uuid4()
+    await insert(
+        blank,
+        "tenants",
+        id=tenant_id,
+        name="Acme",
+        settings={},
+        created_at=utcnow(),
+        updated_at=utcnow(),
+    )
     secret = new_secret()
     hook_id, now = uuid.uuid4(), utcnow()
     stamps = {"created_at": now, "updated_at": now}
@@ -147,7 +156,7 @@ async def test_0017_encrypts_the_secrets_of_existing_webhooks(
             blank,
             "webhooks",
             id=hook_id,
-            tenant_id=workspace.id,
+            tenant_id=tenant_id,
             url=receiver.url(),
             event_types=["contact.*"],
             secret=secret,
@@ -159,7 +168,7 @@ async def test_0017_encrypts_the_secrets_of_existing_webhooks(
             blank,
             "webhook_deliveries",
             id=uuid.uuid4(),
-            tenant_id=workspace.id,
+            tenant_id=tenant_id,
             webhook_id=hook_id,
             event_id=uuid.uuid4(),
             event_type="contact.created",
@@ -173,6 +182,7 @@ async def test_0017_encrypts_the_secrets_of_existing_webhooks(
         with pytest.raises(RuntimeError, match="secret key"):
             await upgrade(blank)  # nothing to encrypt with: refused before any change
         await upgrade(blank, secret_key=TEST_SECRET)
+        headers = await add_key(blank, tenant_id, ["crm:read", "crm:write", "crm:admin"])
 
         async with blank.session(platform=EVERY_WORKSPACE) as session:
             stored = await session.get(Webhook, hook_id)
@@ -180,14 +190,12 @@ async def test_0017_encrypts_the_secrets_of_existing_webhooks(
         assert secret.removeprefix("whsec_") not in stored.encrypted_secret
         async with custom_client(blank, tmp_path, allow_private_webhooks=True) as http:
             response = await http.post(
-                "/api/v1/contacts", json={"email": "ada@example.com"}, headers=workspace.headers
+                "/api/v1/contacts", json={"email": "ada@example.com"}, headers=headers
             )
             assert response.status_code == 201, response.text
             settings = make_settings(tmp_path, allow_private_webhooks=True)
             await drain(Worker(blank, task_modules=TASK_MODULES, settings=settings))
-            response = await http.get(
-                f"/api/v1/webhooks/{hook_id}/deliveries", headers=workspace.headers
-            )
+            response = await http.get(f"/api/v1/webhooks/{hook_id}/deliveries", headers=headers)
         [received] = receiver.requests
         assert verify(secret, received.headers, received.body)
         assert [d["status"] for d in response.json()["data"]] == ["succeeded", "succeeded"]

@@ -194,17 +194,23 @@ async def filled(demo: Demo, path: str, body: Any) -> tuple[str, Any]:
         values["membership_id"] = await demo.membership_of(contact)
     if "{note_id}" in path:
         values["ref"], values["note_id"] = demo.created["note_contact"], demo.created["note_id"]
-    for name in ("activity_id", "task_id", "webhook_id"):
+    for name in ("activity_id", "task_id", "webhook_id", "pipeline_id", "stage_id", "lead_id"):
         if name in demo.created:
             values[name] = demo.created[name]
     url = re.sub(r"\{(\w+)\}", lambda m: values[m.group(1)], path)
-    ids: dict[str, Callable[[], str]] = {
+    stages = await demo.rows("/pipeline-stages")
+    ids: dict[str, Callable[[], Any]] = {
         "contactId": lambda: str(demo.contact()["id"]),
         "companyId": lambda: demo.company_apart_from(contact),
         "loserId": lambda: str(demo.contact()["id"]),
         "tagId": lambda: demo.tags["vip"],
         "ownerUserId": lambda: str(demo.user_id),
         "assigneeUserId": lambda: str(demo.user_id),
+        "pipelineId": lambda: stages[0]["pipelineId"],
+        "stageId": lambda: next(s["id"] for s in stages if s["systemKey"] == "qualified"),
+        "moveLeadsTo": lambda: next(s["id"] for s in stages if s["systemKey"] == "new"),
+        "stageIds": lambda: [s["id"] for s in reversed(stages)],
+        "leadId": lambda: demo.created["lead_id"],
     }
     body = copy.deepcopy(body)
     if isinstance(body, dict):
@@ -219,6 +225,9 @@ CREATES = {
     f"{API}/activities": "activity_id",
     f"{API}/tasks": "task_id",
     f"{API}/webhooks": "webhook_id",
+    f"{API}/pipelines": "pipeline_id",
+    f"{API}/pipeline-stages": "stage_id",
+    f"{API}/leads": "lead_id",
     f"{API}/contacts/{{ref}}/notes": "note_id",
 }
 """Operations whose record a later example updates, and the path parameter naming it."""

@@ -99,8 +99,8 @@ class ActivityCreate(InputModel):
     )
     lead_id: uuid.UUID | None = Field(
         default=None,
-        description="A free reference to a lead of a pipeline kept elsewhere: stored as given, "
-        "not checked",
+        description="A lead of this workspace: the activity shows on the lead's timeline too "
+        "(POST /activities with a leadId alone links the lead's contact and company)",
     )
 
     _type_case = field_validator("type", "module", mode="before")(_upper)

@@ -21,6 +21,7 @@ from rapport.activities.schemas import (
 from rapport.companies.service import CompanyService
 from rapport.contacts.service import ContactService
 from rapport.events.service import EventRecorder, changes_between
+from rapport.kit import hooks
 from rapport.kit.clock import utcnow
 from rapport.kit.context import Context
 from rapport.kit.envelope import PageMeta
@@ -36,6 +37,7 @@ if TYPE_CHECKING:
 
 class ActivityService:
     def __init__(self, context: Context) -> None:
+        self.context = context
         self.actor = context.actor
         self.session = context.session
         self.repo = ActivityRepository(context.session)
@@ -76,19 +78,37 @@ class ActivityService:
 
     async def log_for_contact(self, contact_ref: str, data: ActivityCreate) -> Activity:
         contact = await self.contacts.get(contact_ref)
+        if data.lead_id is not None:
+            await self._lead_links(data.lead_id)
         return await self._log(data, contact)
 
     async def log(self, data: ActivityLog) -> Activity:
-        """An activity of `contactId` and/or `companyId` (at least one)."""
+        """An activity of `contactId`, `companyId` and/or `leadId` (at least one). An activity
+        of a lead is linked to the lead's contact and company too, unless the body names
+        them."""
+        if data.lead_id is not None:
+            links = await self._lead_links(data.lead_id)
+            data = data.model_copy(
+                update={
+                    "contact_id": data.contact_id or links.contact_id,
+                    "company_id": data.company_id or links.company_id,
+                }
+            )
         contact = None
         if data.contact_id is not None:
             try:
                 contact = await self.contacts.get(str(data.contact_id))
             except NotFound as exc:
                 raise field_error("contactId", "No such contact in this workspace") from exc
-        elif data.company_id is None:
-            raise field_error("contactId", "An activity needs a contactId or a companyId")
+        elif data.company_id is None and data.lead_id is None:
+            raise field_error("contactId", "An activity needs a contactId, a companyId or a leadId")
         return await self._log(data, contact)
+
+    async def _lead_links(self, lead_id: uuid.UUID) -> hooks.Links:
+        links = await hooks.links_of(self.context, "lead", lead_id)
+        if links is None:
+            raise field_error("leadId", "No such lead in this workspace")
+        return links
 
     async def _log(self, data: ActivityCreate, contact: Contact | None) -> Activity:
         _ensure_note_content(data.type, data.content)

@@ -27,6 +27,7 @@ from rapport.companies.schemas import (
 )
 from rapport.contacts.service import ContactService
 from rapport.events.service import EventRecorder, changes_between
+from rapport.kit import hooks
 from rapport.kit.context import Context
 from rapport.kit.envelope import PageMeta
 from rapport.kit.errors import (
@@ -177,6 +178,7 @@ class CompanyService:
         ensure_match(if_match, company_etag(company))
         record = _record(company)
         memberships = MembershipRepository(self.context.session)
+        await hooks.removing(self.context, "company", company.id)
         await self.rules.forget(memberships.ids_in(company.id))
         await self.context.session.delete(company)
         await self.repo.flush()

@@ -24,6 +24,7 @@ from rapport.contacts.schemas import (
     ResolveRequest,
 )
 from rapport.events.service import EventRecorder, changes_between
+from rapport.kit import hooks
 from rapport.kit.context import Context
 from rapport.kit.envelope import PageMeta
 from rapport.kit.errors import NotFound, ValidationFailed, field_error, query_value
@@ -300,6 +301,7 @@ class ContactService:
         contact = await self.get(ref)
         ensure_match(if_match, contact_etag(contact))
         if contact.status != ContactStatus.DELETED:
+            await hooks.removing(self.context, "contact", contact.id)
             contact.status = ContactStatus.DELETED
             await self.repo.flush()
             self._emit("contact.deleted", contact)

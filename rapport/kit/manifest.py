@@ -13,6 +13,8 @@ from typing import Any
 
 from fastapi import APIRouter
 
+from rapport.kit.hooks import LinkResolver, RemovalHook, WorkspaceSetup
+
 
 @dataclass(frozen=True)
 class SampleRequest:
@@ -44,7 +46,9 @@ class Sample:
 class Manifest:
     """A domain: its routers (mounted under /api/v1 in this order), the event types its
     services record, the modules declaring its job tasks and stream consumers, the scopes its
-    routes require, and samples of its records for the isolation walk."""
+    routes require, samples of its records for the isolation walk, and its hooks into lower
+    domains (`rapport.kit.hooks`): work done when a workspace is created, before a record of
+    another domain is removed, and how to find what one of its records is linked to."""
 
     name: str
     routers: tuple[APIRouter, ...] = ()
@@ -52,3 +56,6 @@ class Manifest:
     task_modules: tuple[str, ...] = ()
     scopes: tuple[str, ...] = ()
     samples: tuple[Sample, ...] = ()
+    workspace_setup: tuple[WorkspaceSetup, ...] = ()
+    before_removal: Mapping[str, RemovalHook] = field(default_factory=dict)
+    link_resolvers: Mapping[str, LinkResolver] = field(default_factory=dict)

@@ -7,6 +7,8 @@ from rapport.models.companies import Company, CompanyMembership, CompanyRole, Co
 from rapport.models.contacts import Contact, ContactStatus, LifecycleStage, LiveCount
 from rapport.models.events import Event, EventCursor
 from rapport.models.jobs import Job, JobState
+from rapport.models.leads import Lead, LeadStageChange
+from rapport.models.pipelines import Pipeline, PipelineStage, StageKind
 from rapport.models.properties import (
     PropertyDefinition,
     PropertyEntity,
@@ -44,15 +46,20 @@ __all__ = [
     "IdempotencyRecord",
     "Job",
     "JobState",
+    "Lead",
+    "LeadStageChange",
     "LifecycleStage",
     "LiveCount",
     "Membership",
     "MembershipRole",
+    "Pipeline",
+    "PipelineStage",
     "PropertyDefinition",
     "PropertyEntity",
     "PropertyGroup",
     "PropertyType",
     "PropertyValue",
+    "StageKind",
     "SyncLink",
     "SyncProvider",
     "Tag",

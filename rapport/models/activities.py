@@ -39,6 +39,7 @@ class Activity(TenantOwned, IdMixin, TimestampMixin, Base):
         Index("ix_activities_contact", "tenant_id", "contact_id", "occurred_at", "id"),
         Index("ix_activities_company", "tenant_id", "company_id", "occurred_at", "id"),
         Index("ix_activities_tenant_occurred", "tenant_id", "occurred_at", "id"),
+        Index("ix_activities_lead", "tenant_id", "lead_id", "occurred_at", "id"),
     )
 
     type: Mapped[ActivityType] = mapped_column(enum_type(ActivityType))
@@ -55,6 +56,8 @@ class Activity(TenantOwned, IdMixin, TimestampMixin, Base):
     company_id: Mapped[uuid.UUID | None] = mapped_column(
         ForeignKey("companies.id", ondelete="SET NULL")
     )
-    lead_id: Mapped[uuid.UUID | None] = mapped_column(doc="The lead it concerns (pipelines)")
+    lead_id: Mapped[uuid.UUID | None] = mapped_column(
+        ForeignKey("leads.id", ondelete="SET NULL"), doc="The lead it concerns"
+    )
     actor_type: Mapped[str] = mapped_column(String(20))
     actor_id: Mapped[uuid.UUID | None]

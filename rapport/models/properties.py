@@ -17,6 +17,7 @@ class PropertyEntity(Choice):
     CONTACT = "CONTACT"
     COMPANY = "COMPANY"
     CONTACT_COMPANY = "CONTACT_COMPANY"
+    LEAD = "LEAD"
 
 
 class PropertyType(Choice):

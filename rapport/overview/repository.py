@@ -125,19 +125,20 @@ class OverviewRepository(Repository[Contact]):
         return found
 
     async def timeline(
-        self, contact_ids: list[uuid.UUID], skip: int, take: int, newest_first: bool
+        self, link: str, record_ids: list[uuid.UUID], skip: int, take: int, newest_first: bool
     ) -> tuple[list[tuple[str, uuid.UUID]], int]:
-        """(kind, id) of the activities and change events of these contacts, in time order,
-        and how many there are."""
+        """(kind, id) of the activities linked to these records (`link`: contact or lead) and
+        of the events about them, in time order, and how many there are."""
+        linked = Activity.contact_id if link == "contact" else Activity.lead_id
         entries = union_all(
             select(
                 literal("activity").label("kind"),
                 Activity.id.label("id"),
                 Activity.occurred_at.label("at"),
-            ).where(Activity.contact_id.in_(contact_ids)),
+            ).where(linked.in_(record_ids)),
             select(
                 literal("event").label("kind"), Event.id.label("id"), Event.occurred_at.label("at")
-            ).where(Event.resource_id.in_(contact_ids)),
+            ).where(Event.resource_id.in_(record_ids)),
         ).subquery()
         rows = await self.session.execute(
             select(entries.c.kind, entries.c.id)

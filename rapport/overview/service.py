@@ -66,11 +66,20 @@ class Overview:
     async def timeline(self, ref: str, page: PageRequest) -> tuple[list[TimelineItem], PageMeta]:
         """Every activity (notes included) and change event of the contact, and of contacts
         merged into it, newest first (or oldest first with sortOrder=asc)."""
-        if page.cursor is not None:
-            raise query_error("cursor", "The timeline pages by offset (page/limit or skip/take)")
         contact = await self.contacts.get(ref)
         ids = [contact.id, *await self.repo.merged_into(contact.id)]
-        entries, total = await self.repo.timeline(ids, page.skip, page.take, page.sort.descending)
+        return await self.records_timeline("contact", ids, page)
+
+    async def records_timeline(
+        self, link: str, record_ids: list[uuid.UUID], page: PageRequest
+    ) -> tuple[list[TimelineItem], PageMeta]:
+        """The activities linked to these records (`link`: contact or lead) and the events
+        about them, newest first (or oldest first with sortOrder=asc)."""
+        if page.cursor is not None:
+            raise query_error("cursor", "The timeline pages by offset (page/limit or skip/take)")
+        entries, total = await self.repo.timeline(
+            link, record_ids, page.skip, page.take, page.sort.descending
+        )
         activities = await self.repo.activities([i for k, i in entries if k == "activity"])
         events = await self.repo.events([i for k, i in entries if k == "event"])
         items = []

@@ -67,8 +67,28 @@ _MEMBERSHIP = (
     SystemField("isPrimary", "Primary company", T.BOOLEAN, G.BASIC),
 )
 
+_LEAD = (
+    SystemField("title", "Title", T.TEXT, G.BASIC),
+    SystemField("value", "Value", T.CURRENCY, G.BASIC),
+    SystemField("currency", "Currency", T.TEXT, G.BASIC),
+    SystemField("probability", "Probability", T.NUMBER, G.BASIC),
+    SystemField("status", "Status", T.SELECT, G.BASIC, ("open", "won", "lost")),
+    SystemField("pipelineId", "Pipeline", T.TEXT, G.BASIC),
+    SystemField("stageId", "Stage", T.TEXT, G.BASIC),
+    SystemField("contactId", "Contact", T.TEXT, G.BASIC),
+    SystemField("companyId", "Company", T.TEXT, G.BASIC),
+    SystemField("ownerUserId", "Owner", T.TEXT, G.BASIC),
+    SystemField("expectedCloseDate", "Expected close date", T.DATE, G.BASIC),
+    SystemField("source", "Source", T.TEXT, G.BASIC),
+    SystemField("closedAt", "Closed", T.DATETIME, G.BASIC),
+    SystemField("lostReason", "Lost reason", T.TEXTAREA, G.BASIC),
+    SystemField("createdAt", "Created", T.DATETIME, G.BASIC),
+    SystemField("updatedAt", "Updated", T.DATETIME, G.BASIC),
+)
+
 SYSTEM_FIELDS: dict[PropertyEntity, tuple[SystemField, ...]] = {
     PropertyEntity.CONTACT: _CONTACT,
     PropertyEntity.COMPANY: _COMPANY,
     PropertyEntity.CONTACT_COMPANY: _MEMBERSHIP,
+    PropertyEntity.LEAD: _LEAD,
 }

@@ -9,6 +9,7 @@ from email_validator import EmailNotValidError, validate_email
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from rapport.auth.credentials import hash_password
+from rapport.kit import hooks
 from rapport.kit.context import Context
 from rapport.kit.errors import Conflict, NotFound, field_error
 from rapport.models.tenancy import MembershipRole, Tenant, User
@@ -36,6 +37,7 @@ class WorkspaceService:
         tenant = Tenant(name=name, settings={})
         self.repo.add(tenant)
         await self.repo.flush()
+        await hooks.workspace_created(Context.bound(self.repo.session, tenant.id))
         return tenant
 
     async def get(self, tenant_id: uuid.UUID) -> Tenant:

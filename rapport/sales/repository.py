@@ -1,0 +1,199 @@
+"""Every query on pipelines, stages, leads and stage moves."""
+
+from __future__ import annotations
+
+import uuid
+from collections.abc import Sequence
+from dataclasses import dataclass
+from datetime import date, datetime
+from typing import Any, ClassVar
+
+from sqlalchemy import Select, func, select, update
+
+from rapport.kit.envelope import PageMeta
+from rapport.kit.errors import AppError, Conflict, taken
+from rapport.kit.pagination import PageRequest, paginate
+from rapport.kit.repository import Repository
+from rapport.models.leads import Lead, LeadStageChange
+from rapport.models.pipelines import Pipeline, PipelineStage, StageKind
+
+
+def pipeline_name_taken() -> AppError:
+    return taken("A pipeline with this name already exists", "PIPELINE_NAME_EXISTS", "name")
+
+
+def stage_name_taken() -> AppError:
+    return taken("The pipeline has a stage with this name already", "STAGE_NAME_EXISTS", "name")
+
+
+def default_race() -> AppError:
+    return Conflict("Another request changed the default pipeline at the same time")
+
+
+class PipelineRepository(Repository[Pipeline]):
+    model = Pipeline
+    unique_violations: ClassVar[dict[str, Any]] = {
+        "uq_pipelines_tenant_name": pipeline_name_taken,
+        "pipelines.tenant_id, pipelines.name": pipeline_name_taken,
+        "uq_pipelines_tenant_default": default_race,
+        "pipelines.tenant_id": default_race,
+    }
+
+    async def all(self) -> list[Pipeline]:
+        result = await self.session.execute(
+            self.select().order_by(Pipeline.sort_order, Pipeline.created_at, Pipeline.id)
+        )
+        return list(result.scalars())
+
+    async def default(self) -> Pipeline | None:
+        return await self.first(Pipeline.is_default.is_(True))
+
+    async def clear_default(self) -> None:
+        await self.session.execute(
+            update(Pipeline)
+            .where(Pipeline.is_default.is_(True))
+            .values(is_default=False)
+            .execution_options(synchronize_session="fetch")
+        )
+
+    async def lead_count(self, pipeline_id: uuid.UUID) -> int:
+        count = await self.session.scalar(
+            select(func.count()).select_from(Lead).where(Lead.pipeline_id == pipeline_id)
+        )
+        return int(count or 0)
+
+
+class StageRepository(Repository[PipelineStage]):
+    model = PipelineStage
+    unique_violations: ClassVar[dict[str, Any]] = {
+        "uq_pipeline_stages_name": stage_name_taken,
+        "pipeline_stages.tenant_id, pipeline_stages.pipeline_id, pipeline_stages.name": (
+            stage_name_taken
+        ),
+    }
+
+    async def of_pipelines(self, pipeline_ids: Sequence[uuid.UUID]) -> list[PipelineStage]:
+        """The stages of these pipelines, each pipeline's in order."""
+        result = await self.session.execute(
+            self.select()
+            .where(PipelineStage.pipeline_id.in_(pipeline_ids))
+            .order_by(PipelineStage.pipeline_id, PipelineStage.sort_order, PipelineStage.id)
+        )
+        return list(result.scalars())
+
+    async def lead_counts(self, pipeline_ids: Sequence[uuid.UUID]) -> dict[uuid.UUID, int]:
+        """How many leads sit in each stage of these pipelines (stages without leads are
+        left out)."""
+        result = await self.session.execute(
+            select(Lead.stage_id, func.count())
+            .where(Lead.pipeline_id.in_(pipeline_ids))
+            .group_by(Lead.stage_id)
+        )
+        return {stage_id: count for stage_id, count in result.all()}
+
+    async def by_name_or_key(self, pipeline_id: uuid.UUID, name: str) -> PipelineStage | None:
+        """The stage named so (in any case), else the one with this system key."""
+        folded = name.strip().lower()
+        stages = await self.of_pipelines([pipeline_id])
+        return next((s for s in stages if s.name.lower() == folded), None) or next(
+            (s for s in stages if s.system_key == folded), None
+        )
+
+    async def count_of_kind(self, pipeline_id: uuid.UUID, kind: StageKind) -> int:
+        count = await self.session.scalar(
+            select(func.count())
+            .select_from(PipelineStage)
+            .where(PipelineStage.pipeline_id == pipeline_id, PipelineStage.kind == kind)
+        )
+        return int(count or 0)
+
+
+@dataclass(frozen=True)
+class LeadFilters:
+    pipeline_id: uuid.UUID | None = None
+    stage_ids: tuple[uuid.UUID, ...] | None = None
+    """Leads in one of these stages (an empty tuple matches nothing)."""
+    statuses: tuple[StageKind, ...] = ()
+    contact_id: uuid.UUID | None = None
+    company_id: uuid.UUID | None = None
+    owner_user_id: uuid.UUID | None = None
+    unassigned: bool = False
+    currency: str | None = None
+    value_min: int | None = None
+    value_max: int | None = None
+    close_from: date | None = None
+    close_to: date | None = None
+    created_from: datetime | None = None
+    created_to: datetime | None = None
+    search: str | None = None
+
+
+class LeadRepository(Repository[Lead]):
+    model = Lead
+    sort_columns: ClassVar[dict[str, Any]] = {
+        "createdAt": Lead.created_at,
+        "updatedAt": Lead.updated_at,
+        "title": Lead.title,
+        "value": Lead.value_minor,
+        "expectedCloseDate": Lead.expected_close_date,
+        "closedAt": Lead.closed_at,
+        "stageEnteredAt": Lead.stage_entered_at,
+    }
+
+    async def page(self, f: LeadFilters, request: PageRequest) -> tuple[list[Lead], PageMeta]:
+        return await paginate(self.session, self._filtered(f), request, self.sort_columns, Lead.id)
+
+    def _filtered(self, f: LeadFilters) -> Select[Any]:
+        stmt = self.select()
+        equal: tuple[tuple[Any, Any], ...] = (
+            (Lead.pipeline_id, f.pipeline_id),
+            (Lead.contact_id, f.contact_id),
+            (Lead.company_id, f.company_id),
+            (Lead.owner_user_id, f.owner_user_id),
+            (Lead.currency, f.currency),
+        )
+        for column, value in equal:
+            if value is not None:
+                stmt = stmt.where(column == value)
+        if f.stage_ids is not None:
+            stmt = stmt.where(Lead.stage_id.in_(f.stage_ids))
+        if f.statuses:
+            stmt = stmt.where(Lead.status.in_(f.statuses))
+        if f.unassigned:
+            stmt = stmt.where(Lead.owner_user_id.is_(None))
+        ranges: tuple[tuple[Any, Any, Any], ...] = (
+            (Lead.value_minor, f.value_min, f.value_max),
+            (Lead.expected_close_date, f.close_from, f.close_to),
+            (Lead.created_at, f.created_from, f.created_to),
+        )
+        for column, low, high in ranges:
+            if low is not None:
+                stmt = stmt.where(column >= low)
+            if high is not None:
+                stmt = stmt.where(column <= high)
+        if f.search:
+            stmt = stmt.where(Lead.title.icontains(f.search.strip(), autoescape=True))
+        return stmt
+
+    async def in_stage(self, stage_id: uuid.UUID) -> list[Lead]:
+        result = await self.session.execute(self.select().where(Lead.stage_id == stage_id))
+        return list(result.scalars())
+
+    async def of_contact(self, contact_id: uuid.UUID) -> list[Lead]:
+        result = await self.session.execute(self.select().where(Lead.contact_id == contact_id))
+        return list(result.scalars())
+
+    async def of_company(self, company_id: uuid.UUID) -> list[Lead]:
+        result = await self.session.execute(self.select().where(Lead.company_id == company_id))
+        return list(result.scalars())
+
+    def add_stage_change(self, change: LeadStageChange) -> None:
+        self.session.add(change)
+
+    async def stage_changes(self, lead_id: uuid.UUID) -> list[LeadStageChange]:
+        result = await self.session.execute(
+            select(LeadStageChange)
+            .where(LeadStageChange.lead_id == lead_id)
+            .order_by(LeadStageChange.changed_at, LeadStageChange.id)
+        )
+        return list(result.scalars())
