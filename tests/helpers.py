@@ -76,6 +76,15 @@ async def add_key(
     return {"Authorization": f"Bearer {secret}"}
 
 
+async def key_of_user(database: Database, ws: Workspace, user_id: uuid.UUID) -> dict[str, str]:
+    """Headers with a key created by the user (the user `me` means)."""
+    async with database.transaction(platform=EVERY_WORKSPACE) as session:
+        _key, secret = await ApiKeyService(
+            Context.bound(session, ws.id), creator_user_id=user_id
+        ).create("mine", ["crm:read", "crm:write"])
+    return {"Authorization": f"Bearer {secret}"}
+
+
 async def snapshot(database: Database) -> dict[str, list[tuple[Any, ...]]]:
     """Every row of every table (minus usage timestamps), to compare before and after."""
     state: dict[str, list[tuple[Any, ...]]] = {}

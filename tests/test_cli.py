@@ -299,6 +299,11 @@ async def test_demo_seeds_a_workspace_and_prints_a_key(tmp_path: Path) -> None:
         assert listed.json()["meta"]["total"] == 20
         workspace = await client.get("/api/v1/workspace", headers=bearer(key))
         assert workspace.json()["data"]["id"] in out
+        leads = (await client.get("/api/v1/leads", headers=bearer(key))).json()["data"]
+        assert len(leads) == 20
+        assert all(lead["contactId"] and lead["companyId"] and lead["value"] for lead in leads)
+        stages = (await client.get("/api/v1/pipeline-stages", headers=bearer(key))).json()
+        assert sum(stage["leadCount"] > 0 for stage in stages["data"]) >= 3
 
     tenants = (await cli.ok("tenants", "list")).splitlines()
     assert len(tenants) == 1

@@ -204,3 +204,44 @@ async def test_0017_encrypts_the_secrets_of_existing_webhooks(
     async with blank.engine.connect() as connection:
         plain = await connection.scalar(sa.text("SELECT secret FROM webhooks"))
     assert plain == secret
+
+
+async def test_0021_gives_every_workspace_the_default_pipeline_and_keeps_free_lead_references(
+    blank: Database, tmp_path: Path
+) -> None:
+    await migrate(blank, "0020")
+    tenant_id, activity_id, lead_ref, now = uuid.uuid4(), uuid.uuid4(), uuid.uuid4(), utcnow()
+    stamps = {"created_at": now, "updated_at": now}
+    await insert(blank, "tenants", id=tenant_id, name="Acme", settings={}, **stamps)
+    await insert(
+        blank,
+        "activities",
+        id=activity_id,
+        tenant_id=tenant_id,
+        type="CALL",
+        module="CRM",
+        properties={"outcome": "interested"},
+        occurred_at=now,
+        lead_id=lead_ref,
+        actor_type="system",
+        **stamps,
+    )
+
+    await upgrade(blank)
+
+    headers = await add_key(blank, tenant_id, ["crm:read"])
+    async with custom_client(blank, tmp_path) as http:
+        stages = await http.get("/api/v1/pipeline-stages", headers=headers)
+        activity = await http.get(f"/api/v1/activities/{activity_id}", headers=headers)
+    assert [s["systemKey"] for s in stages.json()["data"]] == [
+        "new",
+        "qualified",
+        "proposal",
+        "negotiation",
+        "won",
+        "lost",
+    ]
+    kept = activity.json()["data"]
+    assert kept["leadId"] is None
+    assert kept["properties"]["outcome"] == "interested"
+    assert uuid.UUID(kept["properties"]["leadRef"]) == lead_ref

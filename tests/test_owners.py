@@ -9,10 +9,8 @@ from typing import Any
 import httpx
 import pytest
 
-from rapport.auth.service import ApiKeyService
-from rapport.kit.context import Context
 from rapport.kit.db import Database
-from tests.helpers import EVERY_WORKSPACE, Workspace, add_member, assert_error, snapshot
+from tests.helpers import Workspace, add_member, assert_error, key_of_user, snapshot
 
 pytestmark = pytest.mark.usefixtures("app")
 
@@ -34,14 +32,6 @@ async def names(
     response = await client.get(path, params={"ownerUserId": owner}, headers=headers)
     assert response.status_code == 200, response.text
     return sorted(row["name"] for row in response.json()["data"])
-
-
-async def key_of_user(database: Database, ws: Workspace, user_id: uuid.UUID) -> dict[str, str]:
-    async with database.transaction(platform=EVERY_WORKSPACE) as session:
-        _key, secret = await ApiKeyService(
-            Context.bound(session, ws.id), creator_user_id=user_id
-        ).create("mine", ["crm:read", "crm:write"])
-    return {"Authorization": f"Bearer {secret}"}
 
 
 def refused_on_owner(response: httpx.Response, status: int, code: str) -> None:

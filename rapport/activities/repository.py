@@ -19,6 +19,7 @@ from rapport.models.activities import Activity, ActivityModule, ActivityType
 class ActivityFilters:
     contact_id: uuid.UUID | None = None
     company_id: uuid.UUID | None = None
+    lead_id: uuid.UUID | None = None
     types: tuple[ActivityType, ...] = ()
     module: ActivityModule | None = None
     since: datetime | None = None
@@ -45,6 +46,8 @@ class ActivityRepository(Repository[Activity]):
             stmt = stmt.where(Activity.contact_id == f.contact_id)
         if f.company_id is not None:
             stmt = stmt.where(Activity.company_id == f.company_id)
+        if f.lead_id is not None:
+            stmt = stmt.where(Activity.lead_id == f.lead_id)
         if f.types:
             stmt = stmt.where(Activity.type.in_(f.types))
         if f.module is not None:

@@ -73,10 +73,15 @@ def _filters(
         uuid.UUID | None,
         Query(alias="companyId", description="Only activities linked to this company (its id)"),
     ] = None,
+    lead_id: Annotated[
+        uuid.UUID | None,
+        Query(alias="leadId", description="Only activities logged on this lead (its id)"),
+    ] = None,
 ) -> ActivityFilters:
     return ActivityFilters(
         contact_id=contact_id,
         company_id=company_id,
+        lead_id=lead_id,
         types=tuple(activity_type or ()),
         module=module,
         since=since,
@@ -96,22 +101,25 @@ async def list_activities(
     An activity is something that happened with a contact and/or a company: a call, meeting,
     email, note (type NOTE, also served under /contacts/{ref}/notes), task, page view or custom
     event, logged in a module (CRM, SUPPORT or INTEGRATION). Filters combine: `type` may be
-    repeated, `from` and `to` bound `occurredAt` inclusively, and `contactId` / `companyId`
-    match the ids stored on the activity (a merge moves a contact's activities to the contact
-    it was merged into).
+    repeated, `from` and `to` bound `occurredAt` inclusively, and `contactId` / `companyId` /
+    `leadId` match the ids stored on the activity (a merge moves a contact's activities to the
+    contact it was merged into).
     """
     rows, meta = await activities.page(filters, page)
     return ListEnvelope(data=[ActivityOut.of(a) for a in rows], meta=meta)
 
 
-@router.post("/activities", status_code=201, summary="Log an activity of a contact or company")
+@router.post(
+    "/activities", status_code=201, summary="Log an activity of a contact, company or lead"
+)
 async def log_activity(body: ActivityLog, activities: ActivitiesWrite) -> Envelope[ActivityOut]:
-    """Logs something that happened with a contact and/or a company.
+    """Logs something that happened with a contact, a company and/or a lead.
 
-    At least one of `contactId` and `companyId` is required (otherwise a 422 on `contactId`),
-    and each must be a record of this workspace; the id of a merged contact logs the activity
-    on the contact it was merged into. `type` and `module` are accepted in any case, a NOTE
-    needs non-blank `content`, and `leadId` is stored unchecked. `occurredAt` defaults to now
+    At least one of `contactId`, `companyId` and `leadId` is required (otherwise a 422 on
+    `contactId`), and each must be a record of this workspace; an activity of a lead is linked
+    to the lead's contact and company too, unless the body names others; the id of a merged
+    contact logs the activity on the contact it was merged into. `type` and `module` are
+    accepted in any case, and a NOTE needs non-blank `content`. `occurredAt` defaults to now
     and moves the contact's `lastActivityAt` forward (never back). Emits `activity.created`.
     """
     return Envelope(data=ActivityOut.of(await activities.log(body)))

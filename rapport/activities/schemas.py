@@ -127,7 +127,7 @@ class ActivityLog(ActivityCreate):
     contact_id: uuid.UUID | None = Field(
         default=None,
         description="A contact of this workspace; the id of a merged contact logs the activity "
-        "on the contact it was merged into. contactId or companyId is required",
+        "on the contact it was merged into. contactId, companyId or leadId is required",
     )
 
 

@@ -4,6 +4,7 @@ NOTE activities of a contact)."""
 from __future__ import annotations
 
 import uuid
+from dataclasses import replace
 from typing import TYPE_CHECKING, Any
 
 from pydantic.alias_generators import to_camel
@@ -58,17 +59,7 @@ class ActivityService:
         self, contact_ref: str, filters: ActivityFilters, page: PageRequest
     ) -> tuple[list[Activity], PageMeta]:
         contact = await self.contacts.get(contact_ref)
-        return await self.repo.page(
-            ActivityFilters(
-                contact_id=contact.id,
-                company_id=filters.company_id,
-                types=filters.types,
-                module=filters.module,
-                since=filters.since,
-                until=filters.until,
-            ),
-            page,
-        )
+        return await self.repo.page(replace(filters, contact_id=contact.id), page)
 
     async def get(self, activity_id: uuid.UUID) -> Activity:
         activity = await self.repo.get(activity_id)

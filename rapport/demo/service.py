@@ -16,6 +16,9 @@ from rapport.models.contacts import ContactStatus, LifecycleStage
 from rapport.models.properties import PropertyEntity, PropertyType
 from rapport.properties.schemas import PropertyCreate, PropertyOption
 from rapport.properties.service import PropertyService
+from rapport.sales.lead_schemas import LeadCreate, StageMove
+from rapport.sales.leads import LeadService
+from rapport.sales.service import PipelineService
 from rapport.tags.schemas import TagCreate
 from rapport.tags.service import TaggingService, TagService
 
@@ -213,6 +216,39 @@ async def tag_demo_records(
                 await tag_companies.add(str(company_id), tag.id)
 
 
+DEAL_KINDS = ("seats of Growth", "Enterprise plan", "onboarding package", "renewal", "pilot")
+LOST_REASONS = ("Chose a competitor", "No budget this year", "Went silent")
+
+
+async def seed_demo_leads(
+    context: Context, rng: random.Random, employers: list[tuple[uuid.UUID, str, uuid.UUID]]
+) -> None:
+    """About thirty leads, each with a contact and the contact's company (`employers`:
+    contact id, company name, company id), spread over the default pipeline's stages (moved
+    there stage by stage, so their history reads like a real one), in USD and EUR."""
+    pipelines = PipelineService(context)
+    default = await pipelines.default()
+    stages = [view.stage for view in await pipelines.stage_views([default.id])]
+    leads = LeadService(context)
+    for contact_id, company_name, company_id in employers[:: max(1, len(employers) // 30)]:
+        lead = await leads.create(
+            LeadCreate(
+                title=f"{company_name}: {rng.choice(DEAL_KINDS)}",
+                value=f"{rng.randrange(20, 900) * 100}",
+                currency=rng.choice(("USD", "USD", "EUR")),
+                contact_id=contact_id,
+                company_id=company_id,
+                source=rng.choice(("Website", "Referral", "Outbound", "Event")),
+            )
+        )
+        target = rng.randrange(len(stages))
+        for index, stage in enumerate(stages[1 : target + 1], start=1):
+            if stage.system_key == "won" and index != target:
+                continue  # a lost lead never passed through won
+            reason = rng.choice(LOST_REASONS) if stage.system_key == "lost" else None
+            await leads.move(lead.id, StageMove(stage_id=stage.id, lost_reason=reason))
+
+
 async def seed_demo(context: Context, count: int = 300, seed: int = 7) -> int:
     """`count` contacts, each a member of the demo company of its email's domain, with demo
     properties and tags. Company properties and tags draw from a second generator, so the
@@ -240,18 +276,23 @@ async def seed_demo(context: Context, count: int = 300, seed: int = 7) -> int:
     contacts = ContactService(context)
     memberships = MembershipService(context)
     contact_ids = []
+    employers = []
+    names = {domain: name for name, domain in COMPANIES}
     for index in range(count):
         data = fake_contact(rng, index)
         contact = await contacts.create(data)
         contact_ids.append(contact.id)
         assert data.email is not None
+        domain = data.email.rsplit("@", 1)[1]
+        employers.append((contact.id, names[domain], by_domain[domain]))
         await memberships.add(
             str(contact.id),
             MembershipCreate(
-                company_id=by_domain[data.email.rsplit("@", 1)[1]],
+                company_id=by_domain[domain],
                 role=rng.choice(JOB_TITLES),
                 is_primary=True,
             ),
         )
     await tag_demo_records(context, extra, contact_ids, list(by_domain.values()))
+    await seed_demo_leads(context, random.Random(seed + 2), employers)
     return count

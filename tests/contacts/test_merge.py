@@ -574,6 +574,7 @@ async def test_merge_records_a_contact_merged_event_on_the_winner(
         "activities": 2,
         "tasks": 1,
         "syncLinks": 0,
+        "leads": 0,
     }
     changes = event["data"]["changes"]
     assert changes["email"] == {"before": None, "after": "lose@example.com"}

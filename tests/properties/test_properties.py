@@ -56,7 +56,7 @@ TYPES = [
     "CURRENCY",
     "TEXTAREA",
 ]
-ENTITIES = ["CONTACT", "COMPANY", "CONTACT_COMPANY"]
+ENTITIES = ["CONTACT", "COMPANY", "CONTACT_COMPANY", "LEAD"]
 CHOICES = ("SELECT", "MULTI_SELECT")
 TIERS = [
     {"value": "gold", "label": "Gold"},
