@@ -21,6 +21,7 @@ from rapport.app import create_app
 from rapport.auth.scopes import ALL_SCOPES
 from rapport.auth.service import ApiKeyService
 from rapport.config import Settings
+from rapport.kit.clock import utcnow
 from rapport.kit.context import Context
 from rapport.kit.db import Base, Database, JSONType, UTCDateTime
 from rapport.kit.migrate import alembic_config, migration_connection
@@ -173,6 +174,16 @@ _TYPES: dict[type, Any] = {
     dict: JSONType,
     list: JSONType,
 }
+
+
+async def old_workspace(database: Database) -> uuid.UUID:
+    """A workspace row written by hand, in a database migrated to an older revision (creating
+    one through the service would run today's set-up, on tables that are not there yet)."""
+    tenant_id, now = uuid.uuid4(), utcnow()
+    await insert(
+        database, "tenants", id=tenant_id, name="Acme", settings={}, created_at=now, updated_at=now
+    )
+    return tenant_id
 
 
 async def insert(database: Database, table: str, **values: Any) -> None:

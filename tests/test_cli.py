@@ -28,8 +28,8 @@ from tests.helpers import (
     TEST_SECRET,
     insert,
     make_settings,
-    make_workspace,
     migrate,
+    old_workspace,
 )
 
 RAPPORT = Path(sys.executable).parent / "rapport"
@@ -127,13 +127,13 @@ async def test_migrate_encrypts_stored_webhook_secrets_with_the_key_in_use_only(
     database = Database(f"sqlite+inline:///{tmp_path / 'cli.db'}")
     try:
         await migrate(database, "0016")
-        workspace = await make_workspace(database)
+        workspace_id = await old_workspace(database)
         hook_id, secret, now = uuid.uuid4(), new_secret(), utcnow()
         await insert(
             database,
             "webhooks",
             id=hook_id,
-            tenant_id=workspace.id,
+            tenant_id=workspace_id,
             url="https://93.184.215.14/hook",
             event_types=["contact.*"],
             secret=secret,

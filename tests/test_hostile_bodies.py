@@ -199,6 +199,7 @@ class Records:
     ws: Workspace
     user_id: str = ""
     ids: dict[str, str] = field(default_factory=dict)
+    default_stages: list[str] = field(default_factory=list)
     counter: int = 0
 
     async def post(self, path: str, body: dict[str, Any]) -> str:
@@ -230,7 +231,14 @@ class Records:
             "task_id": await self.post("/tasks", {"title": "Call back", "contactId": contact}),
             "webhook_id": await self.post("/webhooks", {"url": LOOPBACK_HOOK, "eventTypes": ["*"]}),
             "integration_key": "hubspot-main",
+            "pipeline_id": await self.post("/pipelines", {"name": "Partners"}),
         }
+        self.ids["stage_id"] = await self.post(
+            "/pipeline-stages", {"name": "Scoping", "pipelineId": self.ids["pipeline_id"]}
+        )
+        self.ids["lead_id"] = await self.post("/leads", {"title": "Acme", "contactId": contact})
+        response = await self.client.get(f"{API}/pipeline-stages", headers=self.ws.headers)
+        self.default_stages = [stage["id"] for stage in response.json()["data"]]
 
     def url(self, operation: Operation) -> str:
         return re.sub(r"\{(\w+)\}", lambda m: self.ids[m.group(1)], operation.path)
@@ -247,6 +255,10 @@ class Records:
             "tagId": self.ids["tag_id"],
             "ownerUserId": self.user_id,
             "assigneeUserId": self.user_id,
+            "leadId": self.ids["lead_id"],
+            "stageId": self.default_stages[1],
+            "moveLeadsTo": self.default_stages[0],
+            "stageIds": self.default_stages,
         }
         if operation.path in MEMBERSHIP_CREATES:
             references["companyId"] = self.ids["free_company"]

@@ -31,6 +31,7 @@ from tests.helpers import (
     insert,
     make_settings,
     migrate,
+    old_workspace,
 )
 from tests.webhooks.conftest import drain
 from tests.webhooks.receiver import running_receiver, verify
@@ -138,16 +139,7 @@ async def test_0017_encrypts_the_secrets_of_existing_webhooks(
     """A webhook saved with a plain secret keeps signing with it after the upgrade, stored
     encrypted; its delivery log stays; the downgrade gives the plain secret back."""
     await migrate(blank, "0016")
-    tenant_id = uuid.uuid4()
-    await insert(
-        blank,
-        "tenants",
-        id=tenant_id,
-        name="Acme",
-        settings={},
-        created_at=utcnow(),
-        updated_at=utcnow(),
-    )
+    tenant_id = await old_workspace(blank)
     secret = new_secret()
     hook_id, now = uuid.uuid4(), utcnow()
     stamps = {"created_at": now, "updated_at": now}
@@ -210,9 +202,9 @@ async def test_0021_gives_every_workspace_the_default_pipeline_and_keeps_free_le
     blank: Database, tmp_path: Path
 ) -> None:
     await migrate(blank, "0020")
-    tenant_id, activity_id, lead_ref, now = uuid.uuid4(), uuid.uuid4(), uuid.uuid4(), utcnow()
+    tenant_id = await old_workspace(blank)
+    activity_id, lead_ref, now = uuid.uuid4(), uuid.uuid4(), utcnow()
     stamps = {"created_at": now, "updated_at": now}
-    await insert(blank, "tenants", id=tenant_id, name="Acme", settings={}, **stamps)
     await insert(
         blank,
         "activities",

@@ -228,7 +228,7 @@ async def seed_demo_leads(
     there stage by stage, so their history reads like a real one), in USD and EUR."""
     pipelines = PipelineService(context)
     default = await pipelines.default()
-    stages = [view.stage for view in await pipelines.stage_views([default.id])]
+    stages = await pipelines.stages_of([default.id])
     leads = LeadService(context)
     for contact_id, company_name, company_id in employers[:: max(1, len(employers) // 30)]:
         lead = await leads.create(

@@ -6,7 +6,6 @@ from __future__ import annotations
 
 import uuid
 from collections.abc import Iterable
-from datetime import datetime
 from typing import Any
 
 from pydantic.alias_generators import to_camel
@@ -113,7 +112,7 @@ class LeadService:
     async def out(self, leads: Iterable[Lead]) -> list[LeadOut]:
         leads = list(leads)
         pipelines = list({lead.pipeline_id for lead in leads})
-        stages = {v.stage.id: v.stage for v in await self.pipelines.stage_views(pipelines)}
+        stages = {stage.id: stage for stage in await self.pipelines.stages_of(pipelines)}
         return [lead_out(lead, stages[lead.stage_id]) for lead in leads]
 
     async def one_out(self, lead: Lead) -> LeadOut:
@@ -214,16 +213,15 @@ class LeadService:
         old_properties = lead.properties
         for field, value in changes.items():
             setattr(lead, field, value)
+        seconds = None
         if target is not stage:
-            self._enter(
-                lead, stage, target, lead.lost_reason if target.kind == StageKind.LOST else None
-            )
+            seconds = self._enter(lead, stage, target, lead.lost_reason)
         after = lead_out(lead, target).model_dump(mode="json", by_alias=True)
         if after == before:
             return lead
         await self.repo.flush()
         if target is not stage:
-            self._record_entry(lead, stage, target, before["stageEnteredAt"])
+            self._record_entry(lead, stage, target, seconds)
         await self.rules.store(PropertyEntity.LEAD, lead.id, old_properties, lead.properties)
         await self._emit("lead.updated", lead, target, before)
         return lead
@@ -237,9 +235,9 @@ class LeadService:
             return lead
         stage = await self.pipelines.stage(lead.stage_id)
         before = lead_out(lead, stage).model_dump(mode="json", by_alias=True)
-        self._enter(lead, stage, target, lost_reason)
+        seconds = self._enter(lead, stage, target, lost_reason)
         await self.repo.flush()
-        self._record_entry(lead, stage, target, before["stageEnteredAt"])
+        self._record_entry(lead, stage, target, seconds)
         await self._emit("lead.updated", lead, target, before)
         return lead
 
@@ -284,9 +282,9 @@ class LeadService:
                 raise field_error("moveLeadsTo", "Another stage of the same pipeline")
             for lead in leads:
                 before = lead_out(lead, stage).model_dump(mode="json", by_alias=True)
-                self._enter(lead, stage, target, None)
+                seconds = self._enter(lead, stage, target, None)
                 await self.repo.flush()
-                self._record_entry(lead, stage, target, before["stageEnteredAt"])
+                self._record_entry(lead, stage, target, seconds)
                 await self._emit("lead.updated", lead, target, before)
         elif leads:
             raise Conflict(
@@ -345,8 +343,11 @@ class LeadService:
         current: PipelineStage | None,
         stage: PipelineStage,
         lost_reason: str | None,
-    ) -> None:
+    ) -> int | None:
+        """Put the lead in `stage` (from `current`, None when it is being created); how long
+        it sat in `current`, in seconds."""
         now = self.context.clock()
+        seconds = None if current is None else int((now - lead.stage_entered_at).total_seconds())
         lead.pipeline_id = stage.pipeline_id
         lead.stage_id = stage.id
         lead.status = stage.kind
@@ -356,19 +357,15 @@ class LeadService:
         elif current is None or current.kind != stage.kind or lead.closed_at is None:
             lead.closed_at = now
         lead.lost_reason = lost_reason if stage.kind == StageKind.LOST else None
+        return seconds
 
     def _record_entry(
         self,
         lead: Lead,
         current: PipelineStage | None,
         stage: PipelineStage,
-        entered_before: str | None,
+        seconds: int | None,
     ) -> None:
-        seconds = None
-        if entered_before is not None:
-            seconds = int(
-                (lead.stage_entered_at - datetime.fromisoformat(entered_before)).total_seconds()
-            )
         self.repo.add_stage_change(
             LeadStageChange(
                 lead_id=lead.id,

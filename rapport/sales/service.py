@@ -120,8 +120,12 @@ class PipelineService:
         return await self.stages.by_name_or_key(pipeline_id, name)
 
     async def first_open_stage(self, pipeline: Pipeline) -> PipelineStage:
-        stages = await self.stages.of_pipelines([pipeline.id])
+        stages = await self.stages_of([pipeline.id])
         return next(s for s in stages if s.kind == StageKind.OPEN)
+
+    async def stages_of(self, pipeline_ids: list[uuid.UUID]) -> list[PipelineStage]:
+        """The stages of these pipelines, each pipeline's in order (no lead counts)."""
+        return await self.stages.of_pipelines(pipeline_ids)
 
     async def stage_view(self, stage: PipelineStage) -> StageView:
         counts = await self.stages.lead_counts([stage.pipeline_id])

@@ -72,6 +72,7 @@ async def lists(client: httpx.AsyncClient, ws: Workspace, app: FastAPI) -> list[
         "webhook_id": await made(
             "/webhooks", {"url": "https://93.184.215.14/hook", "eventTypes": ["*"]}
         ),
+        "lead_id": await made("/leads", {"title": "Acme"}),
     }
     found = []
     for path, operations in app.openapi()["paths"].items():
