@@ -12,6 +12,7 @@ from rapport.contacts.manifest import MANIFEST as CONTACTS
 from rapport.events import catalog
 from rapport.events.manifest import MANIFEST as EVENTS
 from rapport.kit.manifest import Manifest
+from rapport.mail.manifest import MANIFEST as MAIL
 from rapport.merge.manifest import MANIFEST as MERGE
 from rapport.overview.manifest import MANIFEST as OVERVIEW
 from rapport.properties.manifest import MANIFEST as PROPERTIES
@@ -33,6 +34,7 @@ DOMAINS: tuple[Manifest, ...] = (
     PROPERTIES,
     ACTIVITIES,
     TODOS,
+    MAIL,
     EVENTS,
     WEBHOOKS,
     WORKER,

@@ -7,6 +7,13 @@ from rapport.models.companies import Company, CompanyMembership, CompanyRole, Co
 from rapport.models.contacts import Contact, ContactStatus, LifecycleStage, LiveCount
 from rapport.models.events import Event, EventCursor
 from rapport.models.jobs import Job, JobState
+from rapport.models.mail import (
+    MailChannel,
+    OutboundEmail,
+    OutboundEmailConnection,
+    OutboundEmailStatus,
+    TlsMode,
+)
 from rapport.models.properties import (
     PropertyDefinition,
     PropertyEntity,
@@ -46,8 +53,12 @@ __all__ = [
     "JobState",
     "LifecycleStage",
     "LiveCount",
+    "MailChannel",
     "Membership",
     "MembershipRole",
+    "OutboundEmail",
+    "OutboundEmailConnection",
+    "OutboundEmailStatus",
     "PropertyDefinition",
     "PropertyEntity",
     "PropertyGroup",
@@ -59,6 +70,7 @@ __all__ = [
     "Task",
     "TaskStatus",
     "Tenant",
+    "TlsMode",
     "User",
     "Webhook",
     "WebhookAttempt",
