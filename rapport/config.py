@@ -99,6 +99,11 @@ class Settings(BaseSettings):
         description="Let webhooks reach loopback, private and link-local addresses, and plain "
         "HTTP (development only: it opens the server to SSRF)",
     )
+    allow_private_smtp: bool = Field(
+        default=False,
+        description="Let outbound email connections use SMTP servers on loopback, private and "
+        "link-local addresses (development only: it opens the server to SSRF)",
+    )
     webhook_retry_base_seconds: float = Field(
         default=30.0, description="Wait before the first retry of a failed delivery; doubles"
     )

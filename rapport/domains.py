@@ -13,6 +13,7 @@ from rapport.events import catalog
 from rapport.events.manifest import MANIFEST as EVENTS
 from rapport.kit import hooks
 from rapport.kit.manifest import Manifest
+from rapport.mail.manifest import MANIFEST as MAIL
 from rapport.merge.manifest import MANIFEST as MERGE
 from rapport.overview.manifest import MANIFEST as OVERVIEW
 from rapport.properties.manifest import MANIFEST as PROPERTIES
@@ -36,6 +37,7 @@ DOMAINS: tuple[Manifest, ...] = (
     ACTIVITIES,
     TODOS,
     SALES,
+    MAIL,
     EVENTS,
     WEBHOOKS,
     WORKER,

@@ -22,6 +22,7 @@ from rapport.domains import install
 from rapport.kit.db import Database
 from rapport.kit.migrate import upgrade
 from tests.helpers import Workspace, make_settings, make_workspace, truncate
+from tests.mail.server import Certificate, make_certificate
 from tests.pgcluster import PgCluster
 
 
@@ -122,3 +123,9 @@ async def workspace(database: Database, app: FastAPI) -> Workspace:
 @pytest.fixture
 async def other_workspace(database: Database, app: FastAPI) -> Workspace:
     return await make_workspace(database, "Globex")
+
+
+@pytest.fixture(scope="session")
+def smtp_certificate(tmp_path_factory: pytest.TempPathFactory) -> Certificate:
+    """The certificate of the test SMTP servers (`tests.mail.server`)."""
+    return make_certificate(tmp_path_factory.mktemp("smtp"))

@@ -15,7 +15,7 @@ from __future__ import annotations
 import json
 import re
 import traceback
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -31,6 +31,7 @@ from rapport.app import create_app
 from rapport.kit.db import Base, Database
 from rapport.models import PropertyEntity, PropertyType
 from tests.helpers import EVERY_WORKSPACE, Workspace, add_member, make_settings, make_workspace
+from tests.mail.server import Certificate, MailServer, running_mail_server
 
 API = "/api/v1"
 MARK = "__hostile__"
@@ -197,6 +198,7 @@ class Records:
 
     client: httpx.AsyncClient
     ws: Workspace
+    mail_server: MailServer
     user_id: str = ""
     ids: dict[str, str] = field(default_factory=dict)
     default_stages: list[str] = field(default_factory=list)
@@ -230,6 +232,9 @@ class Records:
             "note_id": await self.post(f"/contacts/{contact}/notes", {"content": "A note"}),
             "task_id": await self.post("/tasks", {"title": "Call back", "contactId": contact}),
             "webhook_id": await self.post("/webhooks", {"url": LOOPBACK_HOOK, "eventTypes": ["*"]}),
+            "connection_id": await self.post(
+                "/outbound-email-connections", self.mail_server.connection()
+            ),
             "integration_key": "hubspot-main",
             "pipeline_id": await self.post("/pipelines", {"name": "Partners"}),
         }
@@ -259,6 +264,7 @@ class Records:
             "stageId": self.default_stages[1],
             "moveLeadsTo": self.default_stages[0],
             "stageIds": self.default_stages,
+            "connectionId": self.ids["connection_id"],
         }
         if operation.path in MEMBERSHIP_CREATES:
             references["companyId"] = self.ids["free_company"]
@@ -279,21 +285,30 @@ class Records:
 
 @pytest.fixture
 async def hostile_client(database: Database, tmp_path: Path) -> AsyncIterator[httpx.AsyncClient]:
-    """No rate limits (thousands of writes per minute), and webhooks may name loopback."""
-    app = create_app(
-        make_settings(tmp_path, rate_limits_enabled=False, allow_private_webhooks=True),
-        database=database,
+    """No rate limits (thousands of writes per minute), and webhooks and outbound email
+    connections may name loopback."""
+    settings = make_settings(
+        tmp_path, rate_limits_enabled=False, allow_private_webhooks=True, allow_private_smtp=True
     )
+    app = create_app(settings, database=database)
     transport = httpx.ASGITransport(app=app)
     async with httpx.AsyncClient(transport=transport, base_url="http://testserver") as http:
         yield http
 
 
+@pytest.fixture
+def mail_server(smtp_certificate: Certificate) -> Iterator[MailServer]:
+    """The SMTP server of the outbound email connection hostile bodies are sent about."""
+    with running_mail_server(smtp_certificate) as server:
+        yield server
+
+
 async def records_in(
-    client: httpx.AsyncClient, database: Database, settings: dict[str, Any]
+    client: httpx.AsyncClient, database: Database, settings: dict[str, Any], smtp: MailServer
 ) -> Records:
     ws = await make_workspace(database, "Hostile", settings=settings)
-    records = Records(client, ws, str(await add_member(database, ws, "owner@example.com")))
+    owner = await add_member(database, ws, "owner@example.com")
+    records = Records(client, ws, smtp, str(owner))
     await records.make()
     return records
 
@@ -377,18 +392,22 @@ async def run(records: Records, database: Database, cases: list[Case]) -> list[s
 
 @pytest.mark.parametrize("group", list(GROUPS))
 async def test_every_body_field_refuses_a_hostile_value_cleanly(
-    app: FastAPI, hostile_client: httpx.AsyncClient, database: Database, group: str
+    app: FastAPI,
+    hostile_client: httpx.AsyncClient,
+    database: Database,
+    mail_server: MailServer,
+    group: str,
 ) -> None:
-    records = await records_in(hostile_client, database, {"allowFreeProperties": True})
+    records = await records_in(hostile_client, database, {"allowFreeProperties": True}, mail_server)
     cases = cases_of(write_operations(app.openapi()), GROUPS[group])
     failures = await run(records, database, cases)
     assert failures == [], "\n".join(failures)
 
 
 async def test_object_fields_refuse_keys_with_lone_surrogates(
-    app: FastAPI, hostile_client: httpx.AsyncClient, database: Database
+    app: FastAPI, hostile_client: httpx.AsyncClient, database: Database, mail_server: MailServer
 ) -> None:
-    records = await records_in(hostile_client, database, {"allowFreeProperties": True})
+    records = await records_in(hostile_client, database, {"allowFreeProperties": True}, mail_server)
     cases = [
         Case(operation, name, "key", "surrogate-key", SURROGATE_KEY)
         for operation in write_operations(app.openapi())
@@ -413,11 +432,15 @@ properties gets hostile values in the free workspace)."""
 
 @pytest.mark.parametrize("group", list(GROUPS))
 async def test_defined_properties_of_every_type_refuse_a_hostile_value_cleanly(
-    app: FastAPI, hostile_client: httpx.AsyncClient, database: Database, group: str
+    app: FastAPI,
+    hostile_client: httpx.AsyncClient,
+    database: Database,
+    mail_server: MailServer,
+    group: str,
 ) -> None:
     """In a workspace without free properties, the value of a defined property of each type
     (on contacts, companies and memberships) is hostile."""
-    records = await records_in(hostile_client, database, {})
+    records = await records_in(hostile_client, database, {}, mail_server)
     operations = {op.name: op for op in write_operations(app.openapi())}
     cases = []
     for entity, name in ENTITY_OPERATIONS.items():
@@ -514,9 +537,9 @@ def generated_cases(operations: list[Operation]) -> list[Case]:
 
 
 async def test_generated_hostile_values_are_refused_cleanly(
-    app: FastAPI, hostile_client: httpx.AsyncClient, database: Database
+    app: FastAPI, hostile_client: httpx.AsyncClient, database: Database, mail_server: MailServer
 ) -> None:
-    records = await records_in(hostile_client, database, {"allowFreeProperties": True})
+    records = await records_in(hostile_client, database, {"allowFreeProperties": True}, mail_server)
     cases = generated_cases(write_operations(app.openapi()))
     assert len(cases) > GENERATED_EXAMPLES // 2
     failures = await run(records, database, cases)

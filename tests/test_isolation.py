@@ -9,9 +9,12 @@ its records (`rapport/kit/manifest.py`).
 from __future__ import annotations
 
 import re
+from collections.abc import AsyncIterator, Iterator
+from pathlib import Path
 from typing import Any
 
 import httpx
+import pytest
 from fastapi import FastAPI
 from fastapi.routing import APIRoute, iter_route_contexts
 
@@ -21,7 +24,8 @@ from rapport.kit.db import Database
 from rapport.kit.manifest import Sample
 from rapport.models import Tenant
 from rapport.worker.loop import Worker
-from tests.helpers import EVERY_WORKSPACE, Workspace, snapshot
+from tests.helpers import EVERY_WORKSPACE, Workspace, custom_client, snapshot
+from tests.mail.server import Certificate, MailServer, running_mail_server
 
 PUBLIC_PATHS = {"/api/v1/auth/login", "/healthz", "/readyz"}
 
@@ -59,7 +63,7 @@ async def _make(
             json=_filled(request.body, made),
             headers=owner.headers,
         )
-        assert response.status_code in (200, 201), f"{sample.parameter}: {response.text}"
+        assert response.status_code in (200, 201, 202), f"{sample.parameter}: {response.text}"
         if value is None:
             assert sample.value_at is not None
             value = made[sample.parameter] = _at(response.json(), sample.value_at)
@@ -72,6 +76,30 @@ async def _make(
 SAMPLES: dict[str, Sample] = {s.parameter: s for domain in DOMAINS for s in domain.samples}
 # Other spellings of the same record that must be just as invisible.
 ALIASES: dict[str, tuple[str, ...]] = {p: s.aliases for p, s in SAMPLES.items() if s.aliases}
+
+
+@pytest.fixture
+def mail_server(smtp_certificate: Certificate) -> Iterator[MailServer]:
+    """The SMTP server the mail sample's connection names: saving a connection logs in to its
+    server, so this one accepts the sample's login."""
+    connection = SAMPLES["connection_id"].requests[0].body
+    assert connection is not None
+    with running_mail_server(
+        smtp_certificate, username=connection["username"], password=connection["password"]
+    ) as server:
+        yield server
+
+
+@pytest.fixture
+async def client(database: Database, tmp_path: Path) -> AsyncIterator[httpx.AsyncClient]:
+    """The API of a server that may reach SMTP servers on loopback, such as `mail_server`."""
+    async with custom_client(database, tmp_path, allow_private_smtp=True) as http:
+        yield http
+
+
+def _provided(mail_server: MailServer) -> dict[str, str]:
+    """What samples name beside the records made before them: the walk's SMTP server."""
+    return {"smtp_host": mail_server.host, "smtp_port": str(mail_server.port)}
 
 
 def _routes(app: FastAPI) -> list[tuple[str, str]]:
@@ -130,6 +158,7 @@ async def test_every_route_hides_other_workspaces(
     database: Database,
     workspace: Workspace,
     other_workspace: Workspace,
+    mail_server: MailServer,
 ) -> None:
     owner, intruder = workspace, other_workspace
     async with database.transaction(
@@ -138,10 +167,11 @@ async def test_every_route_hides_other_workspaces(
         tenant = await session.get(Tenant, intruder.id)
         assert tenant is not None
         tenant.settings = {**tenant.settings, "rateLimits": {"write": "100000/minute"}}
-    seeded: dict[str, str] = {}
+    seeded = _provided(mail_server)
     for name, sample in SAMPLES.items():
         seeded[name] = await _make(sample, client, owner, database, seeded)
-    secrets = [str(owner.id), *seeded.values(), *[a for v in ALIASES.values() for a in v]]
+    records = [seeded[name] for name in SAMPLES]
+    secrets = [str(owner.id), *records, *[a for v in ALIASES.values() for a in v]]
     before = await snapshot(database)
     checked = 0
 
@@ -182,11 +212,15 @@ async def test_every_route_hides_other_workspaces(
 
 
 async def test_owner_reads_every_sample_on_every_route(
-    app: FastAPI, client: httpx.AsyncClient, workspace: Workspace, database: Database
+    app: FastAPI,
+    client: httpx.AsyncClient,
+    workspace: Workspace,
+    database: Database,
+    mail_server: MailServer,
 ) -> None:
     """The records the walk above points at are real: their owner reads each of them, in
     every spelling, on every GET route that names them, so the 404s above mean isolation."""
-    made: dict[str, str] = {}
+    made = _provided(mail_server)
     for name, sample in SAMPLES.items():
         made[name] = await _make(sample, client, workspace, database, made)
     read = 0

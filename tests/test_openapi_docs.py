@@ -1,7 +1,8 @@
 """The OpenAPI document explains every operation: a description, every parameter described, a
 request example and a response example, each accepted by its own schema; and every request
 example is accepted by a demo workspace (path parameters and id fields filled with its
-records)."""
+records, and the SMTP server of the outbound email connection example with a real one on
+loopback, which accepts the example's login)."""
 
 from __future__ import annotations
 
@@ -9,7 +10,8 @@ import copy
 import re
 import socket
 import uuid
-from collections.abc import Callable
+from collections.abc import AsyncIterator, Callable, Iterator
+from pathlib import Path
 from typing import Any
 
 import httpx
@@ -21,7 +23,8 @@ from rapport.demo.service import seed_demo
 from rapport.kit.context import Context
 from rapport.kit.db import Database
 from rapport.tenancy.service import WorkspaceService
-from tests.helpers import EVERY_WORKSPACE, Workspace, add_member, make_workspace
+from tests.helpers import EVERY_WORKSPACE, Workspace, add_member, custom_client, make_workspace
+from tests.mail.server import Certificate, MailServer, running_mail_server, trusting
 
 pytestmark = pytest.mark.usefixtures("app")
 
@@ -140,13 +143,46 @@ def public_dns(monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.setattr(socket, "getaddrinfo", fake)
 
 
+CONNECTIONS = f"{API}/outbound-email-connections"
+
+
+@pytest.fixture
+def mail_server(app: FastAPI, smtp_certificate: Certificate) -> Iterator[MailServer]:
+    """The SMTP server the outbound email connection example is sent to (the example names
+    smtp.example.com, which no test may reach): it accepts the example's login over
+    STARTTLS, with a certificate the client trusts meanwhile."""
+    spec = app.openapi()
+    example = request_example(spec, spec["paths"][CONNECTIONS]["post"])
+    with (
+        running_mail_server(
+            smtp_certificate, username=example["username"], password=example["password"]
+        ) as server,
+        trusting(smtp_certificate),
+    ):
+        yield server
+
+
+@pytest.fixture
+async def dev_client(database: Database, tmp_path: Path) -> AsyncIterator[httpx.AsyncClient]:
+    """The API of a server that may reach SMTP servers on loopback, such as `mail_server`."""
+    async with custom_client(database, tmp_path, allow_private_smtp=True) as http:
+        yield http
+
+
 class Demo:
     """The demo workspace's records, handed out so that no two operations share a contact."""
 
-    def __init__(self, client: httpx.AsyncClient, ws: Workspace, user_id: uuid.UUID) -> None:
+    def __init__(
+        self,
+        client: httpx.AsyncClient,
+        ws: Workspace,
+        user_id: uuid.UUID,
+        mail_server: MailServer,
+    ) -> None:
         self.client = client
         self.ws = ws
         self.user_id = user_id
+        self.mail_server = mail_server
         self.contacts: list[dict[str, Any]] = []
         self.companies: list[dict[str, Any]] = []
         self.tags: dict[str, str] = {}
@@ -194,7 +230,15 @@ async def filled(demo: Demo, path: str, body: Any) -> tuple[str, Any]:
         values["membership_id"] = await demo.membership_of(contact)
     if "{note_id}" in path:
         values["ref"], values["note_id"] = demo.created["note_contact"], demo.created["note_id"]
-    for name in ("activity_id", "task_id", "webhook_id", "pipeline_id", "stage_id", "lead_id"):
+    for name in (
+        "activity_id",
+        "task_id",
+        "webhook_id",
+        "connection_id",
+        "pipeline_id",
+        "stage_id",
+        "lead_id",
+    ):
         if name in demo.created:
             values[name] = demo.created[name]
     url = re.sub(r"\{(\w+)\}", lambda m: values[m.group(1)], path)
@@ -211,11 +255,14 @@ async def filled(demo: Demo, path: str, body: Any) -> tuple[str, Any]:
         "moveLeadsTo": lambda: next(s["id"] for s in stages if s["systemKey"] == "new"),
         "stageIds": lambda: [s["id"] for s in reversed(stages)],
         "leadId": lambda: demo.created["lead_id"],
+        "connectionId": lambda: demo.created["connection_id"],
     }
     body = copy.deepcopy(body)
     if isinstance(body, dict):
         for field in body.keys() & ids.keys():
             body[field] = ids[field]()
+    if path == CONNECTIONS:
+        body.update(host=demo.mail_server.host, port=demo.mail_server.port)
     if CREATES.get(path) == "note_id":
         demo.created["note_contact"] = contact["id"]
     return url, body
@@ -229,27 +276,29 @@ CREATES = {
     f"{API}/pipeline-stages": "stage_id",
     f"{API}/leads": "lead_id",
     f"{API}/contacts/{{ref}}/notes": "note_id",
+    CONNECTIONS: "connection_id",
 }
 """Operations whose record a later example updates, and the path parameter naming it."""
 
 
-def run_order(item: tuple[str, str, dict[str, Any]]) -> tuple[int, str]:
-    """Creates first (later updates name what they made), the workspace's own settings last
-    (they may lower its rate limits)."""
+def run_order(item: tuple[str, str, dict[str, Any]]) -> tuple[int, bool, str]:
+    """Creates first (later updates name what they made), a connection before the email sent
+    through it, the workspace's own settings last (they may lower its rate limits)."""
     path, method, _operation = item
     rank = 2 if path.endswith("/workspace") else (0 if method == "post" else 1)
-    return rank, path
+    return rank, path != CONNECTIONS, path
 
 
 @pytest.mark.usefixtures("public_dns")
 async def test_every_request_example_is_accepted_by_the_demo_workspace(
-    app: FastAPI, client: httpx.AsyncClient, database: Database
+    app: FastAPI, dev_client: httpx.AsyncClient, database: Database, mail_server: MailServer
 ) -> None:
     spec = app.openapi()
     demo_ws = await make_workspace(database, "Demo workspace", settings={})
     async with database.transaction(workspace=demo_ws.id) as session:
         await seed_demo(Context.bound(session, demo_ws.id), count=60, seed=3)
-    demo = Demo(client, demo_ws, await add_member(database, demo_ws, "owner@example.com"))
+    owner = await add_member(database, demo_ws, "owner@example.com")
+    demo = Demo(dev_client, demo_ws, owner, mail_server)
     await demo.load()
     with_bodies = sorted(
         ((p, m, op) for p, m, op in operations(spec) if "requestBody" in op), key=run_order
@@ -264,7 +313,7 @@ async def test_every_request_example_is_accepted_by_the_demo_workspace(
     refused = []
     for path, method, operation in with_bodies:
         url, body = await filled(demo, path, request_example(spec, operation))
-        response = await client.request(method, url, json=body, headers=demo_ws.headers)
+        response = await dev_client.request(method, url, json=body, headers=demo_ws.headers)
         if response.status_code >= 300:
             refused.append(f"{method.upper()} {path} -> {response.status_code} {response.text}")
             continue

@@ -180,6 +180,16 @@ class ActivityService:
             data["changes"] = changes_between(before, record)
         self.events.record(event_type, "activity", activity.id, data)
 
+    async def set_property(self, activity_id: uuid.UUID, key: str, value: Any) -> Activity | None:
+        """Set one key of the activity's properties and keep the others: how the domain that
+        logged an activity records what became of it (an email's delivery status). None when
+        the activity was deleted meanwhile; emits `activity.updated` if the value changed."""
+        activity = await self.repo.get(activity_id)
+        if activity is None:
+            return None
+        patch = ActivityUpdate(properties={**activity.properties, key: value})
+        return await self.update(activity, patch)
+
 
 def _ensure_note_content(kind: ActivityType, content: str | None) -> None:
     """A note is its content: a NOTE without any is refused, however it is written."""

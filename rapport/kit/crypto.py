@@ -1,4 +1,4 @@
-"""Secrets Rapport must read back (webhook signing secrets, later SMTP passwords), kept in the
+"""Secrets Rapport must read back (webhook signing secrets, SMTP passwords), kept in the
 database encrypted with a key derived from the app's secret key.
 
 AES-256-GCM (`cryptography`), with one key per purpose derived by HKDF-SHA256 from the secret

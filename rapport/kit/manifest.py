@@ -19,7 +19,9 @@ from rapport.kit.hooks import LinkResolver, RemovalHook, WorkspaceSetup
 @dataclass(frozen=True)
 class SampleRequest:
     """One API call; `{name}` in the path, and string values of the body that are exactly
-    `{name}`, are filled with records made before (by path parameter name)."""
+    `{name}`, are filled with records made before (by path parameter name), or with what the
+    isolation walk provides: `{smtp_host}` and `{smtp_port}` name a test SMTP server that
+    accepts the login of the body they are in."""
 
     method: str
     path: str

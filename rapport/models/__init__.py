@@ -8,6 +8,13 @@ from rapport.models.contacts import Contact, ContactStatus, LifecycleStage, Live
 from rapport.models.events import Event, EventCursor
 from rapport.models.jobs import Job, JobState
 from rapport.models.leads import Lead, LeadStageChange
+from rapport.models.mail import (
+    MailChannel,
+    OutboundEmail,
+    OutboundEmailConnection,
+    OutboundEmailStatus,
+    TlsMode,
+)
 from rapport.models.pipelines import Pipeline, PipelineStage, StageKind
 from rapport.models.properties import (
     PropertyDefinition,
@@ -50,8 +57,12 @@ __all__ = [
     "LeadStageChange",
     "LifecycleStage",
     "LiveCount",
+    "MailChannel",
     "Membership",
     "MembershipRole",
+    "OutboundEmail",
+    "OutboundEmailConnection",
+    "OutboundEmailStatus",
     "Pipeline",
     "PipelineStage",
     "PropertyDefinition",
@@ -66,6 +77,7 @@ __all__ = [
     "Task",
     "TaskStatus",
     "Tenant",
+    "TlsMode",
     "User",
     "Webhook",
     "WebhookAttempt",

@@ -1,7 +1,8 @@
-"""Outbound HTTP for webhooks: where a URL may point (the SSRF guard), and the signed POST.
+"""Outbound HTTP for webhooks: where a URL may point, and the signed POST.
 
 A webhook URL is checked when it is saved and again at every delivery, because what a name
-resolves to can change. The delivery then connects to the address that was checked (the
+resolves to can change; its host's addresses are judged by the shared guard
+(`rapport.kit.netguard`). The delivery then connects to the address that was checked (the
 request carries the original Host header and TLS server name), so a name cannot resolve to a
 public address for the check and a private one for the connection.
 """
@@ -9,8 +10,6 @@ public address for the check and a private one for the connection.
 from __future__ import annotations
 
 import asyncio
-import ipaddress
-import socket
 import time
 from dataclasses import dataclass
 from datetime import datetime
@@ -20,7 +19,9 @@ from urllib.parse import SplitResult, urlsplit
 import httpx
 
 from rapport import __version__
+from rapport.kit import netguard
 from rapport.kit.clock import utcnow
+from rapport.kit.netguard import IPAddress
 from rapport.kit.normalize import is_host_name
 from rapport.webhooks.signing import signature
 
@@ -28,8 +29,6 @@ CONNECT_TIMEOUT_SECONDS = 5.0
 TOTAL_TIMEOUT_SECONDS = 10.0
 RESPONSE_EXCERPT_BYTES = 1024
 USER_AGENT = f"Rapport-Webhooks/{__version__}"
-
-IPAddress = ipaddress.IPv4Address | ipaddress.IPv6Address
 
 
 class UnsafeUrl(Exception):
@@ -70,39 +69,15 @@ def parse_url(url: str, *, allow_private: bool) -> SplitResult:
     return parts
 
 
-def _kind(address: IPAddress) -> str | None:
-    """Why an address is off limits (None for a public address)."""
-    if isinstance(address, ipaddress.IPv6Address):  # IPv4 inside IPv6 is judged as IPv4
-        teredo = address.teredo[1] if address.teredo else None
-        address = address.ipv4_mapped or address.sixtofour or teredo or address
-    for kind in ("loopback", "private", "link_local", "multicast", "unspecified", "reserved"):
-        if getattr(address, f"is_{kind}"):
-            return kind.replace("_", "-")
-    return None if address.is_global else "non-public"
-
-
 async def resolve(host: str, port: int, *, allow_private: bool) -> list[IPAddress]:
     """The addresses to connect to; UnsafeUrl if the name does not resolve or any address it
-    resolves to is loopback, private, link-local or otherwise not public."""
+    resolves to is loopback, private, link-local or otherwise not public (`kit.netguard`)."""
     try:
-        addresses: list[IPAddress] = [ipaddress.ip_address(host)]
-    except ValueError:
-        loop = asyncio.get_running_loop()
-        try:
-            async with asyncio.timeout(CONNECT_TIMEOUT_SECONDS):
-                infos = await loop.getaddrinfo(host, port, type=socket.SOCK_STREAM)
-        except (OSError, TimeoutError) as exc:
-            raise UnsafeUrl(f"The host {host!r} does not resolve") from exc
-        addresses = list(dict.fromkeys(ipaddress.ip_address(info[4][0]) for info in infos))
-    if not allow_private:
-        for address in addresses:
-            kind = _kind(address)
-            if kind is not None:
-                raise UnsafeUrl(
-                    f"The host {host!r} resolves to {address}, a {kind} address; webhooks only "
-                    f"reach public addresses ({_DEVELOPMENT})"
-                )
-    return addresses
+        return await netguard.resolve(host, port, allow_private=allow_private)
+    except netguard.Unresolvable as exc:
+        raise UnsafeUrl(str(exc)) from exc
+    except netguard.OffLimits as exc:
+        raise UnsafeUrl(f"{exc}; webhooks only reach public addresses ({_DEVELOPMENT})") from exc
 
 
 async def check_url(url: str, *, allow_private: bool) -> None:

@@ -1,0 +1,223 @@
+"""What an outbound email is made of: HTML cleaned of anything active, a plain-text part
+derived from it when none is given, and the MIME message sent."""
+
+from __future__ import annotations
+
+import re
+import uuid
+from datetime import datetime
+from email.headerregistry import Address
+from email.message import EmailMessage
+from email.utils import format_datetime
+from html.parser import HTMLParser
+
+import nh3
+from email_validator import EmailNotValidError, validate_email
+
+# Beside nh3's defaults: the layout attributes HTML email is written with, and inline styles
+# limited to presentation (no url(), no positioning over the mail client's own interface).
+_LAYOUT = {"align", "valign", "width", "height", "bgcolor", "border", "style"}
+_ATTRIBUTES = {
+    "*": {"title", "lang", "dir", "style"},
+    "a": {"href"},
+    "img": {"src", "alt", "width", "height", "border"},
+    "table": _LAYOUT | {"cellpadding", "cellspacing"},
+    "td": _LAYOUT | {"colspan", "rowspan"},
+    "th": _LAYOUT | {"colspan", "rowspan"},
+    "tr": _LAYOUT,
+    "div": {"align"},
+    "p": {"align"},
+    "col": {"span", "width"},
+    "colgroup": {"span", "width"},
+}
+_STYLE_PROPERTIES = {
+    "background-color",
+    "border",
+    "border-bottom",
+    "border-collapse",
+    "border-color",
+    "border-left",
+    "border-radius",
+    "border-right",
+    "border-style",
+    "border-top",
+    "border-width",
+    "color",
+    "display",
+    "font",
+    "font-family",
+    "font-size",
+    "font-style",
+    "font-weight",
+    "height",
+    "letter-spacing",
+    "line-height",
+    "margin",
+    "margin-bottom",
+    "margin-left",
+    "margin-right",
+    "margin-top",
+    "max-width",
+    "min-width",
+    "padding",
+    "padding-bottom",
+    "padding-left",
+    "padding-right",
+    "padding-top",
+    "text-align",
+    "text-decoration",
+    "text-transform",
+    "vertical-align",
+    "white-space",
+    "width",
+}
+
+# Their text is no part of the email's body (a whole document's <title> included).
+_DROPPED_WITH_CONTENT = {"script", "style", "template", "title"}
+
+
+def sanitize_html(html: str) -> str:
+    """The HTML with scripts, style sheets, event handlers, forms, frames and unsafe URLs
+    removed (nh3, an allow-list); the layout attributes and inline presentation styles of
+    HTML email are kept."""
+    return nh3.clean(
+        html,
+        attributes=_ATTRIBUTES,
+        clean_content_tags=_DROPPED_WITH_CONTENT,
+        filter_style_properties=_STYLE_PROPERTIES,
+    )
+
+
+_BLOCKS = {
+    "address",
+    "article",
+    "aside",
+    "blockquote",
+    "div",
+    "dl",
+    "figure",
+    "footer",
+    "h1",
+    "h2",
+    "h3",
+    "h4",
+    "h5",
+    "h6",
+    "header",
+    "hr",
+    "ol",
+    "p",
+    "pre",
+    "section",
+    "table",
+    "ul",
+}
+_LINES = {"br", "dd", "dt", "li", "tr", "caption", "figcaption"}
+_HIDDEN = {"head", "script", "style", "template", "title"}
+
+
+class _TextOf(HTMLParser):
+    """Collects the readable text of HTML: a blank line between blocks, a line per list
+    item, table row or <br>, links followed by their address."""
+
+    def __init__(self) -> None:
+        super().__init__(convert_charrefs=True)
+        self.parts: list[str] = []
+        self.hidden = 0
+        self.preformatted = 0
+        self.links: list[str | None] = []
+
+    def handle_starttag(self, tag: str, attrs: list[tuple[str, str | None]]) -> None:
+        if tag in _HIDDEN:
+            self.hidden += 1
+        elif tag in _BLOCKS:
+            self.parts.append("\n\n")
+            self.preformatted += tag == "pre"
+        elif tag in _LINES:
+            self.parts.append("\n- " if tag == "li" else "\n")
+        elif tag in ("td", "th"):
+            self.parts.append(" ")
+        elif tag == "img":
+            alt = dict(attrs).get("alt")
+            if alt:
+                self.parts.append(alt)
+        if tag == "a":
+            self.links.append(dict(attrs).get("href"))
+
+    def handle_endtag(self, tag: str) -> None:
+        if tag in _HIDDEN:
+            self.hidden = max(0, self.hidden - 1)
+        elif tag in _BLOCKS:
+            self.parts.append("\n\n")
+            self.preformatted = max(0, self.preformatted - (tag == "pre"))
+        elif tag == "a" and self.links:
+            href = self.links.pop()
+            if href and not href.startswith("#") and href not in self.parts[-1:]:
+                self.parts.append(f" ({href.removeprefix('mailto:')})")
+
+    def handle_data(self, data: str) -> None:
+        if self.hidden:
+            return
+        self.parts.append(data if self.preformatted else re.sub(r"\s+", " ", data))
+
+
+def text_of(html: str) -> str:
+    """A plain-text rendering of the HTML, for the text/plain part of an email."""
+    parser = _TextOf()
+    parser.feed(html)
+    parser.close()
+    text = "".join(parser.parts)
+    lines = [line.strip() for line in text.splitlines()]
+    return re.sub(r"\n{3,}", "\n\n", "\n".join(lines)).strip()
+
+
+def message_id_for(email_id: uuid.UUID, from_address: str) -> str:
+    """A Message-ID unique to the email (its id, at the sender's domain): the same on every
+    attempt, so a copy sent twice after a lost answer reads as one message."""
+    return f"<{email_id}@{from_address.rpartition('@')[2]}>"
+
+
+def ascii_address(address: str) -> str:
+    """The address as SMTP without the SMTPUTF8 extension carries it (a Unicode domain in its
+    ASCII form); ValueError if it is not an address, or has non-ASCII characters before the @
+    (which Rapport cannot send to or from yet)."""
+    try:
+        checked = validate_email(address.strip(), check_deliverability=False)
+    except EmailNotValidError as exc:
+        raise ValueError(str(exc)) from exc
+    if checked.ascii_email is None:
+        raise ValueError(
+            "Addresses with non-ASCII characters before the @ are not supported (SMTPUTF8)"
+        )
+    return checked.ascii_email
+
+
+def header_address(address: str, display_name: str | None = None) -> Address:
+    """The address as a header holds it; ValueError if it cannot be written in one."""
+    if any(char in address for char in "\r\n") or (
+        display_name and any(char in display_name for char in "\r\n")
+    ):
+        raise ValueError("Line breaks are not allowed")
+    return Address(display_name=display_name or "", addr_spec=address)
+
+
+def build_message(
+    *,
+    sender: Address,
+    recipient: str,
+    subject: str,
+    html: str,
+    text: str,
+    message_id: str,
+    date: datetime,
+) -> EmailMessage:
+    """A multipart/alternative message: the plain-text part first, the HTML part preferred."""
+    message = EmailMessage()
+    message["From"] = sender
+    message["To"] = header_address(recipient)
+    message["Subject"] = subject
+    message["Date"] = format_datetime(date)
+    message["Message-ID"] = message_id
+    message.set_content(text)
+    message.add_alternative(html, subtype="html")
+    return message

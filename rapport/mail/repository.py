@@ -1,0 +1,51 @@
+"""Every query on outbound email connections and outbound emails."""
+
+from __future__ import annotations
+
+import uuid
+from typing import Any, ClassVar
+
+from rapport.kit.envelope import PageMeta
+from rapport.kit.errors import AppError, taken
+from rapport.kit.pagination import PageRequest, paginate
+from rapport.kit.repository import Repository
+from rapport.models.mail import OutboundEmail, OutboundEmailConnection
+
+
+def name_taken(existing_id: uuid.UUID | None = None) -> AppError:
+    return taken(
+        "An outbound email connection with this name already exists",
+        "EMAIL_CONNECTION_NAME_EXISTS",
+        "name",
+        existing_id,
+    )
+
+
+class ConnectionRepository(Repository[OutboundEmailConnection]):
+    model = OutboundEmailConnection
+    sort_columns: ClassVar[dict[str, Any]] = {
+        "createdAt": OutboundEmailConnection.created_at,
+        "updatedAt": OutboundEmailConnection.updated_at,
+        "name": OutboundEmailConnection.name,
+    }
+    unique_violations: ClassVar[dict[str, Any]] = {
+        "uq_outbound_email_connections_tenant_name": name_taken,
+        "outbound_email_connections.tenant_id, outbound_email_connections.name": name_taken,
+    }
+
+    async def page(self, request: PageRequest) -> tuple[list[OutboundEmailConnection], PageMeta]:
+        return await paginate(
+            self.session, self.select(), request, self.sort_columns, OutboundEmailConnection.id
+        )
+
+    async def by_name(
+        self, name: str, exclude_id: uuid.UUID | None = None
+    ) -> OutboundEmailConnection | None:
+        conditions = [OutboundEmailConnection.name == name]
+        if exclude_id is not None:
+            conditions.append(OutboundEmailConnection.id != exclude_id)
+        return await self.first(*conditions)
+
+
+class OutboundEmailRepository(Repository[OutboundEmail]):
+    model = OutboundEmail
