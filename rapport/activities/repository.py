@@ -7,7 +7,7 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Any, ClassVar
 
-from sqlalchemy import Select
+from sqlalchemy import Select, and_, func, or_, select
 
 from rapport.kit.envelope import PageMeta
 from rapport.kit.pagination import PageRequest, paginate
@@ -67,3 +67,17 @@ class ActivityRepository(Repository[Activity]):
         return self.select(Activity.contact_id).where(
             Activity.module == module, Activity.contact_id.is_not(None)
         )
+
+    async def count_by_type_logged_by(
+        self, user_id: uuid.UUID, api_key_ids: Select[Any], start: datetime, end: datetime
+    ) -> dict[ActivityType, int]:
+        logged_by = or_(
+            and_(Activity.actor_type == "user", Activity.actor_id == user_id),
+            and_(Activity.actor_type == "api_key", Activity.actor_id.in_(api_key_ids)),
+        )
+        result = await self.session.execute(
+            select(Activity.type, func.count())
+            .where(Activity.occurred_at.between(start, end), logged_by)
+            .group_by(Activity.type)
+        )
+        return {kind: count for kind, count in result.all()}
