@@ -114,7 +114,7 @@ class LeadService:
     async def out(self, leads: Iterable[Lead]) -> list[LeadOut]:
         leads = list(leads)
         pipelines = list({lead.pipeline_id for lead in leads})
-        stages = {v.stage.id: v.stage for v in await self.pipelines.stage_views(pipelines)}
+        stages = {s.id: s for s in await self.pipelines.stages.of_pipelines(pipelines)}
         return [lead_out(lead, stages[lead.stage_id]) for lead in leads]
 
     async def one_out(self, lead: Lead) -> LeadOut:
