@@ -9,6 +9,7 @@ from rapport.activities.manifest import MANIFEST as ACTIVITIES
 from rapport.auth.manifest import MANIFEST as AUTH
 from rapport.companies.manifest import MANIFEST as COMPANIES
 from rapport.contacts.manifest import MANIFEST as CONTACTS
+from rapport.dashboard.manifest import MANIFEST as DASHBOARD
 from rapport.events import catalog
 from rapport.events.manifest import MANIFEST as EVENTS
 from rapport.kit import hooks
@@ -38,6 +39,7 @@ DOMAINS: tuple[Manifest, ...] = (
     TODOS,
     SALES,
     MAIL,
+    DASHBOARD,
     EVENTS,
     WEBHOOKS,
     WORKER,

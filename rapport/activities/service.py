@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import uuid
 from dataclasses import replace
+from datetime import datetime
 from typing import TYPE_CHECKING, Any
 
 from pydantic.alias_generators import to_camel
@@ -189,6 +190,15 @@ class ActivityService:
             return None
         patch = ActivityUpdate(properties={**activity.properties, key: value})
         return await self.update(activity, patch)
+
+    async def count_by_type_logged_by(
+        self, user_id: uuid.UUID, api_key_ids: Select[Any], start: datetime, end: datetime
+    ) -> dict[str, int]:
+        """How many activities of each type (every type, 0 for none) occurred between `start`
+        and `end` (both included) that the user logged: signed in, or through one of
+        `api_key_ids` (a subquery of the API keys the user created)."""
+        counts = await self.repo.count_by_type_logged_by(user_id, api_key_ids, start, end)
+        return {kind.value: counts.get(kind, 0) for kind in ActivityType}
 
 
 def _ensure_note_content(kind: ActivityType, content: str | None) -> None:

@@ -7,7 +7,7 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Any, ClassVar
 
-from sqlalchemy import select, update
+from sqlalchemy import Select, select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from rapport.kit.envelope import PageMeta
@@ -120,3 +120,6 @@ class ApiKeyRepository(Repository[ApiKey]):
 
     async def page(self, request: PageRequest) -> tuple[list[ApiKey], PageMeta]:
         return await paginate(self.session, self.select(), request, self.sort_columns, ApiKey.id)
+
+    def ids_created_by(self, user_id: uuid.UUID) -> Select[Any]:
+        return self.select(ApiKey.id).where(ApiKey.created_by_user_id == user_id)

@@ -6,6 +6,7 @@ import uuid
 from datetime import datetime
 from typing import Any
 
+from sqlalchemy import Select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from rapport.auth.credentials import (
@@ -114,6 +115,11 @@ class ApiKeyService:
             key.revoked_at = utcnow()
             await self.repo.flush()
         return key
+
+    def ids_created_by(self, user_id: uuid.UUID) -> Select[Any]:
+        """A subquery of the ids of the workspace's keys that the user created (revoked and
+        expired ones too)."""
+        return self.repo.ids_created_by(user_id)
 
 
 async def acting_user_id(context: Context) -> uuid.UUID | None:

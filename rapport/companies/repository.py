@@ -3,9 +3,10 @@
 from __future__ import annotations
 
 import uuid
+from datetime import datetime
 from typing import Any, ClassVar
 
-from sqlalchemy import Select, or_
+from sqlalchemy import Select, func, or_, select
 from sqlalchemy.orm import selectinload
 
 from rapport.companies.filters import CompanyFilters
@@ -96,6 +97,12 @@ class CompanyRepository(Repository[Company]):
         if exclude_id is not None:
             conditions.append(Company.id != exclude_id)
         return await self.first(*conditions)
+
+    async def count_created_between(self, start: datetime, end: datetime) -> int:
+        count = await self.session.scalar(
+            select(func.count()).select_from(Company).where(Company.created_at.between(start, end))
+        )
+        return int(count or 0)
 
 
 class MembershipRepository(Repository[CompanyMembership]):

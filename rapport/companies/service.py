@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import uuid
 from dataclasses import replace
+from datetime import datetime
 from typing import TYPE_CHECKING, Any
 
 from sqlalchemy import Select
@@ -196,6 +197,10 @@ class CompanyService:
         )
         if holder:
             raise external_id_taken(holder.id)
+
+    async def count_created_between(self, start: datetime, end: datetime) -> int:
+        """How many companies were created between `start` and `end` (both included)."""
+        return await self.repo.count_created_between(start, end)
 
 
 class MembershipService:

@@ -238,6 +238,14 @@ class ContactRepository(Repository[Contact]):
         stmt = self.select().where(or_(*matches), _LIVE).limit(limit)
         return list((await self.session.execute(stmt)).scalars())
 
+    async def count_live_created_between(self, start: datetime, end: datetime) -> int:
+        count = await self.session.scalar(
+            select(func.count())
+            .select_from(Contact)
+            .where(_LIVE, Contact.created_at.between(start, end))
+        )
+        return int(count or 0)
+
 
 def _escaped(term: str) -> str:
     """`term` folded as `search_text` is, its LIKE wildcards taken literally (escape `/`)."""

@@ -330,6 +330,11 @@ class ContactService:
         if holder:
             raise external_id_taken(holder)
 
+    async def count_created_between(self, start: datetime, end: datetime) -> int:
+        """How many of the live contacts (neither deleted nor merged) were created between
+        `start` and `end` (both included)."""
+        return await self.repo.count_live_created_between(start, end)
+
 
 def _record(contact: Contact) -> dict[str, Any]:
     """The contact as the API shows it, which is also what events and webhooks carry."""

@@ -28,6 +28,17 @@ class Lead(TenantOwned, IdMixin, TimestampMixin, Base):
         Index("ix_leads_contact", "tenant_id", "contact_id"),
         Index("ix_leads_company", "tenant_id", "company_id"),
         Index("ix_leads_owner", "tenant_id", "owner_user_id"),
+        # The dashboard's open pipeline, summed from the index alone.
+        Index(
+            "ix_leads_status_stage_amounts",
+            "tenant_id",
+            "status",
+            "stage_id",
+            "currency",
+            "value_minor",
+            "probability_pct",
+        ),
+        Index("ix_leads_closed", "tenant_id", "closed_at"),
     )
 
     title: Mapped[str] = mapped_column(String(300))
@@ -66,7 +77,14 @@ class LeadStageChange(TenantOwned, IdMixin, Base):
     __tablename__ = "lead_stage_changes"
     __table_args__ = (
         Index("ix_lead_stage_changes_lead", "tenant_id", "lead_id", "changed_at"),
-        Index("ix_lead_stage_changes_changed", "tenant_id", "changed_at"),
+        # The dashboard's time in stage over a period, from the index alone.
+        Index(
+            "ix_lead_stage_changes_changed",
+            "tenant_id",
+            "changed_at",
+            "from_stage_id",
+            "seconds_in_from_stage",
+        ),
     )
 
     lead_id: Mapped[uuid.UUID] = mapped_column(ForeignKey("leads.id", ondelete="CASCADE"))

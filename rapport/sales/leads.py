@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import uuid
 from collections.abc import Iterable
+from datetime import datetime
 from typing import Any
 
 from pydantic.alias_generators import to_camel
@@ -28,6 +29,7 @@ from rapport.models.leads import Lead, LeadStageChange
 from rapport.models.pipelines import PipelineStage, StageKind
 from rapport.models.properties import PropertyEntity
 from rapport.properties.service import PropertyRules
+from rapport.sales.figures import ClosedLeadGroup, OpenLeadGroup, StageExits
 from rapport.sales.lead_schemas import (
     LeadActivityCreate,
     LeadCreate,
@@ -427,6 +429,52 @@ class LeadService:
         if before is not None:
             data["changes"] = changes_between(before, record)
         self.events.record(event_type, "lead", lead.id, data)
+
+    # --- figures ---------------------------------------------------------------------------
+
+    async def open_groups(
+        self,
+        pipeline_id: uuid.UUID | None,
+        owner_user_id: uuid.UUID | None = None,
+        unassigned: bool = False,
+    ) -> list[OpenLeadGroup]:
+        """The open leads now (of one pipeline or of all, of one owner, of none or of anyone),
+        counted and summed by stage and currency."""
+        return await self.repo.open_groups(
+            LeadFilters(pipeline_id=pipeline_id, owner_user_id=owner_user_id, unassigned=unassigned)
+        )
+
+    async def closed_groups(
+        self,
+        start: datetime,
+        end: datetime,
+        pipeline_id: uuid.UUID | None,
+        owner_user_id: uuid.UUID | None = None,
+        unassigned: bool = False,
+    ) -> list[ClosedLeadGroup]:
+        """The leads closed between `start` and `end` (both included) that are won or lost
+        now, counted and summed by status and currency."""
+        return await self.repo.closed_groups(
+            LeadFilters(
+                pipeline_id=pipeline_id, owner_user_id=owner_user_id, unassigned=unassigned
+            ),
+            start,
+            end,
+        )
+
+    async def stage_exits(
+        self,
+        stage_ids: list[uuid.UUID],
+        start: datetime,
+        end: datetime,
+        owner_user_id: uuid.UUID | None = None,
+        unassigned: bool = False,
+    ) -> list[StageExits]:
+        """The moves out of these stages recorded between `start` and `end` (both included):
+        how many per stage, and the seconds the leads had sat in it."""
+        return await self.repo.stage_exits(
+            LeadFilters(owner_user_id=owner_user_id, unassigned=unassigned), stage_ids, start, end
+        )
 
 
 def _title(value: str | None) -> str:

@@ -10,12 +10,14 @@ from typing import Any, ClassVar
 
 from sqlalchemy import Select, func, select, update
 
+from rapport.kit.aggregates import exact_sum, seconds_between, summed
 from rapport.kit.envelope import PageMeta
 from rapport.kit.errors import AppError, Conflict, taken
 from rapport.kit.pagination import PageRequest, paginate
 from rapport.kit.repository import Repository
 from rapport.models.leads import Lead, LeadStageChange
 from rapport.models.pipelines import Pipeline, PipelineStage, StageKind
+from rapport.sales.figures import ClosedLeadGroup, OpenLeadGroup, StageExits
 
 
 def pipeline_name_taken() -> AppError:
@@ -107,6 +109,24 @@ class StageRepository(Repository[PipelineStage]):
         )
         return int(count or 0)
 
+    async def in_pipeline_order(self, pipeline_id: uuid.UUID | None) -> list[PipelineStage]:
+        """The stages of one pipeline, or of every pipeline (in the pipelines' order), each
+        pipeline's in its order."""
+        stmt = (
+            self.select()
+            .join(Pipeline, Pipeline.id == PipelineStage.pipeline_id)
+            .order_by(
+                Pipeline.sort_order,
+                Pipeline.created_at,
+                Pipeline.id,
+                PipelineStage.sort_order,
+                PipelineStage.id,
+            )
+        )
+        if pipeline_id is not None:
+            stmt = stmt.where(PipelineStage.pipeline_id == pipeline_id)
+        return list((await self.session.execute(stmt)).scalars())
+
 
 @dataclass(frozen=True)
 class LeadFilters:
@@ -197,3 +217,95 @@ class LeadRepository(Repository[Lead]):
             .order_by(LeadStageChange.changed_at, LeadStageChange.id)
         )
         return list(result.scalars())
+
+    async def open_groups(self, f: LeadFilters) -> list[OpenLeadGroup]:
+        """The open leads the filters select, grouped by stage and currency."""
+        probability = func.coalesce(Lead.probability_pct, PipelineStage.default_probability_pct)
+        # value x probability // 100 as on the lead, without the product leaving 64 bits.
+        weighted = (Lead.value_minor // 100) * probability + (
+            Lead.value_minor % 100
+        ) * probability // 100
+        stmt = (
+            self._filtered(f)
+            .with_only_columns(
+                Lead.stage_id,
+                Lead.currency,
+                func.count().label("leads"),
+                func.count(Lead.value_minor).label("valued"),
+                *exact_sum(Lead.value_minor, "value"),
+                *exact_sum(weighted, "weighted"),
+            )
+            .join_from(Lead, PipelineStage, PipelineStage.id == Lead.stage_id)
+            .where(Lead.status == StageKind.OPEN)
+            .group_by(Lead.stage_id, Lead.currency)
+        )
+        return [
+            OpenLeadGroup(
+                stage_id=row.stage_id,
+                currency=row.currency,
+                leads=row.leads,
+                valued=row.valued,
+                value_minor=summed(row, "value"),
+                weighted_minor=summed(row, "weighted"),
+            )
+            for row in await self.session.execute(stmt)
+        ]
+
+    async def closed_groups(
+        self, f: LeadFilters, start: datetime, end: datetime
+    ) -> list[ClosedLeadGroup]:
+        """The leads the filters select that were closed between `start` and `end` (both
+        included) and are won or lost, grouped by status and currency."""
+        stmt = (
+            self._filtered(f)
+            .with_only_columns(
+                Lead.status,
+                Lead.currency,
+                func.count().label("leads"),
+                func.count(Lead.value_minor).label("valued"),
+                *exact_sum(Lead.value_minor, "value"),
+                func.sum(seconds_between(Lead.closed_at, Lead.created_at)).label("seconds_open"),
+            )
+            .where(
+                Lead.status.in_((StageKind.WON, StageKind.LOST)),
+                Lead.closed_at.between(start, end),
+            )
+            .group_by(Lead.status, Lead.currency)
+        )
+        return [
+            ClosedLeadGroup(
+                won=row.status == StageKind.WON,
+                currency=row.currency,
+                leads=row.leads,
+                valued=row.valued,
+                value_minor=summed(row, "value"),
+                seconds_open=float(row.seconds_open or 0),
+            )
+            for row in await self.session.execute(stmt)
+        ]
+
+    async def stage_exits(
+        self, f: LeadFilters, stage_ids: Sequence[uuid.UUID], start: datetime, end: datetime
+    ) -> list[StageExits]:
+        """How often leads the filters select left each of these stages between `start` and
+        `end` (both included), and how long they had sat in it."""
+        stmt = (
+            select(
+                LeadStageChange.from_stage_id,
+                func.count(LeadStageChange.seconds_in_from_stage).label("exits"),
+                func.sum(LeadStageChange.seconds_in_from_stage).label("seconds"),
+            )
+            .where(
+                LeadStageChange.from_stage_id.in_(stage_ids),
+                LeadStageChange.changed_at.between(start, end),
+            )
+            .group_by(LeadStageChange.from_stage_id)
+        )
+        if f != LeadFilters():
+            stmt = stmt.where(
+                LeadStageChange.lead_id.in_(self._filtered(f).with_only_columns(Lead.id))
+            )
+        return [
+            StageExits(stage_id=row.from_stage_id, exits=row.exits, seconds=int(row.seconds or 0))
+            for row in await self.session.execute(stmt)
+        ]

@@ -389,6 +389,15 @@ class PipelineService:
             data["changes"] = changes
         self.events.record(event_type, "pipeline_stage", view.stage.id, data)
 
+    # --- figures ---------------------------------------------------------------------------
+
+    async def stages_in_order(self, pipeline_id: uuid.UUID | None) -> list[PipelineStage]:
+        """The stages of one pipeline (404 if it is not in the workspace), or of every
+        pipeline: the pipelines in their order, each one's stages in theirs."""
+        if pipeline_id is not None:
+            await self.pipeline(pipeline_id)
+        return await self.stages.in_pipeline_order(pipeline_id)
+
 
 def _check_stage_set(specs: list[StageSpec]) -> None:
     kinds = {spec.kind for spec in specs}

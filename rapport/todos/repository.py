@@ -7,6 +7,8 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Any, ClassVar
 
+from sqlalchemy import and_, case, func, select
+
 from rapport.kit.envelope import PageMeta
 from rapport.kit.pagination import PageRequest, paginate
 from rapport.kit.repository import Repository
@@ -50,3 +52,21 @@ class TaskRepository(Repository[Task]):
         if f.due_after is not None:
             stmt = stmt.where(Task.due_at >= f.due_after)
         return await paginate(self.session, stmt, request, self.sort_columns, Task.id)
+
+    async def open_counts_of_assignee(
+        self, user_id: uuid.UUID, start: datetime, end: datetime, now: datetime
+    ) -> dict[str, int]:
+        due_in_period = and_(Task.due_at >= now, Task.due_at.between(start, end))
+        row = (
+            await self.session.execute(
+                select(
+                    func.count(case((due_in_period, 1))).label("due_in_period"),
+                    func.count(case((Task.due_at < now, 1))).label("overdue"),
+                    func.count(case((Task.due_at.is_(None), 1))).label("no_due_date"),
+                ).where(
+                    Task.assignee_user_id == user_id,
+                    Task.status.in_((TaskStatus.OPEN, TaskStatus.IN_PROGRESS)),
+                )
+            )
+        ).one()
+        return dict(row._mapping)

@@ -4,6 +4,7 @@ time."""
 from __future__ import annotations
 
 import uuid
+from datetime import datetime
 from typing import Any
 
 from pydantic.alias_generators import to_camel
@@ -115,6 +116,14 @@ class TaskService:
         if before is not None:
             data["changes"] = changes_between(before, record)
         self.events.record(event_type, "task", task.id, data)
+
+    async def open_counts_of_assignee(
+        self, user_id: uuid.UUID, start: datetime, end: datetime, now: datetime
+    ) -> dict[str, int]:
+        """The user's tasks that are open or in progress: `due_in_period` (due between `start`
+        and `end`, both included, and not before `now`), `overdue` (due before `now`) and
+        `no_due_date`."""
+        return await self.repo.open_counts_of_assignee(user_id, start, end, now)
 
 
 def _record(task: Task) -> dict[str, Any]:
