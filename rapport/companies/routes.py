@@ -5,7 +5,7 @@ from __future__ import annotations
 import uuid
 from typing import Annotated, Any
 
-from fastapi import Depends, Header, Path, Query, Response
+from fastapi import Depends, Path, Query, Response
 
 from rapport.companies.deps import (
     CompaniesRead,
@@ -30,7 +30,7 @@ from rapport.companies.service import company_etag
 from rapport.contacts.schemas import ContactOut, ContactRef
 from rapport.kit.envelope import Envelope, ListEnvelope
 from rapport.kit.errors import documented_errors
-from rapport.kit.etag import NOT_MODIFIED, IfNoneMatch, not_modified
+from rapport.kit.etag import ETAG_HEADER, NOT_MODIFIED, IfMatch, IfNoneMatch, not_modified
 from rapport.kit.pagination import PageRequest, Pagination, SortSpec
 from rapport.kit.session import api_router
 from rapport.models.companies import Company
@@ -52,10 +52,6 @@ MembershipId = Annotated[
         examples=["01935a4e-8f3c-7d2a-9b1e-4c5d6e7f8a9b"],
     ),
 ]
-IfMatch = Annotated[
-    str | None,
-    Header(alias="If-Match", description="ETag of the version you read; 412 if it changed"),
-]
 CompanyPage = Annotated[PageRequest, Depends(Pagination(CompanyRepository.sort_columns))]
 MembershipPage = Annotated[PageRequest, Depends(Pagination(MembershipRepository.sort_columns))]
 
@@ -64,7 +60,6 @@ _CONTACT_404 = documented_errors({404: "No such contact (or membership) in this 
 _CONFLICT = documented_errors(
     {409: "COMPANY_DOMAIN_EXISTS or COMPANY_EXTERNAL_ID_EXISTS", 412: "If-Match mismatch"}
 )
-_ETAG = {"ETag": {"description": "Send back in If-Match", "schema": {"type": "string"}}}
 
 
 def _one(company: Company, response: Response) -> Envelope[CompanyOut]:
@@ -99,7 +94,7 @@ async def search_companies(
     "/companies",
     status_code=201,
     summary="Create a company",
-    responses={**_CONFLICT, 201: {"headers": _ETAG}},
+    responses={**_CONFLICT, 201: {"headers": ETAG_HEADER}},
 )
 async def create_company(
     body: CompanyCreate, companies: CompaniesWrite, response: Response
@@ -121,7 +116,7 @@ async def create_company(
     "/companies/{company_ref}",
     summary="One company, by id or externalId",
     response_model=Envelope[CompanyOut],
-    responses={**_COMPANY_404, **NOT_MODIFIED, 200: {"headers": _ETAG}},
+    responses={**_COMPANY_404, **NOT_MODIFIED, 200: {"headers": ETAG_HEADER}},
 )
 async def get_company(
     company_ref: CompanyRef,
@@ -139,7 +134,7 @@ async def get_company(
 @router.patch(
     "/companies/{company_ref}",
     summary="Update a company (properties merge key by key)",
-    responses={**_COMPANY_404, **_CONFLICT, 200: {"headers": _ETAG}},
+    responses={**_COMPANY_404, **_CONFLICT, 200: {"headers": ETAG_HEADER}},
 )
 async def update_company(
     company_ref: CompanyRef,

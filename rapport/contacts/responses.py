@@ -11,12 +11,10 @@ from rapport.contacts.schemas import ContactOut
 from rapport.contacts.service import contact_etag
 from rapport.kit.envelope import Envelope
 from rapport.kit.errors import documented_errors
+from rapport.kit.etag import ETAG_HEADER
 from rapport.models.contacts import Contact
 
 CONTACT_NOT_FOUND = documented_errors({404: "No such contact in this workspace"})
-ETAG_HEADER = {
-    "ETag": {"description": "Send back in If-Match to update safely", "schema": {"type": "string"}}
-}
 WITH_ETAG: dict[int | str, dict[str, Any]] = {200: {"headers": ETAG_HEADER}}
 CREATED_WITH_ETAG: dict[int | str, dict[str, Any]] = {201: {"headers": ETAG_HEADER}}
 

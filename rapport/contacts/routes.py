@@ -4,13 +4,12 @@ from __future__ import annotations
 
 from typing import Annotated
 
-from fastapi import Header, Query, Response
+from fastapi import Query, Response
 
 from rapport.contacts.deps import ContactsRead, ContactsWrite
 from rapport.contacts.responses import (
     CONTACT_NOT_FOUND,
     CREATED_WITH_ETAG,
-    ETAG_HEADER,
     WITH_ETAG,
     one_contact,
 )
@@ -25,14 +24,11 @@ from rapport.contacts.schemas import (
 )
 from rapport.kit.envelope import Envelope, ListEnvelope
 from rapport.kit.errors import documented_errors
+from rapport.kit.etag import ETAG_HEADER, IfMatch
 from rapport.kit.session import api_router
 
 router = api_router(prefix="/contacts", tags=["Contacts"])
 
-IfMatch = Annotated[
-    str | None,
-    Header(alias="If-Match", description="ETag of the version you read; 412 if it changed"),
-]
 _CONFLICT = documented_errors({409: "CONTACT_EMAIL_EXISTS or CONTACT_EXTERNAL_ID_EXISTS"})
 _PRECONDITION = documented_errors(
     {412: "If-Match no longer matches the ETag (PRECONDITION_FAILED)"}

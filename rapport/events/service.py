@@ -60,6 +60,23 @@ class EventRecorder:
         }
         insert_at_commit(self.session, Event, row)
 
+    def record_change(
+        self,
+        event_type: str,
+        resource_type: str,
+        resource_id: uuid.UUID,
+        record: dict[str, Any],
+        before: dict[str, Any] | None = None,
+    ) -> None:
+        """An event carrying the record as it is now and, given the record as it was
+        (`before`), each field that changed; nothing when no field did."""
+        data: dict[str, Any] = {"record": record}
+        if before is not None:
+            data["changes"] = changes_between(before, record)
+            if not data["changes"]:
+                return
+        self.record(event_type, resource_type, resource_id, data)
+
 
 class EventService:
     def __init__(self, context: Context) -> None:

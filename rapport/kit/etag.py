@@ -18,6 +18,14 @@ IfNoneMatch = Annotated[
         description="The ETag of the copy you hold: 304 with no body if it is still current",
     ),
 ]
+IfMatch = Annotated[
+    str | None,
+    Header(alias="If-Match", description="ETag of the version you read; 412 if it changed"),
+]
+ETAG_HEADER = {
+    "ETag": {"description": "Send back in If-Match to update safely", "schema": {"type": "string"}}
+}
+"""The `ETag` response header, as documented on the routes that answer one."""
 NOT_MODIFIED: dict[int | str, dict[str, Any]] = {
     304: {"description": "Not modified: the ETag sent in If-None-Match is current"}
 }

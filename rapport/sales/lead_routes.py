@@ -6,14 +6,14 @@ import uuid
 from datetime import date
 from typing import Annotated
 
-from fastapi import Depends, Header, Path, Query, Response
+from fastapi import Depends, Path, Query, Response
 
 from rapport.activities.schemas import ActivityOut
 from rapport.auth.dependencies import OwnerQuery
 from rapport.auth.service import owner_filter
 from rapport.kit.envelope import Envelope, ListEnvelope
 from rapport.kit.errors import documented_errors, query_error, query_value
-from rapport.kit.etag import NOT_MODIFIED, IfNoneMatch, not_modified
+from rapport.kit.etag import ETAG_HEADER, NOT_MODIFIED, IfMatch, IfNoneMatch, not_modified
 from rapport.kit.money import currency_code, to_minor
 from rapport.kit.pagination import PageRequest, Pagination
 from rapport.kit.query import CreatedFrom, CreatedTo
@@ -37,17 +37,12 @@ from rapport.sales.repository import LeadFilters, LeadRepository
 router = api_router(prefix="/leads", tags=["Leads"])
 
 LeadId = Annotated[uuid.UUID, Path(description="The lead's id")]
-IfMatch = Annotated[
-    str | None,
-    Header(alias="If-Match", description="ETag of the version you read; 412 if it changed"),
-]
 LeadPage = Annotated[PageRequest, Depends(Pagination(LeadRepository.sort_columns))]
 TimelinePage = Annotated[
     PageRequest, Depends(Pagination(("occurredAt",), default_sort="occurredAt"))
 ]
 
 _NOT_FOUND = documented_errors({404: "No such lead in this workspace"})
-_ETAG = {"ETag": {"description": "Send back in If-Match", "schema": {"type": "string"}}}
 
 
 async def _one(leads: LeadService, lead: Lead, response: Response) -> Envelope[LeadOut]:
@@ -147,7 +142,7 @@ def _bound(field: str, amount: str | None, currency: str | None) -> int | None:
     "",
     status_code=201,
     summary="Create a lead",
-    responses={201: {"headers": _ETAG}},
+    responses={201: {"headers": ETAG_HEADER}},
 )
 async def create_lead(body: LeadCreate, leads: LeadsWrite, response: Response) -> Envelope[LeadOut]:
     """Creates a lead in `stageId`, else in the first open stage of `pipelineId`, else of the
@@ -166,7 +161,7 @@ async def create_lead(body: LeadCreate, leads: LeadsWrite, response: Response) -
     "/{lead_id}",
     summary="One lead",
     response_model=Envelope[LeadOut],
-    responses={**_NOT_FOUND, **NOT_MODIFIED, 200: {"headers": _ETAG}},
+    responses={**_NOT_FOUND, **NOT_MODIFIED, 200: {"headers": ETAG_HEADER}},
 )
 async def get_lead(
     lead_id: LeadId, leads: LeadsRead, response: Response, if_none_match: IfNoneMatch = None
@@ -183,7 +178,7 @@ async def get_lead(
     responses={
         **_NOT_FOUND,
         **documented_errors({412: "If-Match mismatch"}),
-        200: {"headers": _ETAG},
+        200: {"headers": ETAG_HEADER},
     },
 )
 async def update_lead(
@@ -217,7 +212,7 @@ async def delete_lead(lead_id: LeadId, leads: LeadsWrite, if_match: IfMatch = No
 @router.patch(
     "/{lead_id}/stage",
     summary="Move a lead to another stage",
-    responses={**_NOT_FOUND, 200: {"headers": _ETAG}},
+    responses={**_NOT_FOUND, 200: {"headers": ETAG_HEADER}},
 )
 async def move_lead(
     lead_id: LeadId, body: StageMove, leads: LeadsWrite, response: Response

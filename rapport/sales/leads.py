@@ -15,7 +15,7 @@ from rapport.activities.schemas import ActivityLog
 from rapport.activities.service import ActivityService
 from rapport.companies.service import CompanyService
 from rapport.contacts.service import ContactService
-from rapport.events.service import EventRecorder, changes_between
+from rapport.events.service import EventRecorder
 from rapport.kit.context import Context
 from rapport.kit.envelope import PageMeta
 from rapport.kit.errors import Conflict, NotFound, field_error
@@ -425,10 +425,7 @@ class LeadService:
         before: dict[str, Any] | None = None,
     ) -> None:
         record = lead_out(lead, stage).model_dump(mode="json", by_alias=True)
-        data: dict[str, Any] = {"record": record}
-        if before is not None:
-            data["changes"] = changes_between(before, record)
-        self.events.record(event_type, "lead", lead.id, data)
+        self.events.record_change(event_type, "lead", lead.id, record, before)
 
     # --- figures ---------------------------------------------------------------------------
 

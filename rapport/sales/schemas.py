@@ -100,7 +100,9 @@ class PipelineUpdate(InputModel):
     sort_order: int | None = Field(default=None, json_schema_extra=not_null, ge=0, le=10_000)
 
 
-class StageCreate(InputModel):
+class StageCreate(InputModel, StageSpec):
+    """A stage added to a pipeline: a stage of a new pipeline's, and where it goes."""
+
     model_config = ConfigDict(
         json_schema_extra={
             "examples": [{"name": "Demo booked", "defaultProbabilityPct": 30, "colorKey": "teal"}]
@@ -110,15 +112,6 @@ class StageCreate(InputModel):
     pipeline_id: uuid.UUID | None = Field(
         default=None, description="The pipeline; left out, the default pipeline"
     )
-    name: str = Field(min_length=1, max_length=100, examples=["Demo booked"])
-    kind: StageKind = Field(default=StageKind.OPEN, description=_KIND_DOC)
-    default_probability_pct: int | None = Field(
-        default=None,
-        ge=0,
-        le=100,
-        description=_PROBABILITY_DOC + " (default: 100 for won, 0 otherwise)",
-    )
-    color_key: str | None = Field(default=None, max_length=32, description=_COLOR_DOC)
     sort_order: int | None = Field(
         default=None,
         ge=0,

@@ -9,7 +9,7 @@ from typing import Any
 
 from pydantic.alias_generators import to_camel
 
-from rapport.events.service import EventRecorder, changes_between
+from rapport.events.service import EventRecorder
 from rapport.kit.context import Context
 from rapport.kit.errors import Conflict, ErrorDetail, InvalidRequest, NotFound, field_error
 from rapport.kit.normalize import clean
@@ -369,25 +369,13 @@ class PipelineService:
         self, event_type: str, pipeline: Pipeline, before: dict[str, Any] | None = None
     ) -> None:
         record = await self._record(pipeline)
-        data: dict[str, Any] = {"record": record}
-        if before is not None:
-            changes = changes_between(before, record)
-            if not changes:
-                return
-            data["changes"] = changes
-        self.events.record(event_type, "pipeline", pipeline.id, data)
+        self.events.record_change(event_type, "pipeline", pipeline.id, record, before)
 
     def _emit_stage(
         self, event_type: str, view: StageView, before: dict[str, Any] | None = None
     ) -> None:
         record = view.out().model_dump(mode="json", by_alias=True)
-        data: dict[str, Any] = {"record": record}
-        if before is not None:
-            changes = changes_between(before, record)
-            if not changes:
-                return
-            data["changes"] = changes
-        self.events.record(event_type, "pipeline_stage", view.stage.id, data)
+        self.events.record_change(event_type, "pipeline_stage", view.stage.id, record, before)
 
     # --- figures ---------------------------------------------------------------------------
 
