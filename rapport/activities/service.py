@@ -127,7 +127,16 @@ class ActivityService:
         self._emit("activity.created", activity)
         return activity
 
-    async def update(self, activity: Activity, patch: ActivityUpdate | NoteUpdate) -> Activity:
+    async def update(
+        self,
+        activity: Activity,
+        patch: ActivityUpdate | NoteUpdate,
+        *,
+        recorded_keys: frozenset[str] = frozenset(),
+    ) -> Activity:
+        """Change what the patch sends. The keys of `properties` that a domain records on the
+        activities it logged (an email's `delivery`) change only through that domain
+        (`recorded_keys`, which `set_property` passes), never through the API."""
         sent = patch.model_fields_set - {"tenant_id", "entity_id"}
         changes: dict[str, Any] = {}
         for field in ("type", "occurred_at", "properties", "content"):
@@ -142,6 +151,8 @@ class ActivityService:
             changes.get("type", activity.type), changes.get("content", activity.content)
         )
         changes = {k: v for k, v in changes.items() if getattr(activity, k) != v}
+        if "properties" in changes:
+            _keep_recorded(activity.properties, changes["properties"], recorded_keys)
         if not changes:
             return activity
         before = ActivityOut.of(activity).model_dump(mode="json")
@@ -189,7 +200,7 @@ class ActivityService:
         if activity is None:
             return None
         patch = ActivityUpdate(properties={**activity.properties, key: value})
-        return await self.update(activity, patch)
+        return await self.update(activity, patch, recorded_keys=frozenset({key}))
 
     async def count_by_type_logged_by(
         self, user_id: uuid.UUID, api_key_ids: Select[Any], start: datetime, end: datetime
@@ -199,6 +210,22 @@ class ActivityService:
         `api_key_ids` (a subquery of the API keys the user created)."""
         counts = await self.repo.count_by_type_logged_by(user_id, api_key_ids, start, end)
         return {kind.value: counts.get(kind, 0) for kind in ActivityType}
+
+
+RECORDED_KEYS = frozenset({"delivery"})
+"""Keys of `properties` that the domain which logged the activity keeps (see `update`)."""
+
+
+def _keep_recorded(
+    current: dict[str, Any], wanted: dict[str, Any], allowed: frozenset[str]
+) -> None:
+    for key in RECORDED_KEYS - allowed:
+        if key in current and wanted.get(key) != current[key]:
+            raise field_error(
+                f"properties.{key}",
+                "Recorded by Rapport (an email's delivery status); it cannot be changed. Send "
+                "the key back as it is, or leave properties out",
+            )
 
 
 def _ensure_note_content(kind: ActivityType, content: str | None) -> None:

@@ -18,7 +18,7 @@ from rapport.kit.errors import field_error
 MAX_DIGITS = 15
 """Whole digits an amount may have: far beyond any deal, well inside 64-bit minor units."""
 
-_AMOUNT = re.compile(r"\d+(\.\d+)?")
+_AMOUNT = re.compile(r"[0-9]+(\.[0-9]+)?")
 
 
 @functools.cache

@@ -5,7 +5,7 @@ from __future__ import annotations
 import math
 import re
 import uuid
-from datetime import datetime
+from datetime import date, datetime
 from typing import Annotated, Any
 
 from pydantic import AfterValidator, BaseModel, BeforeValidator, ConfigDict, Field, model_validator
@@ -37,6 +37,17 @@ def _iso_8601(value: Any) -> Any:
 
 UtcDateTime = Annotated[datetime, BeforeValidator(_iso_8601), AfterValidator(_utc)]
 """A timestamp input in ISO 8601, converted to UTC (naive values are taken as UTC)."""
+
+
+def _iso_date(value: Any) -> Any:
+    if isinstance(value, int | float) or (isinstance(value, str) and _NUMBER.fullmatch(value)):
+        raise ValueError("An ISO 8601 date, such as 2026-11-30")
+    return value
+
+
+IsoDate = Annotated[date, BeforeValidator(_iso_date)]
+"""A calendar day input in ISO 8601 (`2026-11-30`); a number is refused, not read as Unix
+time."""
 
 
 def _unstorable(path: str, reason: str) -> PydanticCustomError:

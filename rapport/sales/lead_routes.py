@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import uuid
-from datetime import date
 from typing import Annotated
 
 from fastapi import Depends, Path, Query, Response
@@ -17,6 +16,7 @@ from rapport.kit.etag import ETAG_HEADER, NOT_MODIFIED, IfMatch, IfNoneMatch, no
 from rapport.kit.money import currency_code, to_minor
 from rapport.kit.pagination import PageRequest, Pagination
 from rapport.kit.query import CreatedFrom, CreatedTo
+from rapport.kit.schemas import IsoDate
 from rapport.kit.session import api_router
 from rapport.models.leads import Lead
 from rapport.models.pipelines import StageKind
@@ -93,11 +93,11 @@ async def list_leads(
         Query(alias="valueMax", max_length=40, description="Value at most this (decimal string)"),
     ] = None,
     close_from: Annotated[
-        date | None,
+        IsoDate | None,
         Query(alias="closeFrom", description="expectedCloseDate on or after this day"),
     ] = None,
     close_to: Annotated[
-        date | None,
+        IsoDate | None,
         Query(alias="closeTo", description="expectedCloseDate on or before this day"),
     ] = None,
     created_from: CreatedFrom = None,
@@ -212,19 +212,28 @@ async def delete_lead(lead_id: LeadId, leads: LeadsWrite, if_match: IfMatch = No
 @router.patch(
     "/{lead_id}/stage",
     summary="Move a lead to another stage",
-    responses={**_NOT_FOUND, 200: {"headers": ETAG_HEADER}},
+    responses={
+        **_NOT_FOUND,
+        **documented_errors({412: "If-Match mismatch"}),
+        200: {"headers": ETAG_HEADER},
+    },
 )
 async def move_lead(
-    lead_id: LeadId, body: StageMove, leads: LeadsWrite, response: Response
+    lead_id: LeadId,
+    body: StageMove,
+    leads: LeadsWrite,
+    response: Response,
+    if_match: IfMatch = None,
 ) -> Envelope[LeadOut]:
     """Moves the lead to `stageId` (a stage of another pipeline moves it to that pipeline).
     The move is recorded (from and to stage, who, when, how long the lead sat in the stage it
     left: `GET /leads/{id}/stage-history`), the status follows the stage's kind, `closedAt`
     is set on entering a won or lost stage and cleared on going back to an open one.
     `lostReason` is for a lost stage only; a lost move without one is allowed and recorded as
-    such. Moving to the stage the lead is in changes nothing. Emits `lead.stage_changed` and
-    `lead.updated`."""
-    return await _one(leads, await leads.move(lead_id, body), response)
+    such. Moving to the stage the lead is in changes nothing but a new `lostReason` (no move
+    is recorded then). With `If-Match`, only that version moves (412 otherwise). Emits
+    `lead.stage_changed` and `lead.updated`."""
+    return await _one(leads, await leads.move(lead_id, body, if_match), response)
 
 
 @router.get(

@@ -8,7 +8,7 @@ from typing import Any
 
 from pydantic import ConfigDict, Field, field_validator
 
-from rapport.kit.schemas import InputModel, UtcDateTime, WireModel, not_null
+from rapport.kit.schemas import InputModel, IsoDate, UtcDateTime, WireModel, not_null
 from rapport.models.activities import ActivityType
 from rapport.models.pipelines import StageKind
 
@@ -100,7 +100,7 @@ class LeadCreate(InputModel):
     )
     company_id: uuid.UUID | None = Field(default=None, description="A company of this workspace")
     owner_user_id: uuid.UUID | None = Field(default=None, description="A user of the workspace")
-    expected_close_date: date | None = Field(default=None, description="YYYY-MM-DD")
+    expected_close_date: IsoDate | None = Field(default=None, description="YYYY-MM-DD")
     source: str | None = Field(
         default=None, max_length=100, description="Where the lead came from; free text"
     )
@@ -134,7 +134,7 @@ class LeadUpdate(InputModel):
     contact_id: uuid.UUID | None = Field(default=None, description="A contact of this workspace")
     company_id: uuid.UUID | None = Field(default=None, description="A company of this workspace")
     owner_user_id: uuid.UUID | None = Field(default=None, description="A user of the workspace")
-    expected_close_date: date | None = Field(default=None, description="YYYY-MM-DD")
+    expected_close_date: IsoDate | None = Field(default=None, description="YYYY-MM-DD")
     source: str | None = Field(default=None, max_length=100)
     lost_reason: str | None = Field(
         default=None, max_length=2000, description=_LOST_REASON_DOC + "; only in a lost stage"

@@ -177,12 +177,17 @@ class LeadService:
         self, lead_id: uuid.UUID, patch: LeadUpdate, if_match: str | None = None
     ) -> Lead:
         lead = await self.get(lead_id)
-        ensure_match(if_match, lead_etag(lead))
         sent = patch.model_fields_set - {"tenant_id", "entity_id"}
         for field in ("title", "stage_id", "properties"):
             if field in sent and getattr(patch, field) is None:
                 raise field_error(to_camel(field), "Cannot be null")
-        stage = await self.pipelines.stage(lead.stage_id)
+        entering = None
+        if "stage_id" in sent and patch.stage_id is not None:
+            entering = await self._hold_entering(lead, patch.stage_id)
+        else:
+            await self.repo.lock(lead)
+        ensure_match(if_match, lead_etag(lead))
+        stage = await self.pipelines.current_stage(lead.stage_id)
         before = lead_out(lead, stage).model_dump(mode="json", by_alias=True)
         changes: dict[str, Any] = {}
         if "title" in sent:
@@ -207,9 +212,7 @@ class LeadService:
             changes["properties"] = await self.rules.merged(
                 PropertyEntity.LEAD, lead.properties, patch.properties
             )
-        target = stage
-        if "stage_id" in sent and patch.stage_id is not None and patch.stage_id != lead.stage_id:
-            target = await self.pipelines.stage_named(patch.stage_id)
+        target = entering or stage
         if "lost_reason" in sent:
             changes["lost_reason"] = _lost_reason(target, clean(patch.lost_reason))
         old_properties = lead.properties
@@ -228,23 +231,31 @@ class LeadService:
         await self._emit("lead.updated", lead, target, before)
         return lead
 
-    async def move(self, lead_id: uuid.UUID, data: StageMove) -> Lead:
-        """Move the lead to a stage (of its pipeline or another: it follows the stage)."""
+    async def move(self, lead_id: uuid.UUID, data: StageMove, if_match: str | None = None) -> Lead:
+        """Move the lead to a stage (of its pipeline or another: it follows the stage). To
+        the stage it is in, only a new lost reason changes something (and no move is
+        recorded)."""
         lead = await self.get(lead_id)
-        target = await self.pipelines.stage_named(data.stage_id)
+        target = await self._hold_entering(lead, data.stage_id)
+        ensure_match(if_match, lead_etag(lead))
         lost_reason = _lost_reason(target, clean(data.lost_reason))
-        if target.id == lead.stage_id and (lost_reason is None or lost_reason == lead.lost_reason):
-            return lead
-        stage = await self.pipelines.stage(lead.stage_id)
+        stage = await self.pipelines.current_stage(lead.stage_id)
         before = lead_out(lead, stage).model_dump(mode="json", by_alias=True)
-        seconds = self._enter(lead, stage, target, lost_reason)
+        if target is stage:
+            if lost_reason is None or lost_reason == lead.lost_reason:
+                return lead
+            lead.lost_reason = lost_reason
+        else:
+            seconds = self._enter(lead, stage, target, lost_reason)
         await self.repo.flush()
-        self._record_entry(lead, stage, target, seconds)
+        if target is not stage:
+            self._record_entry(lead, stage, target, seconds)
         await self._emit("lead.updated", lead, target, before)
         return lead
 
     async def delete(self, lead_id: uuid.UUID, if_match: str | None = None) -> None:
         lead = await self.get(lead_id)
+        await self.repo.lock(lead)
         ensure_match(if_match, lead_etag(lead))
         record = (await self.one_out(lead)).model_dump(mode="json", by_alias=True)
         await self.context.session.delete(lead)
@@ -275,14 +286,16 @@ class LeadService:
     async def delete_stage(self, stage_id: uuid.UUID, move_leads_to: uuid.UUID | None) -> None:
         """Delete a stage; its leads move to `move_leads_to` (another stage of the pipeline),
         which is required while leads sit in it."""
-        stage = await self.pipelines.stage(stage_id)
+        await self.pipelines.lock((await self.pipelines.stage(stage_id)).pipeline_id)
+        stage = await self.pipelines.current_stage(stage_id)
         await self.pipelines.check_deletable(stage)
         leads = await self.repo.in_stage(stage.id)
         if move_leads_to is not None:
-            target = await self.pipelines.stage_named(move_leads_to, "moveLeadsTo")
+            target = await self.pipelines.current_stage(move_leads_to, "moveLeadsTo")
             if target.pipeline_id != stage.pipeline_id or target.id == stage.id:
                 raise field_error("moveLeadsTo", "Another stage of the same pipeline")
             for lead in leads:
+                await self.repo.lock(lead)
                 before = lead_out(lead, stage).model_dump(mode="json", by_alias=True)
                 seconds = self._enter(lead, stage, target, None)
                 await self.repo.flush()
@@ -330,14 +343,25 @@ class LeadService:
     async def _initial_stage(
         self, pipeline_id: uuid.UUID | None, stage_id: uuid.UUID | None
     ) -> PipelineStage:
+        """The stage a new lead enters, read again once its pipeline is locked."""
         if stage_id is not None:
             stage = await self.pipelines.stage_named(stage_id)
             if pipeline_id is not None and stage.pipeline_id != pipeline_id:
                 await self.pipelines.named(pipeline_id)
                 raise field_error("stageId", "Not a stage of the pipeline named in pipelineId")
-            return stage
-        pipeline = await self.pipelines.named(pipeline_id)
-        return await self.pipelines.first_open_stage(pipeline)
+        else:
+            stage = await self.pipelines.first_open_stage(await self.pipelines.named(pipeline_id))
+        await self.pipelines.lock(stage.pipeline_id)
+        return await self.pipelines.current_stage(stage.id, "stageId")
+
+    async def _hold_entering(self, lead: Lead, stage_id: uuid.UUID) -> PipelineStage:
+        """Lock what moving the lead touches, always in the same order (the pipelines it leaves
+        and enters, then the lead itself: as a stage's deletion does), and load the lead
+        again as committed; the stage it is to enter, read again."""
+        target = await self.pipelines.stage_named(stage_id)
+        await self.pipelines.lock(lead.pipeline_id, target.pipeline_id)
+        await self.repo.lock(lead)
+        return await self.pipelines.current_stage(stage_id, "stageId")
 
     def _enter(
         self,

@@ -41,6 +41,26 @@ class PipelineRepository(Repository[Pipeline]):
         "pipelines.tenant_id": default_race,
     }
 
+    async def lock(self, pipeline_ids: Sequence[uuid.UUID]) -> None:
+        """Serialise the changes to these pipelines' stages, and the leads entering them, until
+        commit: row locks (in id order) on PostgreSQL; on SQLite, a write takes the database's
+        write lock. What is read after it is current."""
+        ordered = sorted(set(pipeline_ids))
+        if self.session.get_bind().dialect.name == "postgresql":
+            await self.session.execute(
+                self.select(Pipeline.id)
+                .where(Pipeline.id.in_(ordered))
+                .order_by(Pipeline.id)
+                .with_for_update()
+            )
+        else:
+            await self.session.execute(
+                update(Pipeline)
+                .where(Pipeline.id.in_(ordered))
+                .values(sort_order=Pipeline.sort_order)
+                .execution_options(synchronize_session=False)
+            )
+
     async def all(self) -> list[Pipeline]:
         result = await self.session.execute(
             self.select().order_by(Pipeline.sort_order, Pipeline.created_at, Pipeline.id)
@@ -80,8 +100,19 @@ class StageRepository(Repository[PipelineStage]):
             self.select()
             .where(PipelineStage.pipeline_id.in_(pipeline_ids))
             .order_by(PipelineStage.pipeline_id, PipelineStage.sort_order, PipelineStage.id)
+            .execution_options(populate_existing=True)
         )
         return list(result.scalars())
+
+    async def current(self, stage_id: uuid.UUID) -> PipelineStage | None:
+        """The stage as committed now (not as this session loaded it before a lock)."""
+        result = await self.session.execute(
+            self.select()
+            .where(PipelineStage.id == stage_id)
+            .execution_options(populate_existing=True)
+        )
+        stage: PipelineStage | None = result.scalars().first()
+        return stage
 
     async def lead_counts(self, pipeline_ids: Sequence[uuid.UUID]) -> dict[uuid.UUID, int]:
         """How many leads sit in each stage of these pipelines (stages without leads are
@@ -195,8 +226,26 @@ class LeadRepository(Repository[Lead]):
             stmt = stmt.where(Lead.title.icontains(f.search.strip(), autoescape=True))
         return stmt
 
+    async def lock(self, lead: Lead) -> None:
+        """Make concurrent changes of the lead wait for each other until commit, and load it
+        again as committed: a row lock on PostgreSQL; on SQLite, the write lock."""
+        if self.session.get_bind().dialect.name == "postgresql":
+            await self.session.execute(
+                self.select(Lead.id).where(Lead.id == lead.id).with_for_update()
+            )
+        else:
+            await self.session.execute(
+                update(Lead)
+                .where(Lead.id == lead.id)
+                .values(updated_at=Lead.updated_at)
+                .execution_options(synchronize_session=False)
+            )
+        await self.session.refresh(lead)
+
     async def in_stage(self, stage_id: uuid.UUID) -> list[Lead]:
-        result = await self.session.execute(self.select().where(Lead.stage_id == stage_id))
+        result = await self.session.execute(
+            self.select().where(Lead.stage_id == stage_id).execution_options(populate_existing=True)
+        )
         return list(result.scalars())
 
     async def of_contact(self, contact_id: uuid.UUID) -> list[Lead]:

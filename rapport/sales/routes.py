@@ -8,7 +8,7 @@ from typing import Annotated
 from fastapi import Body, Path, Query, Response
 
 from rapport.kit.envelope import Envelope, ListEnvelope
-from rapport.kit.errors import documented_errors
+from rapport.kit.errors import documented_errors, query_error
 from rapport.kit.session import api_router
 from rapport.sales.deps import LeadsAdmin, PipelinesAdmin, PipelinesRead
 from rapport.sales.schemas import (
@@ -166,9 +166,7 @@ async def update_stage(
     pipeline's last open, won or lost stage (409 `LAST_..._STAGE`). A new
     `defaultProbabilityPct` applies at once to the leads that follow their stage's
     probability. Needs crm:admin. Emits `pipeline_stage.updated`."""
-    view = await pipelines.stage_view(await pipelines.stage(stage_id))
-    stage = await pipelines.update_stage(stage_id, body, view.lead_count)
-    return Envelope(data=(await pipelines.stage_view(stage)).out())
+    return Envelope(data=(await pipelines.update_stage(stage_id, body)).out())
 
 
 @router.delete(
@@ -198,6 +196,7 @@ async def delete_stage(
     `PATCH /leads/{id}/stage` (recorded, `lead.stage_changed`); without it the answer is 409
     `STAGE_HAS_LEADS` and nothing changes. The pipeline's last open, won or lost stage cannot
     be deleted (409 `LAST_..._STAGE`). Needs crm:admin. Emits `pipeline_stage.deleted`."""
-    target = move_leads_to or body.move_leads_to
-    await leads.delete_stage(stage_id, target)
+    if move_leads_to and body.move_leads_to and move_leads_to != body.move_leads_to:
+        raise query_error("moveLeadsTo", "The query and the body name different stages")
+    await leads.delete_stage(stage_id, move_leads_to or body.move_leads_to)
     return Response(status_code=204)

@@ -14,7 +14,7 @@ from rapport.kit.context import Context
 from rapport.kit.errors import Conflict, ErrorDetail, InvalidRequest, NotFound, field_error
 from rapport.kit.normalize import clean
 from rapport.models.pipelines import Pipeline, PipelineStage, StageKind
-from rapport.sales.repository import PipelineRepository, StageRepository
+from rapport.sales.repository import PipelineRepository, StageRepository, stage_name_taken
 from rapport.sales.schemas import (
     PipelineCreate,
     PipelineOut,
@@ -241,6 +241,7 @@ class PipelineService:
 
     async def delete_pipeline(self, pipeline_id: uuid.UUID) -> None:
         pipeline = await self.pipeline(pipeline_id)
+        await self.lock(pipeline.id)
         if pipeline.is_default:
             raise Conflict(
                 "The default pipeline cannot be deleted; make another one default first",
@@ -257,16 +258,34 @@ class PipelineService:
 
     # --- stages ----------------------------------------------------------------------------
 
+    async def lock(self, *pipeline_ids: uuid.UUID) -> None:
+        """Serialise the changes of these pipelines' stages and the leads entering them until
+        commit (`current_stage` and the stage lists read after it are current)."""
+        await self.pipelines.lock(pipeline_ids)
+
+    async def current_stage(self, stage_id: uuid.UUID, field: str | None = None) -> PipelineStage:
+        """The stage as committed now, after a `lock`: 404 if it is gone, or a 422 on `field`
+        when a body names it."""
+        stage = await self.stages.current(stage_id)
+        if stage is None:
+            if field is None:
+                raise NotFound("Stage not found")
+            raise field_error(field, "No such stage in this workspace")
+        return stage
+
     async def create_stage(self, data: StageCreate) -> PipelineStage:
         pipeline = await self.named(data.pipeline_id)
+        await self.lock(pipeline.id)
         stages = await self.stages.of_pipelines([pipeline.id])
+        name = _name(data.name)
+        _ensure_unique_name(stages, name)
         position = len(stages) if data.sort_order is None else min(data.sort_order, len(stages))
         for stage in stages[position:]:
             stage.sort_order += 1
         stage = self.stages.add(
             PipelineStage(
                 pipeline_id=pipeline.id,
-                name=_name(data.name),
+                name=name,
                 kind=data.kind,
                 sort_order=position,
                 default_probability_pct=_default_probability(
@@ -279,18 +298,21 @@ class PipelineService:
         self._emit_stage("pipeline_stage.created", StageView(stage, 0))
         return stage
 
-    async def update_stage(
-        self, stage_id: uuid.UUID, patch: StageUpdate, lead_count: int
-    ) -> PipelineStage:
-        """`lead_count`: the leads in the stage now (its kind changes only while it is 0)."""
-        stage = await self.stage(stage_id)
+    async def update_stage(self, stage_id: uuid.UUID, patch: StageUpdate) -> StageView:
+        """Its kind changes only while no lead sits in it (leads take their status from it)."""
+        await self.lock((await self.stage(stage_id)).pipeline_id)
+        stage = await self.current_stage(stage_id)
+        lead_count = (await self.stage_view(stage)).lead_count
         sent = patch.model_fields_set - {"tenant_id", "entity_id"}
         for field in sent - {"color_key"}:
             if getattr(patch, field) is None:
                 raise field_error(to_camel(field), "Cannot be null")
         before = StageView(stage, lead_count).out().model_dump(mode="json", by_alias=True)
         if "name" in sent:
-            stage.name = _name(patch.name)
+            name = _name(patch.name)
+            siblings = await self.stages.of_pipelines([stage.pipeline_id])
+            _ensure_unique_name([s for s in siblings if s is not stage], name)
+            stage.name = name
         if "default_probability_pct" in sent and patch.default_probability_pct is not None:
             stage.default_probability_pct = patch.default_probability_pct
         if "color_key" in sent:
@@ -304,11 +326,13 @@ class PipelineService:
             await self._keep_closing_stages(stage)
             stage.kind = patch.kind
         await self.stages.flush()
-        self._emit_stage("pipeline_stage.updated", StageView(stage, lead_count), before)
-        return stage
+        view = StageView(stage, lead_count)
+        self._emit_stage("pipeline_stage.updated", view, before)
+        return view
 
     async def reorder(self, pipeline_id: uuid.UUID | None, stage_ids: list[uuid.UUID]) -> Pipeline:
         pipeline = await self.named(pipeline_id)
+        await self.lock(pipeline.id)
         stages = {s.id: s for s in await self.stages.of_pipelines([pipeline.id])}
         if len(set(stage_ids)) != len(stage_ids):
             raise _reorder_error("Lists a stage more than once")
@@ -392,10 +416,17 @@ def _check_stage_set(specs: list[StageSpec]) -> None:
     for kind in StageKind:
         if kind not in kinds:
             raise field_error("stages", f"A pipeline needs at least one {kind.value} stage")
-    names = [spec.name.strip().lower() for spec in specs]
+    names = [spec.name.strip().casefold() for spec in specs]
     for index, name in enumerate(names):
         if name in names[:index]:
             raise field_error(f"stages[{index}].name", "Two stages cannot share a name")
+
+
+def _ensure_unique_name(stages: list[PipelineStage], name: str) -> None:
+    """Stage names are unique in their pipeline whatever their case (the `stage` filter of
+    leads matches them in any case)."""
+    if any(stage.name.casefold() == name.casefold() for stage in stages):
+        raise stage_name_taken()
 
 
 def _reorder_error(message: str) -> InvalidRequest:

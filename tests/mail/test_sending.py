@@ -285,6 +285,22 @@ async def test_a_permanent_refusal_fails_the_email_with_the_servers_reply(
     [job] = await jobs(database)
     assert job.state == JobState.SUCCEEDED  # settled: nothing is left to retry
 
+    before = await snapshot(database)
+    forged = await dev_client.patch(
+        f"{API}/activities/{queued['activityId']}",
+        json={"properties": {"delivery": {"status": "sent", "error": None}}},
+        headers=workspace.headers,
+    )
+    assert forged.status_code == 422, forged.text
+    assert forged.json()["error"]["details"][0]["field"] == "properties.delivery"
+    assert await snapshot(database) == before
+    kept = await dev_client.patch(
+        f"{API}/activities/{queued['activityId']}",
+        json={"content": "Sent from the proposal thread"},
+        headers=workspace.headers,
+    )
+    assert kept.status_code == 200, kept.text
+
 
 async def test_a_temporary_refusal_is_retried_and_sent_once(
     dev_client: httpx.AsyncClient,

@@ -90,6 +90,10 @@ async def test_money_keeps_the_currency_s_decimals(
         ({"value": "1.234", "currency": "USD"}, "value"),
         ({"value": "1.5", "currency": "JPY"}, "value"),
         ({"value": "1e5", "currency": "USD"}, "value"),
+        ({"value": "١٢٣", "currency": "USD"}, "value"),
+        ({"value": "\uff11\uff12", "currency": "USD"}, "value"),
+        ({"expectedCloseDate": 0}, "expectedCloseDate"),
+        ({"expectedCloseDate": "1699920000"}, "expectedCloseDate"),
         ({"value": 10.5, "currency": "USD"}, "value"),
         ({"probability": 101}, "probability"),
         ({"probability": -1}, "probability"),
@@ -592,3 +596,42 @@ async def test_leads_need_their_scopes_and_stay_in_their_workspace(
     assert await snapshot(database) == before
     listed = body_of(await client.get(f"{API}/leads", headers=other_workspace.headers))
     assert listed == []
+
+
+async def test_a_new_lost_reason_on_a_lost_lead_records_no_move(
+    client: httpx.AsyncClient, workspace: Workspace
+) -> None:
+    lost = await stage_by_key(client, workspace, "lost")
+    lead = await create_lead(client, workspace, stageId=lost["id"], lostReason="Budget")
+
+    response = await client.patch(
+        f"{API}/leads/{lead['id']}/stage",
+        json={"stageId": lost["id"], "lostReason": "Chose a competitor"},
+        headers=workspace.headers,
+    )
+
+    moved = body_of(response)
+    assert moved["lostReason"] == "Chose a competitor"
+    assert moved["stageEnteredAt"] == lead["stageEnteredAt"]
+    history = body_of(
+        await client.get(f"{API}/leads/{lead['id']}/stage-history", headers=workspace.headers)
+    )
+    assert len(history) == 1
+    assert await events_of_type(client, workspace, "lead.stage_changed") == []
+
+
+async def test_a_move_with_a_stale_etag_is_refused(
+    client: httpx.AsyncClient, database: Database, workspace: Workspace
+) -> None:
+    lead = await create_lead(client, workspace)
+    qualified = await stage_by_key(client, workspace, "qualified")
+    before = await snapshot(database)
+
+    response = await client.patch(
+        f"{API}/leads/{lead['id']}/stage",
+        json={"stageId": qualified["id"]},
+        headers={**workspace.headers, "If-Match": '"stale.1"'},
+    )
+
+    assert_error(response, 412, "PRECONDITION_FAILED")
+    assert await snapshot(database) == before

@@ -449,3 +449,41 @@ async def test_another_workspace_sees_none_of_it(
     )
     assert_error(lead, 422, "VALIDATION_FAILED")
     assert await snapshot(database) == before
+
+
+async def test_stage_names_differing_only_in_case_are_the_same_name(
+    client: httpx.AsyncClient, database: Database, workspace: Workspace
+) -> None:
+    proposal = await stage_by_key(client, workspace, "proposal")
+    before = await snapshot(database)
+    created = await client.post(
+        f"{API}/pipeline-stages", json={"name": "qualified"}, headers=workspace.headers
+    )
+    renamed = await client.patch(
+        f"{API}/pipeline-stages/{proposal['id']}", json={"name": "NEW"}, headers=workspace.headers
+    )
+    assert_error(created, 409, "STAGE_NAME_EXISTS")
+    assert_error(renamed, 409, "STAGE_NAME_EXISTS")
+    assert await snapshot(database) == before
+
+
+async def test_move_leads_to_named_twice_must_name_one_stage(
+    client: httpx.AsyncClient, database: Database, workspace: Workspace
+) -> None:
+    proposal = await stage_by_key(client, workspace, "proposal")
+    new = await stage_by_key(client, workspace, "new")
+    qualified = await stage_by_key(client, workspace, "qualified")
+    await create_lead(client, workspace, stageId=proposal["id"])
+    before = await snapshot(database)
+
+    response = await client.request(
+        "DELETE",
+        f"{API}/pipeline-stages/{proposal['id']}",
+        params={"moveLeadsTo": new["id"]},
+        json={"moveLeadsTo": qualified["id"]},
+        headers=workspace.headers,
+    )
+
+    error = assert_error(response, 400, "INVALID_REQUEST")
+    assert error["details"][0]["field"] == "moveLeadsTo"
+    assert await snapshot(database) == before
