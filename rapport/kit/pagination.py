@@ -13,10 +13,11 @@ import uuid
 from collections.abc import Collection, Mapping
 from dataclasses import dataclass
 from datetime import datetime
-from typing import Any, Literal
+from typing import Annotated, Any, Literal
 
 import orjson
 from fastapi import Query
+from pydantic import BeforeValidator
 from sqlalchemy import BigInteger, ColumnElement, Select, and_, func, or_, select
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlalchemy.orm import InstrumentedAttribute
@@ -24,6 +25,12 @@ from sqlalchemy.orm import InstrumentedAttribute
 from rapport.kit.clock import as_utc
 from rapport.kit.envelope import PageMeta
 from rapport.kit.errors import query_error
+
+
+def _lower(value: object) -> object:
+    """Enumerated values are accepted in any case (docs/api-conventions.md)."""
+    return value.lower() if isinstance(value, str) else value
+
 
 DEFAULT_TAKE = 25
 MAX_TAKE = 100
@@ -120,11 +127,15 @@ class Pagination:
             max_length=64,
             description="The field to sort by (400 names the allowed ones if another is given)",
         ),
-        sort_order: Literal["asc", "desc"] | None = Query(
-            None,
-            alias="sortOrder",
-            description="asc or desc (default: the list's own order, else asc with sortBy)",
-        ),
+        sort_order: Annotated[
+            Literal["asc", "desc"] | None,
+            BeforeValidator(_lower),
+            Query(
+                alias="sortOrder",
+                description="asc or desc, any case (default: the list's own order, else asc "
+                "with sortBy)",
+            ),
+        ] = None,
         sort: str | None = Query(
             None,
             max_length=80,
@@ -149,6 +160,7 @@ class Pagination:
         field, order = sort_by, sort_order
         if sort:
             name, _, direction = sort.partition(":")
+            direction = direction.lower()
             if direction and direction not in ("asc", "desc"):
                 raise query_error("sort", "Direction must be asc or desc")
             field, order = name, direction or order

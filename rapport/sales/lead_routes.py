@@ -107,11 +107,14 @@ async def list_leads(
     ] = None,
 ) -> ListEnvelope[LeadOut]:
     """The workspace's leads, newest first unless the sort says otherwise. Filters combine.
-    A value range compares amounts of one currency, so `valueMin` / `valueMax` need
-    `currency`. `ownerUserId` takes a user id, `me` or `unassigned`."""
+    A value range and a sort by value compare amounts of one currency, so `valueMin`,
+    `valueMax` and `sortBy=value` need `currency`. `ownerUserId` takes a user id, `me` or
+    `unassigned`."""
     code = query_value("currency", currency, currency_code) if currency is not None else None
     if (value_min is not None or value_max is not None) and code is None:
         raise query_error("currency", "A value range needs the currency it is in")
+    if page.sort.field == "value" and code is None:
+        raise query_error("currency", "Sorting by value compares amounts of one currency: add it")
     filters = LeadFilters(
         pipeline_id=pipeline_id,
         stage_ids=await leads.stage_filter(pipeline_id, stage_id, stage),

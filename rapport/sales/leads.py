@@ -18,7 +18,7 @@ from rapport.contacts.service import ContactService
 from rapport.events.service import EventRecorder
 from rapport.kit.context import Context
 from rapport.kit.envelope import PageMeta
-from rapport.kit.errors import Conflict, NotFound, field_error
+from rapport.kit.errors import Conflict, ErrorDetail, NotFound, field_error
 from rapport.kit.etag import ensure_match, etag_for
 from rapport.kit.hooks import Links
 from rapport.kit.money import currency_code, to_amount, to_minor
@@ -306,6 +306,12 @@ class LeadService:
                 f"{len(leads)} lead(s) sit in this stage; name another stage of the pipeline in "
                 "moveLeadsTo to move them there",
                 code="STAGE_HAS_LEADS",
+                details=[
+                    ErrorDetail(
+                        field="moveLeadsTo",
+                        message="Name another stage of the pipeline for the stage's leads",
+                    )
+                ],
             )
         await self.pipelines.delete_stage(stage)
 

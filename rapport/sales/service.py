@@ -246,10 +246,13 @@ class PipelineService:
             raise Conflict(
                 "The default pipeline cannot be deleted; make another one default first",
                 code="DEFAULT_PIPELINE",
+                details=[ErrorDetail(field="isDefault", message="This pipeline is the default")],
             )
         if await self.pipelines.lead_count(pipeline.id):
             raise Conflict(
-                "Leads sit in this pipeline; move or delete them first", code="PIPELINE_HAS_LEADS"
+                "Leads sit in this pipeline; move or delete them first",
+                code="PIPELINE_HAS_LEADS",
+                details=[ErrorDetail(field="pipelineId", message="Leads sit in this pipeline")],
             )
         record = await self._record(pipeline)
         await self.context.session.delete(pipeline)
@@ -322,6 +325,9 @@ class PipelineService:
                 raise Conflict(
                     "Leads sit in this stage: its kind decides their status. Move them first",
                     code="STAGE_HAS_LEADS",
+                    details=[
+                        ErrorDetail(field="kind", message=f"{lead_count} lead(s) sit in the stage")
+                    ],
                 )
             await self._keep_closing_stages(stage)
             stage.kind = patch.kind
@@ -380,6 +386,12 @@ class PipelineService:
             raise Conflict(
                 f"This is the pipeline's last {stage.kind.value} stage",
                 code=f"LAST_{stage.kind.value.upper()}_STAGE",
+                details=[
+                    ErrorDetail(
+                        field="kind",
+                        message=f"A pipeline keeps at least one {stage.kind.value} stage",
+                    )
+                ],
             )
 
     # --- events ----------------------------------------------------------------------------

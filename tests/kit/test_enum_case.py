@@ -57,3 +57,15 @@ async def test_a_value_of_no_case_is_still_refused(
     )
     assert assert_error(response, 422, "VALIDATION_FAILED")["details"][0]["field"] == "status"
     assert await snapshot(database) == before
+
+
+@pytest.mark.parametrize(
+    "params", [{"sortBy": "email", "sortOrder": "DESC"}, {"sort": "email:Desc"}]
+)
+async def test_a_sort_order_is_accepted_in_any_case(
+    client: httpx.AsyncClient, workspace: Workspace, params: dict[str, str]
+) -> None:
+    for email in ("a@example.com", "b@example.com"):
+        await client.post("/api/v1/contacts", json={"email": email}, headers=workspace.headers)
+    listed = await client.get("/api/v1/contacts", params=params, headers=workspace.headers)
+    assert [c["email"] for c in listed.json()["data"]] == ["b@example.com", "a@example.com"]
