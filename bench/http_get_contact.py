@@ -165,19 +165,47 @@ def cpu_seconds(pid: int) -> float:
     return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
 
 
-def wrk(port: int, key: str, ids: list[str], seconds: int, connections: int) -> dict[str, float]:
-    """GET the contacts `ids` (500 of them) in turn."""
+def wrk(
+    port: int,
+    key: str,
+    ids: list[str],
+    seconds: int,
+    connections: int,
+    pause_ms: float | None = None,
+) -> dict[str, float]:
+    """GET the contacts `ids` (500 of them) in turn; with `pause_ms`, each connection waits
+    that long before each request (a paced load: about connections / pause requests a
+    second, whatever the latency, as long as it stays well under the pause)."""
     sample = random.Random(1).sample(ids, min(len(ids), 500))
+    pacing = "" if pause_ms is None else f"delay = function()\n  return {pause_ms:.1f}\nend\n"
     return wrk_lua(
         port,
         "local ids = {" + ",".join(f'"{i}"' for i in sample) + "}\n"
         f'wrk.headers["Authorization"] = "Bearer {key}"\n'
         "local n = 0\n"
         "request = function()\n  n = n + 1\n"
-        '  return wrk.format("GET", "/api/v1/contacts/" .. ids[(n % #ids) + 1])\nend\n',
+        '  return wrk.format("GET", "/api/v1/contacts/" .. ids[(n % #ids) + 1])\nend\n' + pacing,
         seconds,
         connections,
     )
+
+
+PACED_CONNECTIONS = 16
+
+
+def paced(
+    env: dict[str, str], key: str, ids: list[str], args: argparse.Namespace, rate: float
+) -> dict[str, float]:
+    """Rapport's latency at a steady `rate` of requests a second (half its maximum): the
+    tail a client sees when the server is busy but not saturated."""
+    port = free_port()
+    process = serve("rapport.app:create_app", port, args.workers, env)
+    try:
+        pause = PACED_CONNECTIONS * 1000 / rate
+        wrk(port, key, ids, 2, PACED_CONNECTIONS, pause)
+        return wrk(port, key, ids, args.seconds, PACED_CONNECTIONS, pause)
+    finally:
+        stop(process)
 
 
 def wrk_lua(port: int, lua: str, seconds: int, connections: int) -> dict[str, float]:
@@ -267,6 +295,8 @@ def main() -> None:
                     runs[name].append(result)
                 finally:
                     stop(process)
+        half = _median(runs["rapport"])["rps"] / 2
+        steady = paced(env, key, ids, args, half)
         layers = profile_under_load(env, key, ids, args) if args.profile else None
 
     print(
@@ -288,6 +318,11 @@ def main() -> None:
     print(f"ratio rapport/baseline: {results['rapport']['rps'] / results['baseline']['rps']:.2f}")
     cpu = [statistics.median(r["cpu_ms"] for r in samples) for samples in runs.values()]
     print(f"ratio by CPU per request (medians): {cpu[0] / cpu[1]:.2f}")
+    print(
+        f"rapport paced at half its maximum ({half:.0f} req/s asked, {steady['rps']:.0f} served, "
+        f"{PACED_CONNECTIONS} connections): p50 {steady['p50_ms']:.2f} ms, "
+        f"p99 {steady['p99_ms']:.2f} ms, non-2xx {steady['non2xx']:.0f}"
+    )
     if layers is not None:
         print(f"where Rapport's CPU goes ({args.profile} s under the same load, py-spy):")
         print(profile.report(layers))

@@ -43,6 +43,11 @@ TimelinePage = Annotated[
 ]
 
 _NOT_FOUND = documented_errors({404: "No such lead in this workspace"})
+_CHANGED = {
+    **_NOT_FOUND,
+    **documented_errors({412: "If-Match mismatch"}),
+    200: {"headers": ETAG_HEADER},
+}
 
 
 async def _one(leads: LeadService, lead: Lead, response: Response) -> Envelope[LeadOut]:
@@ -178,11 +183,7 @@ async def get_lead(
 @router.patch(
     "/{lead_id}",
     summary="Update a lead (properties merge key by key)",
-    responses={
-        **_NOT_FOUND,
-        **documented_errors({412: "If-Match mismatch"}),
-        200: {"headers": ETAG_HEADER},
-    },
+    responses=_CHANGED,
 )
 async def update_lead(
     lead_id: LeadId,
@@ -215,11 +216,7 @@ async def delete_lead(lead_id: LeadId, leads: LeadsWrite, if_match: IfMatch = No
 @router.patch(
     "/{lead_id}/stage",
     summary="Move a lead to another stage",
-    responses={
-        **_NOT_FOUND,
-        **documented_errors({412: "If-Match mismatch"}),
-        200: {"headers": ETAG_HEADER},
-    },
+    responses=_CHANGED,
 )
 async def move_lead(
     lead_id: LeadId,

@@ -56,6 +56,10 @@ class Listing:
     sort_fields: list[str]
 
 
+SORT_NEEDS = {"/api/v1/leads": {"currency": "USD"}}
+"""Query parameters a list's sort fields need (leads are sorted by value within a currency)."""
+
+
 async def lists(client: httpx.AsyncClient, ws: Workspace, app: FastAPI) -> list[Listing]:
     """Every list taking a cursor, from the OpenAPI document: its path filled in with records
     made here, its required query parameters with their examples, its sort fields."""
@@ -84,6 +88,7 @@ async def lists(client: httpx.AsyncClient, ws: Workspace, app: FastAPI) -> list[
                 if p["in"] == "query" and p.get("required")
             }
             sort_fields = parameters["sortBy"]["schema"]["enum"]
+            required.update(SORT_NEEDS.get(path, {}))
             found.append(Listing(path.format(**ids), required, sort_fields))
     assert len(found) > 15
     return found
