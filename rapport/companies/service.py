@@ -123,6 +123,7 @@ class CompanyService:
 
     async def update(self, ref: str, patch: CompanyUpdate, if_match: str | None = None) -> Company:
         company = await self.get(ref)
+        await self.repo.lock_row(company)
         ensure_match(if_match, company_etag(company))
         sent = patch.model_fields_set - {"tenant_id", "entity_id"}
         changes: dict[str, Any] = {}
@@ -176,6 +177,7 @@ class CompanyService:
     async def delete(self, ref: str, if_match: str | None = None) -> None:
         """Deletes the company and its memberships (the contacts stay)."""
         company = await self.get(ref)
+        await self.repo.lock_row(company)
         ensure_match(if_match, company_etag(company))
         record = _record(company)
         memberships = MembershipRepository(self.context.session)

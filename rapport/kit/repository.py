@@ -7,7 +7,7 @@ import uuid
 from collections.abc import Callable
 from typing import Any, ClassVar, Generic, TypeVar
 
-from sqlalchemy import Select, select
+from sqlalchemy import Select, select, update
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlalchemy.orm.exc import StaleDataError
@@ -46,6 +46,27 @@ class Repository(Generic[M]):
     def add(self, record: M) -> M:
         self.session.add(record)
         return record
+
+    async def lock_row(self, record: M) -> None:
+        """Make concurrent changes of the record wait for each other until commit, and load it
+        again as committed (so a write without If-Match applies to the current version
+        instead of failing on a version another request just wrote): a row lock on
+        PostgreSQL; on SQLite, a write takes the database's write lock."""
+        row: Any = record  # every model locked this way has an id and an updated_at
+        model: Any = type(record)
+        record_id: uuid.UUID = row.id
+        if self.session.get_bind().dialect.name == "postgresql":
+            await self.session.execute(
+                select(model.id).where(model.id == record_id).with_for_update()
+            )
+        else:
+            await self.session.execute(
+                update(model)
+                .where(model.id == record_id)
+                .values(updated_at=model.updated_at)
+                .execution_options(synchronize_session=False)
+            )
+        await self.session.refresh(record)
 
     async def refresh(self, record: M) -> None:
         """Load the record's columns again from the database (after a lock: what other

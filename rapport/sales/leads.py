@@ -185,7 +185,7 @@ class LeadService:
         if "stage_id" in sent and patch.stage_id is not None:
             entering = await self._hold_entering(lead, patch.stage_id)
         else:
-            await self.repo.lock(lead)
+            await self.repo.lock_row(lead)
         ensure_match(if_match, lead_etag(lead))
         stage = await self.pipelines.current_stage(lead.stage_id)
         before = lead_out(lead, stage).model_dump(mode="json", by_alias=True)
@@ -255,7 +255,7 @@ class LeadService:
 
     async def delete(self, lead_id: uuid.UUID, if_match: str | None = None) -> None:
         lead = await self.get(lead_id)
-        await self.repo.lock(lead)
+        await self.repo.lock_row(lead)
         ensure_match(if_match, lead_etag(lead))
         record = (await self.one_out(lead)).model_dump(mode="json", by_alias=True)
         await self.context.session.delete(lead)
@@ -295,7 +295,7 @@ class LeadService:
             if target.pipeline_id != stage.pipeline_id or target.id == stage.id:
                 raise field_error("moveLeadsTo", "Another stage of the same pipeline")
             for lead in leads:
-                await self.repo.lock(lead)
+                await self.repo.lock_row(lead)
                 before = lead_out(lead, stage).model_dump(mode="json", by_alias=True)
                 seconds = self._enter(lead, stage, target, None)
                 await self.repo.flush()
@@ -366,7 +366,7 @@ class LeadService:
         again as committed; the stage it is to enter, read again."""
         target = await self.pipelines.stage_named(stage_id)
         await self.pipelines.lock(lead.pipeline_id, target.pipeline_id)
-        await self.repo.lock(lead)
+        await self.repo.lock_row(lead)
         return await self.pipelines.current_stage(stage_id, "stageId")
 
     def _enter(

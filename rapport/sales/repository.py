@@ -226,22 +226,6 @@ class LeadRepository(Repository[Lead]):
             stmt = stmt.where(Lead.title.icontains(f.search.strip(), autoescape=True))
         return stmt
 
-    async def lock(self, lead: Lead) -> None:
-        """Make concurrent changes of the lead wait for each other until commit, and load it
-        again as committed: a row lock on PostgreSQL; on SQLite, the write lock."""
-        if self.session.get_bind().dialect.name == "postgresql":
-            await self.session.execute(
-                self.select(Lead.id).where(Lead.id == lead.id).with_for_update()
-            )
-        else:
-            await self.session.execute(
-                update(Lead)
-                .where(Lead.id == lead.id)
-                .values(updated_at=Lead.updated_at)
-                .execution_options(synchronize_session=False)
-            )
-        await self.session.refresh(lead)
-
     async def in_stage(self, stage_id: uuid.UUID) -> list[Lead]:
         result = await self.session.execute(
             self.select().where(Lead.stage_id == stage_id).execution_options(populate_existing=True)
