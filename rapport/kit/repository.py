@@ -51,21 +51,25 @@ class Repository(Generic[M]):
         """Make concurrent changes of the record wait for each other until commit, and load it
         again as committed (so a write without If-Match applies to the current version
         instead of failing on a version another request just wrote): a row lock on
-        PostgreSQL; on SQLite, a write takes the database's write lock."""
+        PostgreSQL (one statement: the row read again under its lock); on SQLite, a write takes
+        the database's write lock, then the row is read again."""
         row: Any = record  # every model locked this way has an id and an updated_at
         model: Any = type(record)
         record_id: uuid.UUID = row.id
         if self.session.get_bind().dialect.name == "postgresql":
             await self.session.execute(
-                select(model.id).where(model.id == record_id).with_for_update()
-            )
-        else:
-            await self.session.execute(
-                update(model)
+                select(model)
                 .where(model.id == record_id)
-                .values(updated_at=model.updated_at)
-                .execution_options(synchronize_session=False)
+                .with_for_update()
+                .execution_options(populate_existing=True)
             )
+            return
+        await self.session.execute(
+            update(model)
+            .where(model.id == record_id)
+            .values(updated_at=model.updated_at)
+            .execution_options(synchronize_session=False)
+        )
         await self.session.refresh(record)
 
     async def refresh(self, record: M) -> None:
