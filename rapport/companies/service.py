@@ -43,6 +43,7 @@ from rapport.kit.normalize import (
     normalize_domain,
     normalize_phone,
     normalize_website,
+    not_blank,
 )
 from rapport.kit.pagination import PageRequest
 from rapport.models.companies import Company, CompanyMembership
@@ -95,9 +96,7 @@ class CompanyService:
         return await self.repo.get(company_id) is not None
 
     async def create(self, data: CompanyCreate) -> Company:
-        name = clean(data.name)
-        if name is None:
-            raise field_error("name", "Cannot be blank")
+        name = not_blank(data.name, "name")
         company = Company(
             name=name,
             domain=normalize_domain(data.domain),

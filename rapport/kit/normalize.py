@@ -30,6 +30,14 @@ def clean(value: str | None) -> str | None:
     return value or None
 
 
+def not_blank(value: str | None, field: str) -> str:
+    """Stripped; a 422 on `field` when nothing is left (a name, a title, a subject)."""
+    cleaned = clean(value)
+    if cleaned is None:
+        raise field_error(field, "Cannot be blank")
+    return cleaned
+
+
 def normalize_phone(value: str | None, region: str | None, field: str = "phone") -> str | None:
     """E.164, read with the workspace's default region when the number has no country code."""
     if value is None:

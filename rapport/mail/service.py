@@ -20,7 +20,7 @@ from rapport.kit.crypto import SecretBox, UndecryptableSecret
 from rapport.kit.envelope import PageMeta
 from rapport.kit.errors import NotFound, field_error
 from rapport.kit.ids import new_id
-from rapport.kit.normalize import clean
+from rapport.kit.normalize import clean, not_blank
 from rapport.kit.pagination import PageRequest
 from rapport.mail import smtp
 from rapport.mail.compose import (
@@ -84,7 +84,7 @@ class ConnectionService:
 
     async def create(self, data: ConnectionCreate) -> OutboundEmailConnection:
         """Saved only once its server accepted the connection and the login."""
-        name = _not_blank("name", data.name)
+        name = not_blank(data.name, "name")
         holder = await self.repo.by_name(name)
         if holder is not None:
             raise name_taken(holder.id)
@@ -121,7 +121,7 @@ class ConnectionService:
             field: getattr(patch, field) for field in sent if field != "password"
         }
         if "name" in changes:
-            changes["name"] = _not_blank("name", changes["name"])
+            changes["name"] = not_blank(changes["name"], "name")
         if "from_name" in changes:
             changes["from_name"] = clean(changes["from_name"])
         changes = {k: v for k, v in changes.items() if getattr(connection, k) != v}
@@ -230,7 +230,7 @@ class OutboundEmailService:
 
     async def queue(self, data: OutboundEmailCreate) -> OutboundEmail:
         """Store the email, log it on the contact's timeline and queue the job sending it."""
-        subject = _not_blank("subject", data.subject)
+        subject = not_blank(data.subject, "subject")
         if data.text_body is not None and not data.text_body.strip():
             raise field_error("textBody", "Cannot be blank (leave it out to derive it)")
         recipient = await self._recipient(data)
@@ -382,13 +382,6 @@ class OutboundEmailService:
 
     def _emit(self, event_type: str, email: OutboundEmail) -> None:
         self.events.record(event_type, "outbound_email", email.id, {"record": email_record(email)})
-
-
-def _not_blank(field: str, value: str) -> str:
-    cleaned = clean(value)
-    if cleaned is None:
-        raise field_error(field, "Cannot be blank")
-    return cleaned
 
 
 def _smtp_connection(connection: OutboundEmailConnection, password: str) -> smtp.SmtpConnection:

@@ -9,11 +9,9 @@ from fastapi import Depends, Path, Query, Response
 
 from rapport.activities.schemas import ActivityOut
 from rapport.auth.dependencies import OwnerQuery
-from rapport.auth.service import owner_filter
 from rapport.kit.envelope import Envelope, ListEnvelope
-from rapport.kit.errors import documented_errors, query_error, query_value
+from rapport.kit.errors import documented_errors
 from rapport.kit.etag import ETAG_HEADER, NOT_MODIFIED, IfMatch, IfNoneMatch, not_modified
-from rapport.kit.money import currency_code, to_minor
 from rapport.kit.pagination import PageRequest, Pagination
 from rapport.kit.query import CreatedFrom, CreatedTo
 from rapport.kit.schemas import IsoDate
@@ -21,7 +19,6 @@ from rapport.kit.session import api_router
 from rapport.models.leads import Lead
 from rapport.models.pipelines import StageKind
 from rapport.overview.schemas import TimelineItem
-from rapport.overview.service import Overview
 from rapport.sales.deps import LeadsRead, LeadsWrite
 from rapport.sales.lead_schemas import (
     LeadActivityCreate,
@@ -31,8 +28,8 @@ from rapport.sales.lead_schemas import (
     StageChangeOut,
     StageMove,
 )
-from rapport.sales.leads import LeadService, lead_etag
-from rapport.sales.repository import LeadFilters, LeadRepository
+from rapport.sales.leads import LeadQuery, LeadService, lead_etag
+from rapport.sales.repository import LeadRepository
 
 router = api_router(prefix="/leads", tags=["Leads"])
 
@@ -115,35 +112,25 @@ async def list_leads(
     A value range and a sort by value compare amounts of one currency, so `valueMin`,
     `valueMax` and `sortBy=value` need `currency`. `ownerUserId` takes a user id, `me` or
     `unassigned`."""
-    code = query_value("currency", currency, currency_code) if currency is not None else None
-    if (value_min is not None or value_max is not None) and code is None:
-        raise query_error("currency", "A value range needs the currency it is in")
-    if page.sort.field == "value" and code is None:
-        raise query_error("currency", "Sorting by value compares amounts of one currency: add it")
-    filters = LeadFilters(
+    query = LeadQuery(
         pipeline_id=pipeline_id,
-        stage_ids=await leads.stage_filter(pipeline_id, stage_id, stage),
+        stage_id=stage_id,
+        stage=stage,
         statuses=tuple(status or ()),
         contact_id=contact_id,
         company_id=company_id,
-        currency=code,
-        value_min=_bound("valueMin", value_min, code),
-        value_max=_bound("valueMax", value_max, code),
+        owner=owner_user_id,
+        currency=currency,
+        value_min=value_min,
+        value_max=value_max,
         close_from=close_from,
         close_to=close_to,
         created_from=created_from,
         created_to=created_to,
         search=q,
-        **await owner_filter(leads.context, owner_user_id),
     )
-    rows, meta = await leads.page(filters, page)
+    rows, meta = await leads.listed(query, page)
     return ListEnvelope(data=await leads.out(rows), meta=meta)
-
-
-def _bound(field: str, amount: str | None, currency: str | None) -> int | None:
-    if amount is None or currency is None:
-        return None
-    return query_value(field, amount, lambda text: to_minor(text, currency, field))
 
 
 @router.post(
@@ -260,8 +247,7 @@ async def lead_timeline(
     (creation, field changes, stage moves with `lead.stage_changed`) in one list, newest first
     or oldest first with sortOrder=asc. Each item carries `activity` or `event`, as `kind`
     says. Pages by offset only (page/limit or skip/take)."""
-    lead = await leads.get(lead_id)
-    items, meta = await Overview(leads.context).records_timeline("lead", [lead.id], page)
+    items, meta = await leads.timeline(lead_id, page)
     return ListEnvelope(data=items, meta=meta)
 
 

@@ -6,28 +6,39 @@ from __future__ import annotations
 
 import uuid
 from collections.abc import Iterable
-from datetime import datetime
+from dataclasses import dataclass
+from datetime import date, datetime
 from typing import Any
 
 from pydantic.alias_generators import to_camel
 
 from rapport.activities.schemas import ActivityLog
 from rapport.activities.service import ActivityService
+from rapport.auth.service import owner_filter
 from rapport.companies.service import CompanyService
 from rapport.contacts.service import ContactService
 from rapport.events.service import EventRecorder
 from rapport.kit.context import Context
 from rapport.kit.envelope import PageMeta
-from rapport.kit.errors import Conflict, ErrorDetail, NotFound, field_error
+from rapport.kit.errors import (
+    Conflict,
+    ErrorDetail,
+    NotFound,
+    field_error,
+    query_error,
+    query_value,
+)
 from rapport.kit.etag import ensure_match, etag_for
 from rapport.kit.hooks import Links
 from rapport.kit.money import currency_code, to_amount, to_minor
-from rapport.kit.normalize import clean
+from rapport.kit.normalize import clean, not_blank
 from rapport.kit.pagination import PageRequest
 from rapport.models.activities import Activity, ActivityType
 from rapport.models.leads import Lead, LeadStageChange
 from rapport.models.pipelines import PipelineStage, StageKind
 from rapport.models.properties import PropertyEntity
+from rapport.overview.schemas import TimelineItem
+from rapport.overview.service import Overview
 from rapport.properties.service import PropertyRules
 from rapport.sales.figures import ClosedLeadGroup, OpenLeadGroup, StageExits
 from rapport.sales.lead_schemas import (
@@ -92,6 +103,28 @@ def lead_out(lead: Lead, stage: PipelineStage) -> LeadOut:
     )
 
 
+@dataclass(frozen=True)
+class LeadQuery:
+    """The filters of the lead list as the query gives them (amounts and currency as
+    written: the service reads them)."""
+
+    pipeline_id: uuid.UUID | None = None
+    stage_id: uuid.UUID | None = None
+    stage: str | None = None
+    statuses: tuple[StageKind, ...] = ()
+    contact_id: uuid.UUID | None = None
+    company_id: uuid.UUID | None = None
+    owner: str | None = None
+    currency: str | None = None
+    value_min: str | None = None
+    value_max: str | None = None
+    close_from: date | None = None
+    close_to: date | None = None
+    created_from: datetime | None = None
+    created_to: datetime | None = None
+    search: str | None = None
+
+
 class LeadService:
     def __init__(self, context: Context) -> None:
         self.context = context
@@ -108,7 +141,36 @@ class LeadService:
             raise NotFound("Lead not found")
         return lead
 
-    async def page(self, filters: LeadFilters, page: PageRequest) -> tuple[list[Lead], PageMeta]:
+    async def listed(self, query: LeadQuery, page: PageRequest) -> tuple[list[Lead], PageMeta]:
+        """A page of the leads the list query names. Amounts compare within one currency: a
+        value range or a sort by value without `currency` is a 400."""
+        code = (
+            query_value("currency", query.currency, currency_code)
+            if query.currency is not None
+            else None
+        )
+        if (query.value_min is not None or query.value_max is not None) and code is None:
+            raise query_error("currency", "A value range needs the currency it is in")
+        if page.sort.field == "value" and code is None:
+            raise query_error(
+                "currency", "Sorting by value compares amounts of one currency: add it"
+            )
+        filters = LeadFilters(
+            pipeline_id=query.pipeline_id,
+            stage_ids=await self.stage_filter(query.pipeline_id, query.stage_id, query.stage),
+            statuses=query.statuses,
+            contact_id=query.contact_id,
+            company_id=query.company_id,
+            currency=code,
+            value_min=_bound("valueMin", query.value_min, code),
+            value_max=_bound("valueMax", query.value_max, code),
+            close_from=query.close_from,
+            close_to=query.close_to,
+            created_from=query.created_from,
+            created_to=query.created_to,
+            search=query.search,
+            **await owner_filter(self.context, query.owner),
+        )
         return await self.repo.page(filters, page)
 
     async def out(self, leads: Iterable[Lead]) -> list[LeadOut]:
@@ -145,7 +207,7 @@ class LeadService:
     # --- writing ---------------------------------------------------------------------------
 
     async def create(self, data: LeadCreate) -> Lead:
-        title = _title(data.title)
+        title = not_blank(data.title, "title")
         stage = await self._initial_stage(data.pipeline_id, data.stage_id)
         value_minor, currency = _money(data.value, data.currency)
         lost_reason = _lost_reason(stage, clean(data.lost_reason))
@@ -191,7 +253,7 @@ class LeadService:
         before = lead_out(lead, stage).model_dump(mode="json", by_alias=True)
         changes: dict[str, Any] = {}
         if "title" in sent:
-            changes["title"] = _title(patch.title)
+            changes["title"] = not_blank(patch.title, "title")
         if "owner_user_id" in sent:
             changes["owner_user_id"] = await checked_owner(self.context, patch.owner_user_id)
         if "contact_id" in sent:
@@ -278,6 +340,13 @@ class LeadService:
                 lead_id=lead.id,
             )
         )
+
+    async def timeline(
+        self, lead_id: uuid.UUID, page: PageRequest
+    ) -> tuple[list[TimelineItem], PageMeta]:
+        """The lead's activities and change events, as a contact's timeline shows its own."""
+        lead = await self.get(lead_id)
+        return await Overview(self.context).records_timeline("lead", [lead.id], page)
 
     async def stage_changes(self, lead_id: uuid.UUID) -> list[LeadStageChange]:
         await self.get(lead_id)
@@ -504,11 +573,11 @@ class LeadService:
         )
 
 
-def _title(value: str | None) -> str:
-    title = clean(value)
-    if title is None:
-        raise field_error("title", "Cannot be blank")
-    return title
+def _bound(field: str, amount: str | None, currency: str | None) -> int | None:
+    """A bound of a value range, in the currency's minor units (400 on `field` if malformed)."""
+    if amount is None or currency is None:
+        return None
+    return query_value(field, amount, lambda text: to_minor(text, currency, field))
 
 
 def _money(amount: str | None, currency: str | None) -> tuple[int | None, str | None]:

@@ -12,7 +12,7 @@ from pydantic.alias_generators import to_camel
 from rapport.events.service import EventRecorder
 from rapport.kit.context import Context
 from rapport.kit.errors import Conflict, ErrorDetail, InvalidRequest, NotFound, field_error
-from rapport.kit.normalize import clean
+from rapport.kit.normalize import clean, not_blank
 from rapport.models.pipelines import Pipeline, PipelineStage, StageKind
 from rapport.sales.repository import PipelineRepository, StageRepository, stage_name_taken
 from rapport.sales.schemas import (
@@ -64,13 +64,6 @@ def _default_probability(kind: StageKind, given: int | None) -> int:
     if given is not None:
         return given
     return 100 if kind == StageKind.WON else 0
-
-
-def _name(value: str | None, field: str = "name") -> str:
-    name = clean(value)
-    if name is None:
-        raise field_error(field, "Cannot be blank")
-    return name
 
 
 class PipelineService:
@@ -180,7 +173,7 @@ class PipelineService:
         return pipeline
 
     async def create_pipeline(self, data: PipelineCreate) -> Pipeline:
-        name = _name(data.name)
+        name = not_blank(data.name, "name")
         specs = data.stages
         if specs is not None:
             _check_stage_set(specs)
@@ -203,7 +196,7 @@ class PipelineService:
             self.stages.add(
                 PipelineStage(
                     pipeline_id=pipeline.id,
-                    name=_name(spec.name, f"stages[{order}].name"),
+                    name=not_blank(spec.name, f"stages[{order}].name"),
                     kind=spec.kind,
                     sort_order=order,
                     default_probability_pct=_default_probability(
@@ -225,7 +218,7 @@ class PipelineService:
                 raise field_error(to_camel(field), "Cannot be null")
         before = await self._record(pipeline)
         if "name" in sent:
-            pipeline.name = _name(patch.name)
+            pipeline.name = not_blank(patch.name, "name")
         if "sort_order" in sent and patch.sort_order is not None:
             pipeline.sort_order = patch.sort_order
         if "is_default" in sent and patch.is_default != pipeline.is_default:
@@ -280,7 +273,7 @@ class PipelineService:
         pipeline = await self.named(data.pipeline_id)
         await self.lock(pipeline.id)
         stages = await self.stages.of_pipelines([pipeline.id])
-        name = _name(data.name)
+        name = not_blank(data.name, "name")
         _ensure_unique_name(stages, name)
         position = len(stages) if data.sort_order is None else min(data.sort_order, len(stages))
         for stage in stages[position:]:
@@ -312,7 +305,7 @@ class PipelineService:
                 raise field_error(to_camel(field), "Cannot be null")
         before = StageView(stage, lead_count).out().model_dump(mode="json", by_alias=True)
         if "name" in sent:
-            name = _name(patch.name)
+            name = not_blank(patch.name, "name")
             siblings = await self.stages.of_pipelines([stage.pipeline_id])
             _ensure_unique_name([s for s in siblings if s is not stage], name)
             stage.name = name

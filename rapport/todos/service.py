@@ -16,7 +16,7 @@ from rapport.kit.clock import utcnow
 from rapport.kit.context import Context
 from rapport.kit.envelope import PageMeta
 from rapport.kit.errors import NotFound, field_error
-from rapport.kit.normalize import clean
+from rapport.kit.normalize import not_blank
 from rapport.kit.pagination import PageRequest
 from rapport.models.todos import Task, TaskStatus
 from rapport.tenancy.service import checked_owner
@@ -42,9 +42,7 @@ class TaskService:
         return task
 
     async def create(self, data: TaskCreate) -> Task:
-        title = clean(data.title)
-        if title is None:
-            raise field_error("title", "Cannot be blank")
+        title = not_blank(data.title, "title")
         links = {field: await self._linked(field, getattr(data, field)) for field in _LINKS}
         task = self.repo.add(
             Task(
@@ -69,9 +67,7 @@ class TaskService:
             if field in changes and changes[field] is None:
                 raise field_error(field, "Cannot be null")
         if "title" in changes:
-            changes["title"] = clean(changes["title"])
-            if changes["title"] is None:
-                raise field_error("title", "Cannot be blank")
+            changes["title"] = not_blank(changes["title"], "title")
         for field in _LINKS:
             if field in changes:
                 changes[field] = await self._linked(field, changes[field])
