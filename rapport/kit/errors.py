@@ -31,6 +31,16 @@ class ErrorDetail(BaseModel):
         serialization_alias="existingId",
         description="Conflicts (`..._EXISTS`): the record that already holds the value",
     )
+    line: int | None = Field(
+        default=None, description="`INVALID_QUERY` in a text query: the line (1-based)"
+    )
+    column: int | None = Field(
+        default=None, description="`INVALID_QUERY` in a text query: the column (1-based)"
+    )
+    expected: list[str] | None = Field(
+        default=None,
+        description="`INVALID_QUERY` syntax errors: what the query could have had there",
+    )
 
 
 class ErrorBody(BaseModel):
@@ -69,6 +79,14 @@ class AppError(Exception):
 
 class InvalidRequest(AppError):
     pass
+
+
+class InvalidQuery(AppError):
+    """A query (text `where` or JSON `filter`) that does not parse, names a field that does
+    not exist, or uses an operator or value that does not fit the field."""
+
+    code = "INVALID_QUERY"
+    default_message = "The query is invalid"
 
 
 class InvalidId(AppError):
