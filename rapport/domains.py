@@ -18,6 +18,7 @@ from rapport.mail.manifest import MANIFEST as MAIL
 from rapport.merge.manifest import MANIFEST as MERGE
 from rapport.overview.manifest import MANIFEST as OVERVIEW
 from rapport.properties.manifest import MANIFEST as PROPERTIES
+from rapport.query.manifest import MANIFEST as QUERY
 from rapport.sales.manifest import MANIFEST as SALES
 from rapport.sync.manifest import MANIFEST as SYNC
 from rapport.tags.manifest import MANIFEST as TAGS
@@ -38,6 +39,7 @@ DOMAINS: tuple[Manifest, ...] = (
     ACTIVITIES,
     TODOS,
     SALES,
+    QUERY,
     MAIL,
     DASHBOARD,
     EVENTS,
@@ -56,4 +58,9 @@ def install() -> None:
     creating a workspace; calling it again changes nothing)."""
     for domain in DOMAINS:
         catalog.install(domain.event_types)
-        hooks.install(domain.workspace_setup, domain.before_removal, domain.link_resolvers)
+        hooks.install(
+            domain.workspace_setup,
+            domain.before_removal,
+            domain.link_resolvers,
+            domain.query_fields,
+        )

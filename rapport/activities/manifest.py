@@ -1,5 +1,6 @@
 """Activities and notes."""
 
+from rapport.activities import query_fields
 from rapport.activities.routes import router
 from rapport.auth.scopes import Scope
 from rapport.kit.manifest import Manifest, Sample, SampleRequest
@@ -7,6 +8,7 @@ from rapport.kit.manifest import Manifest, Sample, SampleRequest
 MANIFEST = Manifest(
     name="activities",
     routers=(router,),
+    query_fields={"contact": query_fields.of_contacts, "company": query_fields.of_companies},
     event_types={
         "activity.created": "An activity (call, meeting, email, note, tracked event) was logged",
         "activity.updated": "An activity changed",

@@ -7,7 +7,7 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import Select
+from sqlalchemy import ColumnElement, Select
 
 from rapport.models.companies import CompanyRole, CompanyStatus
 
@@ -27,3 +27,5 @@ class CompanyFilters:
     within: tuple[Select[Any], ...] = ()
     """Subqueries of company ids the companies must be among (relations built by other
     domains: companies carrying a tag)."""
+    matching: ColumnElement[bool] | None = None
+    """A condition compiled from the query language (`CompanyService.query_catalog`)."""

@@ -1,6 +1,7 @@
 """Companies, and the memberships of contacts in them."""
 
 from rapport.auth.scopes import Scope
+from rapport.companies import query_fields
 from rapport.companies.routes import router
 from rapport.kit.manifest import Manifest, Sample, SampleRequest
 
@@ -16,6 +17,7 @@ MANIFEST = Manifest(
         "company_membership.deleted": "A contact was unlinked from a company",
     },
     scopes=(Scope.CRM_READ, Scope.CRM_WRITE),
+    query_fields={"company": query_fields.of_companies, "contact": query_fields.of_contacts},
     samples=(
         Sample(
             "company_ref",

@@ -78,6 +78,8 @@ class CompanyRepository(Repository[Company]):
             stmt = stmt.where(Company.created_at <= f.created_to)
         for ids in f.within:
             stmt = stmt.where(Company.id.in_(ids))
+        if f.matching is not None:
+            stmt = stmt.where(f.matching)
         if f.search:
             term = f.search.strip()
             stmt = stmt.where(

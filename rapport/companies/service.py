@@ -30,6 +30,7 @@ from rapport.contacts.service import ContactService
 from rapport.events.service import EventRecorder, changes_between
 from rapport.kit import hooks
 from rapport.kit.context import Context
+from rapport.kit.cql.fields import Catalog
 from rapport.kit.envelope import PageMeta
 from rapport.kit.errors import (
     NotFound,
@@ -71,6 +72,12 @@ class CompanyService:
         self.events = EventRecorder(context)
         self.phone_region: str | None = context.workspace_settings.get("defaultPhoneRegion")
         self.rules = PropertyRules(context)
+
+    async def query_catalog(self, *, nested: bool = False) -> Catalog:
+        """What the query language can ask of a company in this workspace (`nested`: as seen
+        through a relation)."""
+        fields = await hooks.query_fields(self.context, "company", nested=nested)
+        return Catalog.of("company", Company.id, fields)
 
     async def page(
         self, filters: CompanyFilters, page: PageRequest

@@ -7,7 +7,7 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import Select
+from sqlalchemy import ColumnElement, Select
 
 from rapport.models.contacts import ContactStatus, LifecycleStage
 
@@ -27,3 +27,5 @@ class ContactFilters:
     within: tuple[Select[Any], ...] = ()
     """Subqueries of contact ids the contacts must be among (relations to other domains, built
     by them: members of a company, contacts active in a module)."""
+    matching: ColumnElement[bool] | None = None
+    """A condition compiled from the query language (`ContactService.query_catalog`)."""

@@ -1,6 +1,7 @@
 """Contacts: create, upsert, read, update, delete, search, resolve."""
 
 from rapport.auth.scopes import Scope
+from rapport.contacts import query_fields
 from rapport.contacts.routes import router
 from rapport.kit.manifest import Manifest, Sample, SampleRequest
 
@@ -14,6 +15,7 @@ MANIFEST = Manifest(
         "(then with `data.changes`); a soft delete: it stays readable",
     },
     scopes=(Scope.CRM_READ, Scope.CRM_WRITE),
+    query_fields={"contact": query_fields.provide},
     samples=(
         Sample(
             "ref",

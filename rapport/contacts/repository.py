@@ -85,7 +85,7 @@ class ContactRepository(Repository[Contact]):
             Contact.id,
             count=count,
             # Every live contact: the count the database keeps, not a scan of the workspace.
-            total_query=_LIVE_TOTAL if filters == ContactFilters() else None,
+            total_query=_LIVE_TOTAL if _unfiltered(filters) else None,
         )
 
     def _filtered(self, f: ContactFilters) -> Select[Any]:
@@ -109,6 +109,8 @@ class ContactRepository(Repository[Contact]):
             stmt = stmt.where(Contact.owner_user_id.is_(None))
         for ids in f.within:
             stmt = stmt.where(Contact.id.in_(ids))
+        if f.matching is not None:
+            stmt = stmt.where(f.matching)
         if f.search:
             stmt = stmt.where(Contact.search_text.like(_substring(f.search), escape="/"))
         return stmt
@@ -245,6 +247,11 @@ class ContactRepository(Repository[Contact]):
             .where(_LIVE, Contact.created_at.between(start, end))
         )
         return int(count or 0)
+
+
+def _unfiltered(filters: ContactFilters) -> bool:
+    # A compiled condition compares to None as SQL, not as a bool: look at it first.
+    return filters.matching is None and filters == ContactFilters()
 
 
 def _escaped(term: str) -> str:

@@ -26,6 +26,7 @@ from rapport.contacts.schemas import (
 from rapport.events.service import EventRecorder, changes_between
 from rapport.kit import hooks
 from rapport.kit.context import Context
+from rapport.kit.cql.fields import Catalog
 from rapport.kit.envelope import PageMeta
 from rapport.kit.errors import NotFound, ValidationFailed, field_error, query_value
 from rapport.kit.etag import ensure_match, etag_for
@@ -118,6 +119,13 @@ class ContactService:
 
     async def by_ids(self, contact_ids: list[uuid.UUID]) -> dict[uuid.UUID, Contact]:
         return await self.repo.by_ids(contact_ids)
+
+    async def query_catalog(self, *, nested: bool = False) -> Catalog:
+        """What the query language can ask of a contact in this workspace: its own fields and
+        those other domains offer (custom properties, tags, companies, activities, leads,
+        lists); `nested`: as seen through a relation (no relations of its own)."""
+        fields = await hooks.query_fields(self.context, "contact", nested=nested)
+        return Catalog.of("contact", Contact.id, fields)
 
     def not_deleted(self) -> Select[Any]:
         """A subquery of the ids of contacts that are not deleted, for other domains' lists."""

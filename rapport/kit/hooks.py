@@ -10,10 +10,11 @@ registers them here; the lower domain calls them by name.
 from __future__ import annotations
 
 import uuid
-from collections.abc import Awaitable, Callable, Mapping
+from collections.abc import Awaitable, Callable, Iterable, Mapping
 from dataclasses import dataclass
 
 from rapport.kit.context import Context
+from rapport.kit.cql.fields import Field
 
 WorkspaceSetup = Callable[[Context], Awaitable[None]]
 """Runs once in the transaction that creates a workspace, bound to it."""
@@ -33,15 +34,24 @@ class Links:
 LinkResolver = Callable[[Context, uuid.UUID], Awaitable[Links | None]]
 """The links of a record by id; None when the workspace has no such record."""
 
+FieldProvider = Callable[[Context, bool], Awaitable[Iterable[Field]]]
+"""The query-language fields a domain offers on one entity (contact, company, lead) in the
+context's workspace: its own columns, or relations it owns (tags, companies, lists). With
+`nested` true, the fields are wanted through a relation (a contact's `company.*`): a provider
+that offers fields of another entity through a relation then offers none, so relations go one
+level deep."""
+
 _SETUP: list[WorkspaceSetup] = []
 _REMOVAL: dict[str, list[RemovalHook]] = {}
 _RESOLVERS: dict[str, LinkResolver] = {}
+_FIELDS: dict[str, list[FieldProvider]] = {}
 
 
 def install(
     setup: tuple[WorkspaceSetup, ...],
     removal: Mapping[str, RemovalHook],
     resolvers: Mapping[str, LinkResolver],
+    fields: Mapping[str, FieldProvider] = {},  # noqa: B006 (read only)
 ) -> None:
     """Register a domain's hooks; registering the same hook again changes nothing."""
     for setup_hook in setup:
@@ -54,6 +64,10 @@ def install(
     for resource, resolver in resolvers.items():
         if _RESOLVERS.setdefault(resource, resolver) is not resolver:
             raise ValueError(f"Two domains resolve links of {resource!r}")
+    for entity, provider in fields.items():
+        providers = _FIELDS.setdefault(entity, [])
+        if provider not in providers:
+            providers.append(provider)
 
 
 async def workspace_created(context: Context) -> None:
@@ -64,6 +78,14 @@ async def workspace_created(context: Context) -> None:
 async def removing(context: Context, resource: str, record_id: uuid.UUID) -> None:
     for hook in _REMOVAL.get(resource, ()):
         await hook(context, record_id)
+
+
+async def query_fields(context: Context, entity: str, *, nested: bool = False) -> list[Field]:
+    """Every field the domains offer on the entity, in the order the domains are mounted."""
+    found: list[Field] = []
+    for provider in _FIELDS.get(entity, ()):
+        found.extend(await provider(context, nested))
+    return found
 
 
 async def links_of(context: Context, resource: str, record_id: uuid.UUID) -> Links | None:

@@ -13,7 +13,7 @@ from typing import Any
 
 from fastapi import APIRouter
 
-from rapport.kit.hooks import LinkResolver, RemovalHook, WorkspaceSetup
+from rapport.kit.hooks import FieldProvider, LinkResolver, RemovalHook, WorkspaceSetup
 
 
 @dataclass(frozen=True)
@@ -61,3 +61,5 @@ class Manifest:
     workspace_setup: tuple[WorkspaceSetup, ...] = ()
     before_removal: Mapping[str, RemovalHook] = field(default_factory=dict)
     link_resolvers: Mapping[str, LinkResolver] = field(default_factory=dict)
+    query_fields: Mapping[str, FieldProvider] = field(default_factory=dict)
+    """Fields the domain offers to the query language, by entity (contact, company, lead)."""

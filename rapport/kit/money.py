@@ -38,6 +38,13 @@ def decimals(currency: str) -> int:
     return int(get_currency_precision(currency))
 
 
+@functools.cache
+def uncommon_decimals() -> dict[str, int]:
+    """The currencies whose minor unit is not a hundredth (JPY 0, BHD 3, ...)."""
+    found = {code: decimals(code) for code in _currencies()}
+    return {code: places for code, places in sorted(found.items()) if places != 2}
+
+
 def to_minor(amount: str, currency: str, field: str = "value") -> int:
     """A decimal string as a count of the currency's minor unit; a 422 on `field` for a
     negative amount, a malformed one, or one finer than the currency's minor unit."""

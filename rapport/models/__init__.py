@@ -8,6 +8,7 @@ from rapport.models.contacts import Contact, ContactStatus, LifecycleStage, Live
 from rapport.models.events import Event, EventCursor
 from rapport.models.jobs import Job, JobState
 from rapport.models.leads import Lead, LeadStageChange
+from rapport.models.lists import ListEntity, ListMember, SegmentList
 from rapport.models.mail import (
     MailChannel,
     OutboundEmail,
@@ -56,6 +57,8 @@ __all__ = [
     "Lead",
     "LeadStageChange",
     "LifecycleStage",
+    "ListEntity",
+    "ListMember",
     "LiveCount",
     "MailChannel",
     "Membership",
@@ -70,6 +73,7 @@ __all__ = [
     "PropertyGroup",
     "PropertyType",
     "PropertyValue",
+    "SegmentList",
     "StageKind",
     "SyncLink",
     "SyncProvider",

@@ -2,11 +2,18 @@
 
 from rapport.auth.scopes import Scope
 from rapport.kit.manifest import Manifest, Sample, SampleRequest
+from rapport.models.properties import PropertyEntity
+from rapport.properties.query_fields import provider
 from rapport.properties.routes import router
 
 MANIFEST = Manifest(
     name="properties",
     routers=(router,),
+    query_fields={
+        "contact": provider(PropertyEntity.CONTACT),
+        "company": provider(PropertyEntity.COMPANY),
+        "lead": provider(PropertyEntity.LEAD),
+    },
     event_types={
         "property.created": "A custom property was defined",
         "property.updated": "A custom property definition changed",

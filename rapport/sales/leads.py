@@ -11,6 +11,7 @@ from datetime import date, datetime
 from typing import Any
 
 from pydantic.alias_generators import to_camel
+from sqlalchemy import ColumnElement
 
 from rapport.activities.schemas import ActivityLog
 from rapport.activities.service import ActivityService
@@ -18,7 +19,9 @@ from rapport.auth.service import owner_filter
 from rapport.companies.service import CompanyService
 from rapport.contacts.service import ContactService
 from rapport.events.service import EventRecorder
+from rapport.kit import hooks
 from rapport.kit.context import Context
+from rapport.kit.cql.fields import Catalog
 from rapport.kit.envelope import PageMeta
 from rapport.kit.errors import (
     Conflict,
@@ -123,9 +126,13 @@ class LeadQuery:
     created_from: datetime | None = None
     created_to: datetime | None = None
     search: str | None = None
+    matching: ColumnElement[bool] | None = None
+    """A condition compiled from the query language (`query_catalog`)."""
 
 
 class LeadService:
+    sort_fields = tuple(LeadRepository.sort_columns)
+
     def __init__(self, context: Context) -> None:
         self.context = context
         self.repo = LeadRepository(context.session)
@@ -140,6 +147,11 @@ class LeadService:
         if lead is None:
             raise NotFound("Lead not found")
         return lead
+
+    async def query_catalog(self) -> Catalog:
+        """What the query language can ask of a lead in this workspace: its fields, its
+        custom properties, its contact's and its company's."""
+        return Catalog.of("lead", Lead.id, await hooks.query_fields(self.context, "lead"))
 
     async def listed(self, query: LeadQuery, page: PageRequest) -> tuple[list[Lead], PageMeta]:
         """A page of the leads the list query names. Amounts compare within one currency: a
@@ -169,6 +181,7 @@ class LeadService:
             created_from=query.created_from,
             created_to=query.created_to,
             search=query.search,
+            matching=query.matching,
             **await owner_filter(self.context, query.owner),
         )
         return await self.repo.page(filters, page)

@@ -10,6 +10,7 @@ from rapport.kit.hooks import Links
 from rapport.kit.manifest import Manifest, Sample, SampleRequest
 from rapport.sales.lead_routes import router as lead_router
 from rapport.sales.leads import LeadService
+from rapport.sales import query_fields
 from rapport.sales.routes import router
 from rapport.sales.service import PipelineService
 
@@ -33,6 +34,11 @@ async def _lead_links(context: Context, lead_id: uuid.UUID) -> Links | None:
 MANIFEST = Manifest(
     name="sales",
     routers=(router, lead_router),
+    query_fields={
+        "lead": query_fields.of_leads,
+        "contact": query_fields.of_contacts,
+        "company": query_fields.of_companies,
+    },
     event_types={
         "pipeline.created": "A pipeline was created",
         "pipeline.updated": "A pipeline was renamed or made the default",

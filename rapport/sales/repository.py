@@ -8,7 +8,7 @@ from dataclasses import dataclass
 from datetime import date, datetime
 from typing import Any, ClassVar
 
-from sqlalchemy import Select, func, select, update
+from sqlalchemy import ColumnElement, Select, func, select, update
 
 from rapport.kit.aggregates import exact_sum, seconds_between, summed
 from rapport.kit.envelope import PageMeta
@@ -177,6 +177,8 @@ class LeadFilters:
     created_from: datetime | None = None
     created_to: datetime | None = None
     search: str | None = None
+    matching: ColumnElement[bool] | None = None
+    """A condition compiled from the query language (`LeadService.query_catalog`)."""
 
 
 class LeadRepository(Repository[Lead]):
@@ -224,6 +226,8 @@ class LeadRepository(Repository[Lead]):
                 stmt = stmt.where(column <= high)
         if f.search:
             stmt = stmt.where(Lead.title.icontains(f.search.strip(), autoescape=True))
+        if f.matching is not None:
+            stmt = stmt.where(f.matching)
         return stmt
 
     async def in_stage(self, stage_id: uuid.UUID) -> list[Lead]:

@@ -2,11 +2,13 @@
 
 from rapport.auth.scopes import Scope
 from rapport.kit.manifest import Manifest, Sample, SampleRequest
+from rapport.tags import query_fields
 from rapport.tags.routes import router
 
 MANIFEST = Manifest(
     name="tags",
     routers=(router,),
+    query_fields={"contact": query_fields.of_contacts, "company": query_fields.of_companies},
     event_types={
         "tag.created": "A tag was created",
         "tag.updated": "A tag changed",

@@ -9,6 +9,7 @@ import phonenumbers
 from pydantic import ConfigDict, Field, JsonValue, field_validator
 
 from rapport.config import DEFAULT_RATE_LIMITS
+from rapport.kit.cql.query import DEFAULT_COST_LIMIT
 from rapport.kit.ratelimit import validate_limit
 from rapport.kit.schemas import InputModel, NestedInput, WireModel
 
@@ -29,6 +30,13 @@ class WorkspaceSettings(WireModel):
         default=False,
         description="Accept `properties` keys that have no definition (by default they are "
         "refused with 422; define them at /properties)",
+    )
+    query_cost_limit: int | None = Field(
+        default=None,
+        description="The highest estimated cost of a query (`meta.estimatedCost`) the "
+        "workspace runs; a costlier one is refused with 400 INVALID_QUERY. Null: the default, "
+        f"{DEFAULT_COST_LIMIT}",
+        examples=[None],
     )
 
 
@@ -52,6 +60,13 @@ class WorkspaceSettingsInput(NestedInput):
         default=None,
         description="Accept `properties` keys that have no definition at /properties "
         "(`null` returns to the default, false)",
+    )
+    query_cost_limit: int | None = Field(
+        default=None,
+        ge=1,
+        le=100_000,
+        description="The highest estimated cost of a query the workspace runs (`null` "
+        f"returns to the default, {DEFAULT_COST_LIMIT})",
     )
 
     @field_validator("rate_limits")

@@ -36,6 +36,7 @@ async def test_get_workspace(client: httpx.AsyncClient, workspace: Workspace) ->
         "rateLimits": {},
         "defaultPhoneRegion": None,
         "allowFreeProperties": True,  # as tests/helpers.py makes workspaces
+        "queryCostLimit": None,
     }
     assert data["createdAt"].endswith("Z")
 
@@ -99,6 +100,7 @@ async def test_update_settings(client: httpx.AsyncClient, workspace: Workspace) 
         "rateLimits": {"read": "5000/minute"},
         "defaultPhoneRegion": "DE",
         "allowFreeProperties": True,
+        "queryCostLimit": None,
     }
     assert response.json()["data"]["settings"] == expected
     assert (await read(client, workspace))["settings"] == expected
@@ -115,12 +117,14 @@ async def test_settings_merge_and_null_clears(
         "rateLimits": {"write": "50/minute"},
         "defaultPhoneRegion": "GB",
         "allowFreeProperties": True,
+        "queryCostLimit": None,
     }
     third = await patch(client, workspace, {"settings": {"defaultPhoneRegion": None}})
     assert third.json()["data"]["settings"] == {
         "rateLimits": {"write": "50/minute"},
         "defaultPhoneRegion": None,
         "allowFreeProperties": True,
+        "queryCostLimit": None,
     }
 
 

@@ -4,7 +4,8 @@ compiler (`compiler.py`) turns them into SQL."""
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
+import dataclasses
+from dataclasses import dataclass
 from enum import StrEnum
 from typing import Any
 
@@ -102,20 +103,20 @@ class Condition:
     field: str
     op: Op
     value: Any = None
-    at: Location = field(default=Location("filter"), compare=False)
+    at: Location = dataclasses.field(default=Location("filter"), compare=False)
 
 
 @dataclass(frozen=True)
 class Group:
     logic: Logic
     items: tuple[Node, ...]
-    at: Location = field(default=Location("filter"), compare=False)
+    at: Location = dataclasses.field(default=Location("filter"), compare=False)
 
 
 @dataclass(frozen=True)
 class Not:
     item: Node
-    at: Location = field(default=Location("filter"), compare=False)
+    at: Location = dataclasses.field(default=Location("filter"), compare=False)
 
 
 Node = Condition | Group | Not

@@ -1,0 +1,57 @@
+"""A query as the API takes it (a text `where` or a JSON `filter`), compiled for one
+workspace: parsed, checked against the entity's fields, and held to the workspace's cost
+ceiling (`settings.queryCostLimit`), so that a query too heavy to answer quickly is refused
+with 400 instead of running for minutes."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from rapport.kit.context import Context
+from rapport.kit.cql.compiler import Compiled, compile_query
+from rapport.kit.cql.fields import Catalog
+from rapport.kit.cql.filter_json import parse_filter
+from rapport.kit.cql.text import parse_where
+from rapport.kit.cql.tree import Group, Logic, Node
+from rapport.kit.errors import ErrorDetail, InvalidQuery
+
+DEFAULT_COST_LIMIT = 500
+"""The default ceiling of a query's estimated cost: about a hundred conditions on custom
+properties and relations (`settings.queryCostLimit` changes it per workspace)."""
+
+EVERYTHING: Node = Group(Logic.AND, ())
+
+
+def parse_query(
+    where: str | None, filter_doc: Any | None, *, filter_name: str = "filter"
+) -> Node:
+    """The tree of `where` or of `filter` (one of them; neither: every record)."""
+    if where is not None and filter_doc is not None:
+        raise InvalidQuery(
+            "Send the query as where or as filter, not both",
+            details=[ErrorDetail(field="where", message="Send where or filter, not both")],
+        )
+    if where is not None:
+        return parse_where(where)
+    if filter_doc is not None:
+        return parse_filter(filter_doc, filter_name)
+    return EVERYTHING
+
+
+def cost_limit(context: Context) -> int:
+    limit = context.workspace_settings.get("queryCostLimit")
+    return limit if isinstance(limit, int) and limit > 0 else DEFAULT_COST_LIMIT
+
+
+def compiled_for(context: Context, catalog: Catalog, node: Node, field: str = "where") -> Compiled:
+    """The query compiled at the context's now, or InvalidQuery (a field, operator or value
+    that does not fit, or a cost above the workspace's ceiling)."""
+    result = compile_query(catalog, node, context.clock())
+    limit = cost_limit(context)
+    if result.cost > limit:
+        message = (
+            f"The query's estimated cost is {result.cost}, above this workspace's limit of "
+            f"{limit} (settings.queryCostLimit): use fewer conditions or simpler ones"
+        )
+        raise InvalidQuery(message, details=[ErrorDetail(field=field, message=message)])
+    return result

@@ -1,0 +1,207 @@
+"""POST /query and its spellings: text and JSON give the same rows, through every relation."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import httpx
+
+from rapport.kit.db import Database
+from tests.helpers import Workspace, assert_error, snapshot
+
+API = "/api/v1"
+
+
+async def post(client: httpx.AsyncClient, ws: Workspace, path: str, body: Any) -> dict[str, Any]:
+    response = await client.post(f"{API}{path}", json=body, headers=ws.headers)
+    assert response.status_code in (200, 201), response.text
+    data: dict[str, Any] = response.json()
+    return data
+
+
+async def query_ids(
+    client: httpx.AsyncClient, ws: Workspace, entity: str = "contact", **body: Any
+) -> set[str]:
+    answer = await post(client, ws, "/query", {"entity": entity, "limit": 100, **body})
+    assert answer["meta"]["total"] == len(answer["data"])
+    return {row["id"] for row in answer["data"]}
+
+
+async def contact(client: httpx.AsyncClient, ws: Workspace, **body: Any) -> str:
+    return str((await post(client, ws, "/contacts", body))["data"]["id"])
+
+
+async def seed(client: httpx.AsyncClient, ws: Workspace) -> dict[str, str]:
+    """Five contacts spread over the fields and relations the queries below name."""
+    await post(
+        client,
+        ws,
+        "/properties",
+        {"key": "mrr", "entity": "CONTACT", "label": "MRR", "type": "NUMBER"},
+    )
+    await post(
+        client,
+        ws,
+        "/properties",
+        {
+            "key": "plans",
+            "entity": "CONTACT",
+            "label": "Plans",
+            "type": "MULTI_SELECT",
+            "options": [{"value": v, "label": v} for v in ("basic", "pro", "team")],
+        },
+    )
+    vip = (await post(client, ws, "/tags", {"key": "vip", "name": "VIP"}))["data"]["id"]
+    acme = (await post(client, ws, "/companies", {"name": "Acme", "industry": "SaaS"}))["data"]
+    ids = {
+        "ann": await contact(
+            client,
+            ws,
+            email="ann@example.com",
+            lifecycleStage="CUSTOMER",
+            properties={"mrr": 120, "plans": ["pro", "team"]},
+        ),
+        "bob": await contact(
+            client, ws, email="bob@other.org", lifecycleStage="LEAD", properties={"mrr": 40}
+        ),
+        "cat": await contact(client, ws, name="Cat", lifecycleStage="SUBSCRIBER"),
+        "dan": await contact(
+            client, ws, email="dan@example.com", properties={"plans": ["basic"]}
+        ),
+        "eve": await contact(client, ws, email="eve@example.com", status="ARCHIVED"),
+    }
+    await post(client, ws, f"/contacts/{ids['ann']}/tags", {"tagId": vip})
+    await post(client, ws, f"/contacts/{ids['dan']}/tags", {"tagId": vip})
+    await post(client, ws, f"/contacts/{ids['bob']}/companies", {"companyId": acme["id"]})
+    await post(
+        client, ws, f"/contacts/{ids['bob']}/activities", {"type": "CALL", "subject": "Intro"}
+    )
+    return ids
+
+
+async def test_the_text_and_json_forms_give_the_same_rows(
+    client: httpx.AsyncClient, workspace: Workspace
+) -> None:
+    ids = await seed(client, workspace)
+    where = (
+        "status = ACTIVE AND (email contains '@EXAMPLE.com' OR lifecycleStage in (LEAD, "
+        "CUSTOMER)) AND NOT tag = vip"
+    )
+    as_json = {
+        "logic": "AND",
+        "conditions": [
+            {"type": "field", "field": "status", "operator": "eq", "value": "ACTIVE"},
+            {
+                "type": "group",
+                "logic": "OR",
+                "conditions": [
+                    {"field": "email", "operator": "contains", "value": "@EXAMPLE.com"},
+                    {"field": "lifecycleStage", "operator": "in", "value": ["LEAD", "CUSTOMER"]},
+                ],
+            },
+            {"field": "tag", "operator": "eq", "value": "vip", "negate": True},
+        ],
+    }
+    expected = {ids["bob"]}
+    assert await query_ids(client, workspace, where=where) == expected
+    assert await query_ids(client, workspace, filter=as_json) == expected
+    answer = await post(client, workspace, "/contacts/filter", {"where": where})
+    assert {row["id"] for row in answer["data"]} == expected
+    assert answer["meta"]["estimatedCost"] > 0
+    assert answer["meta"]["queryTimeMs"] >= 0
+
+
+async def test_relations_custom_properties_and_activities(
+    client: httpx.AsyncClient, workspace: Workspace
+) -> None:
+    ids = await seed(client, workspace)
+    cases = {
+        "mrr > 100": {"ann"},
+        "mrr <= 100": {"bob"},
+        "mrr between 30 and 50": {"bob"},
+        "mrr isEmpty": {"cat", "dan", "eve"},
+        "plans = pro": {"ann"},
+        "plans contains any (basic, team)": {"ann", "dan"},
+        "plans contains all (pro, team)": {"ann"},
+        "company.industry = SaaS": {"bob"},
+        "company.name != Acme": {"ann", "cat", "dan", "eve"},
+        "has activity CALL within last 14 days": {"bob"},
+        "has activity MEETING": set(),
+        "activityCount > 0": {"bob"},
+        "activityCount < 1": {"ann", "cat", "dan", "eve"},
+        "createdAt within last 1 days": set(ids),
+        "createdAt before 1 days ago": set(),
+        "tag exists": {"ann", "dan"},
+        "email isEmpty": {"cat"},
+        "isIdentified = false": {"cat"},
+    }
+    names = {value: key for key, value in ids.items()}
+    for where, expected in cases.items():
+        found = await query_ids(client, workspace, where=where)
+        assert {names[i] for i in found} == expected, where
+
+
+async def test_a_syntax_error_names_the_line_and_column(
+    client: httpx.AsyncClient, workspace: Workspace, database: Database
+) -> None:
+    before = await snapshot(database)
+    response = await client.post(
+        f"{API}/query",
+        json={"entity": "contact", "where": "status = ACTIVE AND\n  AND email exists"},
+        headers=workspace.headers,
+    )
+    error = assert_error(response, 400, "INVALID_QUERY")
+    detail = error["details"][0]
+    assert (detail["field"], detail["line"], detail["column"]) == ("where", 2, 3)
+    assert detail["expected"]
+    assert await snapshot(database) == before
+
+
+async def test_unknown_fields_and_misfit_operators_are_named(
+    client: httpx.AsyncClient, workspace: Workspace
+) -> None:
+    await seed(client, workspace)
+    response = await client.post(
+        f"{API}/contacts/filter",
+        json={
+            "filter": {
+                "logic": "AND",
+                "conditions": [
+                    {"field": "nope", "operator": "eq", "value": 1},
+                    {"field": "mrr", "operator": "contains", "value": "1"},
+                    {"field": "mrr", "operator": "gt", "value": "lots"},
+                ],
+            }
+        },
+        headers=workspace.headers,
+    )
+    error = assert_error(response, 400, "INVALID_QUERY")
+    fields = [d["field"] for d in error["details"]]
+    assert fields == [
+        "filter.conditions[0].field",
+        "filter.conditions[1].operator",
+        "filter.conditions[2].value",
+    ]
+
+
+async def test_injection_in_values_and_names_is_inert(
+    client: httpx.AsyncClient, workspace: Workspace, database: Database
+) -> None:
+    ids = await seed(client, workspace)
+    before = await snapshot(database)
+    hostile = "x'); DROP TABLE contacts; --"
+    assert await query_ids(client, workspace, where=f'name = "{hostile}"') == set()
+    assert await query_ids(
+        client,
+        workspace,
+        filter={"conditions": [{"field": "name", "operator": "contains", "value": hostile}]},
+    ) == set()
+    condition = {"field": "1=1; --", "operator": "eq", "value": 1}
+    response = await client.post(
+        f"{API}/query",
+        json={"entity": "contact", "filter": {"conditions": [condition]}},
+        headers=workspace.headers,
+    )
+    assert_error(response, 400, "INVALID_QUERY")
+    assert await snapshot(database) == before
+    assert len(await query_ids(client, workspace)) == len(ids)
