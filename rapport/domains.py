@@ -14,6 +14,7 @@ from rapport.events import catalog
 from rapport.events.manifest import MANIFEST as EVENTS
 from rapport.kit import hooks
 from rapport.kit.manifest import Manifest
+from rapport.lists.manifest import MANIFEST as LISTS
 from rapport.mail.manifest import MANIFEST as MAIL
 from rapport.merge.manifest import MANIFEST as MERGE
 from rapport.overview.manifest import MANIFEST as OVERVIEW
@@ -40,6 +41,7 @@ DOMAINS: tuple[Manifest, ...] = (
     TODOS,
     SALES,
     QUERY,
+    LISTS,
     MAIL,
     DASHBOARD,
     EVENTS,

@@ -237,6 +237,7 @@ class Records:
             ),
             "integration_key": "hubspot-main",
             "pipeline_id": await self.post("/pipelines", {"name": "Partners"}),
+            "list_id": await self.post("/lists", {"name": "Newsletter"}),
         }
         self.ids["stage_id"] = await self.post(
             "/pipeline-stages", {"name": "Scoping", "pipelineId": self.ids["pipeline_id"]}
@@ -265,6 +266,7 @@ class Records:
             "moveLeadsTo": self.default_stages[0],
             "stageIds": self.default_stages,
             "connectionId": self.ids["connection_id"],
+            "listId": self.ids["list_id"],
         }
         if operation.path in MEMBERSHIP_CREATES:
             references["companyId"] = self.ids["free_company"]

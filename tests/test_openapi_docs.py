@@ -188,12 +188,15 @@ class Demo:
         self.tags: dict[str, str] = {}
         self.properties: dict[str, str] = {}
         self.created: dict[str, str] = {}
+        self.static_list = ""
 
     async def load(self) -> None:
         self.contacts = await self.rows("/contacts", take=100)
         self.companies = await self.rows("/companies", take=100)
         self.tags = {t["key"]: t["id"] for t in await self.rows("/tags", take=100)}
         self.properties = {p["key"]: p["id"] for p in await self.rows("/properties")}
+        lists = await self.rows("/lists", isDynamic="false")
+        self.static_list = next(row["id"] for row in lists if row["name"] == "Newsletter")
 
     async def rows(self, path: str, **params: Any) -> list[dict[str, Any]]:
         response = await self.client.get(f"{API}{path}", params=params, headers=self.ws.headers)
@@ -225,6 +228,7 @@ async def filled(demo: Demo, path: str, body: Any) -> tuple[str, Any]:
         "tag_id": demo.tags["vip"],
         "property_id": demo.properties["city"],
         "integration_key": "hubspot-main",
+        "list_id": demo.static_list,
     }
     if "{membership_id}" in path:
         values["membership_id"] = await demo.membership_of(contact)
@@ -256,6 +260,8 @@ async def filled(demo: Demo, path: str, body: Any) -> tuple[str, Any]:
         "stageIds": lambda: [s["id"] for s in reversed(stages)],
         "leadId": lambda: demo.created["lead_id"],
         "connectionId": lambda: demo.created["connection_id"],
+        "listId": lambda: demo.static_list,
+        "entityIds": lambda: [str(demo.contact()["id"])],
     }
     body = copy.deepcopy(body)
     if isinstance(body, dict):
@@ -296,7 +302,7 @@ async def test_every_request_example_is_accepted_by_the_demo_workspace(
     spec = app.openapi()
     demo_ws = await make_workspace(database, "Demo workspace", settings={})
     async with database.transaction(workspace=demo_ws.id) as session:
-        await seed_demo(Context.bound(session, demo_ws.id), count=60, seed=3)
+        await seed_demo(Context.bound(session, demo_ws.id), count=80, seed=3)
     owner = await add_member(database, demo_ws, "owner@example.com")
     demo = Demo(dev_client, demo_ws, owner, mail_server)
     await demo.load()

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import uuid
+from collections.abc import Collection
 from datetime import datetime
 from typing import Any, ClassVar
 
@@ -50,6 +51,13 @@ class CompanyRepository(Repository[Company]):
         "uq_companies_tenant_external_id": external_id_taken,
         "companies.tenant_id, companies.external_id": external_id_taken,
     }
+
+    def ids_where(self, *where: Any) -> Select[Any]:
+        return self.select(Company.id).where(*where)
+
+    async def by_ids(self, company_ids: Collection[uuid.UUID]) -> dict[uuid.UUID, Company]:
+        result = await self.session.execute(self.select().where(Company.id.in_(company_ids)))
+        return {company.id: company for company in result.scalars()}
 
     async def page(
         self, filters: CompanyFilters, request: PageRequest
@@ -161,6 +169,9 @@ class MembershipRepository(Repository[CompanyMembership]):
 
     def contact_ids_in(self, company_id: uuid.UUID) -> Select[Any]:
         """Subquery of the contacts in a company (for `GET /contacts?companyId=`)."""
+        return self.contact_ids_in_any([company_id])
+
+    def contact_ids_in_any(self, company_ids: Collection[uuid.UUID]) -> Select[Any]:
         return self.select(CompanyMembership.contact_id).where(
-            CompanyMembership.company_id == company_id
+            CompanyMembership.company_id.in_(company_ids)
         )

@@ -4,11 +4,12 @@ externalId; memberships with one primary company per contact."""
 from __future__ import annotations
 
 import uuid
+from collections.abc import Collection
 from dataclasses import replace
 from datetime import datetime
 from typing import TYPE_CHECKING, Any
 
-from sqlalchemy import Select
+from sqlalchemy import ColumnElement, Select
 
 from rapport.companies.filters import CompanyFilters
 from rapport.companies.repository import (
@@ -98,6 +99,18 @@ class CompanyService:
         if company is None:
             raise NotFound("Company not found")
         return company
+
+    def matching_ids(
+        self, matching: ColumnElement[bool], among: Collection[uuid.UUID] | None = None
+    ) -> Select[Any]:
+        """The ids of the companies meeting a compiled query condition (`among` these ids
+        only, if given): what a dynamic list holds."""
+        if among is None:
+            return self.repo.ids_where(matching)
+        return self.repo.ids_where(matching, Company.id.in_(among))
+
+    async def by_ids(self, company_ids: Collection[uuid.UUID]) -> dict[uuid.UUID, Company]:
+        return await self.repo.by_ids(company_ids)
 
     async def exists(self, company_id: uuid.UUID) -> bool:
         return await self.repo.get(company_id) is not None
@@ -230,6 +243,10 @@ class MembershipService:
     def contact_ids_in(self, company_id: uuid.UUID) -> Select[Any]:
         """A subquery of the ids of the company's contacts (contacts filtered by company)."""
         return self.repo.contact_ids_in(company_id)
+
+    def contact_ids_in_any(self, company_ids: Collection[uuid.UUID]) -> Select[Any]:
+        """A subquery of the ids of the contacts of any of these companies."""
+        return self.repo.contact_ids_in_any(company_ids)
 
     async def of_company(
         self, company_ref: str, page: PageRequest

@@ -204,6 +204,9 @@ class ContactRepository(Repository[Contact]):
     def ids_where(self, *where: Any) -> Select[Any]:
         return self.select(Contact.id).where(*where)
 
+    def live_ids_where(self, *where: Any) -> Select[Any]:
+        return self.select(Contact.id).where(_LIVE, *where)
+
     async def touch_activity(self, contact_id: uuid.UUID, moment: datetime) -> None:
         """Move the contact's lastActivityAt forward (never back). A plain UPDATE: it is not
         an edit of the contact, so its version (ETag) stays."""

@@ -3,12 +3,13 @@
 from __future__ import annotations
 
 import uuid
+from collections.abc import Collection
 from dataclasses import dataclass, replace
 from datetime import datetime
 from typing import Any
 
 from email_validator import EmailNotValidError, validate_email
-from sqlalchemy import Select
+from sqlalchemy import ColumnElement, Select
 
 from rapport.contacts.filters import ContactFilters
 from rapport.contacts.repository import (
@@ -126,6 +127,17 @@ class ContactService:
         lists); `nested`: as seen through a relation (no relations of its own)."""
         fields = await hooks.query_fields(self.context, "contact", nested=nested)
         return Catalog.of("contact", Contact.id, fields)
+
+    def matching_ids(
+        self,
+        matching: ColumnElement[bool],
+        among: Collection[uuid.UUID] | Select[Any] | None = None,
+    ) -> Select[Any]:
+        """The ids of the live contacts meeting a compiled query condition (`among` these
+        ids only, if given): what a dynamic list holds."""
+        if among is None:
+            return self.repo.live_ids_where(matching)
+        return self.repo.live_ids_where(matching, Contact.id.in_(among))
 
     def not_deleted(self) -> Select[Any]:
         """A subquery of the ids of contacts that are not deleted, for other domains' lists."""

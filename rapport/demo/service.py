@@ -11,6 +11,8 @@ from rapport.companies.service import CompanyService, MembershipService
 from rapport.contacts.schemas import ContactCreate
 from rapport.contacts.service import ContactService
 from rapport.kit.context import Context
+from rapport.lists.schemas import ListCreate
+from rapport.lists.service import ListService
 from rapport.models.companies import CompanyRole
 from rapport.models.contacts import ContactStatus, LifecycleStage
 from rapport.models.properties import PropertyEntity, PropertyType
@@ -295,4 +297,19 @@ async def seed_demo(context: Context, count: int = 300, seed: int = 7) -> int:
         )
     await tag_demo_records(context, extra, contact_ids, list(by_domain.values()))
     await seed_demo_leads(context, random.Random(seed + 2), employers)
+    await seed_demo_lists(context, contact_ids[: max(1, count // 10)])
     return count
+
+
+async def seed_demo_lists(context: Context, newsletter: list[uuid.UUID]) -> None:
+    """A static list (a newsletter's subscribers) and two dynamic ones, one through a
+    relation and one depending on the time."""
+    lists = ListService(context)
+    static = await lists.create(ListCreate(name="Newsletter"))
+    await lists.add_members(static.id, newsletter)
+    for name, criteria in (
+        ("Customers", "lifecycleStage = CUSTOMER"),
+        ("VIPs at SaaS companies", "tag = vip AND company.industry = SaaS"),
+        ("Active this month", "has activity within last 30 days"),
+    ):
+        await lists.create(ListCreate(name=name, is_dynamic=True, filter_criteria=criteria))

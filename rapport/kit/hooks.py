@@ -51,7 +51,7 @@ def install(
     setup: tuple[WorkspaceSetup, ...],
     removal: Mapping[str, RemovalHook],
     resolvers: Mapping[str, LinkResolver],
-    fields: Mapping[str, FieldProvider] = {},  # noqa: B006 (read only)
+    fields: Mapping[str, FieldProvider] = {},
 ) -> None:
     """Register a domain's hooks; registering the same hook again changes nothing."""
     for setup_hook in setup:

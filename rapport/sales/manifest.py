@@ -8,9 +8,9 @@ from rapport.auth.scopes import Scope
 from rapport.kit.context import Context
 from rapport.kit.hooks import Links
 from rapport.kit.manifest import Manifest, Sample, SampleRequest
+from rapport.sales import query_fields
 from rapport.sales.lead_routes import router as lead_router
 from rapport.sales.leads import LeadService
-from rapport.sales import query_fields
 from rapport.sales.routes import router
 from rapport.sales.service import PipelineService
 

@@ -65,9 +65,7 @@ async def seed(client: httpx.AsyncClient, ws: Workspace) -> dict[str, str]:
             client, ws, email="bob@other.org", lifecycleStage="LEAD", properties={"mrr": 40}
         ),
         "cat": await contact(client, ws, name="Cat", lifecycleStage="SUBSCRIBER"),
-        "dan": await contact(
-            client, ws, email="dan@example.com", properties={"plans": ["basic"]}
-        ),
+        "dan": await contact(client, ws, email="dan@example.com", properties={"plans": ["basic"]}),
         "eve": await contact(client, ws, email="eve@example.com", status="ARCHIVED"),
     }
     await post(client, ws, f"/contacts/{ids['ann']}/tags", {"tagId": vip})
@@ -191,11 +189,14 @@ async def test_injection_in_values_and_names_is_inert(
     before = await snapshot(database)
     hostile = "x'); DROP TABLE contacts; --"
     assert await query_ids(client, workspace, where=f'name = "{hostile}"') == set()
-    assert await query_ids(
-        client,
-        workspace,
-        filter={"conditions": [{"field": "name", "operator": "contains", "value": hostile}]},
-    ) == set()
+    assert (
+        await query_ids(
+            client,
+            workspace,
+            filter={"conditions": [{"field": "name", "operator": "contains", "value": hostile}]},
+        )
+        == set()
+    )
     condition = {"field": "1=1; --", "operator": "eq", "value": 1}
     response = await client.post(
         f"{API}/query",

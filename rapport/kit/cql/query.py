@@ -23,19 +23,40 @@ EVERYTHING: Node = Group(Logic.AND, ())
 
 
 def parse_query(
-    where: str | None, filter_doc: Any | None, *, filter_name: str = "filter"
+    where: str | None,
+    filter_doc: Any | None,
+    *,
+    filter_name: str = "filter",
+    where_name: str = "where",
 ) -> Node:
-    """The tree of `where` or of `filter` (one of them; neither: every record)."""
+    """The tree of `where` or of `filter` (one of them; neither: every record). Errors name
+    the member the query came in (`filter_name`, `where_name`)."""
     if where is not None and filter_doc is not None:
         raise InvalidQuery(
             "Send the query as where or as filter, not both",
             details=[ErrorDetail(field="where", message="Send where or filter, not both")],
         )
     if where is not None:
-        return parse_where(where)
+        try:
+            return parse_where(where)
+        except InvalidQuery as exc:
+            raise where_renamed(exc, where_name) from None
     if filter_doc is not None:
         return parse_filter(filter_doc, filter_name)
     return EVERYTHING
+
+
+def where_renamed(error: InvalidQuery, name: str) -> InvalidQuery:
+    """The error of a text query sent in a member not called `where` (a list's
+    `filterCriteria`), naming that member."""
+    if name == "where":
+        return error
+    details = [
+        detail.model_copy(update={"field": name}) if detail.field == "where" else detail
+        for detail in error.details
+    ]
+    message = error.message.replace("where:", f"{name}:", 1)
+    return InvalidQuery(message, details=details)
 
 
 def cost_limit(context: Context) -> int:

@@ -1,0 +1,181 @@
+"""Every query on lists and their members."""
+
+from __future__ import annotations
+
+import uuid
+from collections.abc import Collection, Iterable
+from datetime import datetime
+from typing import Any, ClassVar
+
+from sqlalchemy import Select, delete, func, insert, select, update
+
+from rapport.kit.envelope import PageMeta
+from rapport.kit.errors import AppError, taken
+from rapport.kit.pagination import PageRequest, paginate
+from rapport.kit.repository import Repository
+from rapport.kit.tenant_guard import workspace_of
+from rapport.models.lists import ListEntity, ListMember, SegmentList
+
+INSERT_CHUNK = 5000
+
+
+def name_taken(existing_id: uuid.UUID | None = None) -> AppError:
+    return taken(
+        "A list of this entity type with this name already exists",
+        "LIST_NAME_EXISTS",
+        "name",
+        existing_id,
+    )
+
+
+class ListRepository(Repository[SegmentList]):
+    model = SegmentList
+    sort_columns: ClassVar[dict[str, Any]] = {
+        "createdAt": SegmentList.created_at,
+        "updatedAt": SegmentList.updated_at,
+        "name": SegmentList.name,
+        "memberCount": SegmentList.member_count,
+    }
+    unique_violations: ClassVar[dict[str, Any]] = {
+        "uq_lists_tenant_name": name_taken,
+        "lists.tenant_id, lists.entity_type, lists.name": name_taken,
+    }
+
+    async def page(
+        self, entity_type: ListEntity | None, dynamic: bool | None, request: PageRequest
+    ) -> tuple[list[SegmentList], PageMeta]:
+        stmt = self.select()
+        if entity_type is not None:
+            stmt = stmt.where(SegmentList.entity_type == entity_type)
+        if dynamic is not None:
+            stmt = stmt.where(SegmentList.is_dynamic.is_(dynamic))
+        return await paginate(self.session, stmt, request, self.sort_columns, SegmentList.id)
+
+    async def named(self, entity_type: ListEntity, name: str) -> SegmentList | None:
+        return await self.first(SegmentList.entity_type == entity_type, SegmentList.name == name)
+
+    async def dynamic(
+        self, entity_type: ListEntity | None = None, *, relative_only: bool = False
+    ) -> list[SegmentList]:
+        stmt = self.select().where(SegmentList.is_dynamic.is_(True))
+        if entity_type is not None:
+            stmt = stmt.where(SegmentList.entity_type == entity_type)
+        if relative_only:
+            stmt = stmt.where(SegmentList.relative_to_now.is_(True))
+        result = await self.session.execute(stmt.order_by(SegmentList.created_at))
+        return list(result.scalars())
+
+    async def tenants_with_dynamic(
+        self, tenant_ids: Collection[uuid.UUID] | None = None, *, relative_only: bool = False
+    ) -> set[uuid.UUID]:
+        """The workspaces (of these) having dynamic lists: the event stream's consumer runs
+        platform-wide."""
+        stmt = select(SegmentList.tenant_id).where(SegmentList.is_dynamic.is_(True)).distinct()
+        if tenant_ids is not None:
+            stmt = stmt.where(SegmentList.tenant_id.in_(tenant_ids))
+        if relative_only:
+            stmt = stmt.where(SegmentList.relative_to_now.is_(True))
+        return set((await self.session.execute(stmt)).scalars())
+
+    async def by_ids(self, list_ids: Collection[uuid.UUID]) -> dict[uuid.UUID, SegmentList]:
+        result = await self.session.execute(self.select().where(SegmentList.id.in_(list_ids)))
+        return {found.id: found for found in result.scalars()}
+
+    async def lock(self, list_id: uuid.UUID) -> SegmentList | None:
+        """The list, locked until commit: changes of one list's membership take turns, so
+        its count stays exact."""
+        stmt = self.select().where(SegmentList.id == list_id)
+        if self.session.get_bind().dialect.name == "postgresql":
+            stmt = stmt.with_for_update()
+        else:
+            await self.session.execute(
+                update(SegmentList)
+                .where(SegmentList.id == list_id)
+                .values(updated_at=SegmentList.updated_at)
+                .execution_options(synchronize_session=False)
+            )
+        result = await self.session.execute(stmt.execution_options(populate_existing=True))
+        locked: SegmentList | None = result.scalars().first()
+        return locked
+
+    async def count_members(self, list_id: uuid.UUID) -> int:
+        count = await self.session.scalar(
+            select(func.count()).select_from(ListMember).where(ListMember.list_id == list_id)
+        )
+        return int(count or 0)
+
+
+class MemberRepository(Repository[ListMember]):
+    model = ListMember
+    sort_columns: ClassVar[dict[str, Any]] = {"addedAt": ListMember.added_at}
+
+    async def page(
+        self, list_id: uuid.UUID, request: PageRequest
+    ) -> tuple[list[ListMember], PageMeta]:
+        stmt = self.select().where(ListMember.list_id == list_id)
+        return await paginate(self.session, stmt, request, self.sort_columns, ListMember.record_id)
+
+    async def present(
+        self, list_id: uuid.UUID, record_ids: Collection[uuid.UUID]
+    ) -> set[uuid.UUID]:
+        """Which of these records are in the list."""
+        found: set[uuid.UUID] = set()
+        for chunk in _chunks(list(record_ids), INSERT_CHUNK):
+            result = await self.session.execute(
+                select(ListMember.record_id).where(
+                    ListMember.list_id == list_id, ListMember.record_id.in_(chunk)
+                )
+            )
+            found.update(result.scalars())
+        return found
+
+    async def ids_matching(self, matching: Select[Any], list_id: uuid.UUID) -> list[uuid.UUID]:
+        """Ids `matching` selects that are not in the list yet."""
+        members = select(ListMember.record_id).where(ListMember.list_id == list_id)
+        subquery = matching.subquery()
+        column = next(iter(subquery.c))
+        result = await self.session.execute(select(column).where(column.not_in(members)))
+        return list(result.scalars())
+
+    async def insert(
+        self, list_id: uuid.UUID, record_ids: Iterable[uuid.UUID], at: datetime
+    ) -> None:
+        tenant = workspace_of(self.session)
+        rows = [
+            {"tenant_id": tenant, "list_id": list_id, "record_id": record_id, "added_at": at}
+            for record_id in record_ids
+        ]
+        for chunk in _chunks(rows, INSERT_CHUNK):
+            await self.session.execute(insert(ListMember), chunk)
+
+    async def delete(self, list_id: uuid.UUID, record_ids: Collection[uuid.UUID]) -> None:
+        for chunk in _chunks(list(record_ids), INSERT_CHUNK):
+            await self.session.execute(
+                delete(ListMember)
+                .where(ListMember.list_id == list_id, ListMember.record_id.in_(chunk))
+                .execution_options(synchronize_session=False)
+            )
+
+    async def delete_unmatched(self, list_id: uuid.UUID, matching: Select[Any]) -> list[uuid.UUID]:
+        """Take out of the list every member `matching` does not select; their ids."""
+        result = await self.session.execute(
+            delete(ListMember)
+            .where(ListMember.list_id == list_id, ListMember.record_id.not_in(matching))
+            .returning(ListMember.record_id)
+            .execution_options(synchronize_session=False)
+        )
+        return list(result.scalars())
+
+    async def lists_holding(self, record_id: uuid.UUID) -> list[uuid.UUID]:
+        result = await self.session.execute(
+            select(ListMember.list_id).where(ListMember.record_id == record_id)
+        )
+        return list(result.scalars())
+
+    def record_ids_in(self, list_ids: Collection[uuid.UUID]) -> Select[Any]:
+        return select(ListMember.record_id).where(ListMember.list_id.in_(list_ids))
+
+
+def _chunks(items: list[Any], size: int) -> Iterable[list[Any]]:
+    for start in range(0, len(items), size):
+        yield items[start : start + size]
