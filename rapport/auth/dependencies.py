@@ -197,6 +197,8 @@ class RateLimit:
 
 
 count_request = RateLimit()
+count_as_read = RateLimit("read")
+"""For a POST that only reads (a query with its filter in the body)."""
 
 
 def require(principal: Principal, request: Request, scopes: tuple[str, ...]) -> None:
@@ -263,11 +265,17 @@ def required_scopes(route: APIRoute) -> set[str]:
 Service = TypeVar("Service")
 
 
-def provide(factory: Callable[[Context], Service], *scopes: Scope) -> Any:
+def provide(
+    factory: Callable[[Context], Service],
+    *scopes: Scope,
+    rate_limit: RateLimit = count_request,
+) -> Any:
     """`Annotated[ContactService, provide(ContactService, Scope.CRM_READ)]`: a domain's service
     as a dependency, built from the context `access(*scopes)` gives."""
 
-    async def build(context: Annotated[Context, access(*scopes)]) -> Service:
+    async def build(
+        context: Annotated[Context, access(*scopes, rate_limit=rate_limit)],
+    ) -> Service:
         # async: FastAPI runs a plain function in a worker thread, a hop per request.
         return factory(context)
 

@@ -50,6 +50,17 @@ def _declared(route: APIRoute) -> frozenset[str]:
     return frozenset(names)
 
 
+WhereQuery = Annotated[
+    str | None,
+    Query(
+        max_length=20_000,
+        description="A condition in the query language that every record listed meets "
+        "(docs/query-language.md), e.g. `lifecycleStage = CUSTOMER AND tag = vip`; "
+        "400 INVALID_QUERY if it does not parse or fit",
+    ),
+]
+"""A list's `where`: the query language behind a list route."""
+
 CreatedFrom = Annotated[
     UtcDateTime | None, Query(alias="from", description="Created at or after (ISO 8601)")
 ]

@@ -20,7 +20,7 @@ from rapport.contacts.service import ContactService
 from rapport.kit.envelope import Envelope, ListEnvelope, one_record
 from rapport.kit.etag import NOT_MODIFIED, IfNoneMatch, not_modified
 from rapport.kit.pagination import PageRequest, Pagination
-from rapport.kit.query import CreatedFrom, CreatedTo
+from rapport.kit.query import CreatedFrom, CreatedTo, WhereQuery
 from rapport.kit.session import api_router
 from rapport.models.activities import ActivityModule
 from rapport.models.companies import CompanyRole, CompanyStatus
@@ -87,6 +87,7 @@ async def list_contacts(
         ActivityModule | None,
         Query(description="Active in this module: with at least one activity logged in it"),
     ] = None,
+    where: WhereQuery = None,
 ) -> ListEnvelope[ContactOut]:
     """List the workspace's contacts, ARCHIVED ones included; DELETED and MERGED contacts
     appear only when asked for with `status`. Every filter given must hold. `email` is
@@ -104,7 +105,7 @@ async def list_contacts(
         **await owner_filter(overview.context, owner_user_id),
     )
     rows, meta = await overview.contacts_page(
-        filters, page, company_id=company_id, module=module, tag=tag
+        filters, page, company_id=company_id, module=module, tag=tag, where=where
     )
     return ListEnvelope(data=[ContactOut.model_validate(r) for r in rows], meta=meta)
 
@@ -192,6 +193,7 @@ async def list_companies(
     created_from: CreatedFrom = None,
     created_to: CreatedTo = None,
     tag: TagQuery = None,
+    where: WhereQuery = None,
 ) -> ListEnvelope[CompanyOut]:
     """List the workspace's companies, active and inactive. Every filter given must hold.
     `search` (or its alias `q`; `search` wins when both are sent) matches part of the name or
@@ -209,5 +211,5 @@ async def list_companies(
         created_to=created_to,
         **await owner_filter(overview.context, owner_user_id),
     )
-    rows, meta = await overview.companies_page(filters, page, tag=tag)
+    rows, meta = await overview.companies_page(filters, page, tag=tag, where=where)
     return ListEnvelope(data=[CompanyOut.model_validate(c) for c in rows], meta=meta)

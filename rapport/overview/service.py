@@ -14,6 +14,7 @@ from rapport.contacts.filters import ContactFilters
 from rapport.contacts.service import ContactService
 from rapport.events.schemas import EventOut
 from rapport.kit.context import Context
+from rapport.kit.cql.query import where_condition
 from rapport.kit.envelope import PageMeta
 from rapport.kit.errors import NotFound, query_error
 from rapport.kit.etag import etag_for
@@ -41,10 +42,11 @@ class Overview:
         company_id: uuid.UUID | None = None,
         module: ActivityModule | None = None,
         tag: str | None = None,
+        where: str | None = None,
     ) -> tuple[list[Contact], PageMeta]:
         """Contacts by their own fields, and by their relations: members of a company, with
         an activity logged in a module, carrying a tag (each relation's domain builds its
-        subquery)."""
+        subquery), meeting a condition in the query language."""
         within = list(filters.within)
         if company_id is not None:
             within.append(MembershipService(self.context).contact_ids_in(company_id))
@@ -52,16 +54,29 @@ class Overview:
             within.append(ActivityService(self.context).contact_ids_active_in(module))
         if tag is not None:
             within.append(TaggingService.of_contacts(self.context).record_ids_tagged(tag))
+        if where is not None:
+            matching = await where_condition(self.context, self.contacts.query_catalog(), where)
+            filters = replace(filters, matching=matching)
         return await self.contacts.page(replace(filters, within=tuple(within)), page)
 
     async def companies_page(
-        self, filters: CompanyFilters, page: PageRequest, *, tag: str | None = None
+        self,
+        filters: CompanyFilters,
+        page: PageRequest,
+        *,
+        tag: str | None = None,
+        where: str | None = None,
     ) -> tuple[list[Company], PageMeta]:
-        """Companies by their own fields, and carrying a tag."""
+        """Companies by their own fields, carrying a tag, meeting a condition in the query
+        language."""
+        companies = CompanyService(self.context)
         if tag is not None:
             tagged = TaggingService.of_companies(self.context).record_ids_tagged(tag)
             filters = replace(filters, within=(*filters.within, tagged))
-        return await CompanyService(self.context).page(filters, page)
+        if where is not None:
+            matching = await where_condition(self.context, companies.query_catalog(), where)
+            filters = replace(filters, matching=matching)
+        return await companies.page(filters, page)
 
     async def timeline(self, ref: str, page: PageRequest) -> tuple[list[TimelineItem], PageMeta]:
         """Every activity (notes included) and change event of the contact, and of contacts

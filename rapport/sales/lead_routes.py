@@ -13,7 +13,7 @@ from rapport.kit.envelope import Envelope, ListEnvelope
 from rapport.kit.errors import documented_errors
 from rapport.kit.etag import ETAG_HEADER, NOT_MODIFIED, IfMatch, IfNoneMatch, not_modified
 from rapport.kit.pagination import PageRequest, Pagination
-from rapport.kit.query import CreatedFrom, CreatedTo
+from rapport.kit.query import CreatedFrom, CreatedTo, WhereQuery
 from rapport.kit.schemas import IsoDate
 from rapport.kit.session import api_router
 from rapport.models.leads import Lead
@@ -107,6 +107,7 @@ async def list_leads(
     q: Annotated[
         str | None, Query(max_length=200, description="Text to find in the title (any case)")
     ] = None,
+    where: WhereQuery = None,
 ) -> ListEnvelope[LeadOut]:
     """The workspace's leads, newest first unless the sort says otherwise. Filters combine.
     A value range and a sort by value compare amounts of one currency, so `valueMin`,
@@ -128,6 +129,7 @@ async def list_leads(
         created_from=created_from,
         created_to=created_to,
         search=q,
+        where=where,
     )
     rows, meta = await leads.listed(query, page)
     return ListEnvelope(data=await leads.out(rows), meta=meta)

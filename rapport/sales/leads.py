@@ -11,7 +11,7 @@ from datetime import date, datetime
 from typing import Any
 
 from pydantic.alias_generators import to_camel
-from sqlalchemy import ColumnElement
+from sqlalchemy import ColumnElement, and_
 
 from rapport.activities.schemas import ActivityLog
 from rapport.activities.service import ActivityService
@@ -22,6 +22,7 @@ from rapport.events.service import EventRecorder
 from rapport.kit import hooks
 from rapport.kit.context import Context
 from rapport.kit.cql.fields import Catalog
+from rapport.kit.cql.query import where_condition
 from rapport.kit.envelope import PageMeta
 from rapport.kit.errors import (
     Conflict,
@@ -126,6 +127,8 @@ class LeadQuery:
     created_from: datetime | None = None
     created_to: datetime | None = None
     search: str | None = None
+    where: str | None = None
+    """A condition in the query language's text form."""
     matching: ColumnElement[bool] | None = None
     """A condition compiled from the query language (`query_catalog`)."""
 
@@ -181,10 +184,16 @@ class LeadService:
             created_from=query.created_from,
             created_to=query.created_to,
             search=query.search,
-            matching=query.matching,
+            matching=await self._matching(query),
             **await owner_filter(self.context, query.owner),
         )
         return await self.repo.page(filters, page)
+
+    async def _matching(self, query: LeadQuery) -> ColumnElement[bool] | None:
+        if query.where is None:
+            return query.matching
+        where = await where_condition(self.context, self.query_catalog(), query.where)
+        return where if query.matching is None else and_(query.matching, where)
 
     async def out(self, leads: Iterable[Lead]) -> list[LeadOut]:
         leads = list(leads)

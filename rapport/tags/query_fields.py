@@ -6,7 +6,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from sqlalchemy import Select, func, or_, select
+from sqlalchemy import Select, exists, func, or_, select
 
 from rapport.kit.context import Context
 from rapport.kit.cql.fields import Field, FieldType, Predicate, Source
@@ -30,10 +30,15 @@ def _tag_field(link: type[ContactTag] | type[CompanyTag], record_column: Any) ->
         if op == Op.CONTAINS_ANY:
             return carrying.where(link.tag_id.in_(_tags_named(value)))
         if op == Op.CONTAINS_ALL:
+            # Every value must name a tag (a key and an id may name the same one), and the
+            # record must carry each tag they name.
+            named = _tags_named(value)
+            every_named = [exists(_tags_named((ref,))) for ref in value]
+            wanted = select(func.count()).select_from(named.subquery()).scalar_subquery()
             return (
-                carrying.where(link.tag_id.in_(_tags_named(value)))
+                carrying.where(link.tag_id.in_(named), *every_named)
                 .group_by(record_column)
-                .having(func.count(link.tag_id.distinct()) == len(value))
+                .having(func.count(link.tag_id.distinct()) == wanted)
             )
         raise AssertionError(op)
 

@@ -74,7 +74,7 @@ class WebhookCreate(InputModel):
     )
     event_types: list[str] = Field(
         min_length=1,
-        max_length=50,
+        max_length=100,
         description=_TYPES_DOC,
         examples=[["contact.*"]],
         json_schema_extra=_document_type_items,
@@ -116,7 +116,7 @@ class WebhookUpdate(InputModel):
         default=None,
         json_schema_extra=_document_type_items_not_null,
         min_length=1,
-        max_length=50,
+        max_length=100,
         description=_TYPES_DOC + "; replaces the whole list",
     )
     description: str | None = Field(

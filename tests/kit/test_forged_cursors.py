@@ -77,6 +77,7 @@ async def lists(client: httpx.AsyncClient, ws: Workspace, app: FastAPI) -> list[
             "/webhooks", {"url": "https://93.184.215.14/hook", "eventTypes": ["*"]}
         ),
         "lead_id": await made("/leads", {"title": "Acme"}),
+        "list_id": await made("/lists", {"name": "Newsletter"}),
     }
     found = []
     for path, operations in app.openapi()["paths"].items():

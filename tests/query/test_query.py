@@ -206,3 +206,93 @@ async def test_injection_in_values_and_names_is_inert(
     assert_error(response, 400, "INVALID_QUERY")
     assert await snapshot(database) == before
     assert len(await query_ids(client, workspace)) == len(ids)
+
+
+async def test_list_routes_take_where(client: httpx.AsyncClient, workspace: Workspace) -> None:
+    ids = await seed(client, workspace)
+    response = await client.get(
+        f"{API}/contacts",
+        params={"where": "mrr > 100 OR company.industry = SaaS", "lifecycleStage": "LEAD"},
+        headers=workspace.headers,
+    )
+    assert response.status_code == 200, response.text
+    assert [row["id"] for row in response.json()["data"]] == [ids["bob"]]
+    companies = await client.get(
+        f"{API}/companies", params={"where": "name startsWith 'ac'"}, headers=workspace.headers
+    )
+    assert [row["name"] for row in companies.json()["data"]] == ["Acme"]
+    await post(
+        client,
+        workspace,
+        "/leads",
+        {"title": "Big", "contactId": ids["bob"], "value": "20000", "currency": "USD"},
+    )
+    await post(client, workspace, "/leads", {"title": "Small", "value": "50", "currency": "USD"})
+    leads = await client.get(
+        f"{API}/leads",
+        params={"where": "value > 10000 AND contact.email contains 'other.org'"},
+        headers=workspace.headers,
+    )
+    assert [row["title"] for row in leads.json()["data"]] == ["Big"]
+    by_lead = await query_ids(client, workspace, where="lead.value >= 20000 AND lead.status = open")
+    assert by_lead == {ids["bob"]}
+    broken = await client.get(
+        f"{API}/contacts", params={"where": "mrr >"}, headers=workspace.headers
+    )
+    detail = assert_error(broken, 400, "INVALID_QUERY")["details"][0]
+    assert (detail["field"], detail["line"], detail["column"]) == ("where", 1, 6)
+
+
+async def test_the_cost_ceiling_refuses_heavy_queries(
+    client: httpx.AsyncClient, workspace: Workspace
+) -> None:
+    await seed(client, workspace)
+    heavy = " OR ".join(f"company.activityCount > {n}" for n in range(80))
+    response = await client.post(
+        f"{API}/query", json={"entity": "contact", "where": heavy}, headers=workspace.headers
+    )
+    error = assert_error(response, 400, "INVALID_QUERY")
+    assert "queryCostLimit" in error["message"]
+    check = await post(client, workspace, "/query/validate", {"entity": "contact", "where": heavy})
+    assert check["valid"] is False
+    assert check["costLimit"] == 500
+    fine = await post(
+        client,
+        workspace,
+        "/query/validate",
+        {"entity": "contact", "where": "createdAt within last 3 days"},
+    )
+    assert (fine["valid"], fine["relativeToNow"]) == (True, True)
+    response = await client.patch(
+        f"{API}/workspace", json={"settings": {"queryCostLimit": 2000}}, headers=workspace.headers
+    )
+    assert response.status_code == 200, response.text
+    allowed = await post(client, workspace, "/query", {"entity": "contact", "where": heavy})
+    assert allowed["meta"]["estimatedCost"] > 500
+
+
+async def test_fields_list_what_can_be_queried(
+    client: httpx.AsyncClient, workspace: Workspace
+) -> None:
+    await seed(client, workspace)
+    response = await client.get(
+        f"{API}/fields", params={"entity": "CONTACT"}, headers=workspace.headers
+    )
+    assert response.status_code == 200, response.text
+    fields = {row["name"]: row for row in response.json()["data"]}
+    assert fields["email"]["access"] == "readWrite"
+    assert fields["createdAt"]["access"] == "read"
+    assert fields["mrr"]["type"] == "number"
+    assert fields["mrr"]["source"] == "custom"
+    assert fields["plans"]["options"] == ["basic", "pro", "team"]
+    assert "containsAll" in fields["plans"]["operators"]
+    assert fields["company.industry"]["source"] == "relation"
+    assert fields["lead.value"]["type"] == "number"
+    assert fields["activity"]["operators"] == ["has"]
+    assert "properties.mrr" not in fields
+    leads = await client.get(f"{API}/fields", params={"entity": "lead"}, headers=workspace.headers)
+    assert "contact.email" in {row["name"] for row in leads.json()["data"]}
+    unknown = await client.get(
+        f"{API}/fields", params={"entity": "deal"}, headers=workspace.headers
+    )
+    assert unknown.status_code in (400, 422)

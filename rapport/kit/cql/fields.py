@@ -188,11 +188,11 @@ def _unit(word: str) -> Unit | None:
 
 def span_of(value: Any) -> Span:
     """`30 days` written as a Span, a string or {"amount": 30, "unit": "days"}."""
-    if isinstance(value, Span):
-        return value
     amount: Any = None
     unit: Unit | None = None
-    if isinstance(value, str) and (match := _SPAN.match(value)):
+    if isinstance(value, Span):
+        amount, unit = value.amount, value.unit
+    elif isinstance(value, str) and (match := _SPAN.match(value)):
         amount, unit = int(match.group(1)), _unit(match.group(2))
     elif isinstance(value, Mapping):
         amount, word = value.get("amount"), value.get("unit")

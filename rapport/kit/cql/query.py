@@ -5,7 +5,10 @@ with 400 instead of running for minutes."""
 
 from __future__ import annotations
 
+from collections.abc import Awaitable
 from typing import Any
+
+from sqlalchemy import ColumnElement
 
 from rapport.kit.context import Context
 from rapport.kit.cql.compiler import Compiled, compile_query
@@ -57,6 +60,15 @@ def where_renamed(error: InvalidQuery, name: str) -> InvalidQuery:
     ]
     message = error.message.replace("where:", f"{name}:", 1)
     return InvalidQuery(message, details=details)
+
+
+async def where_condition(
+    context: Context, catalog: Catalog | Awaitable[Catalog], where: str
+) -> ColumnElement[bool]:
+    """A list route's `where` parameter as a condition on its records."""
+    if not isinstance(catalog, Catalog):
+        catalog = await catalog
+    return compiled_for(context, catalog, parse_query(where, None)).where
 
 
 def cost_limit(context: Context) -> int:
