@@ -328,6 +328,19 @@ class ListService:
             count += 1
         return count
 
+    async def move_memberships(self, loser_id: uuid.UUID, winner_id: uuid.UUID) -> int:
+        """A merge: the winner joins the static lists the loser was in (and was not), and
+        the loser leaves every list; how many lists the winner joined. Dynamic lists follow
+        the merge's events."""
+        joined = 0
+        for list_id in await self.members.lists_holding(loser_id):
+            segment = await self._locked(list_id)
+            await self._leave(segment, [loser_id])
+            if not segment.is_dynamic and not await self.members.present(list_id, [winner_id]):
+                await self._join(segment, [winner_id])
+                joined += 1
+        return joined
+
     async def record_removed(self, entity_type: ListEntity, record_id: uuid.UUID) -> None:
         """A deleted record leaves every list it was in (in the deleting transaction)."""
         for list_id in await self.members.lists_holding(record_id):

@@ -15,6 +15,7 @@ from rapport.kit.errors import AppError, Conflict, InvalidRequest, field_error
 from rapport.merge.repository import MergeRepository
 from rapport.models.contacts import Contact, ContactStatus
 from rapport.models.properties import PropertyEntity
+from rapport.lists.service import ListService
 from rapport.sales.leads import LeadService
 from rapport.sync.service import SyncStatusService
 
@@ -44,6 +45,7 @@ class ContactMerger:
         self.moves = MergeRepository(context.session)
         self.sync_links = SyncStatusService(context)
         self.leads = LeadService(context)
+        self.lists = ListService(context)
 
     async def merge(self, winner_ref: str, loser_id: uuid.UUID) -> Contact:
         winner = await self.contacts.get(winner_ref)
@@ -76,6 +78,7 @@ class ContactMerger:
             "tasks": await self.moves.move_tasks(loser.id, winner.id),
             "syncLinks": await self.sync_links.move_links(loser.id, winner.id),
             "leads": await self.leads.move_contact(loser.id, winner.id),
+            "staticLists": await self.lists.move_memberships(loser.id, winner.id),
         }
         before = ContactOut.model_validate(winner).model_dump(mode="json")
         loser_record = ContactOut.model_validate(loser).model_dump(mode="json")

@@ -575,6 +575,7 @@ async def test_merge_records_a_contact_merged_event_on_the_winner(
         "tasks": 1,
         "syncLinks": 0,
         "leads": 0,
+        "staticLists": 0,
     }
     changes = event["data"]["changes"]
     assert changes["email"] == {"before": None, "after": "lose@example.com"}

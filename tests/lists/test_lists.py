@@ -250,3 +250,25 @@ async def test_prospecting_adds_by_ids_companies_and_query_once(
     again = await call(client, workspace, "POST", path, by_query)
     assert (again["added"], again["alreadyPresent"]) == (0, 3)
     assert await member_ids(client, workspace, target["id"]) == {ann, bob, cat}
+
+
+async def test_a_merge_moves_static_memberships_to_the_winner(
+    client: httpx.AsyncClient, workspace: Workspace
+) -> None:
+    winner = await contact(client, workspace, email="win@example.com")
+    loser = await contact(client, workspace, email="lose@example.com")
+    both = await call(client, workspace, "POST", "/lists", {"name": "Both"})
+    only_loser = await call(client, workspace, "POST", "/lists", {"name": "Loser's"})
+    await call(
+        client, workspace, "POST", f"/lists/{both['id']}/members", {"entityIds": [winner, loser]}
+    )
+    await call(
+        client, workspace, "POST", f"/lists/{only_loser['id']}/members", {"entityIds": [loser]}
+    )
+    await call(client, workspace, "POST", f"/contacts/{winner}/merge", {"loserId": loser})
+    assert await member_ids(client, workspace, both["id"]) == {winner}
+    assert await member_ids(client, workspace, only_loser["id"]) == {winner}
+    counts = [
+        await call(client, workspace, "GET", f"/lists/{i}") for i in (both["id"], only_loser["id"])
+    ]
+    assert [c["memberCount"] for c in counts] == [1, 1]
