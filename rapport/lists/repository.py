@@ -129,6 +129,20 @@ class MemberRepository(Repository[ListMember]):
             found.update(result.scalars())
         return found
 
+    async def presence(
+        self, list_ids: Collection[uuid.UUID], record_ids: Collection[uuid.UUID]
+    ) -> dict[uuid.UUID, set[uuid.UUID]]:
+        """Which of these records each of these lists holds, in one statement."""
+        result = await self.session.execute(
+            select(ListMember.list_id, ListMember.record_id).where(
+                ListMember.list_id.in_(list_ids), ListMember.record_id.in_(record_ids)
+            )
+        )
+        found: dict[uuid.UUID, set[uuid.UUID]] = {}
+        for list_id, record_id in result:
+            found.setdefault(list_id, set()).add(record_id)
+        return found
+
     async def ids_matching(self, matching: Select[Any], list_id: uuid.UUID) -> list[uuid.UUID]:
         """Ids `matching` selects that are not in the list yet."""
         members = select(ListMember.record_id).where(ListMember.list_id == list_id)

@@ -18,6 +18,7 @@ from rapport.events.service import EventRecorder
 from rapport.kit.clock import utcnow
 from rapport.kit.context import Context
 from rapport.kit.cql.compiler import Compiled, values_of_field
+from rapport.kit.cql.fields import Catalog
 from rapport.kit.cql.query import compiled_for, parse_query, where_renamed
 from rapport.kit.cql.tree import Node
 from rapport.kit.envelope import PageMeta
@@ -289,9 +290,14 @@ class ListService:
         join (or leave)."""
         if not record_ids:
             return
-        for segment in await self.repo.dynamic(entity_type):
+        segments = await self.repo.dynamic(entity_type)
+        if not segments:
+            return
+        catalog = await self._catalog(entity_type)
+        presence = await self.members.presence([s.id for s in segments], record_ids)
+        for segment in segments:
             try:
-                compiled = await self._compiled(segment)
+                compiled = await self._compiled(segment, catalog)
             except InvalidQuery as exc:
                 log.warning(
                     "dynamic list skipped: its query no longer compiles",
@@ -300,7 +306,7 @@ class ListService:
                 continue
             matching = self._matching(segment.entity_type, compiled.where, record_ids)
             matched = set((await self.context.session.execute(matching)).scalars())
-            present = await self.members.present(segment.id, record_ids)
+            present = presence.get(segment.id, set())
             joining = [i for i in record_ids if i in matched and i not in present]
             leaving = [i for i in record_ids if i in present and i not in matched]
             if joining or leaving:
@@ -382,12 +388,14 @@ class ListService:
             return self.contacts.matching_ids(where, among)
         return self.companies.matching_ids(where, among)
 
-    async def _compiled(self, segment: SegmentList) -> Compiled:
-        catalog = await (
-            self.contacts.query_catalog()
-            if segment.entity_type == ListEntity.CONTACT
-            else self.companies.query_catalog()
-        )
+    async def _catalog(self, entity_type: ListEntity) -> Catalog:
+        if entity_type == ListEntity.CONTACT:
+            return await self.contacts.query_catalog()
+        return await self.companies.query_catalog()
+
+    async def _compiled(self, segment: SegmentList, catalog: Catalog | None = None) -> Compiled:
+        if catalog is None:
+            catalog = await self._catalog(segment.entity_type)
         try:
             return compiled_for(self.context, catalog, _parsed(segment.criteria), field=CRITERIA)
         except InvalidQuery as exc:

@@ -12,10 +12,10 @@ from rapport.contacts.service import ContactService
 from rapport.events.service import changes_between
 from rapport.kit.context import Context
 from rapport.kit.errors import AppError, Conflict, InvalidRequest, field_error
+from rapport.lists.service import ListService
 from rapport.merge.repository import MergeRepository
 from rapport.models.contacts import Contact, ContactStatus
 from rapport.models.properties import PropertyEntity
-from rapport.lists.service import ListService
 from rapport.sales.leads import LeadService
 from rapport.sync.service import SyncStatusService
 
