@@ -211,7 +211,7 @@ async def paginate(
     if has_more and rows:
         last = rows[-1]
         value = getattr(last, column.key)
-        next_cursor = Cursor(request.sort, value, last.id).encode()
+        next_cursor = Cursor(request.sort, value, getattr(last, id_column.key)).encode()
     meta = PageMeta(
         total=total,
         skip=request.skip,

@@ -26,6 +26,8 @@ from rapport.query.schemas import (
 from rapport.sales.lead_schemas import LeadOut
 
 router = api_router(tags=["Query"])
+filter_router = api_router()
+"""`POST /contacts/filter` and the like, documented with their entity's routes."""
 
 _QUERY_ERRORS = documented_errors(
     {
@@ -99,7 +101,7 @@ def _filter_route(entity: QueryEntity, path: str, out: Any, noun: str) -> None:
         f"`POST /query` with entity {entity.value}: one page of the {noun} matching the query "
         "(`filter` as JSON or `where` as text), sorted and paged as the body says."
     )
-    router.post(
+    filter_router.post(
         path,
         summary=f"Filter {noun} with the query language",
         response_model=QueryPage[out],

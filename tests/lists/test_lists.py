@@ -69,6 +69,20 @@ async def test_a_static_list_changes_by_hand(
     members = await client.get(f"{API}/lists/{made['id']}/members", headers=workspace.headers)
     rows = members.json()["data"]
     assert {row["contact"]["email"] for row in rows} == {"ann@example.com", "bob@example.com"}
+    first = await client.get(
+        f"{API}/lists/{made['id']}/members", params={"limit": 1}, headers=workspace.headers
+    )
+    assert first.status_code == 200, first.text
+    assert first.json()["meta"]["hasMore"] is True
+    cursor = first.json()["meta"]["nextCursor"]
+    second = await client.get(
+        f"{API}/lists/{made['id']}/members",
+        params={"limit": 1, "cursor": cursor},
+        headers=workspace.headers,
+    )
+    assert second.status_code == 200, second.text
+    walked = [first.json()["data"][0]["entityId"], second.json()["data"][0]["entityId"]]
+    assert sorted(walked) == sorted([ann, bob])
     removed = await call(
         client, workspace, "DELETE", f"/lists/{made['id']}/members", {"entityIds": [bob]}
     )
