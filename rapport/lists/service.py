@@ -5,12 +5,14 @@ minute when its query depends on the time, and rebuilt in full on demand, in one
 
 from __future__ import annotations
 
+import functools
 import logging
 import uuid
 from collections.abc import Collection
 from typing import Any
 
-from sqlalchemy import ColumnElement, Select, true
+import orjson
+from sqlalchemy import ColumnElement, Select, case, true
 
 from rapport.companies.service import CompanyService, MembershipService
 from rapport.contacts.service import ContactService
@@ -73,9 +75,16 @@ def _stored(criteria: dict[str, Any] | str) -> dict[str, Any]:
 
 
 def _parsed(criteria: dict[str, Any] | None) -> Node:
-    criteria = criteria or {}
+    return _parsed_text(orjson.dumps(criteria or {}, option=orjson.OPT_SORT_KEYS).decode())
+
+
+@functools.lru_cache(maxsize=4096)
+def _parsed_text(criteria: str) -> Node:
+    """A stored query's tree, parsed once per process (trees are immutable): following a
+    change evaluates every dynamic list of the workspace."""
+    doc = orjson.loads(criteria)
     return parse_query(
-        criteria.get("where"), criteria.get("filter"), filter_name=CRITERIA, where_name=CRITERIA
+        doc.get("where"), doc.get("filter"), filter_name=CRITERIA, where_name=CRITERIA
     )
 
 
@@ -295,17 +304,24 @@ class ListService:
             return
         catalog = await self._catalog(entity_type)
         presence = await self.members.presence([s.id for s in segments], record_ids)
+        followed: list[tuple[SegmentList, ColumnElement[bool]]] = []
         for segment in segments:
             try:
-                compiled = await self._compiled(segment, catalog)
+                compiled = await self._compiled(segment, catalog, correlate=True)
             except InvalidQuery as exc:
                 log.warning(
                     "dynamic list skipped: its query no longer compiles",
                     extra={"listId": str(segment.id), "reason": exc.message},
                 )
                 continue
-            matching = self._matching(segment.entity_type, compiled.where, record_ids)
-            matched = set((await self.context.session.execute(matching)).scalars())
+            followed.append((segment, compiled.where))
+        # One statement: a row per record, a column per list saying whether it matches.
+        evaluated = self._matching(entity_type, true(), record_ids).add_columns(
+            *(case((where, 1), else_=0) for _, where in followed)
+        )
+        flags = {row[0]: row[1:] for row in await self.context.session.execute(evaluated)}
+        for index, (segment, _) in enumerate(followed):
+            matched = {record_id for record_id, row in flags.items() if row[index]}
             present = presence.get(segment.id, set())
             joining = [i for i in record_ids if i in matched and i not in present]
             leaving = [i for i in record_ids if i in present and i not in matched]
@@ -393,11 +409,20 @@ class ListService:
             return await self.contacts.query_catalog()
         return await self.companies.query_catalog()
 
-    async def _compiled(self, segment: SegmentList, catalog: Catalog | None = None) -> Compiled:
+    async def _compiled(
+        self, segment: SegmentList, catalog: Catalog | None = None, *, correlate: bool = False
+    ) -> Compiled:
+        """The list's query; `correlate`d to be evaluated on a few records (`follow`)."""
         if catalog is None:
             catalog = await self._catalog(segment.entity_type)
         try:
-            return compiled_for(self.context, catalog, _parsed(segment.criteria), field=CRITERIA)
+            return compiled_for(
+                self.context,
+                catalog,
+                _parsed(segment.criteria),
+                field=CRITERIA,
+                correlate=correlate,
+            )
         except InvalidQuery as exc:
             raise where_renamed(exc, CRITERIA) from None
 

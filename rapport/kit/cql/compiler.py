@@ -40,9 +40,10 @@ def _detail(condition: Condition, part: str, message: str) -> ErrorDetail:
 
 
 class Compiler:
-    def __init__(self, catalog: Catalog, now: datetime) -> None:
+    def __init__(self, catalog: Catalog, now: datetime, *, correlate: bool = False) -> None:
         self.catalog = catalog
         self.now = now
+        self.correlate = correlate
         self._errors: list[ErrorDetail] = []
         self._relative = False
 
@@ -105,7 +106,9 @@ class Compiler:
         try:
             resolved = resolve(item, condition, self.now)
             parts = [
-                as_condition(item.build(op, value), self.catalog.id_column)
+                as_condition(
+                    item.build(op, value), self.catalog.id_column, correlate=self.correlate
+                )
                 for op, value in resolved.parts
             ]
         except ValueError_ as exc:
@@ -116,8 +119,12 @@ class Compiler:
         return not_(where) if resolved.negated else where
 
 
-def compile_query(catalog: Catalog, node: Node, now: datetime) -> Compiled:
-    return Compiler(catalog, now).compile(node)
+def compile_query(
+    catalog: Catalog, node: Node, now: datetime, *, correlate: bool = False
+) -> Compiled:
+    """The query as one condition; `correlate` for evaluating it on a few given records
+    (`as_condition`)."""
+    return Compiler(catalog, now, correlate=correlate).compile(node)
 
 
 def fields_named(node: Node) -> set[str]:

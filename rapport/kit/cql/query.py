@@ -76,10 +76,17 @@ def cost_limit(context: Context) -> int:
     return limit if isinstance(limit, int) and limit > 0 else DEFAULT_COST_LIMIT
 
 
-def compiled_for(context: Context, catalog: Catalog, node: Node, field: str = "where") -> Compiled:
+def compiled_for(
+    context: Context,
+    catalog: Catalog,
+    node: Node,
+    field: str = "where",
+    *,
+    correlate: bool = False,
+) -> Compiled:
     """The query compiled at the context's now, or InvalidQuery (a field, operator or value
     that does not fit, or a cost above the workspace's ceiling)."""
-    result = compile_query(catalog, node, context.clock())
+    result = compile_query(catalog, node, context.clock(), correlate=correlate)
     limit = cost_limit(context)
     if result.cost > limit:
         message = (
