@@ -841,6 +841,11 @@ async def prepare(
 
     noted = _noted(place)
     if noted is not None:
+        database = Database(url)
+        try:
+            await upgrade(database)  # a kept database made before the latest migrations
+        finally:
+            await database.dispose()
         return Prepared(url, noted, True, None)
     database = Database(url)
     try:

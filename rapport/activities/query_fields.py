@@ -39,7 +39,7 @@ def _has(record_column: Any) -> Field:
         build,
         options=tuple(kind.value for kind in ActivityType),
         source=Source.RELATION,
-        cost=3,
+        cost=4,
         description="has activity [TYPE] [within last N days]",
     )
 
@@ -81,7 +81,7 @@ def _count(record_column: Any) -> Field:
         "Number of activities",
         build,
         source=Source.RELATION,
-        cost=5,
+        cost=8,
     )
 
 

@@ -7,13 +7,13 @@ from collections.abc import Collection, Iterable
 from datetime import datetime
 from typing import Any, ClassVar
 
-from sqlalchemy import Select, delete, func, insert, select, update
+from sqlalchemy import Select, delete, false, func, insert, select, update
 
 from rapport.kit.envelope import PageMeta
 from rapport.kit.errors import AppError, taken
 from rapport.kit.pagination import PageRequest, paginate
 from rapport.kit.repository import Repository
-from rapport.kit.tenant_guard import workspace_of
+from rapport.kit.tenant_guard import platform_wide, workspace_of
 from rapport.models.lists import ListEntity, ListMember, SegmentList
 
 INSERT_CHUNK = 5000
@@ -98,6 +98,20 @@ class ListRepository(Repository[SegmentList]):
         locked: SegmentList | None = result.scalars().first()
         return locked
 
+    async def serialize_queries(self) -> None:
+        """Make changes of the workspace's list queries take turns until commit, so that a
+        cycle check sees the queries committed before it (two lists changed at once could
+        otherwise each pass while naming the other): an advisory lock per workspace on
+        PostgreSQL; on SQLite, the database's write lock."""
+        if self.session.get_bind().dialect.name == "postgresql":
+            key = func.hashtextextended(f"list-queries:{workspace_of(self.session)}", 0)
+            lock = select(func.pg_advisory_xact_lock(key))
+            await self.session.execute(platform_wide(lock, "a lock on a key, no table"))
+        else:
+            await self.session.execute(
+                update(SegmentList).where(false()).execution_options(synchronize_session=False)
+            )
+
     async def count_members(self, list_id: uuid.UUID) -> int:
         count = await self.session.scalar(
             select(func.count()).select_from(ListMember).where(ListMember.list_id == list_id)
@@ -144,11 +158,15 @@ class MemberRepository(Repository[ListMember]):
         return found
 
     async def ids_matching(self, matching: Select[Any], list_id: uuid.UUID) -> list[uuid.UUID]:
-        """Ids `matching` selects that are not in the list yet."""
-        members = select(ListMember.record_id).where(ListMember.list_id == list_id)
+        """Ids `matching` selects that are not in the list yet. NOT EXISTS, not NOT IN: an
+        anti-join, where NOT IN over a large list runs its subquery per row once the
+        members no longer fit PostgreSQL's work_mem."""
         subquery = matching.subquery()
         column = next(iter(subquery.c))
-        result = await self.session.execute(select(column).where(column.not_in(members)))
+        member = select(ListMember.record_id).where(
+            ListMember.list_id == list_id, ListMember.record_id == column
+        )
+        result = await self.session.execute(select(column).where(~member.exists()))
         return list(result.scalars())
 
     async def insert(
@@ -162,19 +180,27 @@ class MemberRepository(Repository[ListMember]):
         for chunk in _chunks(rows, INSERT_CHUNK):
             await self.session.execute(insert(ListMember), chunk)
 
-    async def delete(self, list_id: uuid.UUID, record_ids: Collection[uuid.UUID]) -> None:
+    async def delete(
+        self, list_id: uuid.UUID, record_ids: Collection[uuid.UUID]
+    ) -> list[uuid.UUID]:
+        """Take these records out of the list; those that were in it."""
+        removed: list[uuid.UUID] = []
         for chunk in _chunks(list(record_ids), INSERT_CHUNK):
-            await self.session.execute(
+            result = await self.session.execute(
                 delete(ListMember)
                 .where(ListMember.list_id == list_id, ListMember.record_id.in_(chunk))
+                .returning(ListMember.record_id)
                 .execution_options(synchronize_session=False)
             )
+            removed.extend(result.scalars())
+        return removed
 
     async def delete_unmatched(self, list_id: uuid.UUID, matching: Select[Any]) -> list[uuid.UUID]:
         """Take out of the list every member `matching` does not select; their ids."""
+        still = matching.where(matching.selected_columns[0] == ListMember.record_id)
         result = await self.session.execute(
             delete(ListMember)
-            .where(ListMember.list_id == list_id, ListMember.record_id.not_in(matching))
+            .where(ListMember.list_id == list_id, ~still.exists())
             .returning(ListMember.record_id)
             .execution_options(synchronize_session=False)
         )

@@ -19,10 +19,10 @@ from rapport.contacts.service import ContactService
 from rapport.events.service import EventRecorder
 from rapport.kit.clock import utcnow
 from rapport.kit.context import Context
-from rapport.kit.cql.compiler import Compiled, values_of_field
+from rapport.kit.cql.compiler import Compiled
 from rapport.kit.cql.fields import Catalog
 from rapport.kit.cql.query import compiled_for, parse_query, where_renamed
-from rapport.kit.cql.tree import Node
+from rapport.kit.cql.tree import Node, conditions_of
 from rapport.kit.envelope import PageMeta
 from rapport.kit.errors import (
     Conflict,
@@ -89,12 +89,37 @@ def _parsed_text(criteria: str) -> Node:
 
 
 def _named_lists(node: Node) -> list[uuid.UUID]:
-    ids = []
-    for value in values_of_field(node, LIST_FIELD):
-        list_id = parse_uuid(value) if isinstance(value, str) else None
-        if list_id is not None:
-            ids.append(list_id)
-    return ids
+    return [list_id for list_id, _through in _list_references(node)]
+
+
+def _list_references(node: Node) -> list[tuple[uuid.UUID, bool]]:
+    """The lists a query names: by `list`, or through a relation (`company.list`), with
+    whether it was through one."""
+    found = []
+    for condition in conditions_of(node):
+        name = condition.field.lower()
+        if name != LIST_FIELD and not name.endswith(f".{LIST_FIELD}"):
+            continue
+        value = condition.value
+        for item in value if isinstance(value, tuple | list) else [value]:
+            list_id = parse_uuid(item) if isinstance(item, str) else None
+            if list_id is not None:
+                found.append((list_id, name != LIST_FIELD))
+    return found
+
+
+def refuse_unknown(field: str, noun: str, given: list[uuid.UUID], known: set[uuid.UUID]) -> None:
+    """422 naming the ids the workspace has no live record for (nothing changes)."""
+    unknown = [str(i) for i in dict.fromkeys(given) if i not in known]
+    if unknown:
+        raise ValidationFailed(
+            f"{field}: no {noun} with these ids in this workspace: "
+            + ", ".join(unknown[:10])
+            + (" ..." if len(unknown) > 10 else ""),
+            details=[
+                ErrorDetail(field=field, message=f"No such {noun}: {i}") for i in unknown[:100]
+            ],
+        )
 
 
 class ListService:
@@ -171,6 +196,7 @@ class ListService:
         self.repo.add(segment)
         await self.repo.flush()
         if segment.is_dynamic:
+            await self.repo.serialize_queries()
             compiled = await self._checked(segment)
             segment.relative_to_now = compiled.relative_to_now
             await self._rebuild(segment, compiled, announce=False)
@@ -194,6 +220,7 @@ class ListService:
                 raise field_error(CRITERIA, "A static list has no query")
             if patch.filter_criteria is None:
                 raise field_error(CRITERIA, "A dynamic list needs its query")
+            await self.repo.serialize_queries()
             segment.criteria = _stored(patch.filter_criteria)
             compiled = await self._checked(segment)
             segment.relative_to_now = compiled.relative_to_now
@@ -204,6 +231,7 @@ class ListService:
 
     async def delete(self, list_id: uuid.UUID) -> None:
         """A list another dynamic list's query names cannot be deleted (409 naming them)."""
+        await self.repo.serialize_queries()
         segment = await self._locked(list_id)
         users = [
             other.name
@@ -239,18 +267,7 @@ class ListService:
         segment = await self._static(list_id)
         wanted = list(dict.fromkeys(record_ids))
         known = await self._existing(segment.entity_type, wanted)
-        unknown = [str(i) for i in wanted if i not in known]
-        if unknown:
-            noun = segment.entity_type.value.lower()
-            raise ValidationFailed(
-                f"entityIds: no {noun} with these ids in this workspace: "
-                + ", ".join(unknown[:10])
-                + (" ..." if len(unknown) > 10 else ""),
-                details=[
-                    ErrorDetail(field="entityIds", message=f"No such {noun}: {i}")
-                    for i in unknown[:100]
-                ],
-            )
+        refuse_unknown("entityIds", segment.entity_type.value.lower(), wanted, known)
         present = await self.members.present(segment.id, wanted)
         joining = [i for i in wanted if i not in present]
         await self._join(segment, joining)
@@ -430,13 +447,15 @@ class ListService:
         """The list's query compiled, once the lists it names are known to exist, to hold
         the same kind of records, and not to lead back to this list."""
         node = _parsed(segment.criteria)
-        named = _named_lists(node)
+        references = _list_references(node)
+        named = [list_id for list_id, _through in references]
         found = await self.repo.by_ids(named)
-        for list_id in named:
+        for list_id, through in references:
             other = found.get(list_id)
             if other is None:
                 raise field_error(CRITERIA, f"No list {list_id} in this workspace")
-            if other.entity_type != segment.entity_type:
+            wanted = ListEntity.COMPANY if through else segment.entity_type
+            if other.entity_type != wanted:
                 raise field_error(
                     CRITERIA, f"List {other.name!r} holds {other.entity_type.value} records"
                 )
@@ -446,7 +465,7 @@ class ListService:
     async def _refuse_cycle(self, segment: SegmentList, named: list[uuid.UUID]) -> None:
         """422 if following the lists the query names (and the lists their queries name, and
         so on) comes back to this list."""
-        dynamic = {other.id: other for other in await self.repo.dynamic(segment.entity_type)}
+        dynamic = {other.id: other for other in await self.repo.dynamic()}
         path: list[uuid.UUID] = [segment.id]
 
         def visit(list_id: uuid.UUID) -> list[uuid.UUID] | None:
@@ -489,6 +508,11 @@ class ListService:
         return len(joining), len(leaving)
 
     async def _join(self, segment: SegmentList, record_ids: list[uuid.UUID]) -> None:
+        """Add the records (the list is locked) that are not in it yet."""
+        if not record_ids:
+            return
+        present = await self.members.present(segment.id, record_ids)
+        record_ids = [i for i in record_ids if i not in present]
         if not record_ids:
             return
         await self.members.insert(segment.id, record_ids, utcnow())
@@ -497,9 +521,12 @@ class ListService:
         await self.repo.flush()
 
     async def _leave(self, segment: SegmentList, record_ids: list[uuid.UUID]) -> None:
+        """Take the records out of the list (locked): only those that were in it count."""
         if not record_ids:
             return
-        await self.members.delete(segment.id, record_ids)
+        record_ids = await self.members.delete(segment.id, record_ids)
+        if not record_ids:
+            return
         segment.member_count -= len(record_ids)
         self._announce(segment, "list.member_removed", record_ids)
         await self.repo.flush()

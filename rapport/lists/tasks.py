@@ -19,6 +19,7 @@ from typing import Any
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from rapport.events.stream import consumer
+from rapport.kit.clock import utcnow
 from rapport.lists.repository import ListRepository
 from rapport.lists.service import ListService
 from rapport.models.events import Event
@@ -89,14 +90,9 @@ async def follow_events(session: AsyncSession, events: list[Event]) -> None:
             for chunk in _chunks(sorted(ids)):
                 jobs.append((tenant, {bucket: chunk}))
     await enqueue_many(session, FOLLOW_TASK, jobs, priority=5)
-    for tenant in rebuild:
-        await enqueue(
-            session,
-            REFRESH_TASK,
-            {"relativeOnly": False},
-            tenant_id=tenant,
-            unique_key=f"{REFRESH_TASK}:{tenant}:all",
-        )
+    # One rebuild per workspace and batch of events: rebuilds run alone (not batched), as
+    # they may take seconds.
+    await enqueue_many(session, REFRESH_TASK, [(t, {"relativeOnly": False}) for t in rebuild])
 
 
 def _ids(values: Any) -> list[uuid.UUID]:
@@ -135,11 +131,14 @@ async def refresh(context: JobContext, payload: dict[str, Any]) -> None:
 async def refresh_relative(context: JobContext, _payload: dict[str, Any]) -> None:
     """Every minute: one refresh job per workspace having lists whose queries depend on the
     time (`within last 30 days` changes as days pass, with no event to say so)."""
+    minute = utcnow().strftime("%Y%m%d%H%M")
     for tenant in await ListRepository(context.session).tenants_with_dynamic(relative_only=True):
         await enqueue(
             context.session,
             REFRESH_TASK,
             {"relativeOnly": True},
             tenant_id=tenant,
-            unique_key=f"{REFRESH_TASK}:{tenant}:relative",
+            # One per workspace and minute: a refresh still running when the next minute
+            # comes is not queued twice; a finished one does not hold back the next.
+            unique_key=f"{REFRESH_TASK}:{tenant}:{minute}",
         )

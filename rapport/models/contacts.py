@@ -78,6 +78,15 @@ class Contact(TenantOwned, IdMixin, TimestampMixin, Base):
         # Name order with a LIMIT (typeahead, lists by name) walks this index and stops early.
         Index("ix_contacts_tenant_name", "tenant_id", "name"),
         Index("ix_contacts_tenant_owner", "tenant_id", "owner_user_id"),
+        # Queries see live contacts only: a stage's live contacts are one range of this.
+        Index(
+            "ix_contacts_live_stage",
+            "tenant_id",
+            "lifecycle_stage",
+            "id",
+            sqlite_where=text(_LIVE),
+            postgresql_where=text(_LIVE),
+        ),
     )
 
     email: Mapped[str | None] = mapped_column(String(320))

@@ -25,7 +25,9 @@ class Tag(TenantOwned, IdMixin, TimestampMixin, Base):
 
 class ContactTag(TenantOwned, Base):
     __tablename__ = "contact_tags"
-    __table_args__ = (Index("ix_contact_tags_tag", "tag_id", "contact_id"),)
+    # Led by the workspace, as the guard's condition is: the carriers of one tag are a range
+    # of this index (SQLite's planner otherwise walks the workspace's rows).
+    __table_args__ = (Index("ix_contact_tags_tag", "tenant_id", "tag_id", "contact_id"),)
 
     contact_id: Mapped[uuid.UUID] = mapped_column(
         ForeignKey("contacts.id", ondelete="CASCADE"), primary_key=True
@@ -40,7 +42,7 @@ class ContactTag(TenantOwned, Base):
 
 class CompanyTag(TenantOwned, Base):
     __tablename__ = "company_tags"
-    __table_args__ = (Index("ix_company_tags_tag", "tag_id", "company_id"),)
+    __table_args__ = (Index("ix_company_tags_tag", "tenant_id", "tag_id", "company_id"),)
 
     company_id: Mapped[uuid.UUID] = mapped_column(
         ForeignKey("companies.id", ondelete="CASCADE"), primary_key=True

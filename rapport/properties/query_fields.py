@@ -61,7 +61,7 @@ def _builder(definition: PropertyDefinition) -> Builder:
     column = (
         PropertyValue.number_value if kind in (T.NUMBER, T.BOOLEAN) else PropertyValue.text_value
     )
-    compare = column_builder(column, kind)
+    compare = column_builder(column, kind, in_subquery=True)
 
     def build(op: Op, value: Any) -> Predicate:
         rows = select(PropertyValue.record_id).where(

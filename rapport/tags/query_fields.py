@@ -1,12 +1,15 @@
 """`tag` in the query language: the tags a contact or company carries, named by key (any
 case) or id. `tag = vip` is "carries vip", `tag in (a, b)` "carries a or b", `tag containsAll
-(a, b)` "carries both", `tag exists` "carries any"."""
+(a, b)` "carries both", `tag exists` "carries any". Names are turned into tag ids when the
+query is compiled, so the statement names the tags by id (the planner sees which) and a tag
+that does not exist matches nothing."""
 
 from __future__ import annotations
 
+import uuid
 from typing import Any
 
-from sqlalchemy import Select, exists, func, or_, select
+from sqlalchemy import false, func, select
 
 from rapport.kit.context import Context
 from rapport.kit.cql.fields import Field, FieldType, Predicate, Source
@@ -15,30 +18,38 @@ from rapport.kit.ids import parse_uuid
 from rapport.models.tags import CompanyTag, ContactTag, Tag
 
 
-def _tags_named(refs: tuple[str, ...]) -> Select[Any]:
-    keys = [ref.lower() for ref in refs]
-    ids = [tag_id for ref in refs if (tag_id := parse_uuid(ref)) is not None]
-    named = Tag.key.in_(keys) if not ids else or_(Tag.key.in_(keys), Tag.id.in_(ids))
-    return select(Tag.id).where(named)
+def _resolver(tags: dict[str, uuid.UUID]) -> Any:
+    ids = set(tags.values())
+
+    def resolve(ref: str) -> uuid.UUID | None:
+        tag_id = parse_uuid(ref)
+        if tag_id is not None and tag_id in ids:
+            return tag_id
+        return tags.get(ref.lower())
+
+    return resolve
 
 
-def _tag_field(link: type[ContactTag] | type[CompanyTag], record_column: Any) -> Field:
+def _tag_field(
+    link: type[ContactTag] | type[CompanyTag], record_column: Any, tags: dict[str, uuid.UUID]
+) -> Field:
+    resolve = _resolver(tags)
+
     def build(op: Op, value: Any) -> Predicate:
         carrying = select(record_column)
         if op == Op.EXISTS:
             return carrying
+        named = [resolve(ref) for ref in value]
+        found = sorted({tag_id for tag_id in named if tag_id is not None})
         if op == Op.CONTAINS_ANY:
-            return carrying.where(link.tag_id.in_(_tags_named(value)))
+            return carrying.where(link.tag_id.in_(found)) if found else false()
         if op == Op.CONTAINS_ALL:
-            # Every value must name a tag (a key and an id may name the same one), and the
-            # record must carry each tag they name.
-            named = _tags_named(value)
-            every_named = [exists(_tags_named((ref,))) for ref in value]
-            wanted = select(func.count()).select_from(named.subquery()).scalar_subquery()
+            if None in named:
+                return false()  # a tag that does not exist cannot be carried
             return (
-                carrying.where(link.tag_id.in_(named), *every_named)
+                carrying.where(link.tag_id.in_(found))
                 .group_by(record_column)
-                .having(func.count(link.tag_id.distinct()) == wanted)
+                .having(func.count(link.tag_id.distinct()) == len(found))
             )
         raise AssertionError(op)
 
@@ -48,14 +59,19 @@ def _tag_field(link: type[ContactTag] | type[CompanyTag], record_column: Any) ->
         "Tags",
         build,
         source=Source.RELATION,
-        cost=2,
+        cost=3,
         description="A tag's key (any case) or id",
     )
 
 
-async def of_contacts(_context: Context, _nested: bool) -> list[Field]:
-    return [_tag_field(ContactTag, ContactTag.contact_id)]
+async def _tags(context: Context) -> dict[str, uuid.UUID]:
+    rows = await context.session.execute(select(Tag.key, Tag.id))
+    return {key: tag_id for key, tag_id in rows}
 
 
-async def of_companies(_context: Context, _nested: bool) -> list[Field]:
-    return [_tag_field(CompanyTag, CompanyTag.company_id)]
+async def of_contacts(context: Context, _nested: bool) -> list[Field]:
+    return [_tag_field(ContactTag, ContactTag.contact_id, await _tags(context))]
+
+
+async def of_companies(context: Context, _nested: bool) -> list[Field]:
+    return [_tag_field(CompanyTag, CompanyTag.company_id, await _tags(context))]

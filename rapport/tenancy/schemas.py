@@ -64,7 +64,7 @@ class WorkspaceSettingsInput(NestedInput):
     query_cost_limit: int | None = Field(
         default=None,
         ge=1,
-        le=100_000,
+        le=5_000,
         description="The highest estimated cost of a query the workspace runs (`null` "
         f"returns to the default, {DEFAULT_COST_LIMIT})",
     )

@@ -235,11 +235,6 @@ async def test_prospecting_takes_static_lists_of_contacts_only(
     assert await exact(client, workspace, static) == {ann}
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="prospecting ignores contactIds that name no contact of the workspace (200, added 0) "
-    "where every other reference to a missing record is 422 naming the field",
-)
 async def test_prospecting_refuses_contact_ids_of_another_workspace(
     client: httpx.AsyncClient, workspace: Workspace, other_workspace: Workspace
 ) -> None:
@@ -297,12 +292,6 @@ async def test_cycles_and_lists_in_use_are_refused(
     await call(client, workspace, "DELETE", f"/lists/{a}")
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="only a query's `list` field is checked: `company.list` (and primaryCompany.list) "
-    "may name a missing or foreign list, and the company list it names can be deleted "
-    "under it (204), silently emptying the contact list",
-)
 async def test_lists_named_through_a_relation_are_checked_and_protected(
     client: httpx.AsyncClient, workspace: Workspace, other_workspace: Workspace, database: Database
 ) -> None:
@@ -464,16 +453,6 @@ async def test_concurrent_query_changes_cannot_make_a_cycle(
     worker: Worker,
     request: pytest.FixtureRequest,
 ) -> None:
-    if database.dialect == "postgresql":
-        request.applymarker(
-            pytest.mark.xfail(
-                strict=True,
-                reason="the cycle check reads the other lists' queries without locking them: "
-                "two concurrent PATCHes (A uses B, B uses A) both pass on PostgreSQL, and with "
-                "a NOT in the loop a contact joins and leaves both lists on every follow round, "
-                "forever, each time with events",
-            )
-        )
     await contact(client, workspace, email="ann@example.com")
     a = await make_list(client, workspace, "A", filterCriteria="email exists")
     b = await make_list(client, workspace, "B", filterCriteria="email exists")
@@ -492,11 +471,6 @@ async def test_concurrent_query_changes_cannot_make_a_cycle(
     await settle(worker)
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="a record leaving a list is counted without checking it was still a member: a "
-    "contact deleted while another request takes it out of a list lowers memberCount twice",
-)
 async def test_a_removal_racing_a_contact_deletion_keeps_the_count_exact(
     client: httpx.AsyncClient, workspace: Workspace, monkeypatch: pytest.MonkeyPatch
 ) -> None:
@@ -630,12 +604,6 @@ async def test_dynamic_lists_follow_every_kind_of_change(
     assert await now() == {"firms": {"acme"}, "moved": {"bob"}}
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="lists.refresh is queued with a fixed unique_key per workspace, and a job that "
-    "succeeded keeps its key for a week: after the first rebuild, every later one "
-    "(tag or property redefined, tag or company deleted) is dropped",
-)
 async def test_every_change_that_needs_a_rebuild_gets_one(
     client: httpx.AsyncClient, workspace: Workspace, worker: Worker
 ) -> None:
@@ -660,13 +628,12 @@ async def test_every_change_that_needs_a_rebuild_gets_one(
     assert await exact(client, workspace, golds) == set()
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="the minute's refresh of lists depending on the time is queued with a fixed "
-    "unique_key: once one succeeded, the next minutes' refreshes are dropped (for a week)",
-)
 async def test_a_list_depending_on_the_time_is_refreshed_every_minute(
-    client: httpx.AsyncClient, workspace: Workspace, worker: Worker, database: Database
+    client: httpx.AsyncClient,
+    workspace: Workspace,
+    worker: Worker,
+    database: Database,
+    monkeypatch: pytest.MonkeyPatch,
 ) -> None:
     recent = await make_list(
         client, workspace, "Called lately", filterCriteria="has activity CALL within last 1 minutes"
@@ -691,5 +658,7 @@ async def test_a_list_depending_on_the_time_is_refreshed_every_minute(
     await settle(worker)
     assert await exact(client, workspace, recent) == {ann}
     await asyncio.sleep(max(0.0, (occurred + timedelta(seconds=61) - utcnow()).total_seconds()))
+    # The next minute's run (the scheduler queues one a minute).
+    monkeypatch.setattr("rapport.lists.tasks.utcnow", lambda: utcnow() + timedelta(minutes=1))
     await a_minute_passes()
     assert await exact(client, workspace, recent) == set()

@@ -255,7 +255,7 @@ async def test_the_cost_ceiling_refuses_heavy_queries(
     assert "queryCostLimit" in error["message"]
     check = await post(client, workspace, "/query/validate", {"entity": "contact", "where": heavy})
     assert check["valid"] is False
-    assert check["costLimit"] == 500
+    assert check["costLimit"] == 300
     fine = await post(
         client,
         workspace,
@@ -268,7 +268,7 @@ async def test_the_cost_ceiling_refuses_heavy_queries(
     )
     assert response.status_code == 200, response.text
     allowed = await post(client, workspace, "/query", {"entity": "contact", "where": heavy})
-    assert allowed["meta"]["estimatedCost"] > 500
+    assert allowed["meta"]["estimatedCost"] > 300
 
 
 async def test_fields_list_what_can_be_queried(

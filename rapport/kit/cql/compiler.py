@@ -10,7 +10,6 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from datetime import datetime
-from typing import Any
 
 from sqlalchemy import ColumnElement, and_, false, not_, or_, true
 
@@ -69,17 +68,24 @@ class Compiler:
                 total += 1
         return total
 
-    def _node(self, node: Node) -> ColumnElement[bool]:
+    def _node(self, node: Node, correlate: bool | None = None) -> ColumnElement[bool]:
+        """Relations are `id IN (subquery)` along a chain of ANDs, which a planner joins
+        (a semi-join); under OR or NOT they are correlated EXISTS, which it probes per row:
+        PostgreSQL cannot join an IN it must OR or negate, and runs it per row unless its
+        whole result fits in work_mem, which at a million rows it does not."""
+        correlate = self.correlate if correlate is None else correlate
         if isinstance(node, Condition):
-            return self._condition(node)
+            return self._condition(node, correlate)
         if isinstance(node, Not):
-            return not_(self._node(node.item))
-        parts = [self._node(item) for item in node.items]
+            return not_(self._node(node.item, True))
+        if node.logic == Logic.OR and len(node.items) > 1:
+            correlate = True
+        parts = [self._node(item, correlate) for item in node.items]
         if not parts:
             return true() if node.logic == Logic.AND else false()
         return and_(*parts) if node.logic == Logic.AND else or_(*parts)
 
-    def _condition(self, condition: Condition) -> ColumnElement[bool]:
+    def _condition(self, condition: Condition, correlate: bool) -> ColumnElement[bool]:
         try:
             item = self.catalog.field(condition.field)
         except FieldLookupError:
@@ -107,7 +113,9 @@ class Compiler:
             resolved = resolve(item, condition, self.now)
             parts = [
                 as_condition(
-                    item.build(op, value), self.catalog.id_column, correlate=self.correlate
+                    item.build(op, value),
+                    self.catalog.id_column,
+                    correlate=correlate or resolved.negated,
                 )
                 for op, value in resolved.parts
             ]
@@ -117,26 +125,3 @@ class Compiler:
         self._relative |= resolved.relative
         where = parts[0] if len(parts) == 1 else and_(*parts)
         return not_(where) if resolved.negated else where
-
-
-def compile_query(
-    catalog: Catalog, node: Node, now: datetime, *, correlate: bool = False
-) -> Compiled:
-    """The query as one condition; `correlate` for evaluating it on a few given records
-    (`as_condition`)."""
-    return Compiler(catalog, now, correlate=correlate).compile(node)
-
-
-def fields_named(node: Node) -> set[str]:
-    """The field names a query uses, lowercased."""
-    return {condition.field.lower() for condition in conditions_of(node)}
-
-
-def values_of_field(node: Node, name: str) -> list[Any]:
-    """Every value written for one field (a list condition's ids, to check they exist)."""
-    found: list[Any] = []
-    for condition in conditions_of(node):
-        if condition.field.lower() == name.lower():
-            value = condition.value
-            found.extend(value if isinstance(value, tuple | list) else [value])
-    return found

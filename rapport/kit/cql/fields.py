@@ -18,7 +18,7 @@ from datetime import UTC, date, datetime, time, timedelta
 from enum import StrEnum
 from typing import Any
 
-from sqlalchemy import ColumnElement, Select, and_, func
+from sqlalchemy import ColumnElement, Select, and_, func, true
 
 from rapport.kit.cql.tree import NEGATED, ActivityFilter, Ago, Condition, Op, Span, Unit
 
@@ -117,7 +117,9 @@ def through(
     related_to: Callable[[ColumnElement[bool]], Select[Any]],
     label: str,
 ) -> Field:
-    """`item`, a field of a related record (a contact's company), offered as `prefix.name`:
+    """`item`, a field of a related record (a contact's company), offered as `prefix.name`,
+    weighing twice the field and more (a subquery through the relation, which a planner
+    weighs against the others):
     the condition on the related record (`related_id` is its id column) becomes, through
     `related_to`, the ids of the records it is related to. `company.industry = SaaS` is
     "related to at least one company whose industry is SaaS"; its NOT is "to none"."""
@@ -131,7 +133,7 @@ def through(
         label=f"{label}: {item.label}",
         build=build,
         source=Source.RELATION,
-        cost=item.cost + 2,
+        cost=2 * item.cost + 4,
         writable=False,
     )
 
@@ -221,7 +223,7 @@ def span_of(value: Any) -> Span:
 def ago_of(value: Any) -> Ago | None:
     """`30 days ago` as an Ago, from an Ago or a string; None if it is not one."""
     if isinstance(value, Ago):
-        return value
+        return Ago(span_of(value.span))
     if isinstance(value, str) and (match := _AGO.match(value)):
         unit = _unit(match.group(2))
         if unit is not None:
@@ -276,6 +278,10 @@ def _number(value: Any) -> float | int:
             raise ValueError_("must be a number") from exc
     if not isinstance(value, int | float) or value != value or abs(value) > 1e15:
         raise ValueError_("must be a finite number of at most 1e15")
+    if isinstance(value, int) and not -(2**31) <= value < 2**31:
+        # Bound as a 64-bit float: an integer parameter must fit 32 bits on PostgreSQL
+        # when it is compared with an integer column or a count.
+        return float(value)
     return value
 
 
@@ -290,8 +296,10 @@ def _boolean(value: Any) -> bool:
 def _date(value: Any) -> date:
     if isinstance(value, str):
         try:
-            return date.fromisoformat(value[:10]) if len(value) >= 10 else date.fromisoformat(value)
-        except ValueError:
+            if len(value.strip()) == 10:
+                return date.fromisoformat(value.strip())
+            return _datetime(value).date()
+        except (ValueError, ValueError_):
             pass
     raise ValueError_("must be a date like 2026-01-31, or like '30 days ago'")
 
@@ -404,6 +412,13 @@ class Resolved:
 
 def resolve(item: Field, condition: Condition, now: datetime) -> Resolved:
     """Check the condition against the field and reduce it (ValueError_ on a bad value)."""
+    try:
+        return _resolved(item, condition, now)
+    except OverflowError as exc:
+        raise ValueError_("reaches beyond the dates the calendar holds (years 1 to 9999)") from exc
+
+
+def _resolved(item: Field, condition: Condition, now: datetime) -> Resolved:
     op, raw = condition.op, condition.value
     negated = op in NEGATED
     if negated:
@@ -468,13 +483,16 @@ def _moment(item: Field, op: Op, raw: Any, now: datetime, negated: bool) -> Reso
     return Resolved(negated, (((Op.LT if op == Op.BEFORE else Op.GT), moment),), relative)
 
 
-def column_builder(column: Any, kind: FieldType) -> ColumnBuilder:
+def column_builder(column: Any, kind: FieldType, *, in_subquery: bool = False) -> ColumnBuilder:
     """The SQL of a field held in one column: a value that is missing (NULL) matches no
     positive operator, so that a negated one matches it. Text is compared as stored by eq
-    and in, without regard to case by contains, startsWith and endsWith."""
+    and in, without regard to case by contains, startsWith and endsWith. `in_subquery`: the
+    condition selects rows of a subquery, where a comparison with NULL already leaves the
+    row out; the guard is left out too (it would count the NULLs twice in the planner's
+    estimate)."""
 
     def build(op: Op, value: Any) -> ColumnElement[bool]:
-        present: ColumnElement[bool] = column.is_not(None)
+        present: ColumnElement[bool] = column.is_not(None) if not in_subquery else true()
         if op == Op.EXISTS:
             return present
         if op == Op.EQ:

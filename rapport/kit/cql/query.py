@@ -11,16 +11,22 @@ from typing import Any
 from sqlalchemy import ColumnElement
 
 from rapport.kit.context import Context
-from rapport.kit.cql.compiler import Compiled, compile_query
+from rapport.kit.cql.compiler import Compiled, Compiler
 from rapport.kit.cql.fields import Catalog
 from rapport.kit.cql.filter_json import parse_filter
 from rapport.kit.cql.text import parse_where
-from rapport.kit.cql.tree import Group, Logic, Node
+from rapport.kit.cql.tree import Group, Logic, Node, conditions_of
 from rapport.kit.errors import ErrorDetail, InvalidQuery
 
-DEFAULT_COST_LIMIT = 500
+DEFAULT_COST_LIMIT = 300
 """The default ceiling of a query's estimated cost: about a hundred conditions on custom
-properties and relations (`settings.queryCostLimit` changes it per workspace)."""
+properties or tags, thirty through a relation (`settings.queryCostLimit` changes it per
+workspace, up to 5000)."""
+MAX_CONDITIONS = 500
+"""Whatever the ceiling: SQLite refuses an expression deeper than 1000."""
+MAX_VALUES = 5000
+"""Values listed by `in` and the like, in the whole query: PostgreSQL takes at most 32767
+parameters in a statement."""
 
 EVERYTHING: Node = Group(Logic.AND, ())
 
@@ -80,18 +86,30 @@ def compiled_for(
     context: Context,
     catalog: Catalog,
     node: Node,
-    field: str = "where",
+    field: str | None = None,
     *,
     correlate: bool = False,
 ) -> Compiled:
     """The query compiled at the context's now, or InvalidQuery (a field, operator or value
-    that does not fit, or a cost above the workspace's ceiling)."""
-    result = compile_query(catalog, node, context.clock(), correlate=correlate)
-    limit = cost_limit(context)
-    if result.cost > limit:
+    that does not fit, too many conditions or values, or a cost above the workspace's
+    ceiling, which is checked before anything is compiled). Errors about the whole query
+    name `field` (by default the member it came in: where or filter)."""
+    member = field or node.at.path.split(".", 1)[0].split("[", 1)[0]
+    conditions = conditions_of(node)
+    values = sum(len(c.value) for c in conditions if isinstance(c.value, tuple | list))
+    for count, limit, what in (
+        (len(conditions), MAX_CONDITIONS, "conditions"),
+        (values, MAX_VALUES, "listed values"),
+    ):
+        if count > limit:
+            message = f"The query has {count} {what}; at most {limit}"
+            raise InvalidQuery(message, details=[ErrorDetail(field=member, message=message)])
+    compiler = Compiler(catalog, context.clock(), correlate=correlate)
+    cost, ceiling = compiler.cost(node), cost_limit(context)
+    if cost > ceiling:
         message = (
-            f"The query's estimated cost is {result.cost}, above this workspace's limit of "
-            f"{limit} (settings.queryCostLimit): use fewer conditions or simpler ones"
+            f"The query's estimated cost is {cost}, above this workspace's limit of "
+            f"{ceiling} (settings.queryCostLimit): use fewer conditions or simpler ones"
         )
-        raise InvalidQuery(message, details=[ErrorDetail(field=field, message=message)])
-    return result
+        raise InvalidQuery(message, details=[ErrorDetail(field=member, message=message)])
+    return compiler.compile(node)
