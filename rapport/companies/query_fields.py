@@ -9,33 +9,23 @@ from sqlalchemy import ColumnElement, Select, select
 
 from rapport.kit import hooks
 from rapport.kit.context import Context
-from rapport.kit.cql.fields import Field, FieldType, column_builder, through
+from rapport.kit.cql.fields import Field, FieldType, column_builder, column_field, through
 from rapport.models.companies import Company, CompanyMembership, CompanyRole, CompanyStatus
 
 T = FieldType
 
 
-_READ_ONLY = frozenset(
-    {"id", "createdAt", "updatedAt", "lastActivityAt", "closedAt", "stageEnteredAt"}
-)
-
-
-def _column(name: str, label: str, column: Any, kind: FieldType, cost: int = 1) -> Field:
-    builder = column_builder(column, kind)
-    return Field(name, kind, label, builder, cost=cost, writable=name not in _READ_ONLY)
-
-
 def company_fields() -> list[Field]:
     return [
-        _column("id", "Id", Company.id, T.ID),
-        _column("name", "Name", Company.name, T.TEXT),
-        _column("domain", "Domain", Company.domain, T.TEXT),
-        _column("externalId", "External id", Company.external_id, T.TEXT),
-        _column("industry", "Industry", Company.industry, T.TEXT, 2),
-        _column("size", "Size", Company.size, T.TEXT, 2),
-        _column("plan", "Plan", Company.plan, T.TEXT, 2),
-        _column("website", "Website", Company.website, T.TEXT, 2),
-        _column("phone", "Phone", Company.phone, T.TEXT, 2),
+        column_field("id", "Id", Company.id, T.ID),
+        column_field("name", "Name", Company.name, T.TEXT),
+        column_field("domain", "Domain", Company.domain, T.TEXT),
+        column_field("externalId", "External id", Company.external_id, T.TEXT),
+        column_field("industry", "Industry", Company.industry, T.TEXT, 2),
+        column_field("size", "Size", Company.size, T.TEXT, 2),
+        column_field("plan", "Plan", Company.plan, T.TEXT, 2),
+        column_field("website", "Website", Company.website, T.TEXT, 2),
+        column_field("phone", "Phone", Company.phone, T.TEXT, 2),
         Field(
             "role",
             T.CHOICE,
@@ -54,9 +44,9 @@ def company_fields() -> list[Field]:
             cost=2,
             writable=True,
         ),
-        _column("ownerUserId", "Owner", Company.owner_user_id, T.ID),
-        _column("createdAt", "Created", Company.created_at, T.DATETIME),
-        _column("updatedAt", "Updated", Company.updated_at, T.DATETIME, 2),
+        column_field("ownerUserId", "Owner", Company.owner_user_id, T.ID),
+        column_field("createdAt", "Created", Company.created_at, T.DATETIME),
+        column_field("updatedAt", "Updated", Company.updated_at, T.DATETIME, 2),
     ]
 
 

@@ -6,7 +6,7 @@ from __future__ import annotations
 from typing import Any
 
 from rapport.kit.context import Context
-from rapport.kit.cql.fields import Field, FieldType, Predicate, column_builder
+from rapport.kit.cql.fields import Field, FieldType, Predicate, column_builder, column_field
 from rapport.kit.cql.tree import Op
 from rapport.models.contacts import Contact, ContactStatus, LifecycleStage
 
@@ -34,25 +34,15 @@ def _identified(op: Op, value: Any) -> Predicate:
     return identified if value else ~identified
 
 
-_READ_ONLY = frozenset(
-    {"id", "createdAt", "updatedAt", "lastActivityAt", "closedAt", "stageEnteredAt"}
-)
-
-
-def _column(name: str, label: str, column: Any, kind: FieldType, cost: int = 1) -> Field:
-    builder = column_builder(column, kind)
-    return Field(name, kind, label, builder, cost=cost, writable=name not in _READ_ONLY)
-
-
 def contact_fields() -> list[Field]:
     return [
-        _column("id", "Id", Contact.id, T.ID),
+        column_field("id", "Id", Contact.id, T.ID),
         Field("email", T.TEXT, "Email", _email_builder(), writable=True),
-        _column("name", "Name", Contact.name, T.TEXT),
-        _column("givenName", "First name", Contact.given_name, T.TEXT, 2),
-        _column("familyName", "Last name", Contact.family_name, T.TEXT, 2),
-        _column("phone", "Phone", Contact.phone, T.TEXT),
-        _column("externalId", "External id", Contact.external_id, T.TEXT),
+        column_field("name", "Name", Contact.name, T.TEXT),
+        column_field("givenName", "First name", Contact.given_name, T.TEXT, 2),
+        column_field("familyName", "Last name", Contact.family_name, T.TEXT, 2),
+        column_field("phone", "Phone", Contact.phone, T.TEXT),
+        column_field("externalId", "External id", Contact.external_id, T.TEXT),
         Field(
             "status",
             T.CHOICE,
@@ -71,7 +61,7 @@ def contact_fields() -> list[Field]:
             cost=2,
             writable=True,
         ),
-        _column("ownerUserId", "Owner", Contact.owner_user_id, T.ID),
+        column_field("ownerUserId", "Owner", Contact.owner_user_id, T.ID),
         Field(
             "isIdentified",
             T.BOOLEAN,
@@ -79,9 +69,9 @@ def contact_fields() -> list[Field]:
             _identified,
             cost=2,
         ),
-        _column("createdAt", "Created", Contact.created_at, T.DATETIME),
-        _column("updatedAt", "Updated", Contact.updated_at, T.DATETIME, 2),
-        _column("lastActivityAt", "Last activity", Contact.last_activity_at, T.DATETIME, 2),
+        column_field("createdAt", "Created", Contact.created_at, T.DATETIME),
+        column_field("updatedAt", "Updated", Contact.updated_at, T.DATETIME, 2),
+        column_field("lastActivityAt", "Last activity", Contact.last_activity_at, T.DATETIME, 2),
     ]
 
 

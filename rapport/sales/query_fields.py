@@ -12,7 +12,15 @@ from rapport.companies.service import CompanyService
 from rapport.contacts.service import ContactService
 from rapport.kit import hooks
 from rapport.kit.context import Context
-from rapport.kit.cql.fields import Catalog, Field, FieldType, Predicate, column_builder, through
+from rapport.kit.cql.fields import (
+    Catalog,
+    Field,
+    FieldType,
+    Predicate,
+    column_builder,
+    column_field,
+    through,
+)
 from rapport.kit.cql.tree import Op
 from rapport.kit.money import uncommon_decimals
 from rapport.models.leads import Lead
@@ -63,20 +71,10 @@ def _currency(op: Op, value: Any) -> Predicate:
     return column_builder(Lead.currency, T.TEXT)(op, upper)
 
 
-_READ_ONLY = frozenset(
-    {"id", "createdAt", "updatedAt", "lastActivityAt", "closedAt", "stageEnteredAt"}
-)
-
-
-def _column(name: str, label: str, column: Any, kind: FieldType, cost: int = 1) -> Field:
-    builder = column_builder(column, kind)
-    return Field(name, kind, label, builder, cost=cost, writable=name not in _READ_ONLY)
-
-
 def lead_fields() -> list[Field]:
     return [
-        _column("id", "Id", Lead.id, T.ID),
-        _column("title", "Title", Lead.title, T.TEXT, 2),
+        column_field("id", "Id", Lead.id, T.ID),
+        column_field("title", "Title", Lead.title, T.TEXT, 2),
         Field(
             "value",
             T.NUMBER,
@@ -103,17 +101,19 @@ def lead_fields() -> list[Field]:
             writable=True,
         ),
         Field("stage", T.TEXT, "Stage (name or system key)", _stage, cost=2, writable=True),
-        _column("stageId", "Stage id", Lead.stage_id, T.ID),
-        _column("pipelineId", "Pipeline", Lead.pipeline_id, T.ID),
-        _column("contactId", "Contact", Lead.contact_id, T.ID),
-        _column("companyId", "Company", Lead.company_id, T.ID),
-        _column("ownerUserId", "Owner", Lead.owner_user_id, T.ID),
-        _column("source", "Source", Lead.source, T.TEXT, 2),
-        _column("expectedCloseDate", "Expected close date", Lead.expected_close_date, T.DATE, 2),
-        _column("closedAt", "Closed", Lead.closed_at, T.DATETIME),
-        _column("stageEnteredAt", "In its stage since", Lead.stage_entered_at, T.DATETIME, 2),
-        _column("createdAt", "Created", Lead.created_at, T.DATETIME),
-        _column("updatedAt", "Updated", Lead.updated_at, T.DATETIME, 2),
+        column_field("stageId", "Stage id", Lead.stage_id, T.ID),
+        column_field("pipelineId", "Pipeline", Lead.pipeline_id, T.ID),
+        column_field("contactId", "Contact", Lead.contact_id, T.ID),
+        column_field("companyId", "Company", Lead.company_id, T.ID),
+        column_field("ownerUserId", "Owner", Lead.owner_user_id, T.ID),
+        column_field("source", "Source", Lead.source, T.TEXT, 2),
+        column_field(
+            "expectedCloseDate", "Expected close date", Lead.expected_close_date, T.DATE, 2
+        ),
+        column_field("closedAt", "Closed", Lead.closed_at, T.DATETIME),
+        column_field("stageEnteredAt", "In its stage since", Lead.stage_entered_at, T.DATETIME, 2),
+        column_field("createdAt", "Created", Lead.created_at, T.DATETIME),
+        column_field("updatedAt", "Updated", Lead.updated_at, T.DATETIME, 2),
     ]
 
 

@@ -2,45 +2,12 @@
 
 from __future__ import annotations
 
-from pathlib import Path
-from typing import Any
-
 import httpx
-import pytest
 
-from rapport.domains import TASK_MODULES
 from rapport.kit.db import Database
 from rapport.worker.loop import Worker
-from tests.helpers import Workspace, add_key, assert_error, events_of_type, make_settings, snapshot
-
-API = "/api/v1"
-
-
-@pytest.fixture
-def worker(database: Database, tmp_path: Path) -> Worker:
-    return Worker(database, task_modules=TASK_MODULES, settings=make_settings(tmp_path))
-
-
-async def settle(worker: Worker) -> None:
-    """Hand the events to their consumers and run the jobs they queue, until all is quiet."""
-    for _ in range(20):
-        handed = await worker.follow_streams(force=True)
-        ran = await worker.run_once()
-        if handed == 0 and ran == 0:
-            return
-    raise AssertionError("events kept coming")
-
-
-async def call(
-    client: httpx.AsyncClient, ws: Workspace, method: str, path: str, body: Any = None
-) -> Any:
-    response = await client.request(method, f"{API}{path}", json=body, headers=ws.headers)
-    assert response.status_code < 300, response.text
-    return response.json()["data"] if response.content else None
-
-
-async def contact(client: httpx.AsyncClient, ws: Workspace, **body: Any) -> str:
-    return str((await call(client, ws, "POST", "/contacts", body))["id"])
+from tests.helpers import Workspace, add_key, assert_error, events_of_type, snapshot
+from tests.lists.calls import API, call, contact, settle
 
 
 async def member_ids(client: httpx.AsyncClient, ws: Workspace, list_id: str) -> set[str]:

@@ -163,6 +163,18 @@ def _correlated(ids: Select[Any], id_column: Any) -> Select[Any]:
     return ids.where(ids.selected_columns[0] == id_column)
 
 
+SYSTEM_MANAGED = frozenset(
+    {"id", "createdAt", "updatedAt", "lastActivityAt", "closedAt", "stageEnteredAt"}
+)
+"""Fields of a record's own columns that Rapport sets and the API does not write."""
+
+
+def column_field(name: str, label: str, column: Any, kind: FieldType, cost: int = 1) -> Field:
+    """A field on one of the entity's own columns."""
+    builder = column_builder(column, kind)
+    return Field(name, kind, label, builder, cost=cost, writable=name not in SYSTEM_MANAGED)
+
+
 class FieldLookupError(LookupError):
     pass
 
