@@ -7,13 +7,14 @@ from typing import Any
 
 from sqlalchemy import Select, true
 
-from rapport.companies.service import CompanyService, MembershipService
+from rapport.companies.service import MembershipService
 from rapport.contacts.service import ContactService
 from rapport.kit.context import Context
 from rapport.kit.cql.query import compiled_for, parse_query, where_renamed
 from rapport.kit.errors import InvalidQuery, field_error
 from rapport.lists.schemas import PROSPECTING_LIMIT, ProspectingAdd, ProspectingResult
 from rapport.lists.service import ListService, refuse_unknown
+from rapport.models.lists import ListEntity
 
 
 class ProspectingService:
@@ -49,11 +50,11 @@ class ProspectingService:
             )
         if data.contact_ids is not None:
             named = self.contacts.matching_ids(true(), among=data.contact_ids)
-            known = set((await self.context.session.execute(named)).scalars())
+            known = await self.lists.existing(ListEntity.CONTACT, data.contact_ids)
             refuse_unknown("contactIds", "contact", data.contact_ids, known)
             return named
         if data.company_ids is not None:
-            known = set(await CompanyService(self.context).by_ids(data.company_ids))
+            known = await self.lists.existing(ListEntity.COMPANY, data.company_ids)
             refuse_unknown("companyIds", "company", data.company_ids, known)
             members = MembershipService(self.context).contact_ids_in_any(data.company_ids)
             return self.contacts.matching_ids(true(), among=members)

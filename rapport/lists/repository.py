@@ -212,6 +212,15 @@ class MemberRepository(Repository[ListMember]):
         )
         return list(result.scalars())
 
+    async def ids(self, selected: Select[Any]) -> list[uuid.UUID]:
+        """The ids a select of another domain's records names (built by its service: the
+        candidates of a list)."""
+        return list((await self.session.execute(selected)).scalars())
+
+    async def flags(self, evaluated: Select[Any]) -> dict[uuid.UUID, tuple[Any, ...]]:
+        """Rows of (id, one flag per list) as `ListService.follow` selects them, by id."""
+        return {row[0]: tuple(row[1:]) for row in await self.session.execute(evaluated)}
+
     def record_ids_in(self, list_ids: Collection[uuid.UUID]) -> Select[Any]:
         return select(ListMember.record_id).where(ListMember.list_id.in_(list_ids))
 

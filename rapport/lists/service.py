@@ -266,7 +266,7 @@ class ListService:
     ) -> MembershipChange:
         segment = await self._static(list_id)
         wanted = list(dict.fromkeys(record_ids))
-        known = await self._existing(segment.entity_type, wanted)
+        known = await self.existing(segment.entity_type, wanted)
         refuse_unknown("entityIds", segment.entity_type.value.lower(), wanted, known)
         present = await self.members.present(segment.id, wanted)
         joining = [i for i in wanted if i not in present]
@@ -298,7 +298,7 @@ class ListService:
         if segment.entity_type != ListEntity.CONTACT:
             raise field_error("listId", "Prospecting adds contacts: choose a list of contacts")
         live = self.contacts.matching_ids(true(), among=matching).limit(limit + 1)
-        matched = list((await self.context.session.execute(live)).scalars())
+        matched = await self.members.ids(live)
         if len(matched) > limit:
             raise ValidationFailed(
                 f"The request names {len(matched)} contacts; at most {limit} per call"
@@ -336,7 +336,7 @@ class ListService:
         evaluated = self._matching(entity_type, true(), record_ids).add_columns(
             *(case((where, 1), else_=0) for _, where in followed)
         )
-        flags = {row[0]: row[1:] for row in await self.context.session.execute(evaluated)}
+        flags = await self.members.flags(evaluated)
         for index, (segment, _) in enumerate(followed):
             matched = {record_id for record_id, row in flags.items() if row[index]}
             present = presence.get(segment.id, set())
@@ -350,8 +350,9 @@ class ListService:
     async def follow_companies(self, company_ids: list[uuid.UUID]) -> list[uuid.UUID]:
         """The contacts of these companies (a change of a company can change which contacts
         match a `company.*` condition)."""
-        stmt = MembershipService(self.context).contact_ids_in_any(company_ids)
-        return list((await self.context.session.execute(stmt)).scalars())
+        return await self.members.ids(
+            MembershipService(self.context).contact_ids_in_any(company_ids)
+        )
 
     async def refresh(self, *, relative_only: bool) -> int:
         """Rebuild the workspace's dynamic lists (those depending on the time only, with
@@ -403,12 +404,12 @@ class ListService:
             )
         return segment
 
-    async def _existing(
+    async def existing(
         self, entity_type: ListEntity, record_ids: list[uuid.UUID]
     ) -> set[uuid.UUID]:
+        """Which of these ids name live records of the entity in this workspace."""
         if entity_type == ListEntity.CONTACT:
-            stmt = self.contacts.matching_ids(true(), among=record_ids)
-            return set((await self.context.session.execute(stmt)).scalars())
+            return set(await self.members.ids(self.contacts.matching_ids(true(), among=record_ids)))
         return set(await self.companies.by_ids(record_ids))
 
     def _matching(

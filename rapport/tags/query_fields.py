@@ -15,7 +15,8 @@ from rapport.kit.context import Context
 from rapport.kit.cql.fields import Field, FieldType, Predicate, Source
 from rapport.kit.cql.tree import Op
 from rapport.kit.ids import parse_uuid
-from rapport.models.tags import CompanyTag, ContactTag, Tag
+from rapport.models.tags import CompanyTag, ContactTag
+from rapport.tags.repository import TagRepository
 
 
 def _resolver(tags: dict[str, uuid.UUID]) -> Any:
@@ -65,8 +66,7 @@ def _tag_field(
 
 
 async def _tags(context: Context) -> dict[str, uuid.UUID]:
-    rows = await context.session.execute(select(Tag.key, Tag.id))
-    return {key: tag_id for key, tag_id in rows}
+    return await TagRepository(context.session).ids_by_key()
 
 
 async def of_contacts(context: Context, _nested: bool) -> list[Field]:

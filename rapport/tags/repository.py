@@ -48,6 +48,12 @@ class TagRepository(Repository[Tag]):
             )
         return await paginate(self.session, stmt, request, self.sort_columns, Tag.id)
 
+    async def ids_by_key(self) -> dict[str, uuid.UUID]:
+        """Every tag of the workspace, id by key (what queries naming tags are compiled
+        with)."""
+        rows = await self.session.execute(self.select(Tag.key, Tag.id))
+        return {key: tag_id for key, tag_id in rows}
+
     def ids_of(self, ref: str) -> Select[Any]:
         """A subquery of the id of the tag with this id or key (keys are lowercase, so a
         reference in any case names the same tag)."""
