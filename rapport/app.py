@@ -16,6 +16,7 @@ from rapport.auth.dependencies import KeyCache, requires_credentials
 from rapport.config import Settings
 from rapport.domains import DOMAINS, TASK_MODULES, install
 from rapport.health.routes import router as health_router
+from rapport.kit.batch import BATCH_PATH
 from rapport.kit.db import Database
 from rapport.kit.errors import install_error_handlers
 from rapport.kit.idempotency import Replay
@@ -94,6 +95,7 @@ def create_app(settings: Settings | None = None, database: Database | None = Non
     app.add_middleware(
         RequestContextMiddleware,
         max_body_bytes=settings.max_body_bytes,
+        larger_bodies=[(BATCH_PATH, settings.max_batch_body_bytes)],
         body_timeout=settings.body_timeout_seconds,
         access_log_sample=settings.access_log_sample,
         slow_seconds=settings.access_log_slow_seconds,

@@ -70,6 +70,11 @@ class Settings(BaseSettings):
         description="Requests at least this slow always get an access-log line, sampled or not",
     )
     max_body_bytes: int = 1_048_576
+    max_batch_body_bytes: int = Field(
+        default=16_777_216,
+        description="The body size allowed to batch operations (paths ending in /batch or "
+        "/batch/<action>), which carry up to 1,000 records",
+    )
     body_timeout_seconds: float = Field(
         default=30.0,
         description="How long a client may take to send a request body, from the end of its "

@@ -199,6 +199,8 @@ class RateLimit:
 count_request = RateLimit()
 count_as_read = RateLimit("read")
 """For a POST that only reads (a query with its filter in the body)."""
+count_as_bulk = RateLimit("bulk")
+"""For a batch operation: many records in one call."""
 
 
 def require(principal: Principal, request: Request, scopes: tuple[str, ...]) -> None:

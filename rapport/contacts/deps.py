@@ -2,9 +2,12 @@
 
 from typing import Annotated
 
-from rapport.auth.dependencies import provide
+from rapport.auth.dependencies import count_as_bulk, provide
 from rapport.auth.scopes import Scope
 from rapport.contacts.service import ContactService
 
 ContactsRead = Annotated[ContactService, provide(ContactService, Scope.CRM_READ)]
 ContactsWrite = Annotated[ContactService, provide(ContactService, Scope.CRM_WRITE)]
+ContactsBulk = Annotated[
+    ContactService, provide(ContactService, Scope.CRM_WRITE, rate_limit=count_as_bulk)
+]

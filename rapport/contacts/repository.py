@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import uuid
+from collections.abc import Collection
 from datetime import datetime
 from typing import Any, ClassVar
 
@@ -10,6 +11,7 @@ from sqlalchemy import (
     BindParameter,
     Select,
     String,
+    Text,
     bindparam,
     case,
     false,
@@ -18,6 +20,7 @@ from sqlalchemy import (
     select,
     update,
 )
+from sqlalchemy.dialects.postgresql import ARRAY
 from sqlalchemy.orm import aliased
 
 from rapport.contacts.filters import ContactFilters
@@ -181,21 +184,43 @@ class ContactRepository(Repository[Contact]):
                 .execution_options(synchronize_session=False)
             )
 
-    async def serialize_identities(self, identities: list[str]) -> None:
+    async def serialize_identities(self, identities: Collection[str]) -> None:
         """Make writes naming the same identities (an email, an externalId) wait for each other
         until commit, so that each finds what the one before it created: a transaction-scoped
-        advisory lock per identity on PostgreSQL; on SQLite, the database's write lock (a
-        write that changes nothing takes it)."""
+        advisory lock per identity on PostgreSQL, taken in one statement and always in the same
+        order (so that two writers never wait for each other in a cycle); on SQLite, the
+        database's write lock (a write that changes nothing takes it)."""
         if self.session.get_bind().dialect.name == "postgresql":
+            if not identities:
+                return
             tenant = workspace_of(self.session)
-            for identity in sorted(identities):
-                key = func.hashtextextended(f"contact-identity:{tenant}:{identity}", 0)
-                lock = select(func.pg_advisory_xact_lock(key))
-                await self.session.execute(platform_wide(lock, "a lock on a key, no table"))
+            keys = [f"contact-identity:{tenant}:{identity}" for identity in sorted(identities)]
+            given = (
+                func.unnest(bindparam("keys", keys, type_=ARRAY(Text)))
+                .table_valued("key", with_ordinality="position")
+                .render_derived("given")
+            )
+            # A volatile function in the select list runs after the sort, in its order.
+            lock = select(func.pg_advisory_xact_lock(func.hashtextextended(given.c.key, 0)))
+            lock = lock.order_by(given.c.position)
+            await self.session.execute(platform_wide(lock, "locks on keys, no table"))
         else:
             await self.session.execute(
                 update(Contact).where(false()).execution_options(synchronize_session=False)
             )
+
+    async def live_with_identities(
+        self, emails: Collection[str], external_ids: Collection[str]
+    ) -> list[Contact]:
+        """The live contacts holding any of these emails or externalIds."""
+        found: dict[uuid.UUID, Contact] = {}
+        for column, values in ((Contact.email, emails), (Contact.external_id, external_ids)):
+            if values:
+                result = await self.session.execute(
+                    self.select().where(column.in_(sorted(values)), _LIVE)
+                )
+                found.update((contact.id, contact) for contact in result.scalars())
+        return list(found.values())
 
     async def by_ids(self, contact_ids: list[uuid.UUID]) -> dict[uuid.UUID, Contact]:
         result = await self.session.execute(self.select().where(Contact.id.in_(contact_ids)))

@@ -2,11 +2,12 @@
 
 from __future__ import annotations
 
+import uuid
 from typing import Annotated
 
 from fastapi import Query, Response
 
-from rapport.contacts.deps import ContactsRead, ContactsWrite
+from rapport.contacts.deps import ContactsBulk, ContactsRead, ContactsWrite
 from rapport.contacts.responses import (
     CONTACT_NOT_FOUND,
     CREATED_WITH_ETAG,
@@ -14,6 +15,8 @@ from rapport.contacts.responses import (
     one_contact,
 )
 from rapport.contacts.schemas import (
+    ContactBatch,
+    ContactBatchDelete,
     ContactOut,
     ContactRef,
     ContactUpdate,
@@ -22,10 +25,12 @@ from rapport.contacts.schemas import (
     ResolveRequest,
     ResolveResult,
 )
+from rapport.kit.batch import BatchEnvelope, batch_answer, some_failed
 from rapport.kit.envelope import Envelope, ListEnvelope
 from rapport.kit.errors import documented_errors
 from rapport.kit.etag import ETAG_HEADER, IfMatch
 from rapport.kit.session import api_router
+from rapport.models.contacts import Contact
 
 router = api_router(prefix="/contacts", tags=["Contacts"])
 
@@ -64,6 +69,46 @@ async def create_contact(
     response.headers["Location"] = f"/api/v1/contacts/{contact.id}"
     response.status_code = 201 if created else 200
     return one_contact(contact, response)
+
+
+@router.post(
+    "/batch",
+    summary="Create or upsert up to 1,000 contacts, each with its own result",
+    responses=some_failed(BatchEnvelope[ContactOut]),
+)
+async def batch_save_contacts(
+    body: ContactBatch, contacts: ContactsBulk, response: Response
+) -> BatchEnvelope[ContactOut]:
+    """Create each record as POST /contacts would (with `upsert`, update the live contact
+    with its externalId, else its email). Each record succeeds or fails alone: the answer is
+    200 when all succeeded, 207 when any failed, with one result per record in request order
+    (`index`, `status` created, updated, unchanged or failed, the `record`, or the `error` as
+    the single call would have answered it: VALIDATION_FAILED, CONTACT_EMAIL_EXISTS...).
+    Two records naming the same email or externalId: the later fails with
+    DUPLICATE_IN_BATCH. Events, webhooks and lists follow each record as for single writes.
+    Counts against the `bulk` rate limit; takes an Idempotency-Key. A write racing this call
+    on the same email can fail the whole call with 409 (nothing is written): send it again."""
+    outcomes = await contacts.save_many(body.records, upsert=body.upsert)
+    return batch_answer(outcomes, ContactOut.model_validate, _contact_id, response)
+
+
+@router.post(
+    "/batch/delete",
+    summary="Soft-delete up to 1,000 contacts, each with its own result",
+    responses=some_failed(BatchEnvelope[ContactOut]),
+)
+async def batch_delete_contacts(
+    body: ContactBatchDelete, contacts: ContactsBulk, response: Response
+) -> BatchEnvelope[ContactOut]:
+    """Soft-delete each contact named (by id, email or externalId) as DELETE /contacts/{ref}
+    does: `status` deleted, unchanged (it already was), or failed (NOT_FOUND). 200 when none
+    failed, else 207. Counts against the `bulk` rate limit."""
+    outcomes = await contacts.delete_many(body.ids)
+    return batch_answer(outcomes, ContactOut.model_validate, _contact_id, response)
+
+
+def _contact_id(contact: Contact) -> uuid.UUID:
+    return contact.id
 
 
 @router.get("/search", summary="Typeahead: contacts whose name, email or phone contain q")

@@ -7,8 +7,9 @@ from datetime import datetime
 from typing import Annotated, Any
 
 from fastapi import Path
-from pydantic import ConfigDict, Field
+from pydantic import ConfigDict, Field, SkipValidation, StringConstraints
 
+from rapport.kit.batch import MAX_BATCH
 from rapport.kit.schemas import InputModel, WireModel, not_null
 from rapport.models.contacts import ContactStatus, LifecycleStage
 
@@ -157,6 +158,56 @@ class ContactUpsert(ContactCreate):
         default=False,
         description="When a live contact has this externalId (else this email), update it with "
         "the fields sent instead of answering 409",
+    )
+
+
+class ContactBatch(InputModel):
+    """Up to 1,000 contacts to create (with `upsert`, to create or update)."""
+
+    model_config = ConfigDict(
+        json_schema_extra={
+            "examples": [
+                {
+                    "records": [
+                        {
+                            "email": "dana@example.com",
+                            "givenName": "Dana",
+                            "lifecycleStage": "LEAD",
+                        },
+                        {
+                            "externalId": "crm-2001",
+                            "name": "Eli Moreau",
+                            "phone": "+33 1 42 68 53 00",
+                        },
+                    ],
+                    "upsert": True,
+                }
+            ]
+        }
+    )
+
+    # Each record is checked on its own (a bad one fails alone), not with the request.
+    records: list[SkipValidation[ContactCreate]] = Field(
+        min_length=1,
+        max_length=MAX_BATCH,
+        description="The contacts, each as the body of POST /contacts (without `upsert`)",
+    )
+    upsert: bool = Field(
+        default=False,
+        description="A record whose externalId (else email) a live contact has updates it with "
+        "the fields sent, as `upsert` on POST /contacts, instead of failing",
+    )
+
+
+class ContactBatchDelete(InputModel):
+    model_config = ConfigDict(
+        json_schema_extra={"examples": [{"ids": ["alice@example.com", "crm-1042"]}]}
+    )
+
+    ids: list[Annotated[str, StringConstraints(min_length=1, max_length=320)]] = Field(
+        min_length=1,
+        max_length=MAX_BATCH,
+        description="Up to 1,000 contacts, each named by id, email or externalId",
     )
 
 

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import uuid
-from collections.abc import Collection
+from collections.abc import Collection, Sequence
 from dataclasses import dataclass, replace
 from datetime import datetime
 from typing import Any
@@ -26,12 +26,19 @@ from rapport.contacts.schemas import (
 )
 from rapport.events.service import EventRecorder, changes_between
 from rapport.kit import hooks
+from rapport.kit.batch import Batch, BatchStatus, Outcome, finish
 from rapport.kit.context import Context
 from rapport.kit.cql.fields import Catalog
 from rapport.kit.envelope import PageMeta
-from rapport.kit.errors import NotFound, ValidationFailed, field_error, query_value
+from rapport.kit.errors import (
+    AppError,
+    NotFound,
+    ValidationFailed,
+    field_error,
+    query_value,
+)
 from rapport.kit.etag import ensure_match, etag_for
-from rapport.kit.ids import parse_uuid
+from rapport.kit.ids import new_id, parse_uuid
 from rapport.kit.normalize import clean, folded, normalize_phone
 from rapport.kit.pagination import PageRequest
 from rapport.models.contacts import GONE, Contact, ContactStatus
@@ -46,6 +53,8 @@ MERGE_DEPTH = 20
 MATCH_WEIGHTS = {"externalId": 1.0, "email": 0.95, "phone": 0.7, "name": 0.4}
 SURE_MATCH = 0.9
 RESOLVE_CANDIDATES = 10
+# The unique identities of a contact, in the order an upsert looks for the one to update.
+_IDENTITIES = {"external_id": "externalId", "email": "email"}
 
 
 @dataclass(frozen=True)
@@ -80,6 +89,7 @@ class ContactService:
         self.events = EventRecorder(context)
         self.phone_region: str | None = context.workspace_settings.get("defaultPhoneRegion")
         self.rules = PropertyRules(context)
+        self._batch: Batch[ContactCreate, Contact] | None = None
 
     async def page(
         self, filters: ContactFilters, page: PageRequest
@@ -230,6 +240,66 @@ class ContactService:
         return (best[0].contact if sure and unique else None), best
 
     async def create(self, data: ContactCreate) -> Contact:
+        contact = await self._new_contact(data)
+        self.repo.add(contact)
+        await self.repo.flush()
+        await self._created(contact)
+        return contact
+
+    async def save_many(self, records: Sequence[Any], *, upsert: bool) -> list[Outcome[Contact]]:
+        """Create (with `upsert`, create or update as `save` does) each record, under the same
+        rules as one at a time; a refused record changes nothing and the others go on. Every
+        identity the batch names is locked and read at once, the records are written in one
+        flush and their events and property values at commit."""
+        batch: Batch[ContactCreate, Contact] = Batch(
+            ContactCreate, records, _IDENTITIES, live=lambda c: c.status not in GONE
+        )
+        named = batch.read_keys(
+            lambda item: {
+                "external_id": clean(item.external_id),
+                "email": normalize_email(clean(item.email)),
+            }
+        )
+        await self.repo.serialize_identities(
+            [f"email:{e}" for e in named["email"]]
+            + [f"externalId:{x}" for x in named["external_id"]]
+        )
+        batch.know(await self.repo.live_with_identities(named["email"], named["external_id"]))
+        self._batch = batch
+        try:
+            planned = await batch.plan(self._added, self._change_sent, upsert=upsert)
+        finally:
+            self._batch = None
+        await self.repo.flush()
+        return await finish(planned, self._created, self._changed)
+
+    async def _added(self, data: ContactCreate) -> Contact:
+        contact = await self._new_contact(data)
+        self.repo.add(contact)
+        return contact
+
+    async def _change_sent(self, contact: Contact, data: ContactCreate) -> _Change | None:
+        sent = data.model_fields_set - {"tenant_id", "entity_id"}
+        return await self._change(contact, ContactUpdate(**{f: getattr(data, f) for f in sent}))
+
+    async def delete_many(self, refs: Sequence[str]) -> list[Outcome[Contact]]:
+        """Soft-delete each contact named, as `delete` does one: deleted, unchanged (it was
+        already), or failed (no such contact)."""
+        outcomes: list[Outcome[Contact]] = []
+        for ref in refs:
+            try:
+                contact = await self.get(ref)
+            except AppError as exc:
+                outcomes.append(Outcome.failed(exc))
+                continue
+            if contact.status == ContactStatus.DELETED:
+                outcomes.append(Outcome(BatchStatus.UNCHANGED, contact))
+            else:
+                outcomes.append(Outcome(BatchStatus.DELETED, await self.delete(str(contact.id))))
+        return outcomes
+
+    async def _new_contact(self, data: ContactCreate) -> Contact:
+        """The contact `data` describes, checked and normalised, not yet added."""
         if data.status in GONE:
             raise field_error(
                 "status", "A new contact is ACTIVE or ARCHIVED (DELETE and merge end contacts)"
@@ -245,7 +315,8 @@ class ContactService:
                 "email", "A contact needs at least an email, phone, externalId or name"
             )
         await self._ensure_unique(email, external_id)
-        contact = Contact(
+        return Contact(
+            id=new_id(),
             email=email,
             phone=phone,
             external_id=external_id,
@@ -259,15 +330,24 @@ class ContactService:
                 PropertyEntity.CONTACT, data.properties, creating=True
             ),
         )
-        self.repo.add(contact)
-        await self.repo.flush()
+
+    async def _created(self, contact: Contact) -> None:
+        """After the insert: the property-value index and the event."""
         await self.rules.store(PropertyEntity.CONTACT, contact.id, {}, contact.properties)
         self._emit("contact.created", contact)
-        return contact
 
     async def update(self, ref: str, patch: ContactUpdate, if_match: str | None = None) -> Contact:
         contact = await self.get(ref)
         ensure_match(if_match, contact_etag(contact))
+        change = await self._change(contact, patch)
+        if change is not None:
+            await self.repo.flush()
+            await self._changed(contact, change)
+        return contact
+
+    async def _change(self, contact: Contact, patch: ContactUpdate) -> _Change | None:
+        """Check the fields sent and set them on `contact` (nothing is set when one is
+        refused); what changed, None when nothing did."""
         sent = patch.model_fields_set - {"tenant_id", "entity_id"}
         changes: dict[str, Any] = {}
         if "email" in sent:
@@ -294,7 +374,7 @@ class ContactService:
             )
         changes = {k: v for k, v in changes.items() if getattr(contact, k) != v}
         if not changes:
-            return contact
+            return None
         after_status = changes.get("status", contact.status)
         if after_status not in GONE:
             await self._ensure_unique(
@@ -302,18 +382,19 @@ class ContactService:
                 changes.get("external_id", contact.external_id),
                 exclude_id=contact.id,
             )
-        before = _record(contact)
-        old_properties = contact.properties
+        change = _Change(_record(contact), contact.properties)
         for field, value in changes.items():
             setattr(contact, field, value)
-        await self.repo.flush()
+        return change
+
+    async def _changed(self, contact: Contact, change: _Change) -> None:
+        """After the update: the property-value index and the event."""
         await self.rules.store(
-            PropertyEntity.CONTACT, contact.id, old_properties, contact.properties
+            PropertyEntity.CONTACT, contact.id, change.properties, contact.properties
         )
         # Deleting by PATCH is a delete to whoever follows `contact.deleted` (as DELETE is).
-        deleted = changes.get("status") == ContactStatus.DELETED
-        self._emit("contact.deleted" if deleted else "contact.updated", contact, before)
-        return contact
+        deleted = contact.status == ContactStatus.DELETED and change.before["status"] != "DELETED"
+        self._emit("contact.deleted" if deleted else "contact.updated", contact, change.before)
 
     async def delete(self, ref: str, if_match: str | None = None) -> Contact:
         """Soft delete: the contact stays readable with status DELETED; deleting twice is a no-op
@@ -339,21 +420,37 @@ class ContactService:
     async def _ensure_unique(
         self, email: str | None, external_id: str | None, exclude_id: uuid.UUID | None = None
     ) -> None:
-        holder = email and await self.repo.live_holder(
-            Contact.email == email, exclude_id=exclude_id
-        )
+        holder = email and await self._holder("email", email, exclude_id)
         if holder:
             raise email_taken(holder)
-        holder = external_id and await self.repo.live_holder(
-            Contact.external_id == external_id, exclude_id=exclude_id
-        )
+        holder = external_id and await self._holder("external_id", external_id, exclude_id)
         if holder:
             raise external_id_taken(holder)
+
+    async def _holder(
+        self, field: str, value: str, exclude_id: uuid.UUID | None
+    ) -> uuid.UUID | None:
+        """The live contact other than `exclude_id` holding this email or externalId: as a
+        batch knows it (it read them all at once), else from the database."""
+        if self._batch is not None:
+            known, holder = self._batch.holder(field, value)
+            if known:
+                return holder.id if holder is not None and holder.id != exclude_id else None
+        return await self.repo.live_holder(getattr(Contact, field) == value, exclude_id=exclude_id)
 
     async def count_created_between(self, start: datetime, end: datetime) -> int:
         """How many of the live contacts (neither deleted nor merged) were created between
         `start` and `end` (both included)."""
         return await self.repo.count_live_created_between(start, end)
+
+
+@dataclass(frozen=True)
+class _Change:
+    """A contact as it was before an update: its record (for the event) and properties (for
+    the value index)."""
+
+    before: dict[str, Any]
+    properties: dict[str, Any]
 
 
 def _record(contact: Contact) -> dict[str, Any]:

@@ -205,7 +205,7 @@ _HTTP_ERROR_CODES = {
 }
 
 
-def _validation_details(errors: Sequence[Any]) -> list[ErrorDetail]:
+def validation_details(errors: Sequence[Any]) -> list[ErrorDetail]:
     details = []
     for err in errors:
         loc = [str(part) for part in err.get("loc", ())]
@@ -235,7 +235,7 @@ def validation_error_response(exc: RequestValidationError) -> JsonResponse:
     errors = list(exc.errors())
     if any(e.get("type") == "json_invalid" for e in errors):
         return error_response(400, "INVALID_REQUEST", "The body is not valid JSON")
-    details = _validation_details(errors)
+    details = validation_details(errors)
     in_body = any(e.get("loc", ("",))[0] == "body" for e in errors)
     if in_body:
         summary = "; ".join(f"{d.field or 'body'}: {d.message}" for d in details[:5])

@@ -7,6 +7,7 @@ import logging
 import random
 import re
 import time
+from collections.abc import Sequence
 
 from starlette.datastructures import MutableHeaders
 from starlette.exceptions import HTTPException
@@ -37,10 +38,11 @@ class BodyTimeout(HTTPException):
 class RequestContextMiddleware:
     """Gives each request an id (the caller's `X-Request-Id` when sane), echoes it, adds the
     rate-limit headers computed by the authenticator, refuses bodies over `max_body_bytes`
-    (413) or not received within `body_timeout` seconds of the headers (408), closes the
-    connection after a response given before the whole body came, and writes one access-log
-    line: for every request, or for the fraction `access_log_sample` of them (those lines say
-    `sample`) and always for server errors and requests slower than `slow_seconds`."""
+    (413; the first of `larger_bodies` whose pattern matches the path sets another limit) or
+    not received within `body_timeout` seconds of the headers (408), closes the connection
+    after a response given before the whole body came, and writes one access-log line: for
+    every request, or for the fraction `access_log_sample` of them (those lines say `sample`)
+    and always for server errors and requests slower than `slow_seconds`."""
 
     def __init__(
         self,
@@ -49,9 +51,11 @@ class RequestContextMiddleware:
         body_timeout: float,
         access_log_sample: float = 1.0,
         slow_seconds: float = 1.0,
+        larger_bodies: Sequence[tuple[re.Pattern[str], int]] = (),
     ) -> None:
         self.app = app
         self.max_body_bytes = max_body_bytes
+        self.larger_bodies = tuple(larger_bodies)
         self.body_timeout = body_timeout
         self.access_log_sample = access_log_sample
         self.slow_seconds = slow_seconds
@@ -81,6 +85,7 @@ class RequestContextMiddleware:
         started_response = False
         received = 0
         body_deadline = asyncio.get_running_loop().time() + self.body_timeout
+        max_body_bytes = self.body_limit(scope["path"])
         body_done = declared_length == 0 and not chunked
 
         async def counting_receive() -> Message:
@@ -96,8 +101,8 @@ class RequestContextMiddleware:
             body_done = message["type"] != "http.request" or not message.get("more_body")
             if message["type"] == "http.request":
                 received += len(message.get("body", b""))
-                if received > self.max_body_bytes:
-                    raise BodyTooLarge(self.max_body_bytes)
+                if received > max_body_bytes:
+                    raise BodyTooLarge(max_body_bytes)
             return message
 
         async def send_with_headers(message: Message) -> None:
@@ -125,8 +130,8 @@ class RequestContextMiddleware:
             await response(scope, receive, send_with_headers)
             return
         try:
-            if declared_length > self.max_body_bytes:
-                raise BodyTooLarge(self.max_body_bytes)
+            if declared_length > max_body_bytes:
+                raise BodyTooLarge(max_body_bytes)
             await self.app(scope, counting_receive, send_with_headers)
         except BodyTooLarge:
             if started_response:
@@ -134,12 +139,18 @@ class RequestContextMiddleware:
             response = error_response(
                 413,
                 "PAYLOAD_TOO_LARGE",
-                f"The body exceeds {self.max_body_bytes} bytes",
+                f"The body exceeds {max_body_bytes} bytes",
                 details=[ErrorDetail(field="body", message="Too large")],
             )
             await response(scope, receive, send_with_headers)
         finally:
             self._log_access(scope, status, time.perf_counter() - started)
+
+    def body_limit(self, path: str) -> int:
+        for pattern, limit in self.larger_bodies:
+            if pattern.search(path):
+                return limit
+        return self.max_body_bytes
 
     def _log_access(self, scope: Scope, status: int, seconds: float) -> None:
         if not access_log.isEnabledFor(logging.INFO):

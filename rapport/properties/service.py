@@ -143,7 +143,8 @@ class PropertyService:
 
 
 class PropertyRules:
-    """Checks the `properties` of a write against the workspace's definitions."""
+    """Checks the `properties` of a write against the workspace's definitions (read once per
+    entity by each instance: a batch of writes checks all its records against one reading)."""
 
     def __init__(self, context: Context) -> None:
         self.repo = PropertyRepository(context.session)
@@ -151,6 +152,12 @@ class PropertyRules:
         settings = context.workspace_settings
         self.allow_free = bool(settings.get("allowFreeProperties"))
         self.phone_region: str | None = settings.get("defaultPhoneRegion")
+        self._definitions: dict[PropertyEntity, dict[str, PropertyDefinition]] = {}
+
+    async def _of_entity(self, entity: PropertyEntity) -> dict[str, PropertyDefinition]:
+        if entity not in self._definitions:
+            self._definitions[entity] = await self.repo.of_entity(entity)
+        return self._definitions[entity]
 
     async def checked(
         self, entity: PropertyEntity, values: Mapping[str, Any], *, creating: bool
@@ -159,7 +166,7 @@ class PropertyRules:
         must be present; on update, None removes a value (not allowed for required ones)."""
         if not values and not creating:
             return {}
-        definitions = await self.repo.of_entity(entity)
+        definitions = await self._of_entity(entity)
         stored: dict[str, Any] = {}
         for key, value in values.items():
             if creating and value is None:
