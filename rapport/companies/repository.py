@@ -101,6 +101,19 @@ class CompanyRepository(Repository[Company]):
     async def by_column(self, column: Any, value: str) -> Company | None:
         return await self.first(column == value)
 
+    async def holding(
+        self, domains: Collection[str], external_ids: Collection[str]
+    ) -> list[Company]:
+        """The companies with any of these domains or externalIds, locked until commit (in id
+        order, so that two writers lock them in the same order)."""
+        found: dict[uuid.UUID, Company] = {}
+        for column, values in ((Company.domain, domains), (Company.external_id, external_ids)):
+            if values:
+                stmt = self.select().where(column.in_(sorted(values))).order_by(Company.id)
+                result = await self.session.execute(stmt.with_for_update())
+                found.update((company.id, company) for company in result.scalars())
+        return list(found.values())
+
     async def holder(self, column: Any, value: str, exclude_id: uuid.UUID | None) -> Company | None:
         """The company (other than `exclude_id`) that has this value."""
         conditions = [column == value]

@@ -8,6 +8,7 @@ from typing import Annotated, Any
 from fastapi import Depends, Path, Query, Response
 
 from rapport.companies.deps import (
+    CompaniesBulk,
     CompaniesRead,
     CompaniesWrite,
     MembershipsRead,
@@ -16,6 +17,7 @@ from rapport.companies.deps import (
 from rapport.companies.filters import CompanyFilters
 from rapport.companies.repository import CompanyRepository, MembershipRepository
 from rapport.companies.schemas import (
+    CompanyBatch,
     CompanyContactOut,
     CompanyCreate,
     CompanyOut,
@@ -28,6 +30,7 @@ from rapport.companies.schemas import (
 )
 from rapport.companies.service import company_etag
 from rapport.contacts.schemas import ContactOut, ContactRef
+from rapport.kit.batch import BatchEnvelope, batch_answer, some_failed
 from rapport.kit.envelope import Envelope, ListEnvelope
 from rapport.kit.errors import documented_errors
 from rapport.kit.etag import ETAG_HEADER, NOT_MODIFIED, IfMatch, IfNoneMatch, not_modified
@@ -65,6 +68,25 @@ _CONFLICT = documented_errors(
 def _one(company: Company, response: Response) -> Envelope[CompanyOut]:
     response.headers["ETag"] = company_etag(company)
     return Envelope(data=CompanyOut.model_validate(company))
+
+
+@router.post(
+    "/companies/batch",
+    summary="Create or upsert up to 1,000 companies, each with its own result",
+    responses=some_failed(BatchEnvelope[CompanyOut]),
+)
+async def batch_save_companies(
+    body: CompanyBatch, companies: CompaniesBulk, response: Response
+) -> BatchEnvelope[CompanyOut]:
+    """Create each record as POST /companies would (with `upsert`, update the company with
+    its externalId, else its domain). Each record succeeds or fails alone: 200 when all
+    succeeded, 207 when any failed, with one result per record in request order (`index`,
+    `status` created, updated, unchanged or failed, the `record`, or the `error` the single
+    call would have answered: VALIDATION_FAILED, COMPANY_DOMAIN_EXISTS...). Two records
+    naming the same domain or externalId: the later fails with DUPLICATE_IN_BATCH. Counts
+    against the `bulk` rate limit; takes an Idempotency-Key."""
+    outcomes = await companies.save_many(body.records, upsert=body.upsert)
+    return batch_answer(outcomes, CompanyOut.model_validate, response)
 
 
 @router.get("/companies/search", summary="Typeahead search of companies by name or domain")

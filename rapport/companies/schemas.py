@@ -10,6 +10,7 @@ from fastapi import Path
 from pydantic import ConfigDict, Field
 
 from rapport.contacts.schemas import ContactOut
+from rapport.kit.batch import BatchWrite
 from rapport.kit.schemas import InputModel, WireModel, not_null
 from rapport.models.companies import CompanyRole, CompanyStatus
 
@@ -220,3 +221,21 @@ class CompanyContactOut(WireModel):
     role: str | None = Field(examples=["CTO"])
     is_primary: bool
     contact: ContactOut
+
+
+class CompanyBatch(BatchWrite[CompanyCreate]):
+    """Up to 1,000 companies to create (with `upsert`, to create or update)."""
+
+    model_config = ConfigDict(
+        json_schema_extra={
+            "examples": [
+                {
+                    "records": [
+                        {"name": "Northwind Traders", "domain": "northwind.example"},
+                        {"name": "Globex", "externalId": "sf-0020001", "industry": "Energy"},
+                    ],
+                    "upsert": True,
+                }
+            ]
+        }
+    )

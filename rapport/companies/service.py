@@ -4,7 +4,7 @@ externalId; memberships with one primary company per contact."""
 from __future__ import annotations
 
 import uuid
-from collections.abc import Collection
+from collections.abc import Collection, Sequence
 from dataclasses import replace
 from datetime import datetime
 from typing import TYPE_CHECKING, Any
@@ -30,6 +30,7 @@ from rapport.companies.schemas import (
 from rapport.contacts.service import ContactService
 from rapport.events.service import EventRecorder, changes_between
 from rapport.kit import hooks
+from rapport.kit.batch import Batch, Changed, Outcome, finish
 from rapport.kit.context import Context
 from rapport.kit.cql.fields import Catalog
 from rapport.kit.envelope import PageMeta
@@ -39,7 +40,7 @@ from rapport.kit.errors import (
     query_value,
 )
 from rapport.kit.etag import ensure_match, etag_for
-from rapport.kit.ids import parse_uuid
+from rapport.kit.ids import new_id, parse_uuid
 from rapport.kit.normalize import (
     clean,
     normalize_domain,
@@ -58,6 +59,8 @@ if TYPE_CHECKING:
     from rapport.models.contacts import Contact
 
 _TEXT_FIELDS = ("name", "industry", "size", "plan")
+# The unique keys of a company, in the order an upsert looks for the one to update.
+_KEYS = {"external_id": "externalId", "domain": "domain"}
 
 
 def company_etag(company: Company) -> str:
@@ -73,6 +76,7 @@ class CompanyService:
         self.events = EventRecorder(context)
         self.phone_region: str | None = context.workspace_settings.get("defaultPhoneRegion")
         self.rules = PropertyRules(context)
+        self._batch: Batch[CompanyCreate, Company] | None = None
 
     async def query_catalog(self, *, nested: bool = False) -> Catalog:
         """What the query language can ask of a company in this workspace (`nested`: as seen
@@ -116,8 +120,39 @@ class CompanyService:
         return await self.repo.get(company_id) is not None
 
     async def create(self, data: CompanyCreate) -> Company:
+        company = await self._added(data)
+        await self.repo.flush()
+        await self._created(company)
+        return company
+
+    async def save_many(self, records: Sequence[Any], *, upsert: bool) -> list[Outcome[Company]]:
+        """Create (with `upsert`, update the company with the record's externalId, else its
+        domain) each record under the same rules as one at a time; a refused record changes
+        nothing and the others go on. The companies holding the keys named are read (and
+        locked) at once, and the records written in one flush."""
+        batch: Batch[CompanyCreate, Company] = Batch(
+            CompanyCreate, records, _KEYS, live=lambda _company: True
+        )
+        named = batch.read_keys(
+            lambda item: {
+                "external_id": clean(item.external_id),
+                "domain": normalize_domain(item.domain),
+            }
+        )
+        batch.know(await self.repo.holding(named["domain"], named["external_id"]))
+        self._batch = batch
+        try:
+            planned = await batch.plan(self._added, self._change_sent, upsert=upsert)
+        finally:
+            self._batch = None
+        await self.repo.flush()
+        return await finish(planned, self._created, self._changed)
+
+    async def _added(self, data: CompanyCreate) -> Company:
+        """The company `data` describes, checked, normalised and added to the session."""
         name = not_blank(data.name, "name")
         company = Company(
+            id=new_id(),
             name=name,
             domain=normalize_domain(data.domain),
             external_id=clean(data.external_id),
@@ -135,15 +170,30 @@ class CompanyService:
         )
         await self._ensure_unique(company.domain, company.external_id, None)
         self.repo.add(company)
-        await self.repo.flush()
+        return company
+
+    async def _created(self, company: Company) -> None:
+        """After the insert: the property-value index and the event."""
         await self.rules.store(PropertyEntity.COMPANY, company.id, {}, company.properties)
         self.events.record("company.created", "company", company.id, {"record": _record(company)})
-        return company
 
     async def update(self, ref: str, patch: CompanyUpdate, if_match: str | None = None) -> Company:
         company = await self.get(ref)
         await self.repo.lock_row(company)
         ensure_match(if_match, company_etag(company))
+        change = await self._change(company, patch)
+        if change is not None:
+            await self.repo.flush()
+            await self._changed(company, change)
+        return company
+
+    async def _change_sent(self, company: Company, data: CompanyCreate) -> Changed | None:
+        sent = data.model_fields_set - {"tenant_id", "entity_id"}
+        return await self._change(company, CompanyUpdate(**{f: getattr(data, f) for f in sent}))
+
+    async def _change(self, company: Company, patch: CompanyUpdate) -> Changed | None:
+        """Check the fields sent and set them on `company` (nothing is set when one is
+        refused); the company as it was, None when nothing changed."""
         sent = patch.model_fields_set - {"tenant_id", "entity_id"}
         changes: dict[str, Any] = {}
         for field in _TEXT_FIELDS:
@@ -172,26 +222,27 @@ class CompanyService:
             )
         changes = {k: v for k, v in changes.items() if getattr(company, k) != v}
         if not changes:
-            return company
+            return None
         await self._ensure_unique(
             changes.get("domain"), changes.get("external_id"), exclude_id=company.id
         )
-        before = _record(company)
-        old_properties = company.properties
+        change = Changed(_record(company), company.properties)
         for field, value in changes.items():
             setattr(company, field, value)
-        await self.repo.flush()
+        return change
+
+    async def _changed(self, company: Company, change: Changed) -> None:
+        """After the update: the property-value index and the event."""
         await self.rules.store(
-            PropertyEntity.COMPANY, company.id, old_properties, company.properties
+            PropertyEntity.COMPANY, company.id, change.properties, company.properties
         )
         after = _record(company)
         self.events.record(
             "company.updated",
             "company",
             company.id,
-            {"record": after, "changes": changes_between(before, after)},
+            {"record": after, "changes": changes_between(change.before, after)},
         )
-        return company
 
     async def delete(self, ref: str, if_match: str | None = None) -> None:
         """Deletes the company and its memberships (the contacts stay)."""
@@ -210,14 +261,21 @@ class CompanyService:
     async def _ensure_unique(
         self, domain: str | None, external_id: str | None, exclude_id: uuid.UUID | None
     ) -> None:
-        holder = domain and await self.repo.holder(Company.domain, domain, exclude_id)
+        holder = domain and await self._holder("domain", domain, exclude_id)
         if holder:
             raise domain_taken(holder.id)
-        holder = external_id and await self.repo.holder(
-            Company.external_id, external_id, exclude_id
-        )
+        holder = external_id and await self._holder("external_id", external_id, exclude_id)
         if holder:
             raise external_id_taken(holder.id)
+
+    async def _holder(self, field: str, value: str, exclude_id: uuid.UUID | None) -> Company | None:
+        """The company other than `exclude_id` holding this domain or externalId: as a batch
+        knows it (it read them all at once), else from the database."""
+        if self._batch is not None:
+            known, holder = self._batch.holder(field, value)
+            if known:
+                return holder if holder is not None and holder.id != exclude_id else None
+        return await self.repo.holder(getattr(Company, field), value, exclude_id)
 
     async def count_created_between(self, start: datetime, end: datetime) -> int:
         """How many companies were created between `start` and `end` (both included)."""

@@ -212,13 +212,13 @@ class ContactRepository(Repository[Contact]):
     async def live_with_identities(
         self, emails: Collection[str], external_ids: Collection[str]
     ) -> list[Contact]:
-        """The live contacts holding any of these emails or externalIds."""
+        """The live contacts holding any of these emails or externalIds, locked until commit
+        (in id order, so that two writers lock them in the same order)."""
         found: dict[uuid.UUID, Contact] = {}
         for column, values in ((Contact.email, emails), (Contact.external_id, external_ids)):
             if values:
-                result = await self.session.execute(
-                    self.select().where(column.in_(sorted(values)), _LIVE)
-                )
+                stmt = self.select().where(column.in_(sorted(values)), _LIVE).order_by(Contact.id)
+                result = await self.session.execute(stmt.with_for_update())
                 found.update((contact.id, contact) for contact in result.scalars())
         return list(found.values())
 

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import uuid
 from typing import Annotated
 
 from fastapi import Query, Response
@@ -30,7 +29,6 @@ from rapport.kit.envelope import Envelope, ListEnvelope
 from rapport.kit.errors import documented_errors
 from rapport.kit.etag import ETAG_HEADER, IfMatch
 from rapport.kit.session import api_router
-from rapport.models.contacts import Contact
 
 router = api_router(prefix="/contacts", tags=["Contacts"])
 
@@ -89,7 +87,7 @@ async def batch_save_contacts(
     Counts against the `bulk` rate limit; takes an Idempotency-Key. A write racing this call
     on the same email can fail the whole call with 409 (nothing is written): send it again."""
     outcomes = await contacts.save_many(body.records, upsert=body.upsert)
-    return batch_answer(outcomes, ContactOut.model_validate, _contact_id, response)
+    return batch_answer(outcomes, ContactOut.model_validate, response)
 
 
 @router.post(
@@ -104,11 +102,7 @@ async def batch_delete_contacts(
     does: `status` deleted, unchanged (it already was), or failed (NOT_FOUND). 200 when none
     failed, else 207. Counts against the `bulk` rate limit."""
     outcomes = await contacts.delete_many(body.ids)
-    return batch_answer(outcomes, ContactOut.model_validate, _contact_id, response)
-
-
-def _contact_id(contact: Contact) -> uuid.UUID:
-    return contact.id
+    return batch_answer(outcomes, ContactOut.model_validate, response)
 
 
 @router.get("/search", summary="Typeahead: contacts whose name, email or phone contain q")

@@ -7,9 +7,9 @@ from datetime import datetime
 from typing import Annotated, Any
 
 from fastapi import Path
-from pydantic import ConfigDict, Field, SkipValidation, StringConstraints
+from pydantic import ConfigDict, Field, StringConstraints
 
-from rapport.kit.batch import MAX_BATCH
+from rapport.kit.batch import MAX_BATCH, BatchWrite
 from rapport.kit.schemas import InputModel, WireModel, not_null
 from rapport.models.contacts import ContactStatus, LifecycleStage
 
@@ -161,7 +161,7 @@ class ContactUpsert(ContactCreate):
     )
 
 
-class ContactBatch(InputModel):
+class ContactBatch(BatchWrite[ContactCreate]):
     """Up to 1,000 contacts to create (with `upsert`, to create or update)."""
 
     model_config = ConfigDict(
@@ -184,18 +184,6 @@ class ContactBatch(InputModel):
                 }
             ]
         }
-    )
-
-    # Each record is checked on its own (a bad one fails alone), not with the request.
-    records: list[SkipValidation[ContactCreate]] = Field(
-        min_length=1,
-        max_length=MAX_BATCH,
-        description="The contacts, each as the body of POST /contacts (without `upsert`)",
-    )
-    upsert: bool = Field(
-        default=False,
-        description="A record whose externalId (else email) a live contact has updates it with "
-        "the fields sent, as `upsert` on POST /contacts, instead of failing",
     )
 
 

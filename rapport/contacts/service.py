@@ -26,7 +26,7 @@ from rapport.contacts.schemas import (
 )
 from rapport.events.service import EventRecorder, changes_between
 from rapport.kit import hooks
-from rapport.kit.batch import Batch, BatchStatus, Outcome, finish
+from rapport.kit.batch import Batch, BatchStatus, Changed, Outcome, finish
 from rapport.kit.context import Context
 from rapport.kit.cql.fields import Catalog
 from rapport.kit.envelope import PageMeta
@@ -278,7 +278,7 @@ class ContactService:
         self.repo.add(contact)
         return contact
 
-    async def _change_sent(self, contact: Contact, data: ContactCreate) -> _Change | None:
+    async def _change_sent(self, contact: Contact, data: ContactCreate) -> Changed | None:
         sent = data.model_fields_set - {"tenant_id", "entity_id"}
         return await self._change(contact, ContactUpdate(**{f: getattr(data, f) for f in sent}))
 
@@ -345,7 +345,7 @@ class ContactService:
             await self._changed(contact, change)
         return contact
 
-    async def _change(self, contact: Contact, patch: ContactUpdate) -> _Change | None:
+    async def _change(self, contact: Contact, patch: ContactUpdate) -> Changed | None:
         """Check the fields sent and set them on `contact` (nothing is set when one is
         refused); what changed, None when nothing did."""
         sent = patch.model_fields_set - {"tenant_id", "entity_id"}
@@ -382,12 +382,12 @@ class ContactService:
                 changes.get("external_id", contact.external_id),
                 exclude_id=contact.id,
             )
-        change = _Change(_record(contact), contact.properties)
+        change = Changed(_record(contact), contact.properties)
         for field, value in changes.items():
             setattr(contact, field, value)
         return change
 
-    async def _changed(self, contact: Contact, change: _Change) -> None:
+    async def _changed(self, contact: Contact, change: Changed) -> None:
         """After the update: the property-value index and the event."""
         await self.rules.store(
             PropertyEntity.CONTACT, contact.id, change.properties, contact.properties
@@ -442,15 +442,6 @@ class ContactService:
         """How many of the live contacts (neither deleted nor merged) were created between
         `start` and `end` (both included)."""
         return await self.repo.count_live_created_between(start, end)
-
-
-@dataclass(frozen=True)
-class _Change:
-    """A contact as it was before an update: its record (for the event) and properties (for
-    the value index)."""
-
-    before: dict[str, Any]
-    properties: dict[str, Any]
 
 
 def _record(contact: Contact) -> dict[str, Any]:

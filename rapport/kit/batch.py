@@ -11,9 +11,9 @@ from collections import Counter
 from collections.abc import Awaitable, Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from enum import StrEnum
-from typing import Any, Generic, TypeVar
+from typing import Any, Generic, Protocol, TypeVar
 
-from pydantic import BaseModel, ConfigDict, Field, ValidationError
+from pydantic import BaseModel, ConfigDict, Field, SkipValidation, ValidationError
 from starlette.responses import Response
 
 from rapport.kit.errors import (
@@ -23,7 +23,7 @@ from rapport.kit.errors import (
     ValidationFailed,
     validation_details,
 )
-from rapport.kit.schemas import WireModel
+from rapport.kit.schemas import InputModel, WireModel
 
 MAX_BATCH = 1000
 """Records per batch call."""
@@ -199,6 +199,15 @@ class Batch(Generic[M, K]):
         return refused
 
 
+@dataclass(frozen=True)
+class Changed:
+    """A record as it was before an update: as the API showed it (for the event's changes) and
+    its custom properties (for the value index)."""
+
+    before: dict[str, Any]
+    properties: dict[str, Any]
+
+
 async def finish(
     planned: Sequence[tuple[Outcome[K], C | None]],
     created: Callable[[K], Awaitable[None]],
@@ -214,6 +223,22 @@ async def finish(
         elif change is not None:
             await changed(outcome.record, change)
     return [outcome for outcome, _ in planned]
+
+
+class BatchWrite(InputModel, Generic[T]):
+    """Up to 1,000 records to create (with `upsert`, to create or update)."""
+
+    # Each record is checked on its own (a bad one fails alone), not with the request.
+    records: list[SkipValidation[T]] = Field(
+        min_length=1,
+        max_length=MAX_BATCH,
+        description="The records, each as the body of the single create (without `upsert`)",
+    )
+    upsert: bool = Field(
+        default=False,
+        description="A record whose unique key an existing record has (the operation says which "
+        "keys, in which order) updates that record with the fields sent instead of failing",
+    )
 
 
 class RecordError(WireModel):
@@ -258,14 +283,18 @@ def some_failed(envelope: type[BatchEnvelope[Any]]) -> dict[int | str, dict[str,
     }
 
 
+class Identified(Protocol):
+    id: uuid.UUID
+
+
+Shown = TypeVar("Shown", bound=Identified)
+
+
 def batch_answer(
-    outcomes: Sequence[Outcome[R]],
-    render: Callable[[R], T],
-    identify: Callable[[R], uuid.UUID],
-    response: Response,
-) -> BatchEnvelope[T]:
+    outcomes: Sequence[Outcome[R]], render: Callable[[R], Shown], response: Response
+) -> BatchEnvelope[Shown]:
     """The per-record results, in request order; 207 when any record failed."""
-    items: list[BatchItem[T]] = []
+    items: list[BatchItem[Shown]] = []
     for index, outcome in enumerate(outcomes):
         if outcome.error is not None:
             error = RecordError(
@@ -276,14 +305,8 @@ def batch_answer(
             items.append(BatchItem(index=index, status=outcome.status, error=error))
         else:
             assert outcome.record is not None
-            items.append(
-                BatchItem(
-                    index=index,
-                    status=outcome.status,
-                    id=identify(outcome.record),
-                    record=render(outcome.record),
-                )
-            )
+            shown = render(outcome.record)
+            items.append(BatchItem(index=index, status=outcome.status, id=shown.id, record=shown))
     counts = Counter(outcome.status for outcome in outcomes)
     meta = BatchMeta(total=len(outcomes), **{s.value: counts[s] for s in BatchStatus})
     response.status_code = 207 if counts[BatchStatus.FAILED] else 200
