@@ -225,8 +225,8 @@ async def finish(
     return [outcome for outcome, _ in planned]
 
 
-class BatchWrite(InputModel, Generic[T]):
-    """Up to 1,000 records to create (with `upsert`, to create or update)."""
+class BatchCreate(InputModel, Generic[T]):
+    """Up to 1,000 records to create."""
 
     # Each record is checked on its own (a bad one fails alone), not with the request.
     records: list[SkipValidation[T]] = Field(
@@ -234,6 +234,11 @@ class BatchWrite(InputModel, Generic[T]):
         max_length=MAX_BATCH,
         description="The records, each as the body of the single create (without `upsert`)",
     )
+
+
+class BatchWrite(BatchCreate[T], Generic[T]):
+    """Up to 1,000 records to create (with `upsert`, to create or update)."""
+
     upsert: bool = Field(
         default=False,
         description="A record whose unique key an existing record has (the operation says which "

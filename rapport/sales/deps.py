@@ -3,7 +3,7 @@ configuring pipelines and stages crm:admin."""
 
 from typing import Annotated
 
-from rapport.auth.dependencies import provide
+from rapport.auth.dependencies import count_as_bulk, provide
 from rapport.auth.scopes import Scope
 from rapport.sales.leads import LeadService
 from rapport.sales.service import PipelineService
@@ -12,4 +12,5 @@ PipelinesRead = Annotated[PipelineService, provide(PipelineService, Scope.CRM_RE
 PipelinesAdmin = Annotated[PipelineService, provide(PipelineService, Scope.CRM_ADMIN)]
 LeadsRead = Annotated[LeadService, provide(LeadService, Scope.CRM_READ)]
 LeadsWrite = Annotated[LeadService, provide(LeadService, Scope.CRM_WRITE)]
+LeadsBulk = Annotated[LeadService, provide(LeadService, Scope.CRM_WRITE, rate_limit=count_as_bulk)]
 LeadsAdmin = Annotated[LeadService, provide(LeadService, Scope.CRM_ADMIN)]

@@ -9,6 +9,7 @@ from fastapi import Depends, Path, Query, Response
 
 from rapport.activities.schemas import ActivityOut
 from rapport.auth.dependencies import OwnerQuery
+from rapport.kit.batch import BatchEnvelope, batch_answer, some_failed
 from rapport.kit.envelope import Envelope, ListEnvelope
 from rapport.kit.errors import documented_errors
 from rapport.kit.etag import ETAG_HEADER, NOT_MODIFIED, IfMatch, IfNoneMatch, not_modified
@@ -19,9 +20,10 @@ from rapport.kit.session import api_router
 from rapport.models.leads import Lead
 from rapport.models.pipelines import StageKind
 from rapport.overview.schemas import TimelineItem
-from rapport.sales.deps import LeadsRead, LeadsWrite
+from rapport.sales.deps import LeadsBulk, LeadsRead, LeadsWrite
 from rapport.sales.lead_schemas import (
     LeadActivityCreate,
+    LeadBatch,
     LeadCreate,
     LeadOut,
     LeadUpdate,
@@ -152,6 +154,26 @@ async def create_lead(body: LeadCreate, leads: LeadsWrite, response: Response) -
     lead = await leads.create(body)
     response.headers["Location"] = f"/api/v1/leads/{lead.id}"
     return await _one(leads, lead, response)
+
+
+@router.post(
+    "/batch",
+    summary="Create up to 1,000 leads, each with its own result",
+    responses=some_failed(BatchEnvelope[LeadOut]),
+)
+async def batch_create_leads(
+    body: LeadBatch, leads: LeadsBulk, response: Response
+) -> BatchEnvelope[LeadOut]:
+    """Create each record as POST /leads would. Each record succeeds or fails alone: 200 when
+    all succeeded, 207 when any failed, with one result per record in request order
+    (`index`, `status` created or failed, the `record`, or the `error` the single call would
+    have answered). Leads have no unique key, so there is no upsert: send the same batch twice
+    with one Idempotency-Key to be safe against retries. Counts against the `bulk` rate
+    limit."""
+    outcomes = await leads.create_many(body.records)
+    created = [outcome.record for outcome in outcomes if outcome.record is not None]
+    shown = {out.id: out for out in await leads.out(created)}
+    return batch_answer(outcomes, lambda lead: shown[lead.id], response)
 
 
 @router.get(

@@ -8,6 +8,7 @@ from typing import Any
 
 from pydantic import ConfigDict, Field, field_validator
 
+from rapport.kit.batch import BatchCreate
 from rapport.kit.schemas import InputModel, IsoDate, UtcDateTime, WireModel, not_null
 from rapport.models.activities import ActivityType
 from rapport.models.pipelines import StageKind
@@ -204,3 +205,20 @@ class StageChangeOut(WireModel):
     actor_type: str = Field(examples=["api_key"])
     actor_id: uuid.UUID | None
     changed_at: datetime
+
+
+class LeadBatch(BatchCreate[LeadCreate]):
+    """Up to 1,000 leads to create."""
+
+    model_config = ConfigDict(
+        json_schema_extra={
+            "examples": [
+                {
+                    "records": [
+                        {"title": "Renewal 2027", "value": "12000.00", "currency": "USD"},
+                        {"title": "Pilot", "value": "2500", "currency": "EUR", "source": "event"},
+                    ]
+                }
+            ]
+        }
+    )

@@ -5,7 +5,7 @@ point at records of the workspace; the lead outlives its contact and company."""
 from __future__ import annotations
 
 import uuid
-from collections.abc import Iterable
+from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from datetime import date, datetime
 from typing import Any
@@ -20,11 +20,13 @@ from rapport.companies.service import CompanyService
 from rapport.contacts.service import ContactService
 from rapport.events.service import EventRecorder
 from rapport.kit import hooks
+from rapport.kit.batch import BatchStatus, Outcome, validated
 from rapport.kit.context import Context
 from rapport.kit.cql.fields import Catalog
 from rapport.kit.cql.query import where_condition
 from rapport.kit.envelope import PageMeta
 from rapport.kit.errors import (
+    AppError,
     Conflict,
     ErrorDetail,
     NotFound,
@@ -256,6 +258,19 @@ class LeadService:
         await self.rules.store(PropertyEntity.LEAD, lead.id, {}, lead.properties)
         await self._emit("lead.created", lead, stage)
         return lead
+
+    async def create_many(self, records: Sequence[Any]) -> list[Outcome[Lead]]:
+        """Create each record as `create` does; a refused record fails alone (every refusal
+        comes before its lead is written)."""
+        outcomes: list[Outcome[Lead]] = []
+        for item in validated(LeadCreate, records):
+            try:
+                if isinstance(item, AppError):
+                    raise item
+                outcomes.append(Outcome(BatchStatus.CREATED, await self.create(item)))
+            except AppError as exc:
+                outcomes.append(Outcome.failed(exc))
+        return outcomes
 
     async def update(
         self, lead_id: uuid.UUID, patch: LeadUpdate, if_match: str | None = None
