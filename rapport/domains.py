@@ -18,6 +18,7 @@ from rapport.lists.manifest import MANIFEST as LISTS
 from rapport.mail.manifest import MANIFEST as MAIL
 from rapport.merge.manifest import MANIFEST as MERGE
 from rapport.overview.manifest import MANIFEST as OVERVIEW
+from rapport.privacy.manifest import MANIFEST as PRIVACY
 from rapport.properties.manifest import MANIFEST as PROPERTIES
 from rapport.query.manifest import MANIFEST as QUERY
 from rapport.sales.manifest import MANIFEST as SALES
@@ -50,6 +51,7 @@ DOMAINS: tuple[Manifest, ...] = (
     WORKER,
     SYNC,
     SUPPRESSIONS,
+    PRIVACY,
 )
 
 TASK_MODULES: tuple[str, ...] = tuple(m for domain in DOMAINS for m in domain.task_modules)
