@@ -18,9 +18,11 @@ from rapport.lists.manifest import MANIFEST as LISTS
 from rapport.mail.manifest import MANIFEST as MAIL
 from rapport.merge.manifest import MANIFEST as MERGE
 from rapport.overview.manifest import MANIFEST as OVERVIEW
+from rapport.privacy.manifest import MANIFEST as PRIVACY
 from rapport.properties.manifest import MANIFEST as PROPERTIES
 from rapport.query.manifest import MANIFEST as QUERY
 from rapport.sales.manifest import MANIFEST as SALES
+from rapport.suppressions.manifest import MANIFEST as SUPPRESSIONS
 from rapport.sync.manifest import MANIFEST as SYNC
 from rapport.tags.manifest import MANIFEST as TAGS
 from rapport.tenancy.manifest import MANIFEST as TENANCY
@@ -48,6 +50,8 @@ DOMAINS: tuple[Manifest, ...] = (
     WEBHOOKS,
     WORKER,
     SYNC,
+    SUPPRESSIONS,
+    PRIVACY,
 )
 
 TASK_MODULES: tuple[str, ...] = tuple(m for domain in DOMAINS for m in domain.task_modules)

@@ -185,6 +185,7 @@ UNIQUE_VALUES = {
 }
 """Values unique in a workspace, made afresh for each body."""
 LOOPBACK_HOOK = "http://127.0.0.1:9/hook"
+ERASE = f"{API}/contacts/{{ref}}/erase"
 MEMBERSHIP_CREATES = {
     f"{API}/contacts/{{ref}}/companies",
     f"{API}/contacts/{{ref}}/company-memberships",
@@ -280,9 +281,11 @@ class Records:
 
     async def accepted(self, operation: Operation) -> None:
         """After a hostile body was accepted: a membership needs a company the contact has
-        not joined yet."""
+        not joined yet, and an erased contact is gone (the next bodies are about another)."""
         if operation.path in MEMBERSHIP_CREATES:
             self.ids["free_company"] = await self.post("/companies", {"name": "Free"})
+        if operation.path == ERASE:
+            self.ids["ref"] = await self.post("/contacts", {"name": "Ada"})
 
 
 @pytest.fixture

@@ -3,11 +3,12 @@
 from __future__ import annotations
 
 import uuid
+from collections.abc import Collection
 from dataclasses import dataclass
 from datetime import datetime
 from typing import Any, ClassVar
 
-from sqlalchemy import Select, func, select, union_all
+from sqlalchemy import Select, func, select, union_all, update
 
 from rapport.kit.envelope import PageMeta
 from rapport.kit.pagination import PageRequest, paginate
@@ -65,6 +66,24 @@ class ActivityRepository(Repository[Activity]):
         if note:
             conditions.append(Activity.type == ActivityType.NOTE)
         return await self.first(*conditions)
+
+    async def of_contacts(self, contact_ids: Collection[uuid.UUID]) -> list[Activity]:
+        result = await self.session.execute(
+            self.select()
+            .where(Activity.contact_id.in_(contact_ids))
+            .order_by(Activity.occurred_at, Activity.id)
+        )
+        return list(result.scalars())
+
+    async def redact_of_contacts(self, contact_ids: Collection[uuid.UUID]) -> int:
+        """Clear the text, properties and contact of the contacts' activities; how many."""
+        result = await self.session.execute(
+            update(Activity)
+            .where(Activity.contact_id.in_(contact_ids))
+            .values(subject=None, content=None, properties={}, contact_id=None)
+            .execution_options(synchronize_session="fetch")
+        )
+        return int(getattr(result, "rowcount", 0) or 0)
 
     def contact_ids_in(self, module: ActivityModule) -> Select[Any]:
         return self.select(Activity.contact_id).where(

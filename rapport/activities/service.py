@@ -4,6 +4,7 @@ NOTE activities of a contact)."""
 from __future__ import annotations
 
 import uuid
+from collections.abc import Collection
 from dataclasses import replace
 from datetime import datetime
 from typing import TYPE_CHECKING, Any
@@ -201,6 +202,16 @@ class ActivityService:
             return None
         patch = ActivityUpdate(properties={**activity.properties, key: value})
         return await self.update(activity, patch, recorded_keys=frozenset({key}))
+
+    async def of_contacts(self, contact_ids: Collection[uuid.UUID]) -> list[Activity]:
+        """The contacts' activities (notes included), oldest first."""
+        return await self.repo.of_contacts(contact_ids)
+
+    async def redact_of_contacts(self, contact_ids: Collection[uuid.UUID]) -> int:
+        """An erasure: the contacts' activities stay (type, time, actor, company and lead:
+        what the figures count) without their subject, content, properties or contact; how
+        many. Their events are the events domain's to redact."""
+        return await self.repo.redact_of_contacts(contact_ids)
 
     async def count_by_type_logged_by(
         self, user_id: uuid.UUID, api_key_ids: Select[Any], start: datetime, end: datetime

@@ -7,7 +7,7 @@ from collections.abc import Collection
 from datetime import datetime
 from typing import Any, ClassVar
 
-from sqlalchemy import Select, func, or_, select
+from sqlalchemy import Select, delete, func, or_, select
 from sqlalchemy.orm import selectinload
 
 from rapport.companies.filters import CompanyFilters
@@ -175,6 +175,27 @@ class MembershipRepository(Repository[CompanyMembership]):
         return await self.first(
             CompanyMembership.contact_id == contact_id, CompanyMembership.is_primary.is_(True)
         )
+
+    async def of_contacts(self, contact_ids: Collection[uuid.UUID]) -> list[CompanyMembership]:
+        result = await self.session.execute(
+            self.select()
+            .where(CompanyMembership.contact_id.in_(contact_ids))
+            .order_by(CompanyMembership.created_at, CompanyMembership.id)
+        )
+        return list(result.scalars())
+
+    def ids_of_contacts(self, contact_ids: Collection[uuid.UUID]) -> Select[Any]:
+        return self.select(CompanyMembership.id).where(
+            CompanyMembership.contact_id.in_(contact_ids)
+        )
+
+    async def delete_of_contacts(self, contact_ids: Collection[uuid.UUID]) -> int:
+        result = await self.session.execute(
+            delete(CompanyMembership)
+            .where(CompanyMembership.contact_id.in_(contact_ids))
+            .execution_options(synchronize_session="fetch")
+        )
+        return int(getattr(result, "rowcount", 0) or 0)
 
     def ids_in(self, company_id: uuid.UUID) -> Select[Any]:
         """Subquery of the memberships of a company."""

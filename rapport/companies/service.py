@@ -298,6 +298,16 @@ class MembershipService:
         contact = await self.contacts.get(contact_ref)
         return await self.repo.of_contact(contact.id, page)
 
+    async def of_contacts(self, contact_ids: Collection[uuid.UUID]) -> list[CompanyMembership]:
+        """Every membership of these contacts, oldest first."""
+        return await self.repo.of_contacts(contact_ids)
+
+    async def delete_of_contacts(self, contact_ids: Collection[uuid.UUID]) -> int:
+        """An erasure: the contacts' memberships go, with their property values, without
+        events (the contacts' events are redacted); how many there were."""
+        await self.contacts.rules.forget(self.repo.ids_of_contacts(contact_ids))
+        return await self.repo.delete_of_contacts(contact_ids)
+
     def contact_ids_in(self, company_id: uuid.UUID) -> Select[Any]:
         """A subquery of the ids of the company's contacts (contacts filtered by company)."""
         return self.repo.contact_ids_in(company_id)

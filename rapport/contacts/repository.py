@@ -14,6 +14,7 @@ from sqlalchemy import (
     Text,
     bindparam,
     case,
+    delete,
     false,
     func,
     or_,
@@ -267,6 +268,22 @@ class ContactRepository(Repository[Contact]):
             matches.append(Contact.search_text.like(_substring(name), escape="/"))
         stmt = self.select().where(or_(*matches), _LIVE).limit(limit)
         return list((await self.session.execute(stmt)).scalars())
+
+    async def merged_into(self, contact_ids: Collection[uuid.UUID]) -> list[Contact]:
+        """The contacts merged into any of these."""
+        result = await self.session.execute(
+            self.select().where(Contact.merged_into_id.in_(contact_ids)).order_by(Contact.id)
+        )
+        return list(result.scalars())
+
+    async def delete_for_good(self, contact_ids: Collection[uuid.UUID]) -> int:
+        """Delete the rows (the live-count triggers follow); how many there were."""
+        result = await self.session.execute(
+            delete(Contact)
+            .where(Contact.id.in_(contact_ids))
+            .execution_options(synchronize_session="fetch")
+        )
+        return int(getattr(result, "rowcount", 0) or 0)
 
     async def count_live_created_between(self, start: datetime, end: datetime) -> int:
         count = await self.session.scalar(

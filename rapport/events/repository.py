@@ -3,11 +3,12 @@
 from __future__ import annotations
 
 import uuid
+from collections.abc import Collection
 from dataclasses import dataclass
 from datetime import datetime
 from typing import Any, ClassVar
 
-from sqlalchemy import Select, func, or_, select
+from sqlalchemy import ColumnElement, Select, func, or_, select, update
 from sqlalchemy.dialects.postgresql import insert as postgresql_insert
 from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlalchemy.ext.asyncio import AsyncSession
@@ -46,6 +47,24 @@ class EventRepository(Repository[Event]):
             self.session, self._filtered(filters), request, self.sort_columns, Event.id
         )
 
+    async def about(self, contact_ids: Collection[uuid.UUID]) -> list[Event]:
+        result = await self.session.execute(
+            self.select().where(_about(contact_ids)).order_by(Event.sequence)
+        )
+        return list(result.scalars())
+
+    def ids_about(self, contact_ids: Collection[uuid.UUID]) -> Select[Any]:
+        return self.select(Event.id).where(_about(contact_ids))
+
+    async def redact_about(self, contact_ids: Collection[uuid.UUID], data: dict[str, Any]) -> int:
+        result = await self.session.execute(
+            update(Event)
+            .where(_about(contact_ids))
+            .values(data=data)
+            .execution_options(synchronize_session=False)
+        )
+        return int(getattr(result, "rowcount", 0) or 0)
+
     def _filtered(self, f: EventFilters) -> Select[Any]:
         stmt = self.select()
         if f.types:
@@ -67,6 +86,16 @@ class EventRepository(Repository[Event]):
         if f.actor_id is not None:
             stmt = stmt.where(Event.actor_id == f.actor_id)
         return stmt
+
+
+def _about(contact_ids: Collection[uuid.UUID]) -> ColumnElement[bool]:
+    """Events of the contacts, and of any record that names one of them as its contact
+    (activities, memberships, leads, tasks, emails): a scan of the workspace's events, as
+    `data` is not indexed."""
+    return or_(
+        Event.resource_id.in_(contact_ids),
+        Event.data["record"]["contactId"].as_string().in_([str(i) for i in contact_ids]),
+    )
 
 
 class EventStreamRepository:

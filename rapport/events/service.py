@@ -3,9 +3,11 @@
 from __future__ import annotations
 
 import uuid
+from collections.abc import Collection, Sequence
 from typing import Any
 
 from pydantic_core import to_jsonable_python
+from sqlalchemy import Select
 
 from rapport.events.catalog import EVENT_TYPES
 from rapport.events.repository import EventFilters, EventRepository
@@ -19,6 +21,8 @@ from rapport.kit.pagination import PageRequest
 from rapport.models.events import Event
 
 _BOOKKEEPING = frozenset({"updatedAt"})
+REDACTED: dict[str, Any] = {"redacted": True}
+"""The data of an event about an erased person."""
 
 
 def changes_between(before: dict[str, Any], after: dict[str, Any]) -> dict[str, Any]:
@@ -84,6 +88,20 @@ class EventService:
 
     async def list(self, filters: EventFilters, page: PageRequest) -> tuple[list[Event], PageMeta]:
         return await self.repo.page(filters, page)
+
+    async def about(self, contact_ids: Collection[uuid.UUID]) -> Sequence[Event]:
+        """The events of these contacts and of the records naming them as their contact, in
+        the order they were written."""
+        return await self.repo.about(contact_ids)
+
+    def ids_about(self, contact_ids: Collection[uuid.UUID]) -> Select[Any]:
+        """A subquery of the ids of those events (until they are redacted)."""
+        return self.repo.ids_about(contact_ids)
+
+    async def redact_about(self, contact_ids: Collection[uuid.UUID]) -> int:
+        """An erasure: those events keep their type, time, actor and ids, and their `data`
+        becomes `REDACTED`; how many."""
+        return await self.repo.redact_about(contact_ids, REDACTED)
 
     async def get(self, event_id: uuid.UUID) -> Event:
         event = await self.repo.by_id(event_id)

@@ -206,6 +206,18 @@ class MemberRepository(Repository[ListMember]):
         )
         return list(result.scalars())
 
+    async def held_by(
+        self, record_ids: Collection[uuid.UUID]
+    ) -> list[tuple[SegmentList, uuid.UUID, datetime]]:
+        """Each list holding one of the records, with the record and when it joined."""
+        result = await self.session.execute(
+            select(SegmentList, ListMember.record_id, ListMember.added_at)
+            .join(ListMember, ListMember.list_id == SegmentList.id)
+            .where(ListMember.record_id.in_(record_ids))
+            .order_by(ListMember.added_at, SegmentList.id)
+        )
+        return [(segment, record_id, added) for segment, record_id, added in result.all()]
+
     async def lists_holding(self, record_id: uuid.UUID) -> list[uuid.UUID]:
         result = await self.session.execute(
             select(ListMember.list_id).where(ListMember.record_id == record_id)

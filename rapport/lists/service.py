@@ -9,6 +9,7 @@ import functools
 import logging
 import uuid
 from collections.abc import Collection
+from datetime import datetime
 from typing import Any
 
 import orjson
@@ -380,6 +381,12 @@ class ListService:
                 await self._join(segment, [winner_id])
                 joined += 1
         return joined
+
+    async def memberships_of(
+        self, record_ids: Collection[uuid.UUID]
+    ) -> list[tuple[SegmentList, uuid.UUID, datetime]]:
+        """The lists the records are in: each list, the record, when it joined."""
+        return await self.members.held_by(record_ids)
 
     async def record_removed(self, entity_type: ListEntity, record_id: uuid.UUID) -> None:
         """A deleted record leaves every list it was in (in the deleting transaction)."""

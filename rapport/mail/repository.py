@@ -3,7 +3,10 @@
 from __future__ import annotations
 
 import uuid
+from collections.abc import Collection
 from typing import Any, ClassVar
+
+from sqlalchemy import update
 
 from rapport.kit.envelope import PageMeta
 from rapport.kit.errors import AppError, taken
@@ -49,3 +52,22 @@ class ConnectionRepository(Repository[OutboundEmailConnection]):
 
 class OutboundEmailRepository(Repository[OutboundEmail]):
     model = OutboundEmail
+
+    async def to_contacts(self, contact_ids: Collection[uuid.UUID]) -> list[OutboundEmail]:
+        result = await self.session.execute(
+            self.select()
+            .where(OutboundEmail.contact_id.in_(contact_ids))
+            .order_by(OutboundEmail.created_at, OutboundEmail.id)
+        )
+        return list(result.scalars())
+
+    async def update_to_contacts(
+        self, contact_ids: Collection[uuid.UUID], *where: Any, **values: Any
+    ) -> int:
+        result = await self.session.execute(
+            update(OutboundEmail)
+            .where(OutboundEmail.contact_id.in_(contact_ids), *where)
+            .values(**values)
+            .execution_options(synchronize_session="fetch")
+        )
+        return int(getattr(result, "rowcount", 0) or 0)

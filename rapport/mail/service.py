@@ -5,6 +5,7 @@ sent by a job, which records what the server answered on the email and on the ac
 from __future__ import annotations
 
 import uuid
+from collections.abc import Collection
 from dataclasses import dataclass
 from typing import Any
 
@@ -204,6 +205,36 @@ class Recipient:
     contact_id: uuid.UUID
     address: str
     lead_id: uuid.UUID | None = None
+
+
+class EmailsToContacts:
+    """The emails written to contacts, as a person's data (no connection needed)."""
+
+    NOT_SENT = "Not sent: its recipient was erased"
+
+    def __init__(self, context: Context) -> None:
+        self.repo = OutboundEmailRepository(context.session)
+
+    async def of_contacts(self, contact_ids: Collection[uuid.UUID]) -> list[OutboundEmail]:
+        return await self.repo.to_contacts(contact_ids)
+
+    async def redact(self, contact_ids: Collection[uuid.UUID]) -> int:
+        """An erasure: the emails to these contacts stay (status, times, attempts: what
+        was sent when) without address, subject, bodies, server reply or contact; one still
+        queued fails instead, and its job finds nothing to send. How many."""
+        redacted = {
+            "to_address": "",
+            "subject": "",
+            "html_body": "",
+            "text_body": "",
+            "contact_id": None,
+        }
+        queued = OutboundEmail.status == OutboundEmailStatus.QUEUED
+        done = await self.repo.update_to_contacts(contact_ids, ~queued, error=None, **redacted)
+        failed = await self.repo.update_to_contacts(
+            contact_ids, queued, status=OutboundEmailStatus.FAILED, error=self.NOT_SENT, **redacted
+        )
+        return done + failed
 
 
 class SendLater(Exception):

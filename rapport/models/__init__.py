@@ -24,6 +24,7 @@ from rapport.models.properties import (
     PropertyType,
     PropertyValue,
 )
+from rapport.models.suppressions import Suppression, SuppressionReason
 from rapport.models.sync import SyncLink, SyncProvider
 from rapport.models.tags import CompanyTag, ContactTag, Tag
 from rapport.models.tenancy import Membership, MembershipRole, Tenant, User
@@ -75,6 +76,8 @@ __all__ = [
     "PropertyValue",
     "SegmentList",
     "StageKind",
+    "Suppression",
+    "SuppressionReason",
     "SyncLink",
     "SyncProvider",
     "Tag",

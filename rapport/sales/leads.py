@@ -442,6 +442,9 @@ class LeadService:
             await self.repo.flush()
             await self._emit("lead.updated", lead, stage, before)
 
+    async def of_contacts(self, contact_ids: Iterable[uuid.UUID]) -> list[Lead]:
+        return [lead for i in contact_ids for lead in await self.repo.of_contact(i)]
+
     async def move_contact(self, loser_id: uuid.UUID, winner_id: uuid.UUID) -> int:
         """A merge: the loser's leads now belong to the winner; how many moved."""
         leads = await self.repo.of_contact(loser_id)

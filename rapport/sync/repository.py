@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import uuid
+from collections.abc import Collection
 from typing import Any, ClassVar
 
 from sqlalchemy import delete, update
@@ -46,6 +47,22 @@ class SyncLinkRepository(Repository[SyncLink]):
             .order_by(SyncLink.integration_key)
         )
         return list(result.scalars())
+
+    async def of_contacts(self, contact_ids: Collection[uuid.UUID]) -> list[SyncLink]:
+        result = await self.session.execute(
+            self.select()
+            .where(SyncLink.contact_id.in_(contact_ids))
+            .order_by(SyncLink.integration_key, SyncLink.id)
+        )
+        return list(result.scalars())
+
+    async def delete_of_contacts(self, contact_ids: Collection[uuid.UUID]) -> int:
+        result = await self.session.execute(
+            delete(SyncLink)
+            .where(SyncLink.contact_id.in_(contact_ids))
+            .execution_options(synchronize_session="fetch")
+        )
+        return int(getattr(result, "rowcount", 0) or 0)
 
     async def link(self, contact_id: uuid.UUID, integration_key: str) -> SyncLink | None:
         return await self.first(

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import uuid
+from collections.abc import Collection
 from typing import TYPE_CHECKING, Any
 
 from rapport.contacts.service import ContactService
@@ -38,6 +39,13 @@ class SyncStatusService:
     async def move_links(self, loser_id: uuid.UUID, winner_id: uuid.UUID) -> int:
         """A merge: the loser's links go to the winner (see `SyncLinkRepository.move`)."""
         return await self.repo.move(loser_id, winner_id)
+
+    async def links_of(self, contact_ids: Collection[uuid.UUID]) -> list[SyncLink]:
+        return await self.repo.of_contacts(contact_ids)
+
+    async def unlink_all(self, contact_ids: Collection[uuid.UUID]) -> int:
+        """An erasure: the contacts' links go; how many there were."""
+        return await self.repo.delete_of_contacts(contact_ids)
 
     async def status(self, ref: str) -> tuple[Contact, list[SyncLink]]:
         """The contact and its links, by integration key."""

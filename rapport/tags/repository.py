@@ -3,9 +3,10 @@
 from __future__ import annotations
 
 import uuid
+from collections.abc import Collection
 from typing import Any, ClassVar
 
-from sqlalchemy import Select, or_
+from sqlalchemy import Select, delete, or_
 from sqlalchemy.dialects.postgresql import insert as postgresql_insert
 from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlalchemy.orm import selectinload
@@ -90,6 +91,14 @@ class _TaggingRepository(Repository[Any]):
             .order_by(self.model.created_at, self.model.tag_id)
         )
         return [link.tag for link in result.scalars()]
+
+    async def unlink_all(self, record_ids: Collection[uuid.UUID]) -> int:
+        result = await self.session.execute(
+            delete(self.model)
+            .where(self.record_column.in_(record_ids))
+            .execution_options(synchronize_session=False)
+        )
+        return int(getattr(result, "rowcount", 0) or 0)
 
     async def link(self, record_id: uuid.UUID, tag_id: uuid.UUID) -> Any:
         return await self.first(self.record_column == record_id, self.model.tag_id == tag_id)

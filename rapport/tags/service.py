@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import uuid
+from collections.abc import Collection
 from typing import Any
 
 from sqlalchemy import Select
@@ -138,6 +139,11 @@ class TaggingService:
     async def tags_of(self, ref: str) -> list[Tag]:
         record = await self.records.get(ref)
         return await self.links.tags_of(record.id)
+
+    async def untag_all(self, record_ids: Collection[uuid.UUID]) -> int:
+        """An erasure: every tag comes off these records, without events (the records' own
+        are redacted); how many tags came off."""
+        return await self.links.unlink_all(record_ids)
 
     async def add(self, ref: str, tag_id: uuid.UUID) -> tuple[Tag, bool]:
         """The tag, and whether it was newly put on (putting it on twice changes nothing)."""

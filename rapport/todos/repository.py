@@ -3,11 +3,12 @@
 from __future__ import annotations
 
 import uuid
+from collections.abc import Collection
 from dataclasses import dataclass
 from datetime import datetime
 from typing import Any, ClassVar
 
-from sqlalchemy import and_, case, func, select
+from sqlalchemy import and_, case, func, select, update
 
 from rapport.kit.envelope import PageMeta
 from rapport.kit.pagination import PageRequest, paginate
@@ -52,6 +53,21 @@ class TaskRepository(Repository[Task]):
         if f.due_after is not None:
             stmt = stmt.where(Task.due_at >= f.due_after)
         return await paginate(self.session, stmt, request, self.sort_columns, Task.id)
+
+    async def of_contacts(self, contact_ids: Collection[uuid.UUID]) -> list[Task]:
+        result = await self.session.execute(
+            self.select().where(Task.contact_id.in_(contact_ids)).order_by(Task.id)
+        )
+        return list(result.scalars())
+
+    async def redact_of_contacts(self, contact_ids: Collection[uuid.UUID], title: str) -> int:
+        result = await self.session.execute(
+            update(Task)
+            .where(Task.contact_id.in_(contact_ids))
+            .values(title=title, description=None, contact_id=None)
+            .execution_options(synchronize_session="fetch")
+        )
+        return int(getattr(result, "rowcount", 0) or 0)
 
     async def open_counts_of_assignee(
         self, user_id: uuid.UUID, start: datetime, end: datetime, now: datetime

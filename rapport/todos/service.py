@@ -4,6 +4,7 @@ time."""
 from __future__ import annotations
 
 import uuid
+from collections.abc import Collection
 from datetime import datetime
 from typing import Any
 
@@ -24,6 +25,8 @@ from rapport.todos.repository import TaskFilters, TaskRepository
 from rapport.todos.schemas import TaskCreate, TaskOut, TaskUpdate
 
 _LINKS = ("assignee_user_id", "contact_id", "company_id")
+REDACTED_TITLE = "Redacted"
+"""The title of a task whose contact was erased (a title may name the person)."""
 
 
 class TaskService:
@@ -112,6 +115,14 @@ class TaskService:
         if before is not None:
             data["changes"] = changes_between(before, record)
         self.events.record(event_type, "task", task.id, data)
+
+    async def of_contacts(self, contact_ids: Collection[uuid.UUID]) -> list[Task]:
+        return await self.repo.of_contacts(contact_ids)
+
+    async def redact_of_contacts(self, contact_ids: Collection[uuid.UUID]) -> int:
+        """An erasure: the contacts' tasks stay (status, dates, assignee, company: open work
+        and its counts) without their title, description or contact; how many."""
+        return await self.repo.redact_of_contacts(contact_ids, REDACTED_TITLE)
 
     async def open_counts_of_assignee(
         self, user_id: uuid.UUID, start: datetime, end: datetime, now: datetime

@@ -8,7 +8,7 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Any, ClassVar
 
-from sqlalchemy import delete, insert, select
+from sqlalchemy import Select, delete, func, insert, select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from rapport.kit.envelope import PageMeta
@@ -114,9 +114,36 @@ class DeliveryRepository(Repository[WebhookDelivery]):
         successor: WebhookDelivery | None = result.scalars().first()
         return successor
 
+    async def of_events(self, event_ids: Select[Any]) -> list[WebhookDelivery]:
+        result = await self.session.execute(
+            self.select()
+            .where(WebhookDelivery.event_id.in_(event_ids))
+            .order_by(WebhookDelivery.event_sequence, WebhookDelivery.id)
+        )
+        return list(result.scalars())
+
+    def ids_of_events(self, event_ids: Select[Any]) -> Select[Any]:
+        return self.select(WebhookDelivery.id).where(WebhookDelivery.event_id.in_(event_ids))
+
+    async def count_of_events(self, event_ids: Select[Any]) -> int:
+        count = await self.session.scalar(
+            select(func.count())
+            .select_from(WebhookDelivery)
+            .where(WebhookDelivery.event_id.in_(event_ids))
+        )
+        return int(count or 0)
+
 
 class AttemptRepository(Repository[WebhookAttempt]):
     model = WebhookAttempt
+
+    async def forget_answers(self, delivery_ids: Select[Any]) -> None:
+        await self.session.execute(
+            update(WebhookAttempt)
+            .where(WebhookAttempt.delivery_id.in_(delivery_ids))
+            .values(response_body=None)
+            .execution_options(synchronize_session=False)
+        )
 
     async def of_delivery(self, delivery_id: uuid.UUID) -> list[WebhookAttempt]:
         result = await self.session.execute(

@@ -7,6 +7,7 @@ import uuid
 from typing import Any
 
 from pydantic.alias_generators import to_camel
+from sqlalchemy import Select
 
 from rapport.events.service import EventRecorder, changes_between
 from rapport.kit.clock import utcnow
@@ -172,6 +173,25 @@ class WebhookService:
         if secret_rotated:
             data["secretRotated"] = True
         self.events.record("webhook.updated", "webhook", webhook.id, data)
+
+
+class DeliveryLog:
+    """The deliveries of given events, as a person's data (no signing secret needed)."""
+
+    def __init__(self, context: Context) -> None:
+        self.deliveries = DeliveryRepository(context.session)
+        self.attempts = AttemptRepository(context.session)
+
+    async def of_events(self, event_ids: Select[Any]) -> list[WebhookDelivery]:
+        """The deliveries of the events a subquery selects the ids of."""
+        return await self.deliveries.of_events(event_ids)
+
+    async def redact(self, event_ids: Select[Any]) -> int:
+        """An erasure: the deliveries of these events (whose bodies are the events, redacted
+        by their domain; one still to be sent carries the redacted event) keep their log
+        without the receivers' answers, which may echo what they were sent. How many."""
+        await self.attempts.forget_answers(self.deliveries.ids_of_events(event_ids))
+        return await self.deliveries.count_of_events(event_ids)
 
 
 def webhook_record(webhook: Webhook) -> dict[str, Any]:

@@ -1,0 +1,1 @@
+"""The suppression list: email addresses a workspace keeps out (erased people among them)."""
