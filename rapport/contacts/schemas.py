@@ -106,6 +106,11 @@ class ContactCreate(InputModel):
     properties: dict[str, Any] = Field(
         default_factory=dict, description=_PROPERTIES_DOC, examples=[_EXAMPLE_PROPERTIES]
     )
+    reconsent: bool = Field(
+        default=False,
+        description="The person behind this email was erased (POST /contacts/{ref}/erase) and "
+        "has consented again: take the email back (409 CONTACT_ERASED otherwise)",
+    )
 
 
 class ContactUpdate(InputModel):
@@ -147,6 +152,11 @@ class ContactUpdate(InputModel):
         description="Merged into the stored values key by key: a key sent as null is removed, "
         "keys not sent stay. `properties: null` removes every value.",
         examples=[{"mrr": 9999, "old": None}],
+    )
+    reconsent: bool = Field(
+        default=False,
+        description="The person behind this email was erased (POST /contacts/{ref}/erase) and "
+        "has consented again: take the email back (409 CONTACT_ERASED otherwise)",
     )
 
 

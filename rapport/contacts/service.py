@@ -32,6 +32,8 @@ from rapport.kit.cql.fields import Catalog
 from rapport.kit.envelope import PageMeta
 from rapport.kit.errors import (
     AppError,
+    Conflict,
+    ErrorDetail,
     NotFound,
     ValidationFailed,
     field_error,
@@ -44,6 +46,7 @@ from rapport.kit.pagination import PageRequest
 from rapport.models.contacts import GONE, Contact, ContactStatus
 from rapport.models.properties import PropertyEntity
 from rapport.properties.service import PropertyRules
+from rapport.suppressions.service import SuppressionService
 from rapport.tenancy.service import checked_owner
 
 NAME_LENGTH = 300
@@ -89,7 +92,9 @@ class ContactService:
         self.events = EventRecorder(context)
         self.phone_region: str | None = context.workspace_settings.get("defaultPhoneRegion")
         self.rules = PropertyRules(context)
+        self.suppressions = SuppressionService(context)
         self._batch: Batch[ContactCreate, Contact] | None = None
+        self._erased: set[str] | None = None
 
     async def page(
         self, filters: ContactFilters, page: PageRequest
@@ -265,11 +270,12 @@ class ContactService:
             + [f"externalId:{x}" for x in named["external_id"]]
         )
         batch.know(await self.repo.live_with_identities(named["email"], named["external_id"]))
+        self._erased = await self.suppressions.erased_among(named["email"])
         self._batch = batch
         try:
             planned = await batch.plan(self._added, self._change_sent, upsert=upsert)
         finally:
-            self._batch = None
+            self._batch = self._erased = None
         await self.repo.flush()
         return await finish(planned, self._created, self._changed)
 
@@ -315,6 +321,7 @@ class ContactService:
                 "email", "A contact needs at least an email, phone, externalId or name"
             )
         await self._ensure_unique(email, external_id)
+        await self._refuse_erased(email, data.reconsent)
         return Contact(
             id=new_id(),
             email=email,
@@ -375,6 +382,8 @@ class ContactService:
         changes = {k: v for k, v in changes.items() if getattr(contact, k) != v}
         if not changes:
             return None
+        if "email" in changes:
+            await self._refuse_erased(changes["email"], patch.reconsent)
         after_status = changes.get("status", contact.status)
         if after_status not in GONE:
             await self._ensure_unique(
@@ -426,6 +435,28 @@ class ContactService:
         holder = external_id and await self._holder("external_id", external_id, exclude_id)
         if holder:
             raise external_id_taken(holder)
+
+    async def _refuse_erased(self, email: str | None, reconsent: bool) -> None:
+        """An erased person's email comes back only with their renewed consent, which lifts
+        its suppression."""
+        if email is None:
+            return
+        if self._erased is not None:
+            erased = email in self._erased
+        else:
+            erased = bool(await self.suppressions.erased_among([email]))
+        if not erased:
+            return
+        if not reconsent:
+            raise Conflict(
+                "This email belonged to a person who was erased; send reconsent: true if they "
+                "consented again",
+                code="CONTACT_ERASED",
+                details=[ErrorDetail(field="email", message="Erased; reconsent required")],
+            )
+        await self.suppressions.forget_erased(email)
+        if self._erased is not None:
+            self._erased.discard(email)
 
     async def _holder(
         self, field: str, value: str, exclude_id: uuid.UUID | None
