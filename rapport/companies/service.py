@@ -30,7 +30,7 @@ from rapport.companies.schemas import (
 from rapport.contacts.service import ContactService
 from rapport.events.service import EventRecorder, changes_between
 from rapport.kit import hooks
-from rapport.kit.batch import Batch, Changed, Outcome, finish
+from rapport.kit.batch import Batch, Changed, Outcome, written
 from rapport.kit.context import Context
 from rapport.kit.cql.fields import Catalog
 from rapport.kit.envelope import PageMeta
@@ -122,7 +122,7 @@ class CompanyService:
     async def create(self, data: CompanyCreate) -> Company:
         company = await self._added(data)
         await self.repo.flush()
-        await self._created(company)
+        await self._written([(company, None)])
         return company
 
     async def save_many(self, records: Sequence[Any], *, upsert: bool) -> list[Outcome[Company]]:
@@ -146,7 +146,8 @@ class CompanyService:
         finally:
             self._batch = None
         await self.repo.flush()
-        return await finish(planned, self._created, self._changed)
+        await self._written(written(planned))
+        return [outcome for outcome, _ in planned]
 
     async def _added(self, data: CompanyCreate) -> Company:
         """The company `data` describes, checked, normalised and added to the session."""
@@ -172,10 +173,24 @@ class CompanyService:
         self.repo.add(company)
         return company
 
-    async def _created(self, company: Company) -> None:
-        """After the insert: the property-value index and the event."""
-        await self.rules.store(PropertyEntity.COMPANY, company.id, {}, company.properties)
-        self.events.record("company.created", "company", company.id, {"record": _record(company)})
+    async def _written(self, records: Sequence[tuple[Company, Changed | None]]) -> None:
+        """After the flush, for companies created (None) or changed: the property-value index
+        of them all at once, then each one's event."""
+        await self.rules.store_many(
+            PropertyEntity.COMPANY,
+            [(c.id, change.properties if change else {}, c.properties) for c, change in records],
+        )
+        for company, change in records:
+            after = _record(company)
+            if change is None:
+                self.events.record("company.created", "company", company.id, {"record": after})
+                continue
+            self.events.record(
+                "company.updated",
+                "company",
+                company.id,
+                {"record": after, "changes": changes_between(change.before, after)},
+            )
 
     async def update(self, ref: str, patch: CompanyUpdate, if_match: str | None = None) -> Company:
         company = await self.get(ref)
@@ -184,7 +199,7 @@ class CompanyService:
         change = await self._change(company, patch)
         if change is not None:
             await self.repo.flush()
-            await self._changed(company, change)
+            await self._written([(company, change)])
         return company
 
     async def _change_sent(self, company: Company, data: CompanyCreate) -> Changed | None:
@@ -230,19 +245,6 @@ class CompanyService:
         for field, value in changes.items():
             setattr(company, field, value)
         return change
-
-    async def _changed(self, company: Company, change: Changed) -> None:
-        """After the update: the property-value index and the event."""
-        await self.rules.store(
-            PropertyEntity.COMPANY, company.id, change.properties, company.properties
-        )
-        after = _record(company)
-        self.events.record(
-            "company.updated",
-            "company",
-            company.id,
-            {"record": after, "changes": changes_between(change.before, after)},
-        )
 
     async def delete(self, ref: str, if_match: str | None = None) -> None:
         """Deletes the company and its memberships (the contacts stay)."""

@@ -26,7 +26,7 @@ from rapport.contacts.schemas import (
 )
 from rapport.events.service import EventRecorder, changes_between
 from rapport.kit import hooks
-from rapport.kit.batch import Batch, BatchStatus, Changed, Outcome, finish
+from rapport.kit.batch import Batch, BatchStatus, Changed, Outcome, written
 from rapport.kit.context import Context
 from rapport.kit.cql.fields import Catalog
 from rapport.kit.envelope import PageMeta
@@ -248,7 +248,7 @@ class ContactService:
         contact = await self._new_contact(data)
         self.repo.add(contact)
         await self.repo.flush()
-        await self._created(contact)
+        await self._written([(contact, None)])
         return contact
 
     async def save_many(self, records: Sequence[Any], *, upsert: bool) -> list[Outcome[Contact]]:
@@ -277,7 +277,8 @@ class ContactService:
         finally:
             self._batch = self._erased = None
         await self.repo.flush()
-        return await finish(planned, self._created, self._changed)
+        await self._written(written(planned))
+        return [outcome for outcome, _ in planned]
 
     async def _added(self, data: ContactCreate) -> Contact:
         contact = await self._new_contact(data)
@@ -338,10 +339,22 @@ class ContactService:
             ),
         )
 
-    async def _created(self, contact: Contact) -> None:
-        """After the insert: the property-value index and the event."""
-        await self.rules.store(PropertyEntity.CONTACT, contact.id, {}, contact.properties)
-        self._emit("contact.created", contact)
+    async def _written(self, records: Sequence[tuple[Contact, Changed | None]]) -> None:
+        """After the flush, for contacts created (None) or changed: the property-value index
+        of them all at once, then each one's event."""
+        await self.rules.store_many(
+            PropertyEntity.CONTACT,
+            [(c.id, change.properties if change else {}, c.properties) for c, change in records],
+        )
+        for contact, change in records:
+            if change is None:
+                self._emit("contact.created", contact)
+                continue
+            # Deleting by PATCH is a delete to whoever follows `contact.deleted` (as DELETE is).
+            deleted = (
+                contact.status == ContactStatus.DELETED and change.before["status"] != "DELETED"
+            )
+            self._emit("contact.deleted" if deleted else "contact.updated", contact, change.before)
 
     async def update(self, ref: str, patch: ContactUpdate, if_match: str | None = None) -> Contact:
         contact = await self.get(ref)
@@ -349,7 +362,7 @@ class ContactService:
         change = await self._change(contact, patch)
         if change is not None:
             await self.repo.flush()
-            await self._changed(contact, change)
+            await self._written([(contact, change)])
         return contact
 
     async def _change(self, contact: Contact, patch: ContactUpdate) -> Changed | None:
@@ -395,15 +408,6 @@ class ContactService:
         for field, value in changes.items():
             setattr(contact, field, value)
         return change
-
-    async def _changed(self, contact: Contact, change: Changed) -> None:
-        """After the update: the property-value index and the event."""
-        await self.rules.store(
-            PropertyEntity.CONTACT, contact.id, change.properties, contact.properties
-        )
-        # Deleting by PATCH is a delete to whoever follows `contact.deleted` (as DELETE is).
-        deleted = contact.status == ContactStatus.DELETED and change.before["status"] != "DELETED"
-        self._emit("contact.deleted" if deleted else "contact.updated", contact, change.before)
 
     async def delete(self, ref: str, if_match: str | None = None) -> Contact:
         """Soft delete: the contact stays readable with status DELETED; deleting twice is a no-op

@@ -208,21 +208,14 @@ class Changed:
     properties: dict[str, Any]
 
 
-async def finish(
-    planned: Sequence[tuple[Outcome[K], C | None]],
-    created: Callable[[K], Awaitable[None]],
-    changed: Callable[[K, C], Awaitable[None]],
-) -> list[Outcome[K]]:
-    """After the batch's flush: each created and each changed record's follow-up (its events,
-    its property values); the outcomes."""
-    for outcome, change in planned:
-        if outcome.record is None:
-            continue
-        if outcome.status is BatchStatus.CREATED:
-            await created(outcome.record)
-        elif change is not None:
-            await changed(outcome.record, change)
-    return [outcome for outcome, _ in planned]
+def written(planned: Sequence[tuple[Outcome[K], C | None]]) -> list[tuple[K, C | None]]:
+    """The records a plan created (with None) or changed (with their change), in order."""
+    return [
+        (outcome.record, change)
+        for outcome, change in planned
+        if outcome.record is not None
+        and (outcome.status is BatchStatus.CREATED or change is not None)
+    ]
 
 
 class BatchCreate(InputModel, Generic[T]):

@@ -3,10 +3,11 @@
 from __future__ import annotations
 
 import uuid
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass
 from typing import Any, ClassVar
 
-from sqlalchemy import Select, delete
+from sqlalchemy import Select, delete, tuple_
 
 from rapport.kit.deferred import insert_at_commit, write_pending
 from rapport.kit.errors import AppError, taken
@@ -70,40 +71,58 @@ def value_rows(key: str, value: Any) -> list[dict[str, Any]]:
     return rows
 
 
+@dataclass(frozen=True)
+class ValueChange:
+    """The keys of one record whose values changed: their new values, and those of them that
+    had values before."""
+
+    record_id: uuid.UUID
+    values: Mapping[str, Any]
+    stale: list[str]
+
+
+# (record, key) pairs per DELETE: two bound values each, well within SQLite's limit.
+_PAIRS_PER_DELETE = 5000
+
+
 class PropertyValueRepository(Repository[PropertyValue]):
     model = PropertyValue
 
-    async def replace(
-        self,
-        entity: PropertyEntity,
-        record_id: uuid.UUID,
-        values: Mapping[str, Any],
-        stale: list[str],
-    ) -> None:
-        """The indexed values of these keys of the record become `values` (None: none); the
-        `stale` keys had values before (none for a new record: nothing to delete)."""
+    async def replace(self, entity: PropertyEntity, changes: Sequence[ValueChange]) -> None:
+        """For each record, the indexed values of the keys changed become its new `values`
+        (None: none); the `stale` keys had values before (none for a new record: nothing to
+        delete), removed in one statement per chunk of records."""
+        stale = [(c.record_id, key) for c in changes for key in c.stale]
         if stale:
             await write_pending(self.session)
+        for start in range(0, len(stale), _PAIRS_PER_DELETE):
+            pairs = stale[start : start + _PAIRS_PER_DELETE]
             await self.session.execute(
-                delete(PropertyValue).where(
-                    PropertyValue.record_id == record_id, PropertyValue.key.in_(stale)
+                delete(PropertyValue)
+                .where(
+                    PropertyValue.record_id.in_({record_id for record_id, _ in pairs}),
+                    tuple_(PropertyValue.record_id, PropertyValue.key).in_(pairs),
                 )
+                .execution_options(synchronize_session=False)
             )
-        rows = [
-            {
-                "tenant_id": workspace_of(self.session),
-                "entity": entity,
-                "record_id": record_id,
-                "text_value": None,
-                "number_value": None,
-                **row,
-            }
-            for key, value in values.items()
-            if value is not None
-            for row in value_rows(key, value)
-        ]
-        for row in rows:
-            insert_at_commit(self.session, PropertyValue, row)
+        tenant_id = workspace_of(self.session)
+        for change in changes:
+            for key, value in change.values.items():
+                if value is None:
+                    continue
+                for row in value_rows(key, value):
+                    insert_at_commit(
+                        self.session,
+                        PropertyValue,
+                        {
+                            "tenant_id": tenant_id,
+                            "entity": entity,
+                            "record_id": change.record_id,
+                            "text_value": None,
+                            "number_value": None,
+                            **row,
+                        },
+                    )
 
     async def drop(self, record_ids: uuid.UUID | Select[Any]) -> None:
         """Drop every value of one record, or of the records a select of ids returns."""

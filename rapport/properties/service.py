@@ -4,7 +4,7 @@ write of `properties` passes."""
 from __future__ import annotations
 
 import uuid
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from typing import Any
 
 from pydantic.alias_generators import to_camel
@@ -25,6 +25,7 @@ from rapport.models.properties import (
 from rapport.properties.repository import (
     PropertyRepository,
     PropertyValueRepository,
+    ValueChange,
     key_taken,
 )
 from rapport.properties.schemas import (
@@ -215,10 +216,23 @@ class PropertyRules:
         after: Mapping[str, Any],
     ) -> None:
         """Keep the value index (`property_values`) in step with a record's properties."""
-        changed = {k: after.get(k) for k in {*before, *after} if before.get(k) != after.get(k)}
-        if changed:
-            stale = [key for key in changed if before.get(key) is not None]
-            await self.values.replace(entity, record_id, changed, stale)
+        await self.store_many(entity, [(record_id, before, after)])
+
+    async def store_many(
+        self,
+        entity: PropertyEntity,
+        records: Sequence[tuple[uuid.UUID, Mapping[str, Any], Mapping[str, Any]]],
+    ) -> None:
+        """`store` for many records (id, properties before, after) at once: one DELETE of the
+        values that changed, their new rows written at commit."""
+        changes = []
+        for record_id, before, after in records:
+            changed = {k: after.get(k) for k in {*before, *after} if before.get(k) != after.get(k)}
+            if changed:
+                stale = [key for key in changed if before.get(key) is not None]
+                changes.append(ValueChange(record_id, changed, stale))
+        if changes:
+            await self.values.replace(entity, changes)
 
     async def forget(self, record_ids: uuid.UUID | Select[Any]) -> None:
         """Drop the indexed values of a record deleted for good (or of the records a select of
