@@ -8,6 +8,8 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Any
 
+from sqlalchemy import DateTime, type_coerce
+
 from rapport.kit.cql.fields import Catalog, FieldLookupError, FieldType, Source
 from rapport.kit.errors import ErrorDetail, ValidationFailed
 
@@ -57,7 +59,13 @@ def _column(catalog: Catalog, name: str, at: str) -> Column:
         key = item.name.removeprefix(PROPERTY_PREFIX)
         return Column(f"{PROPERTY_PREFIX}{key}", item.type, key=key)
     if item.source == Source.SYSTEM and item.column is not None:
-        return Column(item.name, item.type, expression=item.column)
+        expression = item.column
+        if item.type == FieldType.DATETIME:
+            # Read as the driver gives it (UTC: aware on PostgreSQL, naive on SQLite): the
+            # column's own type would make every value aware first, a third of the time of
+            # an export of timestamps.
+            expression = type_coerce(expression, DateTime())
+        return Column(item.name, item.type, expression=expression)
     raise _refused(
         at,
         f"{item.name!r} cannot be a column: only the {catalog.entity}'s own fields and its "

@@ -42,7 +42,9 @@ class Written:
 
 
 def _moment(value: datetime) -> str:
-    return value.isoformat().replace("+00:00", "Z")
+    """A UTC moment, aware or naive (as SQLite gives it), in ISO 8601 with `Z`."""
+    text = value.isoformat()
+    return f"{text[:-6]}Z" if value.tzinfo is not None else f"{text}Z"
 
 
 def _boolean(value: bool) -> str:
@@ -125,7 +127,7 @@ class _Csv:
 
 
 class _JsonLines:
-    _OPTIONS = orjson.OPT_UTC_Z | orjson.OPT_APPEND_NEWLINE
+    _OPTIONS = orjson.OPT_UTC_Z | orjson.OPT_NAIVE_UTC | orjson.OPT_APPEND_NEWLINE
 
     def __init__(self, columns: Sequence[Column]) -> None:
         self.names = [c.name for c in columns if c.key is None]
