@@ -1,4 +1,4 @@
-"""The `rapport` command: serve, migrate, tenants, keys, users, demo.
+"""The `rapport` command: serve, migrate, tenants, keys, users, demo, export.
 
 Listings print tab-separated lines so they can be piped into other tools.
 """
@@ -6,10 +6,14 @@ Listings print tab-separated lines so they can be piped into other tools.
 from __future__ import annotations
 
 import asyncio
+import json
 import signal
+import sys
 import uuid
 from collections.abc import Awaitable, Callable
 from datetime import timedelta
+from enum import StrEnum
+from pathlib import Path
 from typing import Annotated, TypeVar
 
 import typer
@@ -22,6 +26,8 @@ from rapport.auth.service import ApiKeyService
 from rapport.config import Settings
 from rapport.demo.service import seed_demo
 from rapport.domains import TASK_MODULES, install
+from rapport.exports.service import ExportService
+from rapport.exports.writer import Written
 from rapport.kit.clock import utcnow
 from rapport.kit.context import Context
 from rapport.kit.db import Database
@@ -29,6 +35,7 @@ from rapport.kit.errors import AppError
 from rapport.kit.logging import configure_logging, flush_logs_on_sigterm
 from rapport.kit.migrate import upgrade
 from rapport.kit.pagination import PageRequest, SortSpec
+from rapport.models.exports import ExportEntity, ExportFormat
 from rapport.models.jobs import JobState
 from rapport.models.tenancy import MembershipRole
 from rapport.tenancy.service import WorkspaceService
@@ -45,6 +52,7 @@ app.add_typer(keys_app, name="keys")
 app.add_typer(users_app, name="users")
 app.add_typer(jobs_app, name="jobs")
 console = Console(soft_wrap=True)
+err_console = Console(soft_wrap=True, stderr=True)
 T = TypeVar("T")
 
 DEMO_SCOPES = sorted(ALL_SCOPES)
@@ -52,9 +60,15 @@ WORKER_START_SECONDS = 60
 _OPERATOR = "operator command line: jobs of every workspace"
 
 
-def _run(work: Callable[[AsyncSession], Awaitable[T]], *, platform: str | None = None) -> T:
+def _run(
+    work: Callable[[AsyncSession], Awaitable[T]],
+    *,
+    platform: str | None = None,
+    errors: Console = console,
+) -> T:
     """Run `work` in one committed transaction on the configured database, in a session bound
-    to no workspace (work in one binds it with `Context.bound`), or platform-wide."""
+    to no workspace (work in one binds it with `Context.bound`), or platform-wide. A refusal
+    is printed to `errors`."""
 
     async def main() -> T:
         settings = Settings()
@@ -69,9 +83,9 @@ def _run(work: Callable[[AsyncSession], Awaitable[T]], *, platform: str | None =
     try:
         return asyncio.run(main())
     except AppError as exc:
-        console.print(f"[red]{exc.code}[/red]: {exc.message}")
+        errors.print(f"[red]{exc.code}[/red]: {exc.message}")
         for detail in exc.details:
-            console.print(f"  {detail.field}: {detail.message}")
+            errors.print(f"  {detail.field}: {detail.message}")
         raise typer.Exit(1) from exc
 
 
@@ -294,6 +308,57 @@ def worker(
             await database.dispose()
 
     asyncio.run(main())
+
+
+class ExportedEntity(StrEnum):
+    CONTACTS = "contacts"
+    COMPANIES = "companies"
+    LEADS = "leads"
+
+
+_EXPORTED = {
+    ExportedEntity.CONTACTS: ExportEntity.CONTACT,
+    ExportedEntity.COMPANIES: ExportEntity.COMPANY,
+    ExportedEntity.LEADS: ExportEntity.LEAD,
+}
+
+
+@app.command()
+def export(
+    entity: Annotated[ExportedEntity, typer.Argument(help="contacts, companies or leads")],
+    tenant: Annotated[str, typer.Option(help="Workspace id")],
+    where: Annotated[str | None, typer.Option(help="The query as text")] = None,
+    filter_json: Annotated[
+        str | None, typer.Option("--filter", help="The query as JSON (instead of --where)")
+    ] = None,
+    columns: Annotated[
+        str | None, typer.Option(help="Comma-separated fields (default: the entity's own)")
+    ] = None,
+    output_format: Annotated[
+        ExportFormat, typer.Option("--format", help="csv or jsonl")
+    ] = ExportFormat.CSV,
+    output: Annotated[Path | None, typer.Option(help="Write here instead of stdout")] = None,
+) -> None:
+    """Write the records a query matches as CSV or JSON Lines, streamed (as `POST /exports`
+    writes its files, without the job); errors and the count go to stderr."""
+    tenant_id = _uuid(tenant)
+    try:
+        filter_doc = json.loads(filter_json) if filter_json is not None else None
+    except ValueError as exc:
+        raise typer.BadParameter(f"--filter is not JSON: {exc}") from exc
+    names = [c.strip() for c in columns.split(",") if c.strip()] if columns else None
+    settings = Settings()
+
+    async def work(session: AsyncSession) -> Written:
+        exports = ExportService(Context.bound(session, tenant_id), settings)
+        plan = await exports.plan(_EXPORTED[entity], where, filter_doc, names)
+        if output is None:
+            return await exports.write(plan, output_format, sys.stdout.buffer)
+        with output.open("wb") as out:
+            return await exports.write(plan, output_format, out)
+
+    written = _run(work, errors=err_console)
+    err_console.print(f"{written.rows} {entity.value}, {written.bytes} bytes")
 
 
 @jobs_app.command("list")

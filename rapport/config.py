@@ -23,6 +23,7 @@ DEFAULT_RATE_LIMITS: dict[str, str] = {
     "ai_sentiment": "20/minute",
     "kb_scrape": "3/minute",
     "auth": "20/minute",
+    "import_export": "5/minute",
 }
 
 
@@ -88,6 +89,12 @@ class Settings(BaseSettings):
     )
     rate_limits_enabled: bool = True
     rate_limits: dict[str, str] = Field(default_factory=lambda: dict(DEFAULT_RATE_LIMITS))
+    export_expiry_seconds: int = Field(
+        default=86_400,
+        gt=0,
+        description="How long an export's file, and its signed download links, last after "
+        "the export completes",
+    )
     api_key_cache_seconds: float = 5.0
     worker_lease_seconds: float = 60.0
     worker_task_modules: list[str] = Field(

@@ -12,6 +12,7 @@ from rapport.contacts.manifest import MANIFEST as CONTACTS
 from rapport.dashboard.manifest import MANIFEST as DASHBOARD
 from rapport.events import catalog
 from rapport.events.manifest import MANIFEST as EVENTS
+from rapport.exports.manifest import MANIFEST as EXPORTS
 from rapport.kit import hooks
 from rapport.kit.manifest import Manifest
 from rapport.lists.manifest import MANIFEST as LISTS
@@ -44,6 +45,7 @@ DOMAINS: tuple[Manifest, ...] = (
     SALES,
     QUERY,
     LISTS,
+    EXPORTS,
     MAIL,
     DASHBOARD,
     EVENTS,

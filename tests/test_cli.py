@@ -19,10 +19,12 @@ from pathlib import Path
 import httpx
 
 from rapport.app import create_app
+from rapport.domains import TASK_MODULES
 from rapport.kit.clock import utcnow
 from rapport.kit.db import Database
 from rapport.models import Webhook
 from rapport.webhooks.signing import new_secret, secret_box
+from rapport.worker.loop import Worker
 from tests.helpers import (
     EVERY_WORKSPACE,
     TEST_SECRET,
@@ -307,3 +309,61 @@ async def test_demo_seeds_a_workspace_and_prints_a_key(tmp_path: Path) -> None:
 
     tenants = (await cli.ok("tenants", "list")).splitlines()
     assert len(tenants) == 1
+
+
+async def test_export_writes_what_the_export_job_writes(tmp_path: Path) -> None:
+    """`rapport export` and `POST /exports` share the query compilation and the writer: the
+    same request gives the same bytes, on stdout or in a file; a refusal prints to stderr
+    and writes nothing."""
+    cli = Cli(tmp_path)
+    tenant = await cli.new_tenant()
+    key = await cli.new_key(tenant, "crm:read,crm:write,crm:admin,crm:import")
+    async with cli.api() as client:
+        city = {"key": "city", "entity": "CONTACT", "label": "City", "type": "TEXT"}
+        assert (await client.post("/api/v1/properties", json=city, headers=bearer(key))).is_success
+        for body in (
+            {"email": "ada@example.com", "name": "Lovelace, Ada", "properties": {"city": "Zürich"}},
+            {"email": "bob@example.com", "name": 'Bob "B"', "lifecycleStage": "CUSTOMER"},
+            {"email": "eve@example.com", "name": "Eve"},
+        ):
+            response = await client.post("/api/v1/contacts", json=body, headers=bearer(key))
+            assert response.status_code == 201, response.text
+        request = {"entity": "contact", "where": "email != 'eve@example.com'"}
+        request["columns"] = ["email", "name", "city", "lifecycleStage"]
+        queued = await client.post("/api/v1/exports", json=request, headers=bearer(key))
+        assert queued.status_code == 202, queued.text
+        database = Database(cli.url.replace("sqlite://", "sqlite+inline://"))
+        settings = make_settings(tmp_path, database_url=cli.url)
+        try:
+            await Worker(database, task_modules=TASK_MODULES, settings=settings).run_once()
+        finally:
+            await database.dispose()
+        url = f"/api/v1/exports/{queued.json()['data']['id']}/download"
+        from_job = (await client.get(url, headers=bearer(key))).content
+
+    args = ["export", "contacts", "--tenant", str(tenant), "--where", request["where"]]
+    result = await cli.run(*args, "--columns", "email,name,city,lifecycleStage")
+    assert result.code == 0, result.err
+    assert (
+        result.out.encode()
+        == from_job
+        == (
+            "email,name,properties.city,lifecycleStage\r\n"
+            'ada@example.com,"Lovelace, Ada",Zürich,\r\n'
+            'bob@example.com,"Bob ""B""",,CUSTOMER\r\n'
+        ).encode()
+    )
+    assert "2 contacts" in result.err
+
+    target = tmp_path / "out.jsonl"
+    await cli.ok(*args, "--columns", "email,city", "--format", "jsonl", "--output", str(target))
+    assert target.read_text().splitlines() == [
+        '{"email":"ada@example.com","properties":{"city":"Zürich"}}',
+        '{"email":"bob@example.com","properties":{"city":null}}',
+    ]
+
+    refused = await cli.run(*args, "--columns", "email,shoeSize")
+    assert refused.code == 1
+    assert refused.out == ""
+    assert "VALIDATION_FAILED" in refused.err
+    assert "columns[1]" in refused.err

@@ -24,7 +24,7 @@ from rapport.kit.db import Database
 from rapport.kit.manifest import Sample
 from rapport.models import Tenant
 from rapport.worker.loop import Worker
-from tests.helpers import EVERY_WORKSPACE, Workspace, custom_client, snapshot
+from tests.helpers import EVERY_WORKSPACE, Workspace, custom_client, make_settings, snapshot
 from tests.mail.server import Certificate, MailServer, running_mail_server
 
 PUBLIC_PATHS = {"/api/v1/auth/login", "/healthz", "/readyz"}
@@ -217,12 +217,16 @@ async def test_owner_reads_every_sample_on_every_route(
     workspace: Workspace,
     database: Database,
     mail_server: MailServer,
+    tmp_path: Path,
 ) -> None:
     """The records the walk above points at are real: their owner reads each of them, in
-    every spelling, on every GET route that names them, so the 404s above mean isolation."""
+    every spelling, on every GET route that names them, so the 404s above mean isolation.
+    The jobs the samples queued run first (an export's file is written by its job)."""
     made = _provided(mail_server)
     for name, sample in SAMPLES.items():
         made[name] = await _make(sample, client, workspace, database, made)
+    settings = make_settings(tmp_path, allow_private_smtp=True)
+    await Worker(database, task_modules=TASK_MODULES, settings=settings).run_once()
     read = 0
     for method, path in _routes(app):
         params = re.findall(r"{(\w+)}", path)

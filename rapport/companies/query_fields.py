@@ -34,6 +34,7 @@ def company_fields() -> list[Field]:
             options=tuple(role.value for role in CompanyRole),
             cost=2,
             writable=True,
+            column=Company.role,
         ),
         Field(
             "status",
@@ -43,6 +44,7 @@ def company_fields() -> list[Field]:
             options=tuple(status.value for status in CompanyStatus),
             cost=2,
             writable=True,
+            column=Company.status,
         ),
         column_field("ownerUserId", "Owner", Company.owner_user_id, T.ID),
         column_field("createdAt", "Created", Company.created_at, T.DATETIME),

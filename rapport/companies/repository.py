@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import uuid
-from collections.abc import Collection
+from collections.abc import Collection, Sequence
 from datetime import datetime
 from typing import Any, ClassVar
 
@@ -126,6 +126,10 @@ class CompanyRepository(Repository[Company]):
             select(func.count()).select_from(Company).where(Company.created_at.between(start, end))
         )
         return int(count or 0)
+
+    def rows_where(self, columns: Sequence[Any], *where: Any) -> Select[Any]:
+        """These columns of the companies meeting the conditions, in id order."""
+        return self.select(*columns).select_from(Company).where(*where).order_by(Company.id)
 
 
 class MembershipRepository(Repository[CompanyMembership]):

@@ -78,11 +78,16 @@ class CompanyService:
         self.rules = PropertyRules(context)
         self._batch: Batch[CompanyCreate, Company] | None = None
 
+    def export_rows(self, columns: Sequence[Any], matching: ColumnElement[bool]) -> Select[Any]:
+        """The columns (of a query catalogue's fields) of the companies meeting a compiled
+        query condition, in id order: what an export streams."""
+        return self.repo.rows_where(columns, matching)
+
     async def query_catalog(self, *, nested: bool = False) -> Catalog:
         """What the query language can ask of a company in this workspace (`nested`: as seen
         through a relation)."""
         fields = await hooks.query_fields(self.context, "company", nested=nested)
-        return Catalog.of("company", Company.id, fields)
+        return Catalog.of("company", Company.id, fields, Company.properties)
 
     async def page(
         self, filters: CompanyFilters, page: PageRequest

@@ -37,7 +37,7 @@ def _identified(op: Op, value: Any) -> Predicate:
 def contact_fields() -> list[Field]:
     return [
         column_field("id", "Id", Contact.id, T.ID),
-        Field("email", T.TEXT, "Email", _email_builder(), writable=True),
+        Field("email", T.TEXT, "Email", _email_builder(), writable=True, column=Contact.email),
         column_field("name", "Name", Contact.name, T.TEXT),
         column_field("givenName", "First name", Contact.given_name, T.TEXT, 2),
         column_field("familyName", "Last name", Contact.family_name, T.TEXT, 2),
@@ -51,6 +51,7 @@ def contact_fields() -> list[Field]:
             options=(ContactStatus.ACTIVE.value, ContactStatus.ARCHIVED.value),
             cost=2,
             writable=True,
+            column=Contact.status,
         ),
         Field(
             "lifecycleStage",
@@ -60,6 +61,7 @@ def contact_fields() -> list[Field]:
             options=tuple(stage.value for stage in LifecycleStage),
             cost=2,
             writable=True,
+            column=Contact.lifecycle_stage,
         ),
         column_field("ownerUserId", "Owner", Contact.owner_user_id, T.ID),
         Field(

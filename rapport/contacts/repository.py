@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import uuid
-from collections.abc import Collection
+from collections.abc import Collection, Sequence
 from datetime import datetime
 from typing import Any, ClassVar
 
@@ -232,6 +232,10 @@ class ContactRepository(Repository[Contact]):
 
     def live_ids_where(self, *where: Any) -> Select[Any]:
         return self.select(Contact.id).where(_LIVE, *where)
+
+    def live_rows_where(self, columns: Sequence[Any], *where: Any) -> Select[Any]:
+        """These columns of the live contacts meeting the conditions, in id order."""
+        return self.select(*columns).select_from(Contact).where(_LIVE, *where).order_by(Contact.id)
 
     async def touch_activity(self, contact_id: uuid.UUID, moment: datetime) -> None:
         """Move the contact's lastActivityAt forward (never back). A plain UPDATE: it is not

@@ -141,7 +141,7 @@ class ContactService:
         those other domains offer (custom properties, tags, companies, activities, leads,
         lists); `nested`: as seen through a relation (no relations of its own)."""
         fields = await hooks.query_fields(self.context, "contact", nested=nested)
-        return Catalog.of("contact", Contact.id, fields)
+        return Catalog.of("contact", Contact.id, fields, Contact.properties)
 
     def matching_ids(
         self,
@@ -153,6 +153,11 @@ class ContactService:
         if among is None:
             return self.repo.live_ids_where(matching)
         return self.repo.live_ids_where(matching, Contact.id.in_(among))
+
+    def export_rows(self, columns: Sequence[Any], matching: ColumnElement[bool]) -> Select[Any]:
+        """The columns (of a query catalogue's fields) of the live contacts meeting a compiled
+        query condition, in id order: what an export streams."""
+        return self.repo.live_rows_where(columns, matching)
 
     def not_deleted(self) -> Select[Any]:
         """A subquery of the ids of contacts that are not deleted, for other domains' lists."""

@@ -1,5 +1,6 @@
 """Secrets Rapport must read back (webhook signing secrets, SMTP passwords), kept in the
-database encrypted with a key derived from the app's secret key.
+database encrypted with a key derived from the app's secret key; and signatures of what it
+hands out and must recognise (`Signer`).
 
 AES-256-GCM (`cryptography`), with one key per purpose derived by HKDF-SHA256 from the secret
 key, so a value of one kind never opens as another. Each value is also bound to the record it
@@ -10,6 +11,8 @@ value reads `v1.<base64url of nonce, ciphertext and tag>`.
 from __future__ import annotations
 
 import base64
+import hashlib
+import hmac
 import os
 
 from cryptography.exceptions import InvalidTag
@@ -62,3 +65,25 @@ class SecretBox:
                 "another one (the secret key changed), or it was altered"
             ) from exc
         return plaintext.decode()
+
+
+class Signer:
+    """Signs and checks messages Rapport hands out and must recognise when they come back (a
+    download link), with an HMAC-SHA256 key derived by HKDF from `secret_key` for one
+    `purpose`: a signature of one kind never passes as another."""
+
+    def __init__(self, secret_key: str, purpose: str) -> None:
+        self._key = HKDF(
+            algorithm=hashes.SHA256(),
+            length=32,
+            salt=None,
+            info=f"rapport/signer/{purpose}".encode(),
+        ).derive(secret_key.encode())
+
+    def sign(self, message: str) -> str:
+        digest = hmac.new(self._key, message.encode(), hashlib.sha256).digest()
+        return base64.urlsafe_b64encode(digest).decode().rstrip("=")
+
+    def verify(self, message: str, signature: str) -> bool:
+        """Whether `signature` is this signer's of `message` (compared in constant time)."""
+        return hmac.compare_digest(self.sign(message), signature)

@@ -6,6 +6,7 @@ from rapport.models.auth import ApiKey
 from rapport.models.companies import Company, CompanyMembership, CompanyRole, CompanyStatus
 from rapport.models.contacts import Contact, ContactStatus, LifecycleStage, LiveCount
 from rapport.models.events import Event, EventCursor
+from rapport.models.exports import Export, ExportEntity, ExportFormat, ExportStatus
 from rapport.models.jobs import Job, JobState
 from rapport.models.leads import Lead, LeadStageChange
 from rapport.models.lists import ListEntity, ListMember, SegmentList
@@ -52,6 +53,10 @@ __all__ = [
     "DeliveryStatus",
     "Event",
     "EventCursor",
+    "Export",
+    "ExportEntity",
+    "ExportFormat",
+    "ExportStatus",
     "IdempotencyRecord",
     "Job",
     "JobState",

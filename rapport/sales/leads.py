@@ -11,7 +11,7 @@ from datetime import date, datetime
 from typing import Any
 
 from pydantic.alias_generators import to_camel
-from sqlalchemy import ColumnElement, and_
+from sqlalchemy import ColumnElement, Select, and_
 
 from rapport.activities.schemas import ActivityLog
 from rapport.activities.service import ActivityService
@@ -153,10 +153,16 @@ class LeadService:
             raise NotFound("Lead not found")
         return lead
 
+    def export_rows(self, columns: Sequence[Any], matching: ColumnElement[bool]) -> Select[Any]:
+        """The columns (of a query catalogue's fields) of the leads meeting a compiled query
+        condition, in id order: what an export streams."""
+        return self.repo.rows_where(columns, matching)
+
     async def query_catalog(self) -> Catalog:
         """What the query language can ask of a lead in this workspace: its fields, its
         custom properties, its contact's and its company's."""
-        return Catalog.of("lead", Lead.id, await hooks.query_fields(self.context, "lead"))
+        fields = await hooks.query_fields(self.context, "lead")
+        return Catalog.of("lead", Lead.id, fields, Lead.properties)
 
     async def listed(self, query: LeadQuery, page: PageRequest) -> tuple[list[Lead], PageMeta]:
         """A page of the leads the list query names. Amounts compare within one currency: a

@@ -49,6 +49,10 @@ def _probability() -> ColumnElement[int]:
     return func.coalesce(Lead.probability_pct, stage_default)
 
 
+def _stage_name() -> ColumnElement[str]:
+    return select(PipelineStage.name).where(PipelineStage.id == Lead.stage_id).scalar_subquery()
+
+
 def _stage(op: Op, value: Any) -> Predicate:
     """A stage by its name (any case) or system key, in any pipeline."""
     if op == Op.EXISTS:
@@ -82,8 +86,11 @@ def lead_fields() -> list[Field]:
             column_builder(_amount(), T.NUMBER),
             cost=2,
             writable=True,
+            column=_amount(),
         ),
-        Field("currency", T.TEXT, "Currency", _currency, cost=2, writable=True),
+        Field(
+            "currency", T.TEXT, "Currency", _currency, cost=2, writable=True, column=Lead.currency
+        ),
         Field(
             "probability",
             T.NUMBER,
@@ -91,6 +98,7 @@ def lead_fields() -> list[Field]:
             column_builder(_probability(), T.NUMBER),
             cost=3,
             writable=True,
+            column=_probability(),
         ),
         Field(
             "status",
@@ -99,8 +107,17 @@ def lead_fields() -> list[Field]:
             column_builder(Lead.status, T.CHOICE),
             options=tuple(kind.value for kind in StageKind),
             writable=True,
+            column=Lead.status,
         ),
-        Field("stage", T.TEXT, "Stage (name or system key)", _stage, cost=2, writable=True),
+        Field(
+            "stage",
+            T.TEXT,
+            "Stage (name or system key)",
+            _stage,
+            cost=2,
+            writable=True,
+            column=_stage_name(),
+        ),
         column_field("stageId", "Stage id", Lead.stage_id, T.ID),
         column_field("pipelineId", "Pipeline", Lead.pipeline_id, T.ID),
         column_field("contactId", "Contact", Lead.contact_id, T.ID),

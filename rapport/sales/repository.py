@@ -183,6 +183,11 @@ class LeadFilters:
 
 class LeadRepository(Repository[Lead]):
     model = Lead
+
+    def rows_where(self, columns: Sequence[Any], *where: Any) -> Select[Any]:
+        """These columns of the leads meeting the conditions, in id order."""
+        return self.select(*columns).select_from(Lead).where(*where).order_by(Lead.id)
+
     sort_columns: ClassVar[dict[str, Any]] = {
         "createdAt": Lead.created_at,
         "updatedAt": Lead.updated_at,

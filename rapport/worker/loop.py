@@ -251,7 +251,9 @@ class Worker:
     ) -> Failure | None:
         try:
             async with self.database.savepoint(session, **_scope(job)) as own:
-                context = JobContext(job.id, job.tenant_id, job.attempts, own, self.settings)
+                context = JobContext(
+                    job.id, job.tenant_id, job.attempts, own, self.settings, self.database
+                )
                 await spec.handler(context, dict(job.payload))
         except Exception as exc:
             return self._failure(job, spec, exc)
@@ -268,7 +270,9 @@ class Worker:
         heartbeat = asyncio.create_task(self._heartbeat(job))
         try:
             async with self.database.transaction(**_scope(job)) as session:
-                context = JobContext(job.id, job.tenant_id, job.attempts, session, self.settings)
+                context = JobContext(
+                    job.id, job.tenant_id, job.attempts, session, self.settings, self.database
+                )
                 await spec.handler(context, dict(job.payload))
                 if await JobQueueRepository(session).complete([job.id], job.owner, utcnow()) != 1:
                     raise LeaseLost(job.id)
@@ -343,7 +347,9 @@ class Worker:
             try:
                 async with self.database.savepoint(session, **_scope(job)) as own:
                     await JobQueueRepository(own).bury(job.id, job.owner, failure.error, now)
-                    context = JobContext(job.id, job.tenant_id, job.attempts, own, self.settings)
+                    context = JobContext(
+                        job.id, job.tenant_id, job.attempts, own, self.settings, self.database
+                    )
                     await spec.on_dead(context, dict(job.payload), failure.error)
                 return
             except Exception:

@@ -20,19 +20,23 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from rapport.config import Settings
 from rapport.kit.context import Context
+from rapport.kit.db import Database
 
 
 @dataclass(frozen=True)
 class JobContext:
     """What a handler gets. A workspace's job runs in a session bound to that workspace; a
     platform job (no workspace) in a platform-wide one. `attempt` counts the job's claims,
-    this one included: a run whose worker died, or whose transaction failed, counts too."""
+    this one included: a run whose worker died, or whose transaction failed, counts too.
+    `database` is for work that must be seen before the job ends (the progress of a long
+    job), in short transactions of its own."""
 
     job_id: uuid.UUID
     tenant_id: uuid.UUID | None
     attempt: int
     session: AsyncSession
     settings: Settings
+    database: Database
 
     @property
     def workspace(self) -> Context:

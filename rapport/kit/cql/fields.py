@@ -104,6 +104,9 @@ class Field:
     related_records: str | None = None
     """For an ID or MULTI_CHOICE field whose values name other records (`list`: lists), the
     kind of record (the lists domain checks the lists named exist and form no cycle)."""
+    column: Any = field(default=None, compare=False, repr=False)
+    """The field's value on the entity's own row (a column or an expression of it), for a
+    field that has one: what an export reads."""
 
     @property
     def operators(self) -> tuple[Op, ...]:
@@ -135,6 +138,7 @@ def through(
         source=Source.RELATION,
         cost=2 * item.cost + 4,
         writable=False,
+        column=None,
     )
 
 
@@ -172,7 +176,9 @@ SYSTEM_MANAGED = frozenset(
 def column_field(name: str, label: str, column: Any, kind: FieldType, cost: int = 1) -> Field:
     """A field on one of the entity's own columns."""
     builder = column_builder(column, kind)
-    return Field(name, kind, label, builder, cost=cost, writable=name not in SYSTEM_MANAGED)
+    return Field(
+        name, kind, label, builder, cost=cost, writable=name not in SYSTEM_MANAGED, column=column
+    )
 
 
 class FieldLookupError(LookupError):
@@ -181,18 +187,22 @@ class FieldLookupError(LookupError):
 
 @dataclass(frozen=True)
 class Catalog:
-    """The fields of one entity in one workspace, by name (any case)."""
+    """The fields of one entity in one workspace, by name (any case). `properties` is the
+    entity's JSON column of custom properties (what an export reads them from)."""
 
     entity: str
     id_column: Any
     fields: Mapping[str, Field]
+    properties: Any = None
 
     @classmethod
-    def of(cls, entity: str, id_column: Any, fields: Iterable[Field]) -> Catalog:
+    def of(
+        cls, entity: str, id_column: Any, fields: Iterable[Field], properties: Any = None
+    ) -> Catalog:
         by_name: dict[str, Field] = {}
         for item in fields:
             by_name.setdefault(item.name.lower(), item)
-        return cls(entity, id_column, by_name)
+        return cls(entity, id_column, by_name, properties)
 
     def field(self, name: str) -> Field:
         found = self.fields.get(name.lower())
