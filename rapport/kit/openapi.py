@@ -110,8 +110,11 @@ def install_openapi(
                 is_secured = (path, method) in secured
                 responses = operation.setdefault("responses", {})
                 parameters = operation.setdefault("parameters", [])
-                if is_secured:
-                    operation["security"] = [{"bearerAuth": []}]
+                # A route with credentials optional declares its own security (a signed link
+                # instead, say); with credentials, the workspace is named the same way.
+                declared = operation.get("security")
+                if is_secured or declared:
+                    operation["security"] = declared or [{"bearerAuth": []}]
                     parameters.append(dict(_WORKSPACE_PARAMETER))
                     if method == "post":
                         parameters.append(dict(_IDEMPOTENCY_HEADER))
