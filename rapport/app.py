@@ -16,6 +16,7 @@ from rapport.auth.dependencies import KeyCache, requires_credentials
 from rapport.config import Settings
 from rapport.domains import DOMAINS, TASK_MODULES, install
 from rapport.health.routes import router as health_router
+from rapport.imports.routes import UPLOAD_PATH
 from rapport.kit.batch import BATCH_PATH
 from rapport.kit.db import Database
 from rapport.kit.errors import install_error_handlers
@@ -95,7 +96,10 @@ def create_app(settings: Settings | None = None, database: Database | None = Non
     app.add_middleware(
         RequestContextMiddleware,
         max_body_bytes=settings.max_body_bytes,
-        larger_bodies=[(BATCH_PATH, settings.max_batch_body_bytes)],
+        larger_bodies=[
+            (BATCH_PATH, settings.max_batch_body_bytes),
+            (UPLOAD_PATH, settings.max_import_bytes),
+        ],
         body_timeout=settings.body_timeout_seconds,
         access_log_sample=settings.access_log_sample,
         slow_seconds=settings.access_log_slow_seconds,

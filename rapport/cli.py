@@ -9,6 +9,7 @@ import asyncio
 import json
 import signal
 import sys
+import time
 import uuid
 from collections.abc import Awaitable, Callable
 from datetime import timedelta
@@ -19,6 +20,13 @@ from typing import Annotated, TypeVar
 import typer
 import uvicorn
 from rich.console import Console
+from rich.progress import (
+    BarColumn,
+    MofNCompleteColumn,
+    Progress,
+    TextColumn,
+    TimeRemainingColumn,
+)
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from rapport.auth.scopes import ALL_SCOPES, parse_scopes
@@ -28,6 +36,8 @@ from rapport.demo.service import seed_demo
 from rapport.domains import TASK_MODULES, install
 from rapport.exports.service import ExportService
 from rapport.exports.writer import Written
+from rapport.imports.schemas import ImportOptions
+from rapport.imports.service import ImportRun, ImportService, Upload
 from rapport.kit.clock import utcnow
 from rapport.kit.context import Context
 from rapport.kit.db import Database
@@ -36,6 +46,7 @@ from rapport.kit.logging import configure_logging, flush_logs_on_sigterm
 from rapport.kit.migrate import upgrade
 from rapport.kit.pagination import PageRequest, SortSpec
 from rapport.models.exports import ExportEntity, ExportFormat
+from rapport.models.imports import DedupMode
 from rapport.models.jobs import JobState
 from rapport.models.tenancy import MembershipRole
 from rapport.tenancy.service import WorkspaceService
@@ -310,6 +321,10 @@ def worker(
     asyncio.run(main())
 
 
+class ImportedEntity(StrEnum):
+    CONTACTS = "contacts"
+
+
 class ExportedEntity(StrEnum):
     CONTACTS = "contacts"
     COMPANIES = "companies"
@@ -359,6 +374,108 @@ def export(
 
     written = _run(work, errors=err_console)
     err_console.print(f"{written.rows} {entity.value}, {written.bytes} bytes")
+
+
+@app.command("import")
+def import_file(
+    entity: Annotated[ImportedEntity, typer.Argument(help="contacts")],
+    file: Annotated[
+        Path | None, typer.Argument(help="The CSV file", exists=True, dir_okay=False)
+    ] = None,
+    tenant: Annotated[str | None, typer.Option(help="Workspace id")] = None,
+    mapping: Annotated[
+        list[str] | None,
+        typer.Option("--map", help="column=field, repeated (default: the suggested mapping)"),
+    ] = None,
+    dedup: Annotated[DedupMode, typer.Option(help="update, skip or create_new")] = DedupMode.UPDATE,
+    tag: Annotated[list[str] | None, typer.Option(help="A tag (id or key), repeated")] = None,
+    list_id: Annotated[str | None, typer.Option("--list", help="A static list's id")] = None,
+    encoding: Annotated[str | None, typer.Option(help="When not UTF-8, e.g. latin-1")] = None,
+    delimiter: Annotated[str | None, typer.Option(help=", ; | or a tab")] = None,
+    resume: Annotated[
+        str | None, typer.Option(help="Resume this import where it stopped (no FILE)")
+    ] = None,
+    errors: Annotated[
+        Path | None, typer.Option(help="Write the error report (row, column, reason) here")
+    ] = None,
+) -> None:
+    """Import contacts from a CSV file as POST /imports does (the same checks, chunks, rules
+    and events), run here with a progress bar instead of by a worker."""
+    if (file is None) == (resume is None):
+        raise typer.BadParameter("Give a FILE to import, or --resume with an import's id")
+    if tenant is None:
+        raise typer.BadParameter("--tenant is required")
+    tenant_id = _uuid(tenant)
+    settings = Settings()
+    pairs = [item.partition("=") for item in mapping or []]
+    if any(not sep or not field for _, sep, field in pairs):
+        raise typer.BadParameter("--map takes column=field")
+
+    async def main() -> None:
+        database = Database(settings.resolved_database_url, pooled=False)
+        try:
+            await upgrade(database, secret_key=settings.existing_secret_key())
+            if resume is not None:
+                import_id = uuid.UUID(resume)
+            else:
+                assert file is not None
+                options = ImportOptions(
+                    mapping={column: field for column, _, field in pairs} or None,
+                    dedup=dedup,
+                    tags=tag or [],
+                    list_id=uuid.UUID(list_id) if list_id else None,
+                    encoding=encoding,
+                    delimiter=delimiter,
+                )
+                async with database.transaction(workspace=tenant_id) as session:
+                    imports = ImportService(Context.bound(session, tenant_id), settings)
+                    with file.open("rb") as handle:
+                        created = await imports.create(
+                            Upload(file.name, handle), options, queue=False
+                        )
+                    import_id = created.id
+            err_console.print(f"Import {import_id}")
+            with Progress(
+                TextColumn("[bold]{task.description}"),
+                BarColumn(),
+                MofNCompleteColumn(),
+                TextColumn("{task.fields[rate]} rows/s"),
+                TimeRemainingColumn(),
+                console=err_console,
+            ) as bar:
+                task = bar.add_task("rows", total=None, rate="-")
+                started = time.monotonic()
+
+                def told(done: int, total: int) -> None:
+                    elapsed = time.monotonic() - started
+                    rate = f"{done / elapsed:,.0f}" if elapsed > 0 else "-"
+                    bar.update(task, completed=done, total=total, rate=rate)
+
+                ended = await ImportRun(database, tenant_id, settings).run(import_id, told)
+            if ended is None:
+                err_console.print("Nothing to do: the import is finished or unknown")
+                return
+            err_console.print(
+                f"{ended.rows_done} rows: {ended.created_count} created, "
+                f"{ended.updated_count} updated, {ended.skipped_count} skipped, "
+                f"{ended.failed_count} failed"
+            )
+            if errors is not None:
+                async with database.transaction(workspace=tenant_id) as session:
+                    imports = ImportService(Context.bound(session, tenant_id), settings)
+                    with errors.open("wb") as out:
+                        await imports.write_report(import_id, out)
+                err_console.print(f"Error report: {errors}")
+        finally:
+            await database.dispose()
+
+    try:
+        asyncio.run(main())
+    except AppError as exc:
+        err_console.print(f"[red]{exc.code}[/red]: {exc.message}")
+        for detail in exc.details:
+            err_console.print(f"  {detail.field}: {detail.message}")
+        raise typer.Exit(1) from exc
 
 
 @jobs_app.command("list")

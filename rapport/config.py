@@ -71,6 +71,10 @@ class Settings(BaseSettings):
         description="Requests at least this slow always get an access-log line, sampled or not",
     )
     max_body_bytes: int = 1_048_576
+    max_import_bytes: int = Field(
+        default=536_870_912,
+        description="The size of a CSV file uploaded to /imports (and /imports/preview)",
+    )
     max_batch_body_bytes: int = Field(
         default=16_777_216,
         description="The body size allowed to batch operations (paths ending in /batch or "

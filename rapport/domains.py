@@ -13,6 +13,7 @@ from rapport.dashboard.manifest import MANIFEST as DASHBOARD
 from rapport.events import catalog
 from rapport.events.manifest import MANIFEST as EVENTS
 from rapport.exports.manifest import MANIFEST as EXPORTS
+from rapport.imports.manifest import MANIFEST as IMPORTS
 from rapport.kit import hooks
 from rapport.kit.manifest import Manifest
 from rapport.lists.manifest import MANIFEST as LISTS
@@ -45,6 +46,7 @@ DOMAINS: tuple[Manifest, ...] = (
     SALES,
     QUERY,
     LISTS,
+    IMPORTS,
     EXPORTS,
     MAIL,
     DASHBOARD,

@@ -367,3 +367,45 @@ async def test_export_writes_what_the_export_job_writes(tmp_path: Path) -> None:
     assert refused.out == ""
     assert "VALIDATION_FAILED" in refused.err
     assert "columns[1]" in refused.err
+
+
+async def test_import_reads_a_file_with_the_rules_of_post_imports(tmp_path: Path) -> None:
+    """`rapport import contacts FILE` runs the import's chunks in process (no worker): the same
+    checks, counts and error report as POST /imports; a refusal writes nothing."""
+    cli = Cli(tmp_path)
+    tenant = await cli.new_tenant()
+    key = await cli.new_key(tenant, "crm:read,crm:write,crm:import")
+    source = tmp_path / "people.csv"
+    source.write_text("Mail;Nom\nada@example.com;Ada\nnot-an-email;Bob\n", encoding="latin-1")
+    report = tmp_path / "errors.csv"
+
+    result = await cli.run(
+        "import",
+        "contacts",
+        str(source),
+        "--tenant",
+        str(tenant),
+        "--map",
+        "Mail=email",
+        "--map",
+        "Nom=name",
+        "--errors",
+        str(report),
+    )
+    assert result.code == 0, result.err
+    assert "2 rows: 1 created, 0 updated, 0 skipped, 1 failed" in result.err
+    assert report.read_text().splitlines() == [
+        "row,column,reason",
+        "3,Mail,An email address must have an @-sign.",
+    ]
+    async with cli.api() as client:
+        listed = await client.get("/api/v1/contacts", headers=bearer(key))
+        assert [c["name"] for c in listed.json()["data"]] == ["Ada"]
+        imports = await client.get("/api/v1/imports", headers=bearer(key))
+        assert imports.json()["data"][0]["status"] == "completed"
+
+    refused = await cli.run(
+        "import", "contacts", str(source), "--tenant", str(tenant), "--map", "Mail=shoeSize"
+    )
+    assert refused.code == 1
+    assert "mapping.Mail" in refused.err

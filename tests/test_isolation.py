@@ -61,6 +61,7 @@ async def _make(
             request.method,
             API_PREFIX + request.path.format(**made),
             json=_filled(request.body, made),
+            files=request.files,
             headers=owner.headers,
         )
         assert response.status_code in (200, 201, 202), f"{sample.parameter}: {response.text}"

@@ -78,11 +78,15 @@ def test_every_parameter_has_a_description(app: FastAPI) -> None:
     assert missing == []
 
 
+def json_bodied(operation: dict[str, Any]) -> bool:
+    return "application/json" in operation.get("requestBody", {}).get("content", {})
+
+
 def test_every_request_body_has_an_example_its_schema_accepts(app: FastAPI) -> None:
     spec = app.openapi()
     problems = []
     for path, method, operation in operations(spec):
-        if "requestBody" not in operation:
+        if not json_bodied(operation):
             continue
         example = request_example(spec, operation)
         schema = operation["requestBody"]["content"]["application/json"]["schema"]
@@ -111,6 +115,22 @@ def test_every_success_response_has_an_example_its_schema_accepts(app: FastAPI) 
                 ]
                 if errors:
                     problems.append(f"{where}: {errors[:2]}")
+    assert problems == []
+
+
+def test_every_part_of_a_form_body_is_described(app: FastAPI) -> None:
+    """Uploads (multipart/form-data) have no JSON example to give: each part says what it
+    holds instead (their refusals are tested with their domain, tests/imports)."""
+    spec = app.openapi()
+    problems = []
+    for path, method, operation in operations(spec):
+        content = operation.get("requestBody", {}).get("content", {})
+        if "multipart/form-data" not in content:
+            continue
+        schema = resolved(spec, content["multipart/form-data"]["schema"])
+        for name, part in schema.get("properties", {}).items():
+            if not resolved(spec, part).get("description") and not part.get("description"):
+                problems.append(f"{method.upper()} {path}: the part {name!r} is not described")
     assert problems == []
 
 
@@ -307,7 +327,7 @@ async def test_every_request_example_is_accepted_by_the_demo_workspace(
     demo = Demo(dev_client, demo_ws, owner, mail_server)
     await demo.load()
     with_bodies = sorted(
-        ((p, m, op) for p, m, op in operations(spec) if "requestBody" in op), key=run_order
+        ((p, m, op) for p, m, op in operations(spec) if json_bodied(op)), key=run_order
     )
     login = next(op for p, m, op in with_bodies if p.endswith("/auth/login"))
     credentials = request_example(spec, login)

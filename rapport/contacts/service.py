@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import uuid
-from collections.abc import Collection, Sequence
+from collections.abc import Callable, Collection, Sequence
 from dataclasses import dataclass, replace
 from datetime import datetime
 from typing import Any
@@ -256,13 +256,19 @@ class ContactService:
         await self._written([(contact, None)])
         return contact
 
-    async def save_many(self, records: Sequence[Any], *, upsert: bool) -> list[Outcome[Contact]]:
+    async def save_many(
+        self,
+        records: Sequence[Any],
+        *,
+        upsert: bool,
+        label: Callable[[int], str] | None = None,
+    ) -> list[Outcome[Contact]]:
         """Create (with `upsert`, create or update as `save` does) each record, under the same
         rules as one at a time; a refused record changes nothing and the others go on. Every
         identity the batch names is locked and read at once, the records are written in one
         flush and their events and property values at commit."""
         batch: Batch[ContactCreate, Contact] = Batch(
-            ContactCreate, records, _IDENTITIES, live=lambda c: c.status not in GONE
+            ContactCreate, records, _IDENTITIES, live=lambda c: c.status not in GONE, label=label
         )
         named = batch.read_keys(
             lambda item: {

@@ -81,7 +81,8 @@ class Batch(Generic[M, K]):
     the records are planned one by one), and the plan of what becomes of each record.
 
     `keys` maps the attributes of the unique keys to their names on the wire, in the order an
-    upsert looks for the record to update (the first key held wins)."""
+    upsert looks for the record to update (the first key held wins); `label` names a record
+    by its position in messages (`records[3]`, or an import's `row 5`)."""
 
     def __init__(
         self,
@@ -89,10 +90,12 @@ class Batch(Generic[M, K]):
         records: Sequence[Any],
         keys: Mapping[str, str],
         live: Callable[[K], bool],
+        label: Callable[[int], str] | None = None,
     ) -> None:
         self.items = validated(model, records)
         self.keys = dict(keys)
         self.live = live
+        self.label = label or (lambda index: f"records[{index}]")
         self.values: list[dict[str, str | None]] = []
         self.holders: dict[Identity, K | None] = {}
 
@@ -189,7 +192,7 @@ class Batch(Generic[M, K]):
                     continue
                 if value in first:
                     message = (
-                        f"records[{first[value]}] has the same {name}: a batch names each "
+                        f"{self.label(first[value])} has the same {name}: a batch names each "
                         "record once"
                     )
                     detail = ErrorDetail(field=name, message=message)

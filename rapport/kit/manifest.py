@@ -26,6 +26,9 @@ class SampleRequest:
     method: str
     path: str
     body: Mapping[str, Any] | None = None
+    files: Mapping[str, tuple[str, bytes]] | None = None
+    """An upload (multipart/form-data) instead of a JSON body: part name -> file name and
+    content."""
 
 
 @dataclass(frozen=True)

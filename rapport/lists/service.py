@@ -145,6 +145,15 @@ class ListService:
             raise NotFound("List not found")
         return found
 
+    async def check_static_contacts(self, list_id: uuid.UUID, field: str) -> None:
+        """422 naming `field` unless the id names a static list of contacts of this
+        workspace (one that records can be added to, as an import does)."""
+        found = await self.repo.get(list_id)
+        if found is None:
+            raise field_error(field, "No such list in this workspace")
+        if found.is_dynamic or found.entity_type != ListEntity.CONTACT:
+            raise field_error(field, "Not a static list of contacts")
+
     async def member_page(
         self, list_id: uuid.UUID, page: PageRequest
     ) -> tuple[list[ListMemberOut], PageMeta]:

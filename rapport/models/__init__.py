@@ -7,6 +7,7 @@ from rapport.models.companies import Company, CompanyMembership, CompanyRole, Co
 from rapport.models.contacts import Contact, ContactStatus, LifecycleStage, LiveCount
 from rapport.models.events import Event, EventCursor
 from rapport.models.exports import Export, ExportEntity, ExportFormat, ExportStatus
+from rapport.models.imports import DedupMode, Import, ImportRowError, ImportStatus
 from rapport.models.jobs import Job, JobState
 from rapport.models.leads import Lead, LeadStageChange
 from rapport.models.lists import ListEntity, ListMember, SegmentList
@@ -50,6 +51,7 @@ __all__ = [
     "Contact",
     "ContactStatus",
     "ContactTag",
+    "DedupMode",
     "DeliveryStatus",
     "Event",
     "EventCursor",
@@ -58,6 +60,9 @@ __all__ = [
     "ExportFormat",
     "ExportStatus",
     "IdempotencyRecord",
+    "Import",
+    "ImportRowError",
+    "ImportStatus",
     "Job",
     "JobState",
     "Lead",

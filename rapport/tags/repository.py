@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import uuid
-from collections.abc import Collection
+from collections.abc import Collection, Sequence
 from typing import Any, ClassVar
 
 from sqlalchemy import Select, delete, or_
@@ -103,24 +103,28 @@ class _TaggingRepository(Repository[Any]):
     async def link(self, record_id: uuid.UUID, tag_id: uuid.UUID) -> Any:
         return await self.first(self.record_column == record_id, self.model.tag_id == tag_id)
 
-    async def put_on(self, record_id: uuid.UUID, tag_id: uuid.UUID) -> bool:
-        """Link the tag; False if the record carried it already (also when another request
-        linked it at the same moment)."""
+    async def put_on(self, record_ids: Sequence[uuid.UUID], tag_id: uuid.UUID) -> list[uuid.UUID]:
+        """Link the tag to these records; those that did not carry it already (a record
+        another request linked at the same moment carried it)."""
+        if not record_ids:
+            return []
         dialect = self.session.get_bind().dialect.name
         insert = postgresql_insert if dialect == "postgresql" else sqlite_insert
+        tenant_id, now = workspace_of(self.session), utcnow()
+        rows = [
+            {
+                "tenant_id": tenant_id,
+                self.record_key: record_id,
+                "tag_id": tag_id,
+                "created_at": now,
+            }
+            for record_id in dict.fromkeys(record_ids)
+        ]
+        record_column = getattr(self.model, self.record_key)
         result = await self.session.execute(
-            insert(self.model)
-            .values(
-                {
-                    "tenant_id": workspace_of(self.session),
-                    self.record_key: record_id,
-                    "tag_id": tag_id,
-                    "created_at": utcnow(),
-                }
-            )
-            .on_conflict_do_nothing()
+            insert(self.model).values(rows).on_conflict_do_nothing().returning(record_column)
         )
-        return bool(getattr(result, "rowcount", 0))
+        return list(result.scalars())
 
 
 class ContactTagRepository(_TaggingRepository):

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import uuid
-from collections.abc import Collection
+from collections.abc import Collection, Sequence
 from typing import Any
 
 from sqlalchemy import Select
@@ -151,10 +151,19 @@ class TaggingService:
         tag = await self.tags.repo.get(tag_id)
         if tag is None:
             raise field_error("tagId", "No such tag in this workspace")
-        added = await self.links.put_on(record.id, tag.id)
+        added = bool(await self.links.put_on([record.id], tag.id))
         if added:
             self._emit("tagged", record.id, tag)
         return tag, added
+
+    async def put_on_many(self, record_ids: Sequence[uuid.UUID], tag_id: uuid.UUID) -> int:
+        """Put the tag on these records (known to exist) at once; how many did not carry it
+        already (each of them gets its event)."""
+        tag = await self.tags.get(tag_id)
+        added = await self.links.put_on(record_ids, tag.id)
+        for record_id in added:
+            self._emit("tagged", record_id, tag)
+        return len(added)
 
     async def remove(self, ref: str, tag_ref: str) -> None:
         """Take the tag (by id or key) off the record."""

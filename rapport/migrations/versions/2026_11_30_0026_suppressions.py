@@ -3,7 +3,7 @@ address kept)
 
 Revision ID: 0026
 Revises: 0025
-Create Date: 2026-12-07
+Create Date: 2026-11-30
 """
 
 from collections.abc import Sequence

@@ -2,7 +2,7 @@
 
 Revision ID: 0027
 Revises: 0026
-Create Date: 2026-12-07
+Create Date: 2026-11-30
 """
 
 from collections.abc import Sequence
