@@ -54,9 +54,26 @@ class ExportRepository(Repository[Export]):
 
     async def text_batches(self, statement: Select[Any]) -> AsyncIterator[Sequence[Any]]:
         """The rows of `statement`, whose columns the database writes as text, in batches as
-        the driver gives them (no ORM row loading), read as they are needed."""
-        async for batch in stream_prepared(self.session, prepared(statement), {}, rows=BATCH_ROWS):
-            yield batch
+        the driver gives them (no ORM row loading, and on SQLite not even SQLAlchemy's rows:
+        the guarded statement runs on the transaction's sqlite3 cursor), read as they are
+        needed."""
+        if self._dialect() != "sqlite":
+            async for batch in stream_prepared(
+                self.session, prepared(statement), {}, rows=BATCH_ROWS
+            ):
+                yield batch
+            return
+        found = await driver_statement(self.session, prepared(statement), {})
+        cursor = found.driver_connection.cursor()
+        await cursor.execute(found.sql, found.parameters)
+        try:
+            while batch := await cursor.fetchmany(BATCH_ROWS):
+                yield batch
+        finally:
+            await cursor.close()
+
+    def _dialect(self) -> str:
+        return str(self.session.get_bind().dialect.name)
 
     async def copy_csv(
         self, statement: Select[Any], output: Callable[[bytes], Awaitable[None]]
@@ -74,7 +91,7 @@ class ExportRepository(Repository[Export]):
 
     def copies(self) -> bool:
         """Whether the database writes CSV itself (PostgreSQL's COPY)."""
-        return bool(self.session.get_bind().dialect.name == "postgresql")
+        return self._dialect() == "postgresql"
 
     async def expired_everywhere(self, now: datetime, limit: int) -> list[Export]:
         """Completed exports of every workspace whose files are past their expiry."""
