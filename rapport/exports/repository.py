@@ -12,7 +12,13 @@ from sqlalchemy import Select, delete, update
 from rapport.kit.envelope import PageMeta
 from rapport.kit.pagination import PageRequest, paginate
 from rapport.kit.repository import Repository
-from rapport.kit.tenant_guard import driver_statement, platform_wide, prepared, stream_prepared
+from rapport.kit.tenant_guard import (
+    driver_statement,
+    inlined_statement,
+    platform_wide,
+    prepared,
+    stream_prepared,
+)
 from rapport.models.exports import Export, ExportStatus
 
 BATCH_ROWS = 5_000
@@ -80,12 +86,11 @@ class ExportRepository(Repository[Export]):
     ) -> int:
         """PostgreSQL: the rows of `statement` as CSV written by the database (`COPY (...) TO
         STDOUT`), in the session's transaction, handed to `output` as they come; how many.
-        The
-        statement is compiled with the guard as any other; its parameters are inlined by
-        asyncpg, which has the server quote each value as a literal of its type."""
-        found = await driver_statement(self.session, prepared(statement), {})
+        COPY takes no parameters: the statement, with the guard, is compiled with its values
+        written in as literals by SQLAlchemy (`tenant_guard.inlined_statement`)."""
+        found = await inlined_statement(self.session, prepared(statement), {})
         status = await found.driver_connection.copy_from_query(
-            found.sql, *found.parameters, output=output, format="csv"
+            found.sql, output=output, format="csv"
         )
         return int(status.split()[-1])
 

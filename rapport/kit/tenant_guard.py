@@ -247,6 +247,28 @@ async def driver_statement(
     return DriverStatement(expanded.statement, parameters, raw.driver_connection)
 
 
+async def inlined_statement(
+    session: AsyncSession, statement: Executable, params: Mapping[str, Any]
+) -> DriverStatement:
+    """A `prepared` statement for a driver call that takes no parameters (PostgreSQL's `COPY
+    (...) TO STDOUT`): compiled for the session's connection with every parameter, the
+    guard's workspace included, written into the SQL by SQLAlchemy's literal rendering of its
+    type (as it writes `literal_execute` parameters: quotes doubled, backslashes too where the
+    server needs it). Not asyncpg's inlining of arguments (`copy_from_query(query, *args)`),
+    which puts them in place of `$n` by a regular expression that would also rewrite a `$1`
+    inside a string literal. A type SQLAlchemy cannot write as a literal raises
+    CompileError."""
+    connection, bound = await _prepared_on(session, statement, params)
+    compiled = cast(Any, statement).compile(
+        dialect=connection.dialect, compile_kwargs={"literal_execute": True}
+    )
+    expanded = compiled.construct_expanded_state(bound)
+    if expanded.positiontup or expanded.parameters:
+        raise WorkspaceRequired("A parameter of the statement was left unwritten")
+    raw = await connection.get_raw_connection()
+    return DriverStatement(expanded.statement, (), raw.driver_connection)
+
+
 async def _prepared_on(
     session: AsyncSession, statement: Executable, params: Mapping[str, Any]
 ) -> tuple[AsyncConnection, dict[str, Any]]:

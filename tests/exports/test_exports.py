@@ -541,7 +541,7 @@ async def test_csv_values_the_database_formats_read_as_python_wrote_them(
         {"email": "c@example.com", "properties": {"score": 0.30000000000000004}},
         {"email": "d@example.com", "properties": {"score": 12, "seen": "2024-05-01T10:00:00Z"}},
         {"email": "e@example.com", "properties": {"score": -0.5, "note": "x\ny"}},
-        {"email": "f@example.com", "name": "Zoë"},
+        {"email": "f@example.com", "name": "Zoë $1 'x' \\"},
     ]
     contacts = [await post(client, workspace, "/contacts", body) for body in bodies]
     done = await export(
@@ -564,6 +564,23 @@ async def test_csv_values_the_database_formats_read_as_python_wrote_them(
         f"f@example.com,,,,{created[5]},{ids[5]}\r\n"
     )
     assert done["rowsWritten"] == 6
+
+    # The query's values are written into PostgreSQL's COPY statement as literals: `$1`, a
+    # quote and a backslash in one stay what they are.
+    condition = {"field": "name", "operator": "contains", "value": "$1 'x' \\"}
+    named = await export(
+        client,
+        worker,
+        workspace,
+        {
+            "entity": "contact",
+            "filter": {"logic": "AND", "conditions": [condition]},
+            "columns": ["email", "name"],
+        },
+    )
+    assert (await client.get(named["downloadUrl"])).text == (
+        "email,name\r\nf@example.com,Zoë $1 'x' \\\r\n"
+    )
 
     lone = await export(client, worker, workspace, {"entity": "contact", "columns": ["note"]})
     assert (await client.get(lone["downloadUrl"])).content.decode() == (
