@@ -19,6 +19,7 @@ from sqlalchemy import select, update
 from rapport.app import create_app
 from rapport.domains import TASK_MODULES
 from rapport.exports.service import expire_files
+from rapport.exports.writer import _LineEnds
 from rapport.kit.clock import utcnow
 from rapport.kit.db import Database
 from rapport.models import Export, ExportStatus, Job, Tenant
@@ -594,3 +595,16 @@ async def test_csv_values_the_database_formats_read_as_python_wrote_them(
     )
     lines = (await client.get(leads["downloadUrl"])).text.split("\r\n")
     assert sorted(lines[1:-1]) == ["Odd,1234.56,USD", "Round,1000.0,USD"]
+
+
+def test_copys_row_ends_become_crlf_outside_quotes_whatever_the_chunks() -> None:
+    """COPY's chunks end anywhere, inside a quoted value too."""
+    copied = b'a,"x\ny ""q"" ,\n"\nb,\n"",c\n'
+    expected = b'a,"x\ny ""q"" ,\n"\r\nb,\r\n"",c\r\n'
+    for size in range(1, len(copied) + 1):
+        ends = _LineEnds()
+        out, rows = b"", 0
+        for start in range(0, len(copied), size):
+            data, ended = ends(copied[start : start + size])
+            out, rows = out + data, rows + ended
+        assert (out, rows) == (expected, 3), size
