@@ -200,6 +200,8 @@ def main() -> None:
         chosen = [known[name] for name in names]
     rows: list[list[str]] = []
     with tempfile.TemporaryDirectory(prefix="rapport-bench-all-") as scratch:
+        # PostgreSQL clusters run as the postgres user, which must reach their directory.
+        Path(scratch).chmod(0o755)
         keep = args.keep or Path(scratch)
         started = time.perf_counter()
         for scenario in chosen:
