@@ -155,16 +155,17 @@ async def scenario(
                 f" (ratio {steady / floor:.2f})"
             )
             if figures is not None:
-                figures.append(
+                figures.extend(
                     Figure(
                         "jobs",
                         DIALECTS[database.dialect],
-                        f"no-op jobs run, {workers} worker(s)",
-                        ran,
+                        f"no-op jobs, {workers} worker(s), {label}",
+                        rate,
                         "jobs/s",
                         floor,
                         "INSERT + UPDATE per row",
                     )
+                    for label, rate in (("steady", steady), ("from start", ran))
                 )
         await clear(database)
     finally:
