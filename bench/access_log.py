@@ -29,6 +29,7 @@ from pathlib import Path
 
 from starlette.types import Message, Receive, Scope, Send
 
+from bench.figures import POSTGRES, SQLITE, Figure
 from bench.http_get_contact import (
     bench_database,
     cpu_seconds,
@@ -123,6 +124,36 @@ def _rounds(
                 lines = sum(1 for line in log.open() if '"rapport.access"' in line)
                 logged.append((round(result["rps"] * args.seconds), lines))
     return runs, cpu, logged
+
+
+def figures(
+    databases: str = "sqlite",
+    seconds: int = 10,
+    rounds: int = 5,
+    connections: int = 32,
+    contacts: int = 2000,
+) -> list[Figure]:
+    """Requests per second of GET /contacts/{id} with the access log on, against off."""
+    found = []
+    for kind in ("postgres", "sqlite") if databases == "both" else (databases,):
+        args = argparse.Namespace(
+            seconds=seconds, rounds=rounds, connections=connections, contacts=contacts, sample=None
+        )
+        with bench_database(kind) as (url, workdir):
+            env = server_env(url, workdir, RAPPORT_EMBEDDED_WORKER="false")
+            runs, _cpu, _logged = _rounds(args, url, workdir, env)
+        found.append(
+            Figure(
+                "access_log",
+                POSTGRES if kind == "postgres" else SQLITE,
+                "GET /contacts/{id}, access log on",
+                statistics.median(runs["on"]),
+                "req/s",
+                statistics.median(runs["off"]),
+                "access log off",
+            )
+        )
+    return found
 
 
 def main() -> None:

@@ -16,6 +16,7 @@ from typing import Any
 
 import httpx
 
+from bench.figures import POSTGRES, SQLITE, Figure
 from bench.http_get_contact import bench_database, free_port, serve, server_env, stop
 from bench.http_write_contact import prepare
 from rapport.domains import install
@@ -47,7 +48,15 @@ def summary(label: str, seconds: list[float], records_per_call: int) -> tuple[st
     return line, rate
 
 
-def run(url: str, key: str, port: int, calls: int, singles: int) -> list[str]:
+def run(
+    url: str,
+    key: str,
+    port: int,
+    calls: int,
+    singles: int,
+    figures: list[Figure] | None = None,
+    database: str = "",
+) -> list[str]:
     base = f"http://127.0.0.1:{port}/api/v1/contacts"
     lines = []
     with httpx.Client(timeout=120) as http:
@@ -72,7 +81,34 @@ def run(url: str, key: str, port: int, calls: int, singles: int) -> list[str]:
         ):
             line, rate = summary(label, seconds, BATCH)
             lines.append(f"{line}  ratio {rate / single_rate:5.1f}x")
+            if figures is not None:
+                figures.append(
+                    Figure(
+                        "batch_contacts",
+                        database,
+                        f"{label} p50",
+                        statistics.median(seconds),
+                        "s",
+                        statistics.median(one) * BATCH,
+                        "1,000 x one POST (p50 x 1,000)",
+                    )
+                )
     return lines
+
+
+def figures(databases: str = "both", calls: int = 8, singles: int = 300) -> list[Figure]:
+    found: list[Figure] = []
+    for kind in ("postgres", "sqlite") if databases == "both" else (databases,):
+        with bench_database(kind) as (url, workdir):
+            _tenant, key = asyncio.run(prepare(url))
+            port = free_port()
+            process = serve("rapport.app:create_app", port, 1, server_env(url, workdir))
+            try:
+                place = POSTGRES if kind == "postgres" else SQLITE
+                run(url, key, port, calls, singles, found, place)
+            finally:
+                stop(process)
+    return found
 
 
 def main() -> None:

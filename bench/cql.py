@@ -39,6 +39,7 @@ from typing import Any
 
 from sqlalchemy import Uuid, bindparam, event, text
 
+from bench.figures import DIALECTS, Figure
 from bench.generate import database_url, prepare
 from rapport.domains import install
 from rapport.kit.clock import utcnow
@@ -457,7 +458,11 @@ async def variants(database: Database, tenant: uuid.UUID, samples: int) -> list[
 
 
 async def scenario(
-    url: str, place: Path | None, args: argparse.Namespace, dialect: str
+    url: str,
+    place: Path | None,
+    args: argparse.Namespace,
+    dialect: str,
+    figures: list[Figure] | None = None,
 ) -> list[str]:
     prepared = await prepare(url, place, args.contacts, args.seed, progress=print)
     lines = []
@@ -471,6 +476,21 @@ async def scenario(
         results = [await measure(runner, shape, args.samples) for shape in SHAPES]
         lines.append(f"  {args.samples} samples each (p50, p95), after {WARM} warm-up runs")
         lines += table(results)
+        if figures is not None:
+            figures.extend(
+                Figure(
+                    "cql",
+                    DIALECTS[dialect],
+                    f"POST /query p50, {result.shape.label}, {args.contacts:,} contacts"
+                    + ("" if result.same else " (differs from the baseline!)"),
+                    statistics.median(result.cql),
+                    "ms",
+                    statistics.median(result.baseline),
+                    "hand-written SQL",
+                    args.contacts,
+                )
+                for result in results
+            )
         first = SHAPES[0]
         cql = await statements_of(database, lambda: runner.cql(first))
         baseline = await statements_of(database, lambda: runner.baseline(first))
@@ -491,6 +511,30 @@ async def scenario(
     finally:
         await database.dispose()
     return lines
+
+
+def figures(
+    databases: str = "both",
+    contacts: int = 100_000,
+    samples: int = 30,
+    keep: Path | None = None,
+    seed: int = 1,
+) -> list[Figure]:
+    args = argparse.Namespace(
+        contacts=contacts,
+        seed=seed,
+        samples=samples,
+        explain=False,
+        analyze=False,
+        variants=False,
+    )
+    found: list[Figure] = []
+    kinds = ("postgres", "sqlite") if databases == "both" else (databases,)
+    for kind in kinds:
+        dialect = "postgresql" if kind == "postgres" else "sqlite"
+        with database_url(kind, keep, contacts, seed) as (url, place):
+            asyncio.run(scenario(url, place, args, dialect, found))
+    return found
 
 
 def main() -> None:

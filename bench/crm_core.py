@@ -23,6 +23,7 @@ from typing import Any
 from sqlalchemy import insert, text
 
 from bench.databases import DATABASE_CHOICES, run_on
+from bench.figures import DIALECTS, Figure, collect_on
 from rapport.contacts.service import ContactService
 from rapport.demo.service import FAMILY_NAMES, GIVEN_NAMES
 from rapport.domains import install
@@ -139,7 +140,7 @@ def _p(values: list[float], q: float) -> float:
     return statistics.quantiles(values, n=100)[int(q) - 1]
 
 
-async def scenario(url: str, contacts: int) -> list[str]:
+async def scenario(url: str, contacts: int, figures: list[Figure] | None = None) -> list[str]:
     database = Database(url)
     await upgrade(database)
     lines = []
@@ -180,6 +181,23 @@ async def scenario(url: str, contacts: int) -> list[str]:
             f"  timeline first page: p50 {statistics.median(timelines):.1f} ms "
             f"(x{statistics.median(timelines) / floor:.0f})"
         )
+        if figures is not None:
+            place = DIALECTS[database.dialect]
+            for name, values in (
+                ("typeahead search p50", searched),
+                ("timeline first page p50", timelines),
+            ):
+                figures.append(
+                    Figure(
+                        "crm_core",
+                        place,
+                        f"{name}, {contacts:,} contacts",
+                        statistics.median(values),
+                        "ms",
+                        floor,
+                        "read one contact by id",
+                    )
+                )
         merges = []
         for attempt in range(3):
             winner, loser = ids[attempt * 2], ids[attempt * 2 + 1]
@@ -213,6 +231,15 @@ async def scenario(url: str, contacts: int) -> list[str]:
     finally:
         await database.dispose()
     return lines
+
+
+def figures(databases: str = "both", contacts: int = 100_000) -> list[Figure]:
+    async def collect(url: str, _dialect: str) -> list[Figure]:
+        found: list[Figure] = []
+        await scenario(url, contacts, found)
+        return found
+
+    return collect_on(databases, collect)
 
 
 def main() -> None:

@@ -17,6 +17,7 @@ import uuid
 from pathlib import Path
 from typing import Any
 
+from bench.figures import DIALECTS, Figure, collect_on
 from rapport.contacts.schemas import ContactCreate
 from rapport.contacts.service import ContactService
 from rapport.domains import install
@@ -45,7 +46,7 @@ async def _creates(database: Database, tenant: uuid.UUID, count: int, events: bo
     return (time.perf_counter() - started) / count * 1000
 
 
-async def scenario(url: str, count: int) -> str:
+async def scenario(url: str, count: int, figures: list[Figure] | None = None) -> str:
     database = Database(url)
     await upgrade(database)
     async with database.transaction(platform="benchmark set-up and checks") as session:
@@ -56,10 +57,31 @@ async def scenario(url: str, count: int) -> str:
         without += await _creates(database, tenant, count // rounds, events=False)
         with_events += await _creates(database, tenant, count // rounds, events=True)
     await database.dispose()
+    if figures is not None:
+        figures.append(
+            Figure(
+                "event_overhead",
+                DIALECTS[database.dialect],
+                "create a contact, with its event",
+                with_events / rounds,
+                "ms",
+                without / rounds,
+                "the same without the event",
+            )
+        )
     return (
         f"  create without event {without / rounds:.3f} ms, with event "
         f"{with_events / rounds:.3f} ms: +{(with_events / without - 1) * 100:.1f}%"
     )
+
+
+def figures(databases: str = "both", creates: int = 2000) -> list[Figure]:
+    async def collect(url: str, _dialect: str) -> list[Figure]:
+        found: list[Figure] = []
+        await scenario(url, creates, found)
+        return found
+
+    return collect_on(databases, collect)
 
 
 def main() -> None:

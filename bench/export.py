@@ -33,11 +33,13 @@ import tempfile
 import time
 import uuid
 from collections.abc import Awaitable, Callable
+from dataclasses import replace
 from pathlib import Path
 from typing import Any
 
 import asyncpg
 
+from bench.figures import DIALECTS, Figure
 from bench.generate import database_url, prepare
 from rapport.config import Settings
 from rapport.domains import install
@@ -162,7 +164,10 @@ async def baseline_copy(database: Database, tenant: uuid.UUID, out: Path, proper
 Runner = Callable[[Database, uuid.UUID, Path, bool], Awaitable[int]]
 
 
-async def scenario(url: str, tenant: uuid.UUID, rounds: int) -> None:
+async def scenario(
+    url: str, tenant: uuid.UUID, rounds: int, figures: list[Figure] | None = None
+) -> None:
+    before = _peak_mib()
     database = Database(url)
     baselines: dict[str, Runner] = (
         {"asyncpg + csv": baseline_asyncpg, "COPY TO STDOUT": baseline_copy}
@@ -193,8 +198,48 @@ async def scenario(url: str, tenant: uuid.UUID, rounds: int) -> None:
                 print(f"{label}: file {sizes['Rapport export'] / 2**20:,.1f} MiB")
                 for name, rate in best.items():
                     print(f"  {name:16} best {rate:>10,.0f} rows/s  ratio {ours / rate:4.2f}")
+                if figures is not None:
+                    driver = next(name for name in baselines if "csv" in name)
+                    figures.append(
+                        Figure(
+                            "export",
+                            DIALECTS[database.dialect],
+                            f"CSV export, {label}, {rows:,} rows",
+                            ours,
+                            "rows/s",
+                            best[driver],
+                            f"{driver} (best of {rounds})",
+                        )
+                    )
+        if figures is not None:
+            figures.append(
+                Figure(
+                    "export",
+                    DIALECTS[database.dialect],
+                    "peak RSS after the exports",
+                    _peak_mib(),
+                    "MiB",
+                    before,
+                    "peak RSS before them",
+                )
+            )
     finally:
         await database.dispose()
+
+
+def figures(
+    databases: str = "both",
+    contacts: int = 1_000_000,
+    keep: Path | None = None,
+    rounds: int = 3,
+    seed: int = 1,
+) -> list[Figure]:
+    found: list[Figure] = []
+    for kind in ("postgres", "sqlite") if databases == "both" else (databases,):
+        with database_url(kind, keep, contacts, seed) as (url, place):
+            prepared = asyncio.run(prepare(url, place, contacts, seed))
+            asyncio.run(scenario(url, prepared.tenant_id, rounds, found))
+    return [replace(figure, size=contacts) for figure in found]
 
 
 def main() -> None:

@@ -34,6 +34,7 @@ import httpx
 from sqlalchemy import select
 
 from bench import profile
+from bench.figures import POSTGRES, SQLITE, Figure
 from rapport.auth.scopes import ALL_SCOPES
 from rapport.auth.service import ApiKeyService
 from rapport.config import DEFAULT_RATE_LIMITS
@@ -256,6 +257,63 @@ def _median(samples: list[dict[str, float]]) -> dict[str, float]:
     return sorted(samples, key=lambda r: r["rps"])[len(samples) // 2]
 
 
+def alternate(
+    env: dict[str, str],
+    key: str,
+    ids: list[str],
+    seconds: int,
+    connections: int,
+    workers: int,
+    rounds: int,
+) -> dict[str, list[dict[str, float]]]:
+    """wrk's results for each server, run after run."""
+    runs: dict[str, list[dict[str, float]]] = {"baseline": [], "rapport": []}
+    # Alternate the servers so drift on a shared machine hits both alike.
+    for _round in range(rounds):
+        for name, factory in (
+            ("baseline", "bench.baseline_app:create_app"),
+            ("rapport", "rapport.app:create_app"),
+        ):
+            port = free_port()
+            process = serve(factory, port, workers, env)
+            try:
+                wrk(port, key, ids, 2, connections)  # warm-up
+                cpu = cpu_seconds(process.pid)
+                result = wrk(port, key, ids, seconds, connections)
+                result["cpu_ms"] = 1000 * (cpu_seconds(process.pid) - cpu) / result["requests"]
+                runs[name].append(result)
+            finally:
+                stop(process)
+    return runs
+
+
+def figures(
+    databases: str = "both",
+    seconds: int = 15,
+    rounds: int = 3,
+    connections: int = 32,
+    contacts: int = 2000,
+) -> list[Figure]:
+    found = []
+    for kind in ("postgres", "sqlite") if databases == "both" else (databases,):
+        with bench_database(kind) as (url, workdir):
+            key, ids = asyncio.run(prepare(url, contacts))
+            runs = alternate(server_env(url, workdir), key, ids, seconds, connections, 1, rounds)
+        ours, theirs = _median(runs["rapport"]), _median(runs["baseline"])
+        found.append(
+            Figure(
+                "http_get_contact",
+                POSTGRES if kind == "postgres" else SQLITE,
+                "GET /contacts/{id}, 1 worker",
+                ours["rps"],
+                "req/s",
+                theirs["rps"],
+                "bare FastAPI endpoint",
+            )
+        )
+    return found
+
+
 def main() -> None:
     install()
     parser = argparse.ArgumentParser(description=__doc__)
@@ -278,23 +336,7 @@ def main() -> None:
     with bench_database(args.db) as (url, workdir):
         key, ids = asyncio.run(prepare(url, args.contacts))
         env = server_env(url, workdir)
-        runs: dict[str, list[dict[str, float]]] = {"baseline": [], "rapport": []}
-        # Alternate the servers so drift on a shared machine hits both alike.
-        for _round in range(args.rounds):
-            for name, factory in (
-                ("baseline", "bench.baseline_app:create_app"),
-                ("rapport", "rapport.app:create_app"),
-            ):
-                port = free_port()
-                process = serve(factory, port, args.workers, env)
-                try:
-                    wrk(port, key, ids, 2, args.connections)  # warm-up
-                    cpu = cpu_seconds(process.pid)
-                    result = wrk(port, key, ids, args.seconds, args.connections)
-                    result["cpu_ms"] = 1000 * (cpu_seconds(process.pid) - cpu) / result["requests"]
-                    runs[name].append(result)
-                finally:
-                    stop(process)
+        runs = alternate(env, key, ids, args.seconds, args.connections, args.workers, args.rounds)
         half = _median(runs["rapport"])["rps"] / 2
         steady = paced(env, key, ids, args, half)
         layers = profile_under_load(env, key, ids, args) if args.profile else None

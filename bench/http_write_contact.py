@@ -27,6 +27,7 @@ from sqlalchemy import func, select
 
 from bench import profile
 from bench.crm_core import contact_rows, insert_rows
+from bench.figures import POSTGRES, SQLITE, Figure
 from bench.http_get_contact import (
     bench_database,
     cpu_seconds,
@@ -122,6 +123,69 @@ def measure(
         stop(process)
 
 
+Results = dict[tuple[int, str, str], list[dict[str, float]]]
+
+
+def alternate(
+    url: str,
+    tenant: uuid.UUID,
+    key: str,
+    env: dict[str, str],
+    sizes: list[int],
+    rounds: int,
+    seconds: int,
+    connections: int,
+) -> Results:
+    """wrk's results by (size, operation, server): the workspace grown to each size, then
+    the servers alternated `rounds` times."""
+    results: Results = {}
+    for size in sizes:
+        ids = asyncio.run(grow(url, tenant, size))
+        for _round in range(rounds):
+            for operation, lua in (
+                ("POST", functools.partial(create_lua, key)),
+                ("PATCH", functools.partial(update_lua, key, ids)),
+            ):
+                for name, factory in (
+                    ("baseline", "bench.baseline_app:create_write_app"),
+                    ("rapport", "rapport.app:create_app"),
+                ):
+                    result = measure(factory, lua, env, seconds, connections)
+                    results.setdefault((size, operation, name), []).append(result)
+    return results
+
+
+def figures(
+    databases: str = "both",
+    seconds: int = 8,
+    rounds: int = 3,
+    connections: int = 16,
+    sizes: tuple[int, ...] = (10_000, 100_000),
+) -> list[Figure]:
+    found = []
+    for kind in ("postgres", "sqlite") if databases == "both" else (databases,):
+        with bench_database(kind) as (url, workdir):
+            tenant, key = asyncio.run(prepare(url))
+            env = server_env(url, workdir, BENCH_TENANT=str(tenant))
+            results = alternate(url, tenant, key, env, list(sizes), rounds, seconds, connections)
+        for size in sizes:
+            for operation in ("POST", "PATCH"):
+                base = _medians(results[(size, operation, "baseline")])
+                ours = _medians(results[(size, operation, "rapport")])
+                found.append(
+                    Figure(
+                        "http_write_contact",
+                        POSTGRES if kind == "postgres" else SQLITE,
+                        f"{operation} /contacts, {size:,} contacts",
+                        ours["rps"],
+                        "req/s",
+                        base["rps"],
+                        "bare FastAPI endpoint, one statement",
+                    )
+                )
+    return found
+
+
 def main() -> None:
     install()
     parser = argparse.ArgumentParser(description=__doc__)
@@ -136,24 +200,13 @@ def main() -> None:
     args = parser.parse_args()
     sizes = [int(s) for s in args.sizes.split(",")]
 
-    results: dict[tuple[int, str, str], list[dict[str, float]]] = {}
     layers = None
     with bench_database(args.db) as (url, workdir):
         tenant, key = asyncio.run(prepare(url))
         env = server_env(url, workdir, BENCH_TENANT=str(tenant))
-        for size in sizes:
-            ids = asyncio.run(grow(url, tenant, size))
-            for _round in range(args.rounds):
-                for operation, lua in (
-                    ("POST", functools.partial(create_lua, key)),
-                    ("PATCH", functools.partial(update_lua, key, ids)),
-                ):
-                    for name, factory in (
-                        ("baseline", "bench.baseline_app:create_write_app"),
-                        ("rapport", "rapport.app:create_app"),
-                    ):
-                        result = measure(factory, lua, env, args.seconds, args.connections)
-                        results.setdefault((size, operation, name), []).append(result)
+        results = alternate(
+            url, tenant, key, env, sizes, args.rounds, args.seconds, args.connections
+        )
         if args.profile:
             layers = profile_create(env, key, args)
 

@@ -23,6 +23,7 @@ from pathlib import Path
 from sqlalchemy import func, insert, select, text
 
 from bench.databases import DATABASE_CHOICES, run_on
+from bench.figures import DIALECTS, Figure, collect_on
 from rapport.kit.clock import utcnow
 from rapport.kit.db import Database
 from rapport.kit.ids import new_id
@@ -135,7 +136,9 @@ async def clear(database: Database) -> None:
         await session.execute(text("DELETE FROM jobs"))
 
 
-async def scenario(url: str, count: int, worker_counts: tuple[int, ...]) -> list[str]:
+async def scenario(
+    url: str, count: int, worker_counts: tuple[int, ...], figures: list[Figure] | None = None
+) -> list[str]:
     database = Database(url)
     await upgrade(database)
     lines = []
@@ -151,10 +154,36 @@ async def scenario(url: str, count: int, worker_counts: tuple[int, ...]) -> list
                 f" (ratio to baseline {ran / floor:.2f}), steady {steady:8.0f} jobs/s"
                 f" (ratio {steady / floor:.2f})"
             )
+            if figures is not None:
+                figures.extend(
+                    Figure(
+                        "jobs",
+                        DIALECTS[database.dialect],
+                        f"no-op jobs, {workers} worker(s), {label}",
+                        rate,
+                        "jobs/s",
+                        floor,
+                        "INSERT + UPDATE per row",
+                    )
+                    for label, rate in (("steady", steady), ("from start", ran))
+                )
         await clear(database)
     finally:
         await database.dispose()
     return lines
+
+
+def worker_counts(dialect: str) -> tuple[int, ...]:
+    return (1, 2) if dialect == "postgresql" else (1,)
+
+
+def figures(databases: str = "both", jobs: int = 10_000) -> list[Figure]:
+    async def collect(url: str, dialect: str) -> list[Figure]:
+        found: list[Figure] = []
+        await scenario(url, jobs, worker_counts(dialect), found)
+        return found
+
+    return collect_on(databases, collect)
 
 
 def main() -> None:
@@ -165,7 +194,7 @@ def main() -> None:
     run_on(
         args.db,
         f"{args.jobs} no-op jobs per run",
-        lambda url, dialect: scenario(url, args.jobs, (1, 2) if dialect == "postgresql" else (1,)),
+        lambda url, dialect: scenario(url, args.jobs, worker_counts(dialect)),
     )
 
 

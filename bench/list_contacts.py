@@ -17,6 +17,7 @@ from sqlalchemy import func, select
 
 from bench.crm_core import contact_rows, insert_rows
 from bench.databases import DATABASE_CHOICES, run_on
+from bench.figures import DIALECTS, Figure, collect_on
 from rapport.contacts.filters import ContactFilters
 from rapport.domains import install
 from rapport.kit.context import Context
@@ -65,7 +66,7 @@ def _line(label: str, values: list[float]) -> str:
     return f"  {label:<28} p50 {statistics.median(values):7.1f} ms   p95 {cut[18]:7.1f} ms"
 
 
-async def scenario(url: str, sizes: list[int]) -> list[str]:
+async def scenario(url: str, sizes: list[int], figures: list[Figure] | None = None) -> list[str]:
     database = Database(url)
     await upgrade(database)
     async with database.transaction(platform=SETUP) as session:
@@ -78,8 +79,30 @@ async def scenario(url: str, sizes: list[int]) -> list[str]:
         lines.append(f" {size} contacts")
         lines.append(_line("page 1 (baseline)", without))
         lines.append(_line("page 1 with its total", with_total))
+        if figures is not None:
+            figures.append(
+                Figure(
+                    "list_contacts",
+                    DIALECTS[database.dialect],
+                    f"page 1 + total p50, {size:,} contacts",
+                    statistics.median(with_total),
+                    "ms",
+                    statistics.median(without),
+                    "page 1 without the total",
+                    size,
+                )
+            )
     await database.dispose()
     return lines
+
+
+def figures(databases: str = "both", sizes: tuple[int, ...] = (100_000,)) -> list[Figure]:
+    async def collect(url: str, _dialect: str) -> list[Figure]:
+        found: list[Figure] = []
+        await scenario(url, list(sizes), found)
+        return found
+
+    return collect_on(databases, collect)
 
 
 def main() -> None:

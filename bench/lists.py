@@ -22,11 +22,13 @@ import random
 import statistics
 import time
 import uuid
+from dataclasses import replace
 from pathlib import Path
 from typing import Any
 
 from sqlalchemy import delete, select, text
 
+from bench.figures import DIALECTS, Figure
 from bench.generate import database_url, prepare
 from rapport.contacts.schemas import ContactUpdate
 from rapport.contacts.service import ContactService
@@ -77,7 +79,9 @@ def _queries(rng: random.Random) -> list[str]:
     return made
 
 
-async def rebuild(database: Database, tenant: uuid.UUID, rounds: int) -> list[str]:
+async def rebuild(
+    database: Database, tenant: uuid.UUID, rounds: int, figures: list[Figure] | None = None
+) -> list[str]:
     postgres = database.dialect == "postgresql"
     ours: list[float] = []
     hand: list[float] = []
@@ -108,6 +112,18 @@ async def rebuild(database: Database, tenant: uuid.UUID, rounds: int) -> list[st
             await session.execute(text(statement), ids)
         hand.append((time.perf_counter() - began) * 1000)
     ours_p50, hand_p50 = statistics.median(ours), statistics.median(hand)
+    if figures is not None:
+        figures.append(
+            Figure(
+                "lists",
+                DIALECTS[database.dialect],
+                f"dynamic list rebuild p50, {members:,} members",
+                ours_p50 / 1000,
+                "s",
+                hand_p50 / 1000,
+                "hand-written INSERT ... SELECT",
+            )
+        )
     return [
         f"rebuild of `{REBUILT}` from empty: {members:,} members",
         f"  Rapport p50 {ours_p50:,.0f} ms (best {min(ours):,.0f}), hand-written INSERT ... "
@@ -231,16 +247,39 @@ async def _drain(worker: Worker) -> None:
             return
 
 
-async def scenario(url: str, tenant: uuid.UUID, rounds: int, follow_too: bool) -> None:
+async def scenario(
+    url: str,
+    tenant: uuid.UUID,
+    rounds: int,
+    follow_too: bool,
+    figures: list[Figure] | None = None,
+) -> None:
     database = Database(url)
     try:
-        for line in await rebuild(database, tenant, rounds=3):
+        for line in await rebuild(database, tenant, rounds=3, figures=figures):
             print(line, flush=True)
         if follow_too:
             for line in await follow(database, tenant, rounds):
                 print(line, flush=True)
     finally:
         await database.dispose()
+
+
+def figures(
+    databases: str = "both",
+    contacts: int = 100_000,
+    keep: Path | None = None,
+    seed: int = 1,
+    follow_too: bool = False,
+    rounds: int = 20,
+) -> list[Figure]:
+    """The rebuild's figure on each database (the follow scenario prints its own)."""
+    found: list[Figure] = []
+    for kind in ("postgres", "sqlite") if databases == "both" else (databases,):
+        with database_url(kind, keep, contacts, seed) as (url, place):
+            prepared = asyncio.run(prepare(url, place, contacts, seed))
+            asyncio.run(scenario(url, prepared.tenant_id, rounds, follow_too, found))
+    return [replace(figure, size=contacts) for figure in found]
 
 
 def main() -> None:

@@ -28,6 +28,7 @@ from typing import Any
 from sqlalchemy import text
 
 from bench.databases import DATABASE_CHOICES, run_on
+from bench.figures import DIALECTS, Figure, collect_on
 from rapport.kit.db import Database
 from rapport.kit.migrate import upgrade
 
@@ -222,7 +223,7 @@ async def timed(database: Database, sql: str, parameters: dict[str, Any]) -> flo
     return statistics.median(samples)
 
 
-async def scenario(url: str, count: int) -> list[str]:
+async def scenario(url: str, count: int, figures: list[Figure] | None = None) -> list[str]:
     database = Database(url)
     await upgrade(database)
     lines = []
@@ -253,9 +254,31 @@ async def scenario(url: str, count: int) -> list[str]:
                     for name, ms in measured.items()
                 )
             )
+            if figures is not None and design == "values":
+                figures.extend(
+                    Figure(
+                        "property_storage",
+                        DIALECTS[database.dialect],
+                        f"{name} through property_values, {count:,} contacts",
+                        ms,
+                        "ms",
+                        floor[name],
+                        "the same on a built-in column",
+                    )
+                    for name, ms in measured.items()
+                )
     finally:
         await database.dispose()
     return lines
+
+
+def figures(databases: str = "both", contacts: int = 200_000) -> list[Figure]:
+    async def collect(url: str, _dialect: str) -> list[Figure]:
+        found: list[Figure] = []
+        await scenario(url, contacts, found)
+        return found
+
+    return collect_on(databases, collect)
 
 
 def main() -> None:

@@ -32,6 +32,7 @@ from sqlalchemy import func, select
 
 from bench.crm_core import contact_rows, insert_rows
 from bench.databases import DATABASE_CHOICES, run_on
+from bench.figures import DIALECTS, Figure, collect_on
 from rapport.app import create_app
 from rapport.auth.service import ApiKeyService
 from rapport.config import Settings
@@ -286,7 +287,9 @@ def _line(label: str, values: list[float], baseline: float) -> str:
     return f"  {label:<46} p50 {p50:7.1f} ms   p95 {p95:7.1f} ms   x{p50 / baseline:.1f}"
 
 
-async def scenario(url: str, leads: int, activities: int, samples: int) -> list[str]:
+async def scenario(
+    url: str, leads: int, activities: int, samples: int, figures: list[Figure] | None = None
+) -> list[str]:
     database = Database(url)
     await upgrade(database)
     try:
@@ -322,6 +325,22 @@ async def scenario(url: str, leads: int, activities: int, samples: int) -> list[
                 lambda: get("/api/v1/leads", {"stageId": str(seeded.busiest_stage)}), samples
             )
         floor = statistics.median(baseline)
+        if figures is not None:
+            figures.extend(
+                Figure(
+                    "sales",
+                    DIALECTS[database.dialect],
+                    f"{name} p50, {leads:,} leads",
+                    statistics.median(values),
+                    "ms",
+                    floor,
+                    "count(*) of one stage",
+                )
+                for name, values in (
+                    ("GET /dashboard", dashboard),
+                    ("GET /leads?stageId= + total", stage_list),
+                )
+            )
         return [
             _line(
                 f"baseline: count(*) of one stage ({seeded.busiest_count} leads)", baseline, floor
@@ -331,6 +350,17 @@ async def scenario(url: str, leads: int, activities: int, samples: int) -> list[
         ]
     finally:
         await database.dispose()
+
+
+def figures(
+    databases: str = "both", leads: int = 50_000, activities: int = 200_000, samples: int = 40
+) -> list[Figure]:
+    async def collect(url: str, _dialect: str) -> list[Figure]:
+        found: list[Figure] = []
+        await scenario(url, leads, activities, samples, found)
+        return found
+
+    return collect_on(databases, collect)
 
 
 def main() -> None:

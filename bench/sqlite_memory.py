@@ -35,6 +35,7 @@ import httpx
 from fastapi import FastAPI
 from sqlalchemy import event
 
+from bench.figures import SQLITE, Figure
 from bench.http_get_contact import free_port, prepare, serve, server_env, stop
 from rapport.app import create_app as create_rapport_app
 from rapport.config import Settings
@@ -156,6 +157,24 @@ def run_variant(name: str, overrides: dict[str, str], args: argparse.Namespace) 
         return {"name": name, "samples": samples, "rps": requests / args.seconds, "errors": errors}
     finally:
         shutil.rmtree(workdir, ignore_errors=True)
+
+
+def figures(seconds: int = 60, connections: int = 32, contacts: int = 10) -> list[Figure]:
+    """The default variant's resident memory at the end of the load, against its start."""
+    args = argparse.Namespace(seconds=seconds, connections=connections, contacts=contacts)
+    result = run_variant("default", VARIANTS["default"], args)
+    samples = result["samples"]
+    return [
+        Figure(
+            "sqlite_memory",
+            SQLITE,
+            f"server RSS after {seconds} s of POST /contacts ({result['rps']:.0f} req/s)",
+            samples[-1]["VmRSS"],
+            "MB",
+            samples[0]["VmRSS"],
+            "RSS before the load",
+        )
+    ]
 
 
 def main() -> None:

@@ -23,6 +23,7 @@ import httpx
 from sqlalchemy import func, select, text
 
 from bench.databases import DATABASE_CHOICES, run_on
+from bench.figures import DIALECTS, Figure, collect_on
 from rapport.domains import install
 from rapport.events.service import EventRecorder
 from rapport.kit.context import Context
@@ -159,7 +160,9 @@ async def clear(database: Database) -> None:
         await session.execute(text("DELETE FROM tenants"))
 
 
-async def scenario(url: str, count: int, worker_counts: tuple[int, ...]) -> list[str]:
+async def scenario(
+    url: str, count: int, worker_counts: tuple[int, ...], figures: list[Figure] | None = None
+) -> list[str]:
     database = Database(url)
     await upgrade(database)
     port = free_port()
@@ -179,12 +182,37 @@ async def scenario(url: str, count: int, worker_counts: tuple[int, ...]) -> list
                 f"  {workers} worker(s): {rate:7.0f} deliveries/s  ratio to baseline "
                 f"{rate / floor:.2f}"
             )
+            if figures is not None:
+                figures.append(
+                    Figure(
+                        "webhooks",
+                        DIALECTS[database.dialect],
+                        f"deliveries, {workers} worker(s)",
+                        rate,
+                        "req/s",
+                        floor,
+                        f"signed POSTs from httpx, {CONCURRENCY} at a time",
+                    )
+                )
         await clear(database)
     finally:
         receiver.send_signal(signal.SIGTERM)
         await receiver.wait()
         await database.dispose()
     return lines
+
+
+def worker_counts(dialect: str) -> tuple[int, ...]:
+    return (1, 2) if dialect == "postgresql" else (1,)
+
+
+def figures(databases: str = "both", events: int = 10_000) -> list[Figure]:
+    async def collect(url: str, dialect: str) -> list[Figure]:
+        found: list[Figure] = []
+        await scenario(url, events, worker_counts(dialect), found)
+        return found
+
+    return collect_on(databases, collect)
 
 
 def main() -> None:
@@ -196,9 +224,7 @@ def main() -> None:
     run_on(
         args.db,
         f"{args.events} events to one local receiver",
-        lambda url, dialect: scenario(
-            url, args.events, (1, 2) if dialect == "postgresql" else (1,)
-        ),
+        lambda url, dialect: scenario(url, args.events, worker_counts(dialect)),
     )
 
 

@@ -10,6 +10,7 @@ from typing import Any
 
 from sqlalchemy import DateTime, type_coerce
 
+from rapport.exports.text import field_text, property_text
 from rapport.kit.cql.fields import Catalog, FieldLookupError, FieldType, Source
 from rapport.kit.errors import ErrorDetail, ValidationFailed
 
@@ -26,6 +27,8 @@ class Column:
     type: FieldType
     expression: Any = None
     key: str | None = None
+    text: Any = None
+    """The SQL of the column's CSV field, as text the database writes (`exports.text`)."""
 
 
 @dataclass(frozen=True)
@@ -36,6 +39,8 @@ class Selection:
 
     columns: tuple[Column, ...]
     expressions: tuple[Any, ...]
+    texts: tuple[Any, ...] = ()
+    """The SQL of each column's CSV field, in file order (`exports.text`)."""
 
 
 def default_names(catalog: Catalog) -> list[str]:
@@ -57,7 +62,12 @@ def _column(catalog: Catalog, name: str, at: str) -> Column:
         ) from None
     if item.source == Source.CUSTOM and catalog.properties is not None:
         key = item.name.removeprefix(PROPERTY_PREFIX)
-        return Column(f"{PROPERTY_PREFIX}{key}", item.type, key=key)
+        return Column(
+            f"{PROPERTY_PREFIX}{key}",
+            item.type,
+            key=key,
+            text=property_text(catalog.properties, key),
+        )
     if item.source == Source.SYSTEM and item.column is not None:
         expression = item.column
         if item.type == FieldType.DATETIME:
@@ -65,7 +75,9 @@ def _column(catalog: Catalog, name: str, at: str) -> Column:
             # column's own type would make every value aware first, a third of the time of
             # an export of timestamps.
             expression = type_coerce(expression, DateTime())
-        return Column(item.name, item.type, expression=expression)
+        return Column(
+            item.name, item.type, expression=expression, text=field_text(item.column, item.type)
+        )
     raise _refused(
         at,
         f"{item.name!r} cannot be a column: only the {catalog.entity}'s own fields and its "
@@ -101,7 +113,7 @@ def select_columns(catalog: Catalog, names: Sequence[str] | None) -> Selection:
     expressions = [c.expression for c in columns if c.key is None]
     if len(columns) > len(expressions):
         expressions.append(catalog.properties)
-    return Selection(tuple(columns), tuple(expressions))
+    return Selection(tuple(columns), tuple(expressions), tuple(c.text for c in columns))
 
 
 def _refused(at: str, message: str) -> ValidationFailed:

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import uuid
-from collections.abc import AsyncIterator, Sequence
+from collections.abc import AsyncIterator, Awaitable, Callable, Sequence
 from datetime import datetime
 from typing import Any, ClassVar
 
@@ -12,7 +12,13 @@ from sqlalchemy import Select, delete, update
 from rapport.kit.envelope import PageMeta
 from rapport.kit.pagination import PageRequest, paginate
 from rapport.kit.repository import Repository
-from rapport.kit.tenant_guard import platform_wide
+from rapport.kit.tenant_guard import (
+    driver_statement,
+    inlined_statement,
+    platform_wide,
+    prepared,
+    stream_prepared,
+)
 from rapport.models.exports import Export, ExportStatus
 
 BATCH_ROWS = 5_000
@@ -51,6 +57,46 @@ class ExportRepository(Repository[Export]):
         result = await self.session.stream(statement.execution_options(yield_per=BATCH_ROWS))
         async for batch in result.partitions():
             yield batch
+
+    async def text_batches(self, statement: Select[Any]) -> AsyncIterator[Sequence[Any]]:
+        """The rows of `statement`, whose columns the database writes as text, in batches as
+        the driver gives them (no ORM row loading, and on SQLite not even SQLAlchemy's rows:
+        the guarded statement runs on the transaction's sqlite3 cursor), read as they are
+        needed."""
+        if self._dialect() != "sqlite":
+            async for batch in stream_prepared(
+                self.session, prepared(statement), {}, rows=BATCH_ROWS
+            ):
+                yield batch
+            return
+        found = await driver_statement(self.session, prepared(statement), {})
+        cursor = found.driver_connection.cursor()
+        await cursor.execute(found.sql, found.parameters)
+        try:
+            while batch := await cursor.fetchmany(BATCH_ROWS):
+                yield batch
+        finally:
+            await cursor.close()
+
+    def _dialect(self) -> str:
+        return str(self.session.get_bind().dialect.name)
+
+    async def copy_csv(
+        self, statement: Select[Any], output: Callable[[bytes], Awaitable[None]]
+    ) -> int:
+        """PostgreSQL: the rows of `statement` as CSV written by the database (`COPY (...) TO
+        STDOUT`), in the session's transaction, handed to `output` as they come; how many.
+        COPY takes no parameters: the statement, with the guard, is compiled with its values
+        written in as literals by SQLAlchemy (`tenant_guard.inlined_statement`)."""
+        found = await inlined_statement(self.session, prepared(statement), {})
+        status = await found.driver_connection.copy_from_query(
+            found.sql, output=output, format="csv"
+        )
+        return int(status.split()[-1])
+
+    def copies(self) -> bool:
+        """Whether the database writes CSV itself (PostgreSQL's COPY)."""
+        return self._dialect() == "postgresql"
 
     async def expired_everywhere(self, now: datetime, limit: int) -> list[Export]:
         """Completed exports of every workspace whose files are past their expiry."""

@@ -9,6 +9,7 @@ import logging
 import uuid
 from dataclasses import dataclass
 from datetime import datetime, timedelta
+from functools import partial
 from pathlib import Path
 from typing import Any, BinaryIO
 from urllib.parse import urlencode
@@ -23,7 +24,14 @@ from rapport.exports.columns import Selection, select_columns
 from rapport.exports.files import ExportFiles
 from rapport.exports.repository import ExportRepository
 from rapport.exports.schemas import ExportCreate
-from rapport.exports.writer import EXTENSIONS, MEDIA_TYPES, Progress, Written, write_rows
+from rapport.exports.writer import (
+    EXTENSIONS,
+    MEDIA_TYPES,
+    Progress,
+    Written,
+    write_copied,
+    write_rows,
+)
 from rapport.kit.context import Context
 from rapport.kit.cql.fields import Catalog
 from rapport.kit.cql.query import compiled_for, parse_query
@@ -80,10 +88,12 @@ def check_link(
 
 @dataclass(frozen=True)
 class Plan:
-    """An export ready to run: its columns and the statement reading them."""
+    """An export ready to run: its columns and the statements reading them (typed values
+    for JSON Lines, the text of each field for CSV)."""
 
     selection: Selection
     statement: Select[Any]
+    text_statement: Select[Any]
 
 
 @dataclass(frozen=True)
@@ -130,15 +140,27 @@ class ExportService:
             ExportEntity.COMPANY: CompanyService(self.context).export_rows,
             ExportEntity.LEAD: LeadService(self.context).export_rows,
         }[entity]
-        return Plan(selection, rows(selection.expressions, compiled.where))
+        return Plan(
+            selection,
+            rows(selection.expressions, compiled.where),
+            rows(selection.texts, compiled.where),
+        )
 
     async def write(
         self, plan: Plan, fmt: ExportFormat, out: BinaryIO, progress: Progress | None = None
     ) -> Written:
-        """Stream the plan's rows into `out` (the job's file, or the command line's output)."""
-        return await write_rows(
-            self.repo.batches(plan.statement), plan.selection, fmt, out, progress=progress
-        )
+        """Stream the plan's rows into `out` (the job's file, or the command line's output).
+        CSV: on PostgreSQL written by the database (COPY) when there are two columns or more
+        (a lone column's empty value is `""` in a file, a line COPY leaves empty); else its
+        fields' text read as the driver gives it."""
+        if fmt == ExportFormat.JSONL:
+            batches = self.repo.batches(plan.statement)
+        elif self.repo.copies() and len(plan.selection.columns) > 1:
+            copy = partial(self.repo.copy_csv, plan.text_statement)
+            return await write_copied(copy, plan.selection, out, progress=progress)
+        else:
+            batches = self.repo.text_batches(plan.text_statement)
+        return await write_rows(batches, plan.selection, fmt, out, progress=progress)
 
     # --- requests ----------------------------------------------------------------------------
 

@@ -1,6 +1,8 @@
 """The one way an export's rows become a file, for the job and for `rapport export` alike:
 batches of rows streamed from the database are encoded as CSV or JSON Lines and written as
-they come, so memory holds one batch whatever the size of the export.
+they come, so memory holds one batch whatever the size of the export. For CSV the database
+writes each field's text (`exports.text`) and Python only joins fields; on PostgreSQL it
+writes the whole CSV (`COPY ... TO STDOUT`), whose row ends become CRLF here.
 
 CSV: a header row of the column names, then one row per record (RFC 4180: CRLF line ends,
 fields with commas, quotes or line breaks quoted), UTF-8; empty for a missing value, dates
@@ -15,14 +17,11 @@ import csv
 import io
 from collections.abc import AsyncIterator, Awaitable, Callable, Sequence
 from dataclasses import dataclass
-from datetime import datetime
-from operator import itemgetter
 from typing import Any, BinaryIO
 
 import orjson
 
 from rapport.exports.columns import Column, Selection
-from rapport.kit.cql.fields import FieldType
 from rapport.models.exports import ExportFormat
 
 MEDIA_TYPES = {
@@ -30,7 +29,6 @@ MEDIA_TYPES = {
     ExportFormat.JSONL: "application/x-ndjson",
 }
 EXTENSIONS = {ExportFormat.CSV: "csv", ExportFormat.JSONL: "jsonl"}
-LIST_SEPARATOR = "; "
 
 Progress = Callable[[int, int], Awaitable[None]]
 
@@ -41,64 +39,13 @@ class Written:
     bytes: int
 
 
-def _moment(value: datetime) -> str:
-    """A UTC moment, aware or naive (as SQLite gives it), in ISO 8601 with `Z`."""
-    text = value.isoformat()
-    return f"{text[:-6]}Z" if value.tzinfo is not None else f"{text}Z"
-
-
-def _boolean(value: bool) -> str:
-    return "true" if value else "false"
-
-
-def _loose(value: Any) -> Any:
-    """A custom property's value as one CSV field."""
-    if isinstance(value, bool):
-        return _boolean(value)
-    if isinstance(value, list):
-        return LIST_SEPARATOR.join(str(_loose(item)) for item in value)
-    if isinstance(value, dict):
-        return orjson.dumps(value).decode()
-    return value
-
-
-_CONVERTED: dict[FieldType, Callable[[Any], Any]] = {
-    FieldType.DATETIME: _moment,
-    FieldType.BOOLEAN: _boolean,
-}
-
-
-class _Rows:
-    """Values of each row in file order, from a row as the database gives it (own fields in
-    file order, then the properties column)."""
-
-    def __init__(self, columns: Sequence[Column]) -> None:
-        own = [c for c in columns if c.key is None]
-        self.own_count = len(own)
-        self.keys = [c.key for c in columns if c.key is not None]
-        read = [*own, *(c for c in columns if c.key is not None)]
-        positions = [read.index(c) for c in columns]
-        reordered = positions != list(range(len(positions))) and len(positions) > 1
-        self.order = itemgetter(*positions) if reordered else None
-
-    def values(self, row: Sequence[Any]) -> list[Any]:
-        if not self.keys:
-            values = list(row)
-        else:
-            found = row[self.own_count] or {}
-            values = [*row[: self.own_count], *map(found.get, self.keys)]
-        return list(self.order(values)) if self.order is not None else values
-
-
 class _Csv:
+    """Rows whose fields the database wrote as text (`exports.text`), in file order; on
+    SQLite numbers come as the driver's values, written by the csv module as Python writes
+    them."""
+
     def __init__(self, columns: Sequence[Column]) -> None:
-        self.rows = _Rows(columns)
         self.names = [c.name for c in columns]
-        self.converters = [
-            (index, _loose if column.key is not None else _CONVERTED[column.type])
-            for index, column in enumerate(columns)
-            if column.key is not None or column.type in _CONVERTED
-        ]
         self.buffer = io.StringIO()
         self.writer = csv.writer(self.buffer)
 
@@ -113,17 +60,32 @@ class _Csv:
         return self._taken()
 
     def batch(self, rows: Sequence[Sequence[Any]]) -> bytes:
-        converters, values_of = self.converters, self.rows.values
-        lines = []
-        for row in rows:
-            values = values_of(row)
-            for index, convert in converters:
-                value = values[index]
-                if value is not None:
-                    values[index] = convert(value)
-            lines.append(values)
-        self.writer.writerows(lines)
+        self.writer.writerows(rows)
         return self._taken()
+
+
+class _LineEnds:
+    """PostgreSQL's COPY ends CSV rows with LF, the file with CRLF (RFC 4180, as the csv
+    module writes): every LF outside quotes becomes CRLF, line breaks inside quoted values
+    stay as they are. A quote opens or closes a quoted value (an escaped quote, `""`, does
+    both), so whether a byte is inside quotes is the parity of the quotes before it, carried
+    from one chunk to the next."""
+
+    def __init__(self) -> None:
+        self.quoted = False
+
+    def __call__(self, chunk: bytes) -> tuple[bytes, int]:
+        """The chunk with CRLF row ends, and how many rows it ended."""
+        parts = chunk.split(b'"')
+        ended = 0
+        for index in range(1 if self.quoted else 0, len(parts), 2):
+            part = parts[index]
+            if b"\n" in part:
+                ended += part.count(b"\n")
+                parts[index] = part.replace(b"\n", b"\r\n")
+        if len(parts) % 2 == 0:
+            self.quoted = not self.quoted
+        return b'"'.join(parts), ended
 
 
 class _JsonLines:
@@ -174,3 +136,36 @@ async def write_rows(
             await progress(rows, size)
     out.flush()
     return Written(rows, size)
+
+
+Output = Callable[[bytes], Awaitable[None]]
+
+
+async def write_copied(
+    copy: Callable[[Output], Awaitable[int]],
+    selection: Selection,
+    out: BinaryIO,
+    *,
+    progress: Progress | None = None,
+    progress_every: int = 25_000,
+) -> Written:
+    """A CSV file whose rows the database wrote (`copy(output)` hands them to `output` as
+    they come and returns how many): the header, then the rows with CRLF ends."""
+    data = _Csv(selection.columns).header()
+    out.write(data)
+    ends = _LineEnds()
+    rows, size, reported = 0, len(data), 0
+
+    async def output(chunk: bytes) -> None:
+        nonlocal rows, size, reported
+        data, ended = ends(chunk)
+        out.write(data)
+        rows += ended
+        size += len(data)
+        if progress is not None and rows - reported >= progress_every:
+            reported = rows
+            await progress(rows, size)
+
+    copied = await copy(output)
+    out.flush()
+    return Written(copied, size)

@@ -17,7 +17,8 @@ visibly: a whole session with `Database.session(platform="...")`, or one stateme
 from __future__ import annotations
 
 import uuid
-from collections.abc import Mapping, Sequence
+from collections.abc import AsyncIterator, Mapping, Sequence
+from dataclasses import dataclass
 from typing import Any, TypeVar, cast
 
 from sqlalchemy import Boolean, ForeignKey, bindparam, event
@@ -196,6 +197,88 @@ async def run_prepared(
     connection = await greenlet_spawn(cast(GuardedSession, session.sync_session).guarded_connection)
     return await AsyncConnection._retrieve_proxy_for_target(connection).execute(
         statement, {**params, _WORKSPACE_PARAMETER: workspace}
+    )
+
+
+async def stream_prepared(
+    session: AsyncSession, statement: Executable, params: Mapping[str, Any], *, rows: int
+) -> AsyncIterator[Sequence[Any]]:
+    """The rows of a `prepared` statement in batches of `rows` (a server-side cursor on
+    PostgreSQL), read in the session's transaction on its connection as Core reads them: no
+    ORM row loading. As `run_prepared`, bound to the session's workspace."""
+    connection, bound = await _prepared_on(session, statement, params)
+    result = await connection.stream(statement.execution_options(yield_per=rows), bound)
+    async for batch in result.partitions():
+        yield batch
+
+
+@dataclass(frozen=True)
+class DriverStatement:
+    """A `prepared` statement compiled for the session's connection, with the guard's
+    workspace among its positional parameters, and the driver's own connection of the
+    session's transaction: for what only the driver offers (PostgreSQL's COPY)."""
+
+    sql: str
+    parameters: tuple[Any, ...]
+    driver_connection: Any
+
+
+async def driver_statement(
+    session: AsyncSession, statement: Executable, params: Mapping[str, Any]
+) -> DriverStatement:
+    """Compile a `prepared` statement (its guard included, as when the session runs it) for
+    the session's connection, with its parameters in the driver's positional order, each
+    processed by its type as an execution would."""
+    connection, bound = await _prepared_on(session, statement, params)
+    dialect = connection.dialect
+    if not dialect.positional:
+        raise NotImplementedError(f"{dialect.name}: a driver with named parameters")
+    compiled = cast(Any, statement).compile(dialect=dialect)
+    expanded = compiled.construct_expanded_state(bound)
+    # Every parameter's type processing, as SQLAlchemy's execution applies it (the expanded
+    # state's own processors are those of the parameters it expanded).
+    values = expanded.parameters
+    processors = {**compiled._bind_processors, **expanded.processors}
+    parameters = tuple(
+        processors[name](values[name]) if name in processors else values[name]
+        for name in expanded.positiontup
+    )
+    raw = await connection.get_raw_connection()
+    return DriverStatement(expanded.statement, parameters, raw.driver_connection)
+
+
+async def inlined_statement(
+    session: AsyncSession, statement: Executable, params: Mapping[str, Any]
+) -> DriverStatement:
+    """A `prepared` statement for a driver call that takes no parameters (PostgreSQL's `COPY
+    (...) TO STDOUT`): compiled for the session's connection with every parameter, the
+    guard's workspace included, written into the SQL by SQLAlchemy's literal rendering of its
+    type (as it writes `literal_execute` parameters: quotes doubled, backslashes too where the
+    server needs it). Not asyncpg's inlining of arguments (`copy_from_query(query, *args)`),
+    which puts them in place of `$n` by a regular expression that would also rewrite a `$1`
+    inside a string literal. A type SQLAlchemy cannot write as a literal raises
+    CompileError."""
+    connection, bound = await _prepared_on(session, statement, params)
+    compiled = cast(Any, statement).compile(
+        dialect=connection.dialect, compile_kwargs={"literal_execute": True}
+    )
+    expanded = compiled.construct_expanded_state(bound)
+    if expanded.positiontup or expanded.parameters:
+        raise WorkspaceRequired("A parameter of the statement was left unwritten")
+    raw = await connection.get_raw_connection()
+    return DriverStatement(expanded.statement, (), raw.driver_connection)
+
+
+async def _prepared_on(
+    session: AsyncSession, statement: Executable, params: Mapping[str, Any]
+) -> tuple[AsyncConnection, dict[str, Any]]:
+    if not any(option is _SCOPED for option in getattr(statement, "_with_options", ())):
+        raise WorkspaceRequired("Only statements made by prepared() run on the connection")
+    workspace = workspace_of(session)
+    connection = await greenlet_spawn(cast(GuardedSession, session.sync_session).guarded_connection)
+    return (
+        AsyncConnection._retrieve_proxy_for_target(connection),
+        {**params, _WORKSPACE_PARAMETER: workspace},
     )
 
 

@@ -19,6 +19,7 @@ from sqlalchemy import select, update
 from rapport.app import create_app
 from rapport.domains import TASK_MODULES
 from rapport.exports.service import expire_files
+from rapport.exports.writer import _LineEnds
 from rapport.kit.clock import utcnow
 from rapport.kit.db import Database
 from rapport.models import Export, ExportStatus, Job, Tenant
@@ -508,3 +509,102 @@ async def test_requests_are_limited_to_five_a_minute(
     assert await _queued(database) == (5, 5)
     # Reading exports counts as reading.
     assert (await client.get(f"{API}/exports", headers=workspace.headers)).status_code == 200
+
+
+async def test_csv_values_the_database_formats_read_as_python_wrote_them(
+    api: tuple[httpx.AsyncClient, Worker], workspace: Workspace
+) -> None:
+    """The database writes each CSV field (and on PostgreSQL the whole file): numbers as
+    Python's repr of what the JSON holds, times with `Z` (microseconds only when there are),
+    booleans, empty and missing values, quoting, and a lone column's empty value (`""`)."""
+    client, worker = api
+    await post(
+        client,
+        workspace,
+        "/properties",
+        {"key": "score", "entity": "CONTACT", "label": "Score", "type": "NUMBER"},
+    )
+    await post(
+        client,
+        workspace,
+        "/properties",
+        {"key": "note", "entity": "CONTACT", "label": "Note", "type": "TEXTAREA"},
+    )
+    await post(
+        client,
+        workspace,
+        "/properties",
+        {"key": "seen", "entity": "CONTACT", "label": "Seen", "type": "DATETIME"},
+    )
+    bodies: list[dict[str, Any]] = [
+        {"email": "a@example.com", "properties": {"score": 0.00001, "note": "one, two"}},
+        {"email": "b@example.com", "properties": {"score": 100.0, "note": 'say "hi"\r\nbye'}},
+        {"email": "c@example.com", "properties": {"score": 0.30000000000000004}},
+        {"email": "d@example.com", "properties": {"score": 12, "seen": "2024-05-01T10:00:00Z"}},
+        {"email": "e@example.com", "properties": {"score": -0.5, "note": "x\ny"}},
+        {"email": "f@example.com", "name": "Zoë $1 'x' \\"},
+    ]
+    contacts = [await post(client, workspace, "/contacts", body) for body in bodies]
+    done = await export(
+        client,
+        worker,
+        workspace,
+        {"entity": "contact", "columns": ["email", "score", "note", "seen", "createdAt", "id"]},
+    )
+    text = (await client.get(done["downloadUrl"])).content.decode()
+    created = [c["createdAt"] for c in contacts]
+    assert all(moment.endswith("Z") for moment in created)
+    ids = [c["id"] for c in contacts]
+    assert text == (
+        "email,properties.score,properties.note,properties.seen,createdAt,id\r\n"
+        f'a@example.com,1e-05,"one, two",,{created[0]},{ids[0]}\r\n'
+        f'b@example.com,100.0,"say ""hi""\r\nbye",,{created[1]},{ids[1]}\r\n'
+        f"c@example.com,0.30000000000000004,,,{created[2]},{ids[2]}\r\n"
+        f"d@example.com,12,,2024-05-01T10:00:00Z,{created[3]},{ids[3]}\r\n"
+        f'e@example.com,-0.5,"x\ny",,{created[4]},{ids[4]}\r\n'
+        f"f@example.com,,,,{created[5]},{ids[5]}\r\n"
+    )
+    assert done["rowsWritten"] == 6
+
+    # The query's values are written into PostgreSQL's COPY statement as literals: `$1`, a
+    # quote and a backslash in one stay what they are.
+    condition = {"field": "name", "operator": "contains", "value": "$1 'x' \\"}
+    named = await export(
+        client,
+        worker,
+        workspace,
+        {
+            "entity": "contact",
+            "filter": {"logic": "AND", "conditions": [condition]},
+            "columns": ["email", "name"],
+        },
+    )
+    assert (await client.get(named["downloadUrl"])).text == (
+        "email,name\r\nf@example.com,Zoë $1 'x' \\\r\n"
+    )
+
+    lone = await export(client, worker, workspace, {"entity": "contact", "columns": ["note"]})
+    assert (await client.get(lone["downloadUrl"])).content.decode() == (
+        'properties.note\r\n"one, two"\r\n"say ""hi""\r\nbye"\r\n""\r\n""\r\n"x\ny"\r\n""\r\n'
+    )
+
+    await post(client, workspace, "/leads", {"title": "Round", "value": "1000", "currency": "USD"})
+    await post(client, workspace, "/leads", {"title": "Odd", "value": "1234.56", "currency": "USD"})
+    leads = await export(
+        client, worker, workspace, {"entity": "lead", "columns": ["title", "value", "currency"]}
+    )
+    lines = (await client.get(leads["downloadUrl"])).text.split("\r\n")
+    assert sorted(lines[1:-1]) == ["Odd,1234.56,USD", "Round,1000.0,USD"]
+
+
+def test_copys_row_ends_become_crlf_outside_quotes_whatever_the_chunks() -> None:
+    """COPY's chunks end anywhere, inside a quoted value too."""
+    copied = b'a,"x\ny ""q"" ,\n"\nb,\n"",c\n'
+    expected = b'a,"x\ny ""q"" ,\n"\r\nb,\r\n"",c\r\n'
+    for size in range(1, len(copied) + 1):
+        ends = _LineEnds()
+        out, rows = b"", 0
+        for start in range(0, len(copied), size):
+            data, ended = ends(copied[start : start + size])
+            out, rows = out + data, rows + ended
+        assert (out, rows) == (expected, 3), size
