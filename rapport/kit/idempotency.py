@@ -91,10 +91,7 @@ async def check(request: Request, session: AsyncSession, scope: str, tenant_id: 
             "Idempotency-Key must be 1 to 255 characters",
             details=[ErrorDetail(field="Idempotency-Key", message="1 to 255 characters")],
         )
-    body = await request.body()
-    fingerprint = hashlib.sha256(
-        b"\n".join([request.url.path.encode(), request.url.query.encode(), body])
-    ).hexdigest()
+    fingerprint = await _fingerprint(request)
     store = IdempotencyStore(session)
     record = await store.find(scope, key)
     if record is not None and record.expires_at <= utcnow():
@@ -105,6 +102,26 @@ async def check(request: Request, session: AsyncSession, scope: str, tenant_id: 
             raise KeyReused()
         raise Replay(record)
     request.state.idempotency = Claim(scope, key, fingerprint, tenant_id)
+
+
+async def _fingerprint(request: Request) -> str:
+    """What makes two requests the same: the path, the query and the body; of an upload
+    (multipart/form-data, whose stream the form was read from), each part by name, with a
+    file's name and content."""
+    digest = hashlib.sha256(request.url.path.encode() + b"\n" + request.url.query.encode())
+    if not request.headers.get("content-type", "").startswith("multipart/form-data"):
+        digest.update(b"\n" + await request.body())
+        return digest.hexdigest()
+    for name, value in (await request.form()).multi_items():
+        digest.update(b"\n" + name.encode() + b"=")
+        if isinstance(value, str):
+            digest.update(value.encode())
+            continue
+        digest.update((value.filename or "").encode() + b":")
+        while chunk := await value.read(1 << 20):
+            digest.update(chunk)
+        await value.seek(0)
+    return digest.hexdigest()
 
 
 class IdempotencyStore:

@@ -7,7 +7,7 @@ import hashlib
 from collections.abc import Collection
 
 from rapport.kit.context import Context
-from rapport.models.suppressions import Suppression, SuppressionReason
+from rapport.models.suppressions import SuppressionReason
 from rapport.suppressions.repository import SuppressionRepository
 
 
@@ -33,17 +33,13 @@ class SuppressionService:
         found = await self.repo.hashes_with_reason(by_hash, SuppressionReason.ERASED)
         return {by_hash[digest] for digest in found}
 
-    async def record_erased(self, email: str) -> Suppression:
+    async def record_erased(self, email: str) -> None:
         """The address belongs to an erased person: its hash is kept, reason `erased`. An
-        entry for it already (a manual one, say) becomes this one and loses the address."""
+        entry for it already (a manual one, say, or one a concurrent erasure of another
+        contact with this address just wrote) becomes this one and loses the address."""
         digest = email_hash(email)
-        entry = await self.repo.by_hash(digest)
-        if entry is None:
-            entry = self.repo.add(Suppression(email_hash=digest, reason=SuppressionReason.ERASED))
-        else:
-            entry.reason, entry.email = SuppressionReason.ERASED, None
-        await self.repo.flush()
-        return entry
+        await self.repo.add_if_missing(digest, SuppressionReason.ERASED)
+        await self.repo.set_reason(digest, SuppressionReason.ERASED)
 
     async def forget_erased(self, email: str) -> bool:
         """The erased person gave their consent again: the address is no longer suppressed

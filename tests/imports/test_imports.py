@@ -376,3 +376,21 @@ async def test_an_import_is_seen_by_its_workspace_only(
     assert listed.json()["data"] == []
     mine = await http.get(f"{API}/imports", headers=workspace.headers)
     assert [i["id"] for i in mine.json()["data"]] == [import_id]
+
+
+async def test_an_idempotency_key_replays_an_upload(
+    api: tuple[httpx.AsyncClient, Worker], workspace: Workspace
+) -> None:
+    http, _ = api
+    headers = {**workspace.headers, "Idempotency-Key": "upload-1"}
+    files = {"file": ("people.csv", b"email\na@example.com\n", "text/csv")}
+    first = await http.post(f"{API}/imports", files=files, headers=headers)
+    again = await http.post(f"{API}/imports", files=files, headers=headers)
+    assert first.status_code == again.status_code == 202, first.text
+    assert again.json() == first.json()
+    assert again.headers["Idempotent-Replayed"] == "true"
+    other = {"file": ("people.csv", b"email\nb@example.com\n", "text/csv")}
+    reused = await http.post(f"{API}/imports", files=other, headers=headers)
+    assert_error(reused, 422, "IDEMPOTENCY_KEY_REUSED")
+    listed = await http.get(f"{API}/imports", headers=workspace.headers)
+    assert len(listed.json()["data"]) == 1
