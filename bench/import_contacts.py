@@ -94,7 +94,13 @@ async def scenario(url: str, workdir: Path, rows: int) -> list[str]:
     seconds = time.perf_counter() - started
     await database.dispose()
     assert ended is not None
-    assert ended.created_count == rows, (ended.created_count, ended.updated_count, ended.skipped_count, ended.failed_count, ended.mapping)
+    assert ended.created_count == rows, (
+        ended.created_count,
+        ended.updated_count,
+        ended.skipped_count,
+        ended.failed_count,
+        ended.mapping,
+    )
     peak = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
     rate, raw = rows / seconds, rows / baseline
     return [
