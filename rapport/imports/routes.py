@@ -13,13 +13,13 @@ from fastapi.responses import StreamingResponse
 from pydantic import ValidationError
 
 from rapport.imports.deps import ImportsRead, ImportsUpload
+from rapport.imports.repository import ImportRepository
 from rapport.imports.schemas import ImportOptions, ImportOut, ImportPreview, PreviewOptions
 from rapport.imports.service import Upload
 from rapport.kit.envelope import Envelope, ListEnvelope
 from rapport.kit.errors import ErrorDetail, ValidationFailed, documented_errors, validation_details
 from rapport.kit.pagination import PageRequest, Pagination
 from rapport.kit.session import api_router
-from rapport.models.imports import Import
 
 router = api_router(tags=["Imports"])
 
@@ -27,7 +27,7 @@ UPLOAD_PATH = re.compile(r"^/api/v1/imports(/preview)?$")
 """The paths taking a CSV file, whose bodies may be as large as `max_import_bytes`."""
 
 ImportId = Annotated[uuid.UUID, Path(description="The import's id")]
-Page = Annotated[PageRequest, Depends(Pagination({"createdAt": Import.created_at}))]
+Page = Annotated[PageRequest, Depends(Pagination(ImportRepository.sort_columns))]
 _NOT_FOUND = {404: "No such import in this workspace"}
 REPORT_IN_MEMORY = 1 << 20
 _FILE = File(description="The CSV file: a header row naming the columns, then one contact per row")
@@ -114,14 +114,14 @@ async def create_import(
     (5 a minute by default). The upload may be as large as `RAPPORT_MAX_IMPORT_BYTES`."""
     record = await imports.create(_upload(file), _options(options, ImportOptions))
     response.headers["Location"] = f"/api/v1/imports/{record.id}"
-    return Envelope(data=_out(record))
+    return Envelope(data=ImportOut.of(record))
 
 
 @router.get("/imports", summary="List imports, newest first")
 async def list_imports(imports: ImportsRead, page: Page) -> ListEnvelope[ImportOut]:
     """The workspace's imports with their progress and counts."""
     rows, meta = await imports.page(page)
-    return ListEnvelope(data=[_out(r) for r in rows], meta=meta)
+    return ListEnvelope(data=[ImportOut.of(r) for r in rows], meta=meta)
 
 
 @router.get(
@@ -132,7 +132,7 @@ async def list_imports(imports: ImportsRead, page: Page) -> ListEnvelope[ImportO
 async def get_import(import_id: ImportId, imports: ImportsRead) -> Envelope[ImportOut]:
     """`status` (queued, running, completed, failed), `rowsDone` of `rowsTotal`, and how many
     rows created, updated, skipped or failed contacts so far."""
-    return Envelope(data=_out(await imports.get(import_id)))
+    return Envelope(data=ImportOut.of(await imports.get(import_id)))
 
 
 @router.get(
@@ -175,28 +175,3 @@ def _chunks(spool: IO[bytes]) -> Iterator[bytes]:
     with spool:
         while chunk := spool.read(65_536):
             yield chunk
-
-
-def _out(record: Import) -> ImportOut:
-    return ImportOut(
-        id=record.id,
-        status=record.status,
-        filename=record.filename,
-        size_bytes=record.size_bytes,
-        encoding=record.encoding,
-        delimiter=record.delimiter,
-        mapping=record.mapping,
-        dedup=record.dedup,
-        tag_ids=[uuid.UUID(t) for t in record.tag_ids],
-        list_id=record.list_id,
-        rows_total=record.rows_total,
-        rows_done=record.rows_done,
-        created=record.created_count,
-        updated=record.updated_count,
-        skipped=record.skipped_count,
-        failed=record.failed_count,
-        error=record.error,
-        created_at=record.created_at,
-        started_at=record.started_at,
-        completed_at=record.completed_at,
-    )

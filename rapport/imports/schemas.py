@@ -8,7 +8,7 @@ from datetime import datetime
 from pydantic import ConfigDict, Field
 
 from rapport.kit.schemas import InputModel, NestedInput, WireModel
-from rapport.models.imports import DedupMode, ImportStatus
+from rapport.models.imports import DedupMode, Import, ImportStatus
 from rapport.models.properties import PropertyType
 
 MAX_TAGS = 20
@@ -112,3 +112,28 @@ class ImportOut(WireModel):
     created_at: datetime
     started_at: datetime | None
     completed_at: datetime | None
+
+    @classmethod
+    def of(cls, record: Import) -> ImportOut:
+        return cls(
+            id=record.id,
+            status=record.status,
+            filename=record.filename,
+            size_bytes=record.size_bytes,
+            encoding=record.encoding,
+            delimiter=record.delimiter,
+            mapping=record.mapping,
+            dedup=record.dedup,
+            tag_ids=[uuid.UUID(t) for t in record.tag_ids],
+            list_id=record.list_id,
+            rows_total=record.rows_total,
+            rows_done=record.rows_done,
+            created=record.created_count,
+            updated=record.updated_count,
+            skipped=record.skipped_count,
+            failed=record.failed_count,
+            error=record.error,
+            created_at=record.created_at,
+            started_at=record.started_at,
+            completed_at=record.completed_at,
+        )
