@@ -27,9 +27,14 @@ class Suppression(TenantOwned, IdMixin, Base):
     __tablename__ = "suppressions"
     __table_args__ = (
         Index("uq_suppressions_tenant_email_hash", "tenant_id", "email_hash", unique=True),
+        # The list, newest first (its default order).
+        Index("ix_suppressions_tenant_created", "tenant_id", "created_at", "id"),
     )
 
     email_hash: Mapped[str] = mapped_column(String(64), doc="sha256 hex of the lowercase email")
     email: Mapped[str | None] = mapped_column(String(320))
     reason: Mapped[SuppressionReason] = mapped_column(enum_type(SuppressionReason))
+    source: Mapped[str | None] = mapped_column(
+        String(200), doc="Free text: where the entry came from (a campaign, a form, a person)"
+    )
     created_at: Mapped[datetime] = mapped_column(default=utcnow)

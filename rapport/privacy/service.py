@@ -7,6 +7,9 @@ describes them and redacts what the workspace keeps for its own records and figu
 
 from __future__ import annotations
 
+import uuid
+from typing import TYPE_CHECKING
+
 from rapport.activities.schemas import ActivityOut
 from rapport.activities.service import ActivityService
 from rapport.companies.schemas import MembershipOut
@@ -35,6 +38,10 @@ from rapport.todos.service import TaskService
 from rapport.webhooks.schemas import DeliveryOut
 from rapport.webhooks.service import DeliveryLog
 
+if TYPE_CHECKING:
+    # Only a type: contacts are read through ContactService.
+    from rapport.models.contacts import Contact
+
 
 class PrivacyService:
     def __init__(self, context: Context) -> None:
@@ -60,6 +67,7 @@ class PrivacyService:
         contact = await self.contacts.get(ref)
         people = await self.erasure.with_merged(contact)
         ids = [person.id for person in people]
+        about = await self._records_about(people)
         return ContactExport(
             contact=ContactOut.model_validate(contact),
             merged_contacts=[ContactOut.model_validate(person) for person in people[1:]],
@@ -77,10 +85,10 @@ class PrivacyService:
             ],
             tasks=[TaskOut.model_validate(task) for task in await self.tasks.of_contacts(ids)],
             outbound_emails=[OutboundEmailOut.of(e) for e in await self.emails.of_contacts(ids)],
-            events=[EventOut.of(event) for event in await self.events.about(ids)],
+            events=[EventOut.of(event) for event in await self.events.about(about)],
             webhook_deliveries=[
                 DeliveryOut.model_validate(d)
-                for d in await self.deliveries.of_events(self.events.ids_about(ids))
+                for d in await self.deliveries.of_events(self.events.ids_about(about))
             ],
             sync_links=[SyncLinkOut.model_validate(link) for link in await self.sync.links_of(ids)],
             exported_at=utcnow(),
@@ -93,9 +101,10 @@ class PrivacyService:
         people = await self.erasure.with_merged(contact)
         ids = [person.id for person in people]
         emails = sorted({person.email for person in people if person.email})
+        about = await self._records_about(people)
         # Deliveries are found through the events they carry: before those are redacted.
-        deliveries = await self.deliveries.redact(self.events.ids_about(ids))
-        events = await self.events.redact_about(ids)
+        deliveries = await self.deliveries.redact(self.events.ids_about(about))
+        events = await self.events.redact_about(about)
         leads = len(await self.leads.of_contacts(ids))
         lists = len(await self.lists.memberships_of(ids))
         for contact_id in ids:
@@ -123,3 +132,9 @@ class PrivacyService:
         for contact_id in ids:
             self.recorder.record("contact.erased", "contact", contact_id, {})
         return summary
+
+    async def _records_about(self, people: list[Contact]) -> list[uuid.UUID]:
+        """The ids whose events are about the person: their contacts', and those of their
+        addresses' suppression entries (whose events carry the address)."""
+        emails = {person.email for person in people if person.email}
+        return [person.id for person in people] + await self.suppressions.ids_of(emails)
