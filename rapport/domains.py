@@ -27,6 +27,7 @@ from rapport.sales.manifest import MANIFEST as SALES
 from rapport.suppressions.manifest import MANIFEST as SUPPRESSIONS
 from rapport.sync.manifest import MANIFEST as SYNC
 from rapport.tags.manifest import MANIFEST as TAGS
+from rapport.templates.manifest import MANIFEST as TEMPLATES
 from rapport.tenancy.manifest import MANIFEST as TENANCY
 from rapport.todos.manifest import MANIFEST as TODOS
 from rapport.webhooks.manifest import MANIFEST as WEBHOOKS
@@ -49,6 +50,7 @@ DOMAINS: tuple[Manifest, ...] = (
     IMPORTS,
     EXPORTS,
     MAIL,
+    TEMPLATES,
     DASHBOARD,
     EVENTS,
     WEBHOOKS,

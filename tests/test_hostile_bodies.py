@@ -239,6 +239,9 @@ class Records:
             "integration_key": "hubspot-main",
             "pipeline_id": await self.post("/pipelines", {"name": "Partners"}),
             "list_id": await self.post("/lists", {"name": "Newsletter"}),
+            "template_id": await self.post(
+                "/templates", {"name": "Welcome", "subject": "Hi", "htmlBody": "<p>Hi</p>"}
+            ),
         }
         self.ids["stage_id"] = await self.post(
             "/pipeline-stages", {"name": "Scoping", "pipelineId": self.ids["pipeline_id"]}

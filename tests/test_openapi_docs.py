@@ -262,6 +262,7 @@ async def filled(demo: Demo, path: str, body: Any) -> tuple[str, Any]:
         "pipeline_id",
         "stage_id",
         "lead_id",
+        "template_id",
     ):
         if name in demo.created:
             values[name] = demo.created[name]
@@ -303,6 +304,7 @@ CREATES = {
     f"{API}/leads": "lead_id",
     f"{API}/contacts/{{ref}}/notes": "note_id",
     CONNECTIONS: "connection_id",
+    f"{API}/templates": "template_id",
 }
 """Operations whose record a later example updates, and the path parameter naming it."""
 

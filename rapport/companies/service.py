@@ -305,6 +305,14 @@ class MembershipService:
         contact = await self.contacts.get(contact_ref)
         return await self.repo.of_contact(contact.id, page)
 
+    async def primary_company(self, contact_id: uuid.UUID) -> Company | None:
+        """The contact's primary company, if it has one."""
+        membership = await self.repo.primary_of(contact_id)
+        if membership is None:
+            return None
+        found = await self.companies.by_ids([membership.company_id])
+        return found.get(membership.company_id)
+
     async def of_contacts(self, contact_ids: Collection[uuid.UUID]) -> list[CompanyMembership]:
         """Every membership of these contacts, oldest first."""
         return await self.repo.of_contacts(contact_ids)

@@ -32,7 +32,9 @@ class ErrorDetail(BaseModel):
         description="Conflicts (`..._EXISTS`): the record that already holds the value",
     )
     line: int | None = Field(
-        default=None, description="`INVALID_QUERY` in a text query: the line (1-based)"
+        default=None,
+        description="`INVALID_QUERY` in a text query, or a part of an email template: the line "
+        "(1-based)",
     )
     column: int | None = Field(
         default=None, description="`INVALID_QUERY` in a text query: the column (1-based)"

@@ -29,6 +29,7 @@ from rapport.models.properties import (
 from rapport.models.suppressions import Suppression, SuppressionReason
 from rapport.models.sync import SyncLink, SyncProvider
 from rapport.models.tags import CompanyTag, ContactTag, Tag
+from rapport.models.templates import EmailTemplate
 from rapport.models.tenancy import Membership, MembershipRole, Tenant, User
 from rapport.models.todos import Task, TaskStatus
 from rapport.models.webhooks import (
@@ -53,6 +54,7 @@ __all__ = [
     "ContactTag",
     "DedupMode",
     "DeliveryStatus",
+    "EmailTemplate",
     "Event",
     "EventCursor",
     "Export",

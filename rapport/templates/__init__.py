@@ -1,0 +1,1 @@
+"""Email templates: content with merge tags, rendered per recipient in a sandbox."""
