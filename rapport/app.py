@@ -114,6 +114,8 @@ def create_app(settings: Settings | None = None, database: Database | None = Non
         # Straight into the app: through an intermediate router FastAPI analyses every route
         # twice, which doubles the cost of building an app.
         app.include_router(router, prefix=API_PREFIX)
+    for pages in (p for domain in DOMAINS for p in domain.pages):
+        app.include_router(pages)
     app.include_router(health_router)
     app.include_router(apidocs.router)
     app.mount(apidocs.STATIC_URL, apidocs.static_files(), name="docs-static")

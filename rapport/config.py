@@ -130,6 +130,17 @@ class Settings(BaseSettings):
         default=3 * 86400.0,
         description="How long a delivery is retried before it fails and its webhook is disabled",
     )
+    public_url: str | None = Field(
+        default=None,
+        description="The address people reach this server at, which links in emails use "
+        "(unsubscribe, confirmation); by default the served one, http://<host>:<port>",
+    )
+    campaign_sends_per_second: float | None = Field(
+        default=None,
+        gt=0,
+        description="At most this many campaign messages per second per sending job (none: "
+        "as fast as the mail server takes them)",
+    )
     embedded_worker: bool | None = Field(
         default=None,
         description="Run a job worker inside the server; by default only on SQLite, where a "
@@ -160,6 +171,11 @@ class Settings(BaseSettings):
             if url.startswith(plain):
                 return driver + url[len(plain) :]
         return url
+
+    @property
+    def resolved_public_url(self) -> str:
+        """The base of links in emails, without a trailing slash."""
+        return (self.public_url or f"http://{self.host}:{self.port}").rstrip("/")
 
     @property
     def is_sqlite(self) -> bool:

@@ -7,7 +7,9 @@ from __future__ import annotations
 
 from rapport.activities.manifest import MANIFEST as ACTIVITIES
 from rapport.auth.manifest import MANIFEST as AUTH
+from rapport.campaigns.manifest import MANIFEST as CAMPAIGNS
 from rapport.companies.manifest import MANIFEST as COMPANIES
+from rapport.consent.manifest import MANIFEST as CONSENT
 from rapport.contacts.manifest import MANIFEST as CONTACTS
 from rapport.dashboard.manifest import MANIFEST as DASHBOARD
 from rapport.events import catalog
@@ -58,6 +60,8 @@ DOMAINS: tuple[Manifest, ...] = (
     SYNC,
     SUPPRESSIONS,
     PRIVACY,
+    CONSENT,
+    CAMPAIGNS,
 )
 
 TASK_MODULES: tuple[str, ...] = tuple(m for domain in DOMAINS for m in domain.task_modules)

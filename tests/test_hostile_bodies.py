@@ -242,6 +242,16 @@ class Records:
             "template_id": await self.post(
                 "/templates", {"name": "Welcome", "subject": "Hi", "htmlBody": "<p>Hi</p>"}
             ),
+            "campaign_id": await self.post(
+                "/campaigns",
+                {
+                    "name": "Spring",
+                    "subject": "Hi",
+                    "htmlBody": "<p>Hi</p>",
+                    "fromAddress": "news@acme.example",
+                    "audience": {"filter": "email exists"},
+                },
+            ),
         }
         self.ids["stage_id"] = await self.post(
             "/pipeline-stages", {"name": "Scoping", "pipelineId": self.ids["pipeline_id"]}

@@ -263,6 +263,7 @@ async def filled(demo: Demo, path: str, body: Any) -> tuple[str, Any]:
         "stage_id",
         "lead_id",
         "template_id",
+        "campaign_id",
     ):
         if name in demo.created:
             values[name] = demo.created[name]
@@ -305,15 +306,18 @@ CREATES = {
     f"{API}/contacts/{{ref}}/notes": "note_id",
     CONNECTIONS: "connection_id",
     f"{API}/templates": "template_id",
+    f"{API}/campaigns": "campaign_id",
 }
 """Operations whose record a later example updates, and the path parameter naming it."""
 
 
 def run_order(item: tuple[str, str, dict[str, Any]]) -> tuple[int, bool, str]:
     """Creates first (later updates name what they made), a connection before the email sent
-    through it, the workspace's own settings last (they may lower its rate limits)."""
+    through it, a campaign sent after its draft was changed, the workspace's own settings last
+    (they may lower its rate limits)."""
     path, method, _operation = item
-    rank = 2 if path.endswith("/workspace") else (0 if method == "post" else 1)
+    creates = method == "post" and not path.endswith("/send")
+    rank = 2 if path.endswith("/workspace") else (0 if creates else 1)
     return rank, path != CONNECTIONS, path
 
 

@@ -57,6 +57,9 @@ class Manifest:
 
     name: str
     routers: tuple[APIRouter, ...] = ()
+    pages: tuple[APIRouter, ...] = ()
+    """Routers mounted at the root, outside the API (and its OpenAPI document): the pages
+    people open from links in emails."""
     event_types: Mapping[str, str] = field(default_factory=dict)
     task_modules: tuple[str, ...] = ()
     scopes: tuple[str, ...] = ()

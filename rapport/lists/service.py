@@ -145,6 +145,14 @@ class ListService:
             raise NotFound("List not found")
         return found
 
+    async def check_contacts(self, list_id: uuid.UUID, field: str) -> None:
+        """422 naming `field` unless the id names a list of contacts of this workspace."""
+        found = await self.repo.get(list_id)
+        if found is None:
+            raise field_error(field, f"No such list in this workspace: {list_id}")
+        if found.entity_type != ListEntity.CONTACT:
+            raise field_error(field, f"List {list_id} holds companies, not contacts")
+
     async def check_static_contacts(self, list_id: uuid.UUID, field: str) -> None:
         """422 naming `field` unless the id names a static list of contacts of this
         workspace (one that records can be added to, as an import does)."""

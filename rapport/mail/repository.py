@@ -41,6 +41,15 @@ class ConnectionRepository(Repository[OutboundEmailConnection]):
             self.session, self.select(), request, self.sort_columns, OutboundEmailConnection.id
         )
 
+    async def oldest(self) -> OutboundEmailConnection | None:
+        result = await self.session.execute(
+            self.select()
+            .order_by(OutboundEmailConnection.created_at, OutboundEmailConnection.id)
+            .limit(1)
+        )
+        connection: OutboundEmailConnection | None = result.scalar_one_or_none()
+        return connection
+
     async def by_name(
         self, name: str, exclude_id: uuid.UUID | None = None
     ) -> OutboundEmailConnection | None:

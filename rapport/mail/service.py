@@ -6,7 +6,9 @@ from __future__ import annotations
 
 import uuid
 from collections.abc import Collection
+from contextlib import AbstractAsyncContextManager
 from dataclasses import dataclass
+from pathlib import Path
 from typing import Any
 
 from pydantic.alias_generators import to_camel
@@ -23,7 +25,7 @@ from rapport.kit.errors import NotFound, field_error
 from rapport.kit.ids import new_id
 from rapport.kit.normalize import clean, not_blank
 from rapport.kit.pagination import PageRequest
-from rapport.mail import smtp
+from rapport.mail import smtp, transport
 from rapport.mail.compose import (
     ascii_address,
     build_message,
@@ -167,6 +169,26 @@ class ConnectionService:
             connection_id,
             {"record": record},
         )
+
+    async def pick(
+        self, connection_id: uuid.UUID | None, field: str = "connectionId"
+    ) -> OutboundEmailConnection | None:
+        """The connection named (422 naming `field` if the workspace has no such one), else
+        the workspace's first; None when it has none: mail then goes to the local maildir."""
+        if connection_id is None:
+            return await self.repo.oldest()
+        connection = await self.repo.get(connection_id)
+        if connection is None:
+            raise field_error(field, "No such outbound email connection in this workspace")
+        return connection
+
+    def handover(
+        self, connection: OutboundEmailConnection | None, maildir: Path
+    ) -> AbstractAsyncContextManager[transport.Handover]:
+        """A way out through the connection's server, or into `maildir` without one;
+        UndecryptableSecret if the stored password does not open."""
+        server = None if connection is None else self.smtp_of(connection)
+        return transport.handover(server, maildir, allow_private=self.allow_private)
 
     def smtp_of(self, connection: OutboundEmailConnection) -> smtp.SmtpConnection:
         """How to reach the connection's server; UndecryptableSecret if its stored password

@@ -28,6 +28,7 @@ CONNECT_TIMEOUT_SECONDS = 10.0
 COMMAND_TIMEOUT_SECONDS = 30.0
 VERIFY_TIMEOUT_SECONDS = 30.0
 SEND_TIMEOUT_SECONDS = 120.0
+SESSION_TIMEOUT_SECONDS = 3600.0
 
 _DEVELOPMENT = (
     "outbound email only reaches SMTP servers on public addresses (in development, a server "
@@ -96,9 +97,19 @@ async def send_message(
     """Send the message to the recipients of its To, Cc and Bcc headers, from its From; the
     server's reply to the message (`250 ...`)."""
     async with _logged_in(connection, allow_private, SEND_TIMEOUT_SECONDS) as client:
-        with _failures(Stage.SEND):
+        with failures(Stage.SEND):
             _errors, reply = await client.send_message(message)
     return reply
+
+
+@asynccontextmanager
+async def session(
+    connection: SmtpConnection, *, allow_private: bool
+) -> AsyncIterator[aiosmtplib.SMTP]:
+    """A client logged in to the server for many messages (at most an hour in all); each
+    command still times out after COMMAND_TIMEOUT_SECONDS."""
+    async with _logged_in(connection, allow_private, SESSION_TIMEOUT_SECONDS) as client:
+        yield client
 
 
 @asynccontextmanager
@@ -121,7 +132,7 @@ async def _logged_in(
                     timeout=COMMAND_TIMEOUT_SECONDS,
                     local_hostname=connection.helo_name,
                 )
-                with _failures(Stage.CONNECT):
+                with failures(Stage.CONNECT):
                     await client.connect()
             except BaseException:
                 sock.close()  # closing it again is harmless if the client took it over
@@ -129,10 +140,10 @@ async def _logged_in(
             try:
                 if connection.tls_mode == TlsMode.STARTTLS:
                     progress.append(Stage.TLS)
-                    with _failures(Stage.TLS):
+                    with failures(Stage.TLS):
                         await client.starttls()
                 progress.append(Stage.LOGIN)
-                with _failures(Stage.LOGIN):
+                with failures(Stage.LOGIN):
                     await client.login(connection.username, connection.password)
                 progress.append(Stage.SEND)
                 yield client
@@ -187,15 +198,15 @@ async def _connected_socket(connection: SmtpConnection, allow_private: bool) -> 
 
 
 @contextmanager
-def _failures(stage: Stage) -> Iterator[None]:
+def failures(stage: Stage) -> Iterator[None]:
     """aiosmtplib's exceptions as SmtpFailure."""
     try:
         yield
     except aiosmtplib.SMTPRecipientsRefused as exc:
         first = exc.recipients[0]
-        raise _refused(stage, first.code, first.message) from exc
+        raise refused(stage, first.code, first.message) from exc
     except aiosmtplib.SMTPResponseException as exc:
-        raise _refused(stage, exc.code, exc.message) from exc
+        raise refused(stage, exc.code, exc.message) from exc
     except ssl.SSLError as exc:
         raise SmtpFailure(Stage.TLS, f"TLS failed: {exc}", temporary=False) from exc
     except aiosmtplib.SMTPConnectError as exc:
@@ -210,7 +221,7 @@ def _failures(stage: Stage) -> Iterator[None]:
         raise SmtpFailure(stage, f"Connection failed: {exc}", temporary=True) from exc
 
 
-def _refused(stage: Stage, code: int, message: str) -> SmtpFailure:
+def refused(stage: Stage, code: int, message: str) -> SmtpFailure:
     """A reply the server refused with: 4xx may succeed later, 5xx never will."""
     return SmtpFailure(
         stage,

@@ -3,7 +3,9 @@
 from rapport.kit.idempotency_record import IdempotencyRecord
 from rapport.models.activities import Activity, ActivityModule, ActivityType
 from rapport.models.auth import ApiKey
+from rapport.models.campaigns import Campaign, CampaignMessage, CampaignStatus, MessageStatus
 from rapport.models.companies import Company, CompanyMembership, CompanyRole, CompanyStatus
+from rapport.models.consent import ConsentStatus, EmailConsent
 from rapport.models.contacts import Contact, ContactStatus, LifecycleStage, LiveCount
 from rapport.models.events import Event, EventCursor
 from rapport.models.exports import Export, ExportEntity, ExportFormat, ExportStatus
@@ -44,16 +46,21 @@ __all__ = [
     "ActivityModule",
     "ActivityType",
     "ApiKey",
+    "Campaign",
+    "CampaignMessage",
+    "CampaignStatus",
     "Company",
     "CompanyMembership",
     "CompanyRole",
     "CompanyStatus",
     "CompanyTag",
+    "ConsentStatus",
     "Contact",
     "ContactStatus",
     "ContactTag",
     "DedupMode",
     "DeliveryStatus",
+    "EmailConsent",
     "EmailTemplate",
     "Event",
     "EventCursor",
@@ -76,6 +83,7 @@ __all__ = [
     "MailChannel",
     "Membership",
     "MembershipRole",
+    "MessageStatus",
     "OutboundEmail",
     "OutboundEmailConnection",
     "OutboundEmailStatus",

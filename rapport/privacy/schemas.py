@@ -8,7 +8,9 @@ from datetime import datetime
 from pydantic import ConfigDict, Field
 
 from rapport.activities.schemas import ActivityOut
+from rapport.campaigns.schemas import RecipientOut
 from rapport.companies.schemas import MembershipOut
+from rapport.consent.schemas import EmailSubscriptionOut
 from rapport.contacts.schemas import ContactOut
 from rapport.events.schemas import EventOut
 from rapport.kit.schemas import InputModel, WireModel
@@ -45,6 +47,12 @@ class ContactExport(WireModel):
     lists: list[ListMembershipOut]
     tasks: list[TaskOut]
     outbound_emails: list[OutboundEmailOut] = Field(description="Emails written to the person")
+    email_consents: list[EmailSubscriptionOut] = Field(
+        description="The email consent of each of the person's contacts"
+    )
+    campaign_messages: list[RecipientOut] = Field(
+        description="Campaign messages sent (or meant) to the person"
+    )
     events: list[EventOut] = Field(
         description="The audit log about the person: events of their contacts and of the "
         "records naming them as their contact, in the order they were written"
@@ -83,6 +91,10 @@ class ErasureSummary(WireModel):
     list_memberships_deleted: int = Field(examples=[2])
     sync_links_deleted: int = Field(examples=[1])
     outbound_emails_redacted: int = Field(examples=[4])
+    campaign_messages_redacted: int = Field(
+        description="Campaign messages kept for the campaigns' counts, without address",
+        examples=[3],
+    )
     events_redacted: int = Field(examples=[40])
     webhook_deliveries_redacted: int = Field(examples=[40])
     emails_suppressed: int = Field(

@@ -12,8 +12,11 @@ from typing import TYPE_CHECKING
 
 from rapport.activities.schemas import ActivityOut
 from rapport.activities.service import ActivityService
+from rapport.campaigns.schemas import RecipientOut
+from rapport.campaigns.service import MessagesToContacts
 from rapport.companies.schemas import MembershipOut
 from rapport.companies.service import MembershipService
+from rapport.consent.service import ConsentService
 from rapport.contacts.erasure import ContactErasure
 from rapport.contacts.schemas import ContactOut
 from rapport.contacts.service import ContactService
@@ -56,6 +59,8 @@ class PrivacyService:
         self.lists = ListService(context)
         self.sync = SyncStatusService(context)
         self.emails = EmailsToContacts(context)
+        self.consent = ConsentService(context)
+        self.campaign_messages = MessagesToContacts(context)
         self.events = EventService(context)
         self.deliveries = DeliveryLog(context)
         self.suppressions = SuppressionService(context)
@@ -85,6 +90,17 @@ class PrivacyService:
             ],
             tasks=[TaskOut.model_validate(task) for task in await self.tasks.of_contacts(ids)],
             outbound_emails=[OutboundEmailOut.of(e) for e in await self.emails.of_contacts(ids)],
+            email_consents=[
+                standing.out()
+                for standing in (
+                    await self.consent.standings([(p.id, p.email) for p in people])
+                ).values()
+                if standing.consent is not None
+            ],
+            campaign_messages=[
+                RecipientOut.model_validate(m)
+                for m in await self.campaign_messages.of_contacts(ids)
+            ],
             events=[EventOut.of(event) for event in await self.events.about(about)],
             webhook_deliveries=[
                 DeliveryOut.model_validate(d)
@@ -121,6 +137,7 @@ class PrivacyService:
             list_memberships_deleted=lists,
             sync_links_deleted=await self.sync.unlink_all(ids),
             outbound_emails_redacted=await self.emails.redact(ids),
+            campaign_messages_redacted=await self.campaign_messages.redact(ids),
             events_redacted=events,
             webhook_deliveries_redacted=deliveries,
             emails_suppressed=len(emails),

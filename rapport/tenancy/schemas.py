@@ -38,6 +38,11 @@ class WorkspaceSettings(WireModel):
         f"{DEFAULT_COST_LIMIT}",
         examples=[None],
     )
+    email_double_opt_in: bool = Field(
+        default=False,
+        description="Marketing email goes only to contacts who confirmed their subscription "
+        "through the link of a confirmation email (double opt-in)",
+    )
 
 
 _CATEGORIES: list[JsonValue] = [*sorted(DEFAULT_RATE_LIMITS)]
@@ -67,6 +72,11 @@ class WorkspaceSettingsInput(NestedInput):
         le=5_000,
         description="The highest estimated cost of a query the workspace runs (`null` "
         f"returns to the default, {DEFAULT_COST_LIMIT})",
+    )
+    email_double_opt_in: bool | None = Field(
+        default=None,
+        description="Whether marketing email needs a confirmed subscription (double opt-in; "
+        "`null` returns to the default, false)",
     )
 
     @field_validator("rate_limits")

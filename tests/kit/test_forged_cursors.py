@@ -78,6 +78,16 @@ async def lists(client: httpx.AsyncClient, ws: Workspace, app: FastAPI) -> list[
         ),
         "lead_id": await made("/leads", {"title": "Acme"}),
         "list_id": await made("/lists", {"name": "Newsletter"}),
+        "campaign_id": await made(
+            "/campaigns",
+            {
+                "name": "Spring",
+                "subject": "Hi",
+                "htmlBody": "<p>Hi</p>",
+                "fromAddress": "news@acme.example",
+                "audience": {"filter": "email exists"},
+            },
+        ),
     }
     found = []
     for path, operations in app.openapi()["paths"].items():

@@ -6,6 +6,7 @@ the replies scripted for them, in the order they come (accepting once a script r
 
 from __future__ import annotations
 
+import asyncio
 import datetime
 import ipaddress
 import logging
@@ -117,6 +118,7 @@ class MailServer:
     rcpt_replies: list[str] = field(default_factory=list)
     data_replies: list[str] = field(default_factory=list)
     logins: list[bool] = field(default_factory=list)  # each attempt: accepted or not
+    data_delay: float = 0.0  # seconds between a whole message and the reply to it
 
     def connection(self, **overrides: Any) -> dict[str, Any]:
         """A body for POST /outbound-email-connections that this server accepts."""
@@ -164,6 +166,7 @@ class MailServer:
                     encrypted=session.ssl is not None,
                 )
             )
+        await asyncio.sleep(self.data_delay)
         return reply
 
 

@@ -175,8 +175,28 @@ async def person(
         },
         status=202,
     )
+    response = await http.put(
+        f"{API}/contacts/{ada['id']}/subscriptions/email",
+        json={"status": "subscribed", "source": "signup form"},
+        headers=admin,
+    )
+    assert response.status_code == 200, response.text
+    campaign = await post(
+        http,
+        admin,
+        "/campaigns",
+        {
+            "name": "Newsletter",
+            "subject": "News for {{ contact.givenName }}",
+            "htmlBody": "<p>News</p>",
+            "fromAddress": "news@acme.example",
+            "connectionId": connection["id"],
+            "audience": {"includeLists": [segment["id"]]},
+        },
+    )
+    await post(http, admin, f"/campaigns/{campaign['id']}/send", {}, status=200)
     await drain(worker)
-    assert len(mail_server.received) == 1
+    assert len(mail_server.received) == 2
     made.ids = {
         "ada": ada["id"],
         "old": old["id"],
@@ -190,6 +210,7 @@ async def person(
         "lead": lead["id"],
         "list": segment["id"],
         "email": email["id"],
+        "campaign": campaign["id"],
         "webhook": hook["id"],
     }
     return made

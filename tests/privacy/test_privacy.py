@@ -71,6 +71,12 @@ async def test_export_holds_every_kind_of_data_of_the_person_and_of_merged_recor
     assert [e["id"] for e in data["outboundEmails"]] == [ids["email"]]
     assert data["outboundEmails"][0]["to"] == "ada@example.com"
     assert [s["externalId"] for s in data["syncLinks"]] == ["hs-ada"]
+    assert [(c["status"], c["source"]) for c in data["emailConsents"]] == [
+        ("subscribed", "signup form")
+    ]
+    assert [(m["campaignId"], m["email"], m["status"]) for m in data["campaignMessages"]] == [
+        (ids["campaign"], "ada@example.com", "sent")
+    ]
     types = {e["type"] for e in data["events"]}
     assert {"contact.created", "contact.merged", "activity.created", "lead.created"} <= types
     assert {e["resourceId"] for e in data["events"]} >= {ids["ada"], ids["old"]}
@@ -108,6 +114,7 @@ async def test_erase_deletes_or_redacts_every_kind_and_keeps_the_figures(
         "listMembershipsDeleted": 1,
         "syncLinksDeleted": 1,
         "outboundEmailsRedacted": 1,
+        "campaignMessagesRedacted": 1,
         "emailsSuppressed": 2,
     }
 
@@ -146,6 +153,10 @@ async def test_erase_deletes_or_redacts_every_kind_and_keeps_the_figures(
         None,
     )
     assert email["status"] == "sent"
+    campaign = await get(http, workspace.headers, f"/campaigns/{ids['campaign']}")
+    assert campaign["counts"]["sent"] == 1
+    recipients = await get(http, workspace.headers, f"/campaigns/{ids['campaign']}/recipients")
+    assert [(r["email"], r["contactId"], r["status"]) for r in recipients] == [("", None, "sent")]
 
     # Deleted: memberships, tags, list memberships, property values, sync links.
     for model, column in (

@@ -37,6 +37,7 @@ async def test_get_workspace(client: httpx.AsyncClient, workspace: Workspace) ->
         "defaultPhoneRegion": None,
         "allowFreeProperties": True,  # as tests/helpers.py makes workspaces
         "queryCostLimit": None,
+        "emailDoubleOptIn": False,
     }
     assert data["createdAt"].endswith("Z")
 
@@ -101,6 +102,7 @@ async def test_update_settings(client: httpx.AsyncClient, workspace: Workspace) 
         "defaultPhoneRegion": "DE",
         "allowFreeProperties": True,
         "queryCostLimit": None,
+        "emailDoubleOptIn": False,
     }
     assert response.json()["data"]["settings"] == expected
     assert (await read(client, workspace))["settings"] == expected
@@ -118,6 +120,7 @@ async def test_settings_merge_and_null_clears(
         "defaultPhoneRegion": "GB",
         "allowFreeProperties": True,
         "queryCostLimit": None,
+        "emailDoubleOptIn": False,
     }
     third = await patch(client, workspace, {"settings": {"defaultPhoneRegion": None}})
     assert third.json()["data"]["settings"] == {
@@ -125,6 +128,7 @@ async def test_settings_merge_and_null_clears(
         "defaultPhoneRegion": None,
         "allowFreeProperties": True,
         "queryCostLimit": None,
+        "emailDoubleOptIn": False,
     }
 
 

@@ -1,0 +1,69 @@
+"""The pages a campaign's links open without a login: the unsubscribe page (GET shows a
+button, POST unsubscribes: what a person's click and a mail client's RFC 8058 one-click POST
+both send) and the message viewed in a browser."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from typing import Annotated
+
+from fastapi import Path, Request
+from fastapi.responses import HTMLResponse
+
+from rapport.auth.dependencies import count_anonymous
+from rapport.campaigns.service import CampaignService
+from rapport.consent.deps import link_context, settings_of
+from rapport.consent.links import UNSUBSCRIBE_PATH, VIEW_PATH, EmailLinks, LinkNotFound, Token
+from rapport.kit.pages import page, shown_as_page
+from rapport.kit.session import DbSession, api_router
+from rapport.models.campaigns import CampaignMessage
+
+pages = api_router(include_in_schema=False)
+
+LinkToken = Annotated[str, Path(max_length=200)]
+_TITLE = "Unsubscribe"
+
+
+@pages.get(UNSUBSCRIBE_PATH + "{token}")
+@shown_as_page(_TITLE)
+async def unsubscribe_page(token: LinkToken, request: Request, db: DbSession) -> HTMLResponse:
+    await _message(request, db, EmailLinks.of(settings_of(request)).read_unsubscribe, token)
+    return page(_TITLE, "Click below to stop receiving these emails.", button="Unsubscribe")
+
+
+@pages.post(UNSUBSCRIBE_PATH + "{token}")
+@shown_as_page(_TITLE)
+async def unsubscribe(token: LinkToken, request: Request, db: DbSession) -> HTMLResponse:
+    campaigns, message = await _message(
+        request, db, EmailLinks.of(settings_of(request)).read_unsubscribe, token
+    )
+    await campaigns.unsubscribe(message)
+    return page("You are unsubscribed", "You will not receive these emails any more.")
+
+
+@pages.get(VIEW_PATH + "{token}")
+@shown_as_page("Email")
+async def view_message(token: LinkToken, request: Request, db: DbSession) -> HTMLResponse:
+    campaigns, message = await _message(
+        request, db, EmailLinks.of(settings_of(request)).read_view, token
+    )
+    html = await campaigns.view(message)
+    if html is None:
+        raise LinkNotFound("This message is no longer available")
+    return HTMLResponse(
+        html, headers={"Cache-Control": "no-store", "Referrer-Policy": "no-referrer"}
+    )
+
+
+async def _message(
+    request: Request, db: DbSession, read: Callable[[str], Token], token: str
+) -> tuple[CampaignService, CampaignMessage]:
+    """The campaign service of the link's workspace and the message it names; 404 for an
+    altered link or a message that is gone."""
+    await count_anonymous(request, "read")
+    found = read(token)
+    campaigns = CampaignService(await link_context(db, found.tenant_id), settings_of(request))
+    message = await campaigns.message(found.subject_id)
+    if message is None:
+        raise LinkNotFound()
+    return campaigns, message

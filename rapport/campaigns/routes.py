@@ -1,0 +1,199 @@
+"""HTTP routes of campaigns."""
+
+from __future__ import annotations
+
+import uuid
+from typing import Annotated, Any
+
+from fastapi import Depends, Path, Query, Response
+
+from rapport.campaigns.deps import Campaigns, CampaignSending
+from rapport.campaigns.repository import CampaignRepository, MessageRepository
+from rapport.campaigns.schemas import (
+    CampaignCreate,
+    CampaignOut,
+    CampaignUpdate,
+    RecipientOut,
+    SendRequest,
+)
+from rapport.kit.envelope import Envelope, ListEnvelope
+from rapport.kit.errors import documented_errors
+from rapport.kit.pagination import PageRequest, Pagination
+from rapport.kit.session import api_router
+from rapport.models.campaigns import CampaignStatus, MessageStatus
+
+router = api_router(tags=["Campaigns"])
+
+CampaignId = Annotated[uuid.UUID, Path(description="The campaign's id")]
+Page = Annotated[PageRequest, Depends(Pagination(CampaignRepository.sort_columns))]
+RecipientPage = Annotated[
+    PageRequest,
+    Depends(Pagination(MessageRepository.sort_columns, default_sort="email", default_order="asc")),
+]
+_NOT_FOUND = {404: "No such campaign in this workspace"}
+_INVALID = {
+    422: "A field is invalid: content that does not compile (with its line), an address, a "
+    "connection or list not in the workspace, an audience that does not compile"
+}
+_STATE = {409: "`INVALID_STATE`: not allowed in the campaign's current status (named)"}
+
+
+def _transition(summary: str, description: str) -> dict[str, Any]:
+    return {
+        "summary": summary,
+        "description": description,
+        "responses": documented_errors({**_NOT_FOUND, **_STATE}),
+    }
+
+
+@router.get("/campaigns", summary="List campaigns")
+async def list_campaigns(
+    campaigns: Campaigns,
+    page: Page,
+    status: Annotated[
+        CampaignStatus | None, Query(description="Only campaigns in this status")
+    ] = None,
+) -> ListEnvelope[CampaignOut]:
+    """Newest first by default, each with its counts (recipients, queued, sent, failed,
+    skipped). Needs crm:campaigns."""
+    rows, meta = await campaigns.page(page, status)
+    return ListEnvelope(data=rows, meta=meta)
+
+
+@router.post(
+    "/campaigns",
+    status_code=201,
+    summary="Create a draft campaign",
+    responses=documented_errors({404: "No such template (`templateId`)", **_INVALID}),
+)
+async def create_campaign(body: CampaignCreate, campaigns: Campaigns) -> Envelope[CampaignOut]:
+    """A draft: content (or a template's, copied in), sender, connection (none: the local
+    maildir under the data directory) and audience, each checked now. Nothing is sent until
+    `POST /campaigns/{id}/send`."""
+    campaign = await campaigns.create(body)
+    return Envelope(data=await campaigns.out(campaign))
+
+
+@router.get(
+    "/campaigns/{campaign_id}",
+    summary="One campaign, its status and counts",
+    responses=documented_errors(_NOT_FOUND),
+)
+async def get_campaign(campaign_id: CampaignId, campaigns: Campaigns) -> Envelope[CampaignOut]:
+    """With `statusReason` saying why it paused or failed."""
+    return Envelope(data=await campaigns.out(await campaigns.get(campaign_id)))
+
+
+@router.patch(
+    "/campaigns/{campaign_id}",
+    summary="Change a draft campaign",
+    responses=documented_errors({**_NOT_FOUND, **_STATE, **_INVALID}),
+)
+async def update_campaign(
+    campaign_id: CampaignId, body: CampaignUpdate, campaigns: Campaigns
+) -> Envelope[CampaignOut]:
+    """Only a draft changes; the whole campaign is checked again."""
+    campaign = await campaigns.update(campaign_id, body)
+    return Envelope(data=await campaigns.out(campaign))
+
+
+@router.delete(
+    "/campaigns/{campaign_id}",
+    status_code=204,
+    summary="Delete a campaign and its recipients",
+    responses=documented_errors({**_NOT_FOUND, **_STATE}),
+)
+async def delete_campaign(campaign_id: CampaignId, campaigns: Campaigns) -> Response:
+    """A draft, or a campaign that ended (sent, cancelled, failed); one scheduled or
+    sending is cancelled first."""
+    await campaigns.delete(campaign_id)
+    return Response(status_code=204)
+
+
+@router.post(
+    "/campaigns/{campaign_id}/send",
+    **_transition(
+        "Send a campaign now or at a time",
+        "Schedules the campaign (`scheduled`); at `scheduledAt` (or now) its audience is "
+        "evaluated and frozen, one recipient row each, and sending begins (`sending`), then "
+        "`sent`. Contacts whose consent does not allow marketing email, or whose address is "
+        "suppressed, are listed as skipped with the reason. Counts against the `campaigns` "
+        "rate limit.",
+    ),
+)
+async def send_campaign(
+    campaign_id: CampaignId, body: SendRequest, campaigns: CampaignSending
+) -> Envelope[CampaignOut]:
+    campaign = await campaigns.send(campaign_id, body)
+    return Envelope(data=await campaigns.out(campaign))
+
+
+@router.post(
+    "/campaigns/{campaign_id}/pause",
+    **_transition(
+        "Pause a scheduled or sending campaign",
+        "Sending stops before the next messages; queued ones wait for resume.",
+    ),
+)
+async def pause_campaign(
+    campaign_id: CampaignId, campaigns: CampaignSending
+) -> Envelope[CampaignOut]:
+    return Envelope(data=await campaigns.out(await campaigns.pause(campaign_id)))
+
+
+@router.post(
+    "/campaigns/{campaign_id}/resume",
+    **_transition(
+        "Resume a paused campaign",
+        "Sends the messages still queued (a campaign paused before it started starts now).",
+    ),
+)
+async def resume_campaign(
+    campaign_id: CampaignId, campaigns: CampaignSending
+) -> Envelope[CampaignOut]:
+    return Envelope(data=await campaigns.out(await campaigns.resume(campaign_id)))
+
+
+@router.post(
+    "/campaigns/{campaign_id}/cancel",
+    **_transition(
+        "Cancel a campaign",
+        "No more messages go out; those still queued are listed as skipped.",
+    ),
+)
+async def cancel_campaign(
+    campaign_id: CampaignId, campaigns: CampaignSending
+) -> Envelope[CampaignOut]:
+    return Envelope(data=await campaigns.out(await campaigns.cancel(campaign_id)))
+
+
+@router.post(
+    "/campaigns/{campaign_id}/duplicate",
+    status_code=201,
+    summary="Copy a campaign into a new draft",
+    responses=documented_errors(_NOT_FOUND),
+)
+async def duplicate_campaign(
+    campaign_id: CampaignId, campaigns: Campaigns
+) -> Envelope[CampaignOut]:
+    """The same content, sender and audience, as a draft named "… (copy)"."""
+    return Envelope(data=await campaigns.out(await campaigns.duplicate(campaign_id)))
+
+
+@router.get(
+    "/campaigns/{campaign_id}/recipients",
+    summary="A campaign's recipients, each with its delivery state",
+    responses=documented_errors(_NOT_FOUND),
+)
+async def list_campaign_recipients(
+    campaign_id: CampaignId,
+    campaigns: Campaigns,
+    page: RecipientPage,
+    status: Annotated[
+        MessageStatus | None, Query(description="Only recipients in this state")
+    ] = None,
+) -> ListEnvelope[RecipientOut]:
+    """Everyone in the frozen audience: queued, sent, failed (with the server's reply) or
+    skipped (with the reason: no consent, unsubscribed, suppressed, cancelled)."""
+    rows, meta = await campaigns.recipients(campaign_id, page, status)
+    return ListEnvelope(data=[RecipientOut.model_validate(m) for m in rows], meta=meta)

@@ -1,0 +1,574 @@
+"""Campaign rules: drafts edited freely; `send` schedules the start; the start freezes the
+audience into one message row per recipient (skipped ones with their reason) and queues a
+job per chunk; each chunk job sends its queued messages through one connection, recording
+each as sent while its server still waits for the end of the data (`rapport.mail.transport`),
+so a crash, a retry or a second worker never sends a message twice nor skips one.
+
+    draft -> scheduled -> sending -> sent
+    scheduled, sending, paused -> cancelled;  sending <-> paused;  sending -> failed
+"""
+
+from __future__ import annotations
+
+import uuid
+from collections.abc import Iterable
+from dataclasses import dataclass
+from typing import Any
+
+from rapport.campaigns.repository import CampaignRepository, MessageRepository
+from rapport.campaigns.schemas import (
+    Audience,
+    CampaignCounts,
+    CampaignCreate,
+    CampaignOut,
+    CampaignUpdate,
+    SendRequest,
+)
+from rapport.companies.schemas import CompanyOut
+from rapport.companies.service import CompanyService, MembershipService
+from rapport.config import Settings
+from rapport.consent.links import EmailLinks
+from rapport.consent.service import ConsentService
+from rapport.contacts.schemas import ContactOut
+from rapport.contacts.service import ContactService
+from rapport.events.service import EventRecorder
+from rapport.kit.context import Context
+from rapport.kit.cql.query import compiled_for, parse_query, where_renamed
+from rapport.kit.cql.tree import Condition, Group, Logic, Node, Not, Op
+from rapport.kit.envelope import PageMeta
+from rapport.kit.errors import AppError, Conflict, InvalidQuery, NotFound, field_error
+from rapport.kit.ids import new_id
+from rapport.kit.pagination import PageRequest
+from rapport.lists.service import ListService
+from rapport.mail.compose import ascii_address, header_address
+from rapport.mail.service import ConnectionService
+from rapport.models.campaigns import Campaign, CampaignMessage, CampaignStatus, MessageStatus
+from rapport.models.consent import ConsentStatus
+from rapport.templates.render import CompiledContent, Parts, Rendered, merge_variables
+from rapport.templates.service import TemplateService
+from rapport.worker.queue import enqueue, enqueue_many
+
+START_TASK = "campaigns.start"
+SEND_TASK = "campaigns.send"
+CHUNK_SIZE = 500
+AUDIENCE_FILTER = "audience.filter"
+CANCELLED = "The campaign was cancelled before this message was sent"
+
+_EDITABLE = (
+    "name",
+    "subject",
+    "preheader",
+    "html_body",
+    "text_body",
+    "connection_id",
+    "from_address",
+    "from_name",
+    "reply_to",
+)
+_NEXT: dict[str, set[CampaignStatus]] = {
+    "send": {CampaignStatus.DRAFT},
+    "pause": {CampaignStatus.SENDING, CampaignStatus.SCHEDULED},
+    "resume": {CampaignStatus.PAUSED},
+    "cancel": {CampaignStatus.SCHEDULED, CampaignStatus.SENDING, CampaignStatus.PAUSED},
+    "delete": {
+        CampaignStatus.DRAFT,
+        CampaignStatus.SENT,
+        CampaignStatus.CANCELLED,
+        CampaignStatus.FAILED,
+    },
+    "edit": {CampaignStatus.DRAFT},
+}
+
+
+def invalid_state(campaign: Campaign, action: str) -> Conflict:
+    allowed = ", ".join(sorted(status.value for status in _NEXT[action]))
+    return Conflict(
+        f"Cannot {action} a campaign that is {campaign.status.value} (only when {allowed})",
+        code="INVALID_STATE",
+    )
+
+
+def content_of(campaign: Campaign) -> Parts:
+    return Parts(
+        subject=campaign.subject,
+        preheader=campaign.preheader,
+        html=campaign.html_body,
+        text=campaign.text_body,
+    )
+
+
+def campaign_out(campaign: Campaign, counts: dict[str, int]) -> CampaignOut:
+    queued, sent, failed, skipped = (
+        counts.get(status.value, 0)
+        for status in (
+            MessageStatus.QUEUED,
+            MessageStatus.SENT,
+            MessageStatus.FAILED,
+            MessageStatus.SKIPPED,
+        )
+    )
+    return CampaignOut.model_validate(
+        {
+            **{
+                field: getattr(campaign, field)
+                for field in CampaignOut.model_fields
+                if hasattr(campaign, field)
+            },
+            "counts": CampaignCounts(
+                recipients=queued + sent + failed + skipped,
+                queued=queued,
+                sent=sent,
+                failed=failed,
+                skipped=skipped,
+            ),
+        }
+    )
+
+
+class MessagesToContacts:
+    """The campaign messages written to contacts, as a person's data."""
+
+    NOT_SENT = "Not sent: its recipient was erased"
+
+    def __init__(self, context: Context) -> None:
+        self.repo = MessageRepository(context.session)
+
+    async def of_contacts(self, contact_ids: list[uuid.UUID]) -> list[CampaignMessage]:
+        return await self.repo.of_contacts(contact_ids)
+
+    async def redact(self, contact_ids: list[uuid.UUID]) -> int:
+        """An erasure: the messages stay counted, anonymous (one still queued is skipped:
+        its job finds nothing to send); how many."""
+        await self.repo.skip_queued_to(contact_ids, self.NOT_SENT)
+        return await self.repo.redact_of_contacts(contact_ids)
+
+
+@dataclass(frozen=True)
+class Sending:
+    """What a chunk job needs of its campaign, read once."""
+
+    campaign: Campaign
+    content: CompiledContent
+
+
+class CampaignService:
+    def __init__(self, context: Context, settings: Settings) -> None:
+        self.context = context
+        self.settings = settings
+        self.repo = CampaignRepository(context.session)
+        self.messages = MessageRepository(context.session)
+        self.events = EventRecorder(context)
+
+    # --- reading -----------------------------------------------------------------------------
+
+    async def get(self, campaign_id: uuid.UUID) -> Campaign:
+        campaign = await self.repo.get(campaign_id)
+        if campaign is None:
+            raise NotFound("Campaign not found")
+        return campaign
+
+    async def page(
+        self, page: PageRequest, status: CampaignStatus | None
+    ) -> tuple[list[CampaignOut], PageMeta]:
+        campaigns, meta = await self.repo.page(page, status)
+        counts = await self.messages.counts([c.id for c in campaigns])
+        return [campaign_out(c, counts.get(c.id, {})) for c in campaigns], meta
+
+    async def out(self, campaign: Campaign) -> CampaignOut:
+        counts = await self.messages.counts([campaign.id])
+        return campaign_out(campaign, counts.get(campaign.id, {}))
+
+    async def recipients(
+        self, campaign_id: uuid.UUID, page: PageRequest, status: MessageStatus | None
+    ) -> tuple[list[CampaignMessage], PageMeta]:
+        await self.get(campaign_id)
+        return await self.messages.page(campaign_id, page, status)
+
+    # --- writing -----------------------------------------------------------------------------
+
+    async def create(self, data: CampaignCreate) -> Campaign:
+        """A draft, checked whole (content, sender, connection, audience) before it is kept."""
+        values = {field: getattr(data, field) for field in _EDITABLE}
+        if data.template_id is not None:
+            template = await TemplateService(self.context).get(data.template_id)
+            for field in ("subject", "preheader", "html_body", "text_body"):
+                if field not in data.model_fields_set or values[field] is None:
+                    values[field] = getattr(template, field)
+        if values["html_body"] is None:
+            raise field_error("htmlBody", "Send htmlBody or templateId")
+        campaign = Campaign(
+            id=new_id(),
+            template_id=data.template_id,
+            audience=self._audience_doc(data.audience),
+            status=CampaignStatus.DRAFT,
+            **values,
+        )
+        await self._check(campaign)
+        self.repo.add(campaign)
+        await self.repo.flush()
+        await self._emit("campaign.created", campaign)
+        return campaign
+
+    async def update(self, campaign_id: uuid.UUID, patch: CampaignUpdate) -> Campaign:
+        campaign = await self.get(campaign_id)
+        if campaign.status not in _NEXT["edit"]:
+            raise invalid_state(campaign, "edit")
+        sent = patch.model_fields_set - {"tenant_id", "entity_id"}
+        for field in sent & {"name", "subject", "html_body", "from_address", "audience"}:
+            if getattr(patch, field) is None:
+                raise field_error(_camel(field), "Cannot be null")
+        for field in sent & set(_EDITABLE):
+            setattr(campaign, field, getattr(patch, field))
+        if patch.audience is not None:
+            campaign.audience = self._audience_doc(patch.audience)
+        await self._check(campaign)
+        await self.repo.flush()
+        await self._emit("campaign.updated", campaign)
+        return campaign
+
+    async def delete(self, campaign_id: uuid.UUID) -> None:
+        campaign = await self.get(campaign_id)
+        if campaign.status not in _NEXT["delete"]:
+            raise invalid_state(campaign, "delete")
+        record = await self._record(campaign)
+        await self.context.session.delete(campaign)
+        await self.repo.flush()
+        self.events.record("campaign.deleted", "campaign", campaign_id, {"record": record})
+
+    async def duplicate(self, campaign_id: uuid.UUID) -> Campaign:
+        """A new draft with the same content, sender and audience."""
+        source = await self.get(campaign_id)
+        copy = Campaign(
+            id=new_id(),
+            template_id=source.template_id,
+            audience=dict(source.audience),
+            status=CampaignStatus.DRAFT,
+            **{field: getattr(source, field) for field in _EDITABLE},
+        )
+        copy.name = f"{source.name} (copy)"[:200]
+        self.repo.add(copy)
+        await self.repo.flush()
+        await self._emit("campaign.created", copy)
+        return copy
+
+    async def send(self, campaign_id: uuid.UUID, data: SendRequest) -> Campaign:
+        """Checked again as a whole, then scheduled: its start job runs at `scheduledAt`, or
+        now."""
+        campaign = await self._locked(campaign_id, "send")
+        await self._check(campaign)
+        now = self.context.clock()
+        start = data.scheduled_at if data.scheduled_at and data.scheduled_at > now else now
+        campaign.status = CampaignStatus.SCHEDULED
+        campaign.scheduled_at = start
+        campaign.status_reason = None
+        await self.repo.flush()
+        await enqueue(
+            self.context.session,
+            START_TASK,
+            {"campaignId": str(campaign.id)},
+            tenant_id=self.context.workspace_id,
+            run_at=start,
+            unique_key=f"campaign-start:{campaign.id}",
+        )
+        await self._emit("campaign.scheduled", campaign)
+        return campaign
+
+    async def pause(self, campaign_id: uuid.UUID) -> Campaign:
+        """Chunk jobs stop before their next message; a scheduled one waits until resumed."""
+        campaign = await self._locked(campaign_id, "pause")
+        return await self._pause(campaign, None)
+
+    async def resume(self, campaign_id: uuid.UUID) -> Campaign:
+        """Sending goes on with the messages still queued (a campaign paused before it
+        started starts now)."""
+        campaign = await self._locked(campaign_id, "resume")
+        campaign.status_reason = None
+        if campaign.started_at is None:
+            campaign.status = CampaignStatus.SCHEDULED
+            await self.repo.flush()
+            await enqueue(
+                self.context.session,
+                START_TASK,
+                {"campaignId": str(campaign.id)},
+                tenant_id=self.context.workspace_id,
+            )
+        else:
+            campaign.status = CampaignStatus.SENDING
+            await self.repo.flush()
+            await self._queue_chunks(campaign, await self.messages.queued_chunks(campaign.id))
+        await self._emit("campaign.resumed", campaign)
+        return campaign
+
+    async def cancel(self, campaign_id: uuid.UUID) -> Campaign:
+        """No more messages go out; those still queued are skipped."""
+        campaign = await self._locked(campaign_id, "cancel")
+        campaign.status = CampaignStatus.CANCELLED
+        campaign.finished_at = self.context.clock()
+        await self.messages.skip_queued(campaign.id, CANCELLED)
+        await self.repo.flush()
+        await self._emit("campaign.cancelled", campaign)
+        return campaign
+
+    # --- what the jobs do --------------------------------------------------------------------
+
+    async def start(self, campaign_id: uuid.UUID) -> None:
+        """Freeze the audience into message rows and queue a job per chunk, in one
+        transaction (a second run finds the campaign started and does nothing)."""
+        campaign = await self.repo.locked(campaign_id)
+        if campaign is None or campaign.status != CampaignStatus.SCHEDULED:
+            return
+        try:
+            await self._check(campaign)
+            audience = await self._audience(campaign.audience)
+        except AppError as exc:  # a list deleted, a connection gone since it was scheduled
+            await self.fail(campaign, f"The campaign could not start: {exc.message}")
+            return
+        contacts = ContactService(self.context)
+        consent = ConsentService(self.context, self.settings)
+        ids = list(await self.context.session.scalars(contacts.matching_ids(audience)))
+        chunks: set[int] = set()
+        queued = 0
+        for start in range(0, len(ids), 1000):
+            batch = await contacts.by_ids(ids[start : start + 1000])
+            standings = await consent.standings([(c.id, c.email) for c in batch.values()])
+            rows = []
+            for contact in batch.values():
+                reason = standings[contact.id].reason
+                chunk = -1 if reason else queued // CHUNK_SIZE
+                queued += reason is None
+                if reason is None:
+                    chunks.add(chunk)
+                rows.append(
+                    {
+                        "id": new_id(),
+                        "tenant_id": self.context.workspace_id,
+                        "campaign_id": campaign.id,
+                        "contact_id": contact.id,
+                        "email": contact.email or "",
+                        "status": MessageStatus.SKIPPED if reason else MessageStatus.QUEUED,
+                        "reason": reason,
+                        "chunk": chunk,
+                    }
+                )
+            await self.messages.add_all(rows)
+        campaign.status = CampaignStatus.SENDING
+        campaign.started_at = self.context.clock()
+        await self.repo.flush()
+        await self._emit("campaign.started", campaign)
+        if not chunks:
+            await self.finish(campaign)
+            return
+        await self._queue_chunks(campaign, sorted(chunks))
+
+    async def sending(self, campaign_id: uuid.UUID) -> Sending | None:
+        """The campaign, if it is sending, with its content compiled."""
+        campaign = await self.repo.get(campaign_id)
+        if campaign is None or campaign.status != CampaignStatus.SENDING:
+            return None
+        return Sending(campaign, CompiledContent.compile(content_of(campaign)))
+
+    async def message(self, message_id: uuid.UUID) -> CampaignMessage | None:
+        return await self.messages.get(message_id)
+
+    async def view(self, message: CampaignMessage) -> str | None:
+        """The HTML the recipient was sent, rendered again (None: the contact is gone)."""
+        campaign = await self.get(message.campaign_id)
+        variables = await recipient_variables(self.context, [message])
+        if message.contact_id not in variables:
+            return None
+        content = CompiledContent.compile(content_of(campaign))
+        rendered = render_for(
+            content, EmailLinks.of(self.settings), message, variables[message.contact_id]
+        )
+        return rendered.html
+
+    async def unsubscribe(self, message: CampaignMessage) -> None:
+        """The recipient followed the unsubscribe link (or their mail client posted it):
+        unsubscribed, once (again: nothing changes)."""
+        if message.contact_id is None:
+            return
+        consent = ConsentService(self.context, self.settings)
+        standing = await consent.standings([(message.contact_id, None)])
+        current = standing[message.contact_id].consent
+        if current is not None and current.status == ConsentStatus.UNSUBSCRIBED:
+            return
+        await consent.change(
+            message.contact_id,
+            ConsentStatus.UNSUBSCRIBED,
+            f"unsubscribe link of campaign {message.campaign_id}",
+        )
+        self.events.record(
+            "email.unsubscribed",
+            "campaign_message",
+            message.id,
+            {"campaignId": str(message.campaign_id), "contactId": str(message.contact_id)},
+        )
+
+    async def finish_if_done(self, campaign_id: uuid.UUID) -> None:
+        """A chunk ended: when nothing is queued any more the campaign is sent (its row
+        locked, so that two chunks ending at once finish it once)."""
+        campaign = await self.repo.locked(campaign_id)
+        if campaign is None or campaign.status != CampaignStatus.SENDING:
+            return
+        if not await self.messages.any_queued(campaign_id):
+            await self.finish(campaign)
+
+    async def finish(self, campaign: Campaign) -> None:
+        campaign.status = CampaignStatus.SENT
+        campaign.finished_at = self.context.clock()
+        await self.repo.flush()
+        await self._emit("campaign.sent", campaign)
+
+    async def fail(self, campaign: Campaign, reason: str) -> None:
+        campaign.status = CampaignStatus.FAILED
+        campaign.status_reason = reason
+        campaign.finished_at = self.context.clock()
+        await self.messages.skip_queued(campaign.id, reason)
+        await self.repo.flush()
+        await self._emit("campaign.failed", campaign)
+
+    async def halt(self, campaign_id: uuid.UUID, reason: str) -> None:
+        """Sending cannot go on (the connection refuses, its retries ran out): paused, with
+        the reason on the campaign; resume once it is fixed."""
+        campaign = await self.repo.locked(campaign_id)
+        if campaign is not None and campaign.status == CampaignStatus.SENDING:
+            await self._pause(campaign, reason)
+
+    # --- helpers -----------------------------------------------------------------------------
+
+    async def _pause(self, campaign: Campaign, reason: str | None) -> Campaign:
+        campaign.status = CampaignStatus.PAUSED
+        campaign.status_reason = reason
+        await self.repo.flush()
+        await self._emit("campaign.paused", campaign)
+        return campaign
+
+    async def _queue_chunks(self, campaign: Campaign, chunks: Iterable[int]) -> None:
+        payload = str(campaign.id)
+        await enqueue_many(
+            self.context.session,
+            SEND_TASK,
+            [
+                (self.context.workspace_id, {"campaignId": payload, "chunk": chunk})
+                for chunk in chunks
+            ],
+        )
+
+    async def _locked(self, campaign_id: uuid.UUID, action: str) -> Campaign:
+        campaign = await self.repo.locked(campaign_id)
+        if campaign is None:
+            raise NotFound("Campaign not found")
+        if campaign.status not in _NEXT[action]:
+            raise invalid_state(campaign, action)
+        return campaign
+
+    async def _check(self, campaign: Campaign) -> None:
+        """422 naming the field for content that does not compile, an address that cannot be
+        sent from, or an audience that does not; 422 for a connection not in the workspace."""
+        CompiledContent.compile(content_of(campaign))
+        for field, value in (
+            ("fromAddress", campaign.from_address),
+            ("replyTo", campaign.reply_to),
+        ):
+            if value is None:
+                continue
+            try:
+                ascii_address(value)
+                header_address(value, campaign.from_name if field == "fromAddress" else None)
+            except ValueError as exc:
+                raise field_error(field, str(exc)) from exc
+        if campaign.connection_id is not None:
+            connections = ConnectionService(
+                self.context,
+                allow_private=self.settings.allow_private_smtp,
+                secret_key=self.settings.resolved_secret_key(),
+            )
+            await connections.pick(campaign.connection_id)
+        await self._audience(campaign.audience)
+
+    def _audience_doc(self, audience: Audience) -> dict[str, Any]:
+        return audience.model_dump(mode="json", by_alias=True)
+
+    async def _audience(self, doc: dict[str, Any]) -> Any:
+        """The audience's condition on contacts: in an included list, in no excluded one,
+        matching the filter; 422 naming the list or filter at fault."""
+        include = [uuid.UUID(str(i)) for i in doc.get("includeLists") or []]
+        exclude = [uuid.UUID(str(i)) for i in doc.get("excludeLists") or []]
+        raw = doc.get("filter")
+        if not include and raw is None:
+            raise field_error("audience", "Name includeLists, a filter, or both")
+        lists = ListService(self.context)
+        for member, ids in (("audience.includeLists", include), ("audience.excludeLists", exclude)):
+            for list_id in ids:
+                await lists.check_contacts(list_id, member)
+        parts: list[Node] = []
+        if raw is not None:
+            where, json_filter = (raw, None) if isinstance(raw, str) else (None, raw)
+            parts.append(
+                parse_query(
+                    where, json_filter, filter_name=AUDIENCE_FILTER, where_name=AUDIENCE_FILTER
+                )
+            )
+        if include:
+            parts.append(Condition("list", Op.IN, tuple(str(i) for i in include)))
+        if exclude:
+            parts.append(Not(Condition("list", Op.IN, tuple(str(i) for i in exclude))))
+        node = parts[0] if len(parts) == 1 else Group(Logic.AND, tuple(parts))
+        catalog = await ContactService(self.context).query_catalog()
+        try:
+            return compiled_for(self.context, catalog, node, AUDIENCE_FILTER).where
+        except InvalidQuery as exc:
+            raise where_renamed(exc, AUDIENCE_FILTER) from None
+
+    async def _record(self, campaign: Campaign) -> dict[str, Any]:
+        return (await self.out(campaign)).model_dump(
+            mode="json", exclude={"html_body", "text_body"}
+        )
+
+    async def _emit(self, event_type: str, campaign: Campaign) -> None:
+        self.events.record(
+            event_type, "campaign", campaign.id, {"record": await self._record(campaign)}
+        )
+
+
+def _camel(field: str) -> str:
+    head, *rest = field.split("_")
+    return head + "".join(part.title() for part in rest)
+
+
+async def recipient_variables(
+    context: Context, messages: list[CampaignMessage]
+) -> dict[uuid.UUID, dict[str, Any]]:
+    """Each recipient's contact and primary company as the API shows them."""
+    ids = [m.contact_id for m in messages if m.contact_id is not None]
+    contacts = await ContactService(context).by_ids(ids)
+    memberships = await MembershipService(context).of_contacts(ids)
+    primary = {m.contact_id: m.company_id for m in memberships if m.is_primary}
+    company_records = await CompanyService(context).by_ids(set(primary.values()))
+    found: dict[uuid.UUID, dict[str, Any]] = {}
+    for contact_id, contact in contacts.items():
+        company = company_records.get(primary.get(contact_id))  # type: ignore[arg-type]
+        found[contact_id] = {
+            "contact": ContactOut.model_validate(contact).model_dump(mode="json", by_alias=True),
+            "company": CompanyOut.model_validate(company).model_dump(mode="json", by_alias=True)
+            if company is not None
+            else None,
+        }
+    return found
+
+
+def render_for(
+    content: CompiledContent,
+    links: EmailLinks,
+    message: CampaignMessage,
+    variables: dict[str, Any],
+) -> Rendered:
+    """The campaign's content as this recipient gets it, their own links included."""
+    return content.render(
+        merge_variables(
+            variables.get("contact", {}),
+            variables.get("company"),
+            unsubscribe_url=links.unsubscribe(message.tenant_id, message.id),
+            view_url=links.view(message.tenant_id, message.id),
+        )
+    )

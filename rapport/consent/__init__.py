@@ -1,0 +1,1 @@
+"""Marketing consent: each contact's email subscription status, double opt-in included."""

@@ -1,0 +1,93 @@
+"""Email campaigns: one message written once and sent to an audience of contacts, each
+recipient a message row created before anything is sent."""
+
+from __future__ import annotations
+
+import uuid
+from datetime import datetime
+from typing import Any
+
+from sqlalchemy import JSON, ForeignKey, Index, String, Text
+from sqlalchemy.orm import Mapped, mapped_column
+
+from rapport.kit.db import Base, Choice, IdMixin, TimestampMixin, enum_type
+from rapport.kit.tenant_guard import TenantOwned
+
+
+class CampaignStatus(Choice):
+    DRAFT = "draft"
+    SCHEDULED = "scheduled"
+    SENDING = "sending"
+    PAUSED = "paused"
+    SENT = "sent"
+    CANCELLED = "cancelled"
+    FAILED = "failed"
+
+
+class MessageStatus(Choice):
+    QUEUED = "queued"
+    SENT = "sent"
+    FAILED = "failed"
+    SKIPPED = "skipped"
+
+
+class Campaign(TenantOwned, IdMixin, TimestampMixin, Base):
+    """What is sent (subject, preheader, bodies with merge tags; a template's content is
+    copied in when the campaign is made from one), from whom, through which connection (none:
+    the local maildir under the data directory), to which audience, and how far it got.
+    `status_reason` says why a campaign paused or failed."""
+
+    __tablename__ = "campaigns"
+    __table_args__ = (
+        Index("ix_campaigns_tenant_created", "tenant_id", "created_at", "id"),
+        Index("ix_campaigns_status_scheduled", "status", "scheduled_at"),
+    )
+
+    name: Mapped[str] = mapped_column(String(200))
+    subject: Mapped[str] = mapped_column(String(300))
+    preheader: Mapped[str | None] = mapped_column(String(300))
+    html_body: Mapped[str] = mapped_column(Text)
+    text_body: Mapped[str | None] = mapped_column(Text)
+    template_id: Mapped[uuid.UUID | None] = mapped_column(doc="The template it was made from")
+    connection_id: Mapped[uuid.UUID | None] = mapped_column(
+        ForeignKey("outbound_email_connections.id", ondelete="SET NULL")
+    )
+    from_address: Mapped[str] = mapped_column(String(320))
+    from_name: Mapped[str | None] = mapped_column(String(200))
+    reply_to: Mapped[str | None] = mapped_column(String(320))
+    audience: Mapped[dict[str, Any]] = mapped_column(JSON)
+    status: Mapped[CampaignStatus] = mapped_column(enum_type(CampaignStatus))
+    status_reason: Mapped[str | None] = mapped_column(Text)
+    scheduled_at: Mapped[datetime | None]
+    started_at: Mapped[datetime | None] = mapped_column(doc="When its audience was frozen")
+    finished_at: Mapped[datetime | None]
+
+
+class CampaignMessage(TenantOwned, IdMixin, Base):
+    """One recipient of a campaign, written when sending starts (the audience frozen): the
+    address it goes to, its status, and why it was skipped or failed. A message goes from
+    `queued` to `sent` in a transaction committed while its SMTP server still waits for the
+    end of its data, so that no recipient gets it twice."""
+
+    __tablename__ = "campaign_messages"
+    __table_args__ = (
+        Index(
+            "uq_campaign_messages_tenant_campaign_contact",
+            "tenant_id",
+            "campaign_id",
+            "contact_id",
+            unique=True,
+        ),
+        Index("ix_campaign_messages_tenant_campaign_chunk", "tenant_id", "campaign_id", "chunk"),
+        Index("ix_campaign_messages_tenant_campaign_status", "tenant_id", "campaign_id", "status"),
+    )
+
+    campaign_id: Mapped[uuid.UUID] = mapped_column(ForeignKey("campaigns.id", ondelete="CASCADE"))
+    contact_id: Mapped[uuid.UUID | None] = mapped_column(
+        ForeignKey("contacts.id", ondelete="SET NULL")
+    )
+    email: Mapped[str] = mapped_column(String(320))
+    status: Mapped[MessageStatus] = mapped_column(enum_type(MessageStatus))
+    reason: Mapped[str | None] = mapped_column(Text, doc="Why it was skipped or failed")
+    chunk: Mapped[int] = mapped_column(doc="The sending job it belongs to")
+    sent_at: Mapped[datetime | None]
