@@ -1,6 +1,7 @@
 """Email campaigns: drafts, scheduled sending through durable jobs, recipients."""
 
 from rapport.auth.scopes import Scope
+from rapport.campaigns import query_fields
 from rapport.campaigns.pages import pages
 from rapport.campaigns.routes import router
 from rapport.kit.manifest import Manifest, Sample, SampleRequest
@@ -23,8 +24,14 @@ MANIFEST = Manifest(
         "email.sent": "A campaign message's mail server accepted it (`campaignId`, `contactId`)",
         "email.failed": "A campaign message was refused by its mail server (`reason`)",
         "email.unsubscribed": "A recipient unsubscribed through a campaign's link",
+        "email.opened": "A campaign message was opened (its image loaded; `first` for the "
+        "recipient's first open)",
+        "email.clicked": "A link of a campaign message was followed (`url`, `first`)",
+        "email.bounced": "A campaign message bounced (`bounceType` hard or soft, `reason`)",
+        "email.complained": "A recipient marked a campaign message as spam",
     },
     task_modules=("rapport.campaigns.tasks",),
+    query_fields={"contact": query_fields.provide},
     scopes=(Scope.CRM_CAMPAIGNS,),
     samples=(
         Sample(

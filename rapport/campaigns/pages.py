@@ -7,18 +7,30 @@ from __future__ import annotations
 from collections.abc import Callable
 from typing import Annotated
 
-from fastapi import Path, Request
-from fastapi.responses import HTMLResponse
+from fastapi import Path, Query, Request, Response
+from fastapi.responses import HTMLResponse, RedirectResponse
 
 from rapport.auth.dependencies import count_anonymous
 from rapport.campaigns.service import CampaignService
+from rapport.campaigns.tracking import PIXEL
+from rapport.config import Settings
 from rapport.consent.deps import link_context, settings_of
-from rapport.consent.links import UNSUBSCRIBE_PATH, VIEW_PATH, EmailLinks, LinkNotFound, Token
+from rapport.consent.links import (
+    CLICK_PATH,
+    OPEN_PATH,
+    UNSUBSCRIBE_PATH,
+    VIEW_PATH,
+    EmailLinks,
+    LinkNotFound,
+    Token,
+)
 from rapport.kit.pages import page, shown_as_page
 from rapport.kit.session import DbSession, api_router
 from rapport.models.campaigns import CampaignMessage
 
 pages = api_router(include_in_schema=False)
+
+_NO_STORE = {"Cache-Control": "no-store", "Referrer-Policy": "no-referrer"}
 
 LinkToken = Annotated[str, Path(max_length=200)]
 _TITLE = "Unsubscribe"
@@ -50,9 +62,7 @@ async def view_message(token: LinkToken, request: Request, db: DbSession) -> HTM
     html = await campaigns.view(message)
     if html is None:
         raise LinkNotFound("This message is no longer available")
-    return HTMLResponse(
-        html, headers={"Cache-Control": "no-store", "Referrer-Policy": "no-referrer"}
-    )
+    return HTMLResponse(html, headers=_NO_STORE)
 
 
 async def _message(
@@ -61,9 +71,42 @@ async def _message(
     """The campaign service of the link's workspace and the message it names; 404 for an
     altered link or a message that is gone."""
     await count_anonymous(request, "read")
-    found = read(token)
-    campaigns = CampaignService(await link_context(db, found.tenant_id), settings_of(request))
+    return await _message_of(db, read(token), settings_of(request))
+
+
+async def _message_of(
+    db: DbSession, found: Token, settings: Settings
+) -> tuple[CampaignService, CampaignMessage]:
+    campaigns = CampaignService(await link_context(db, found.tenant_id), settings)
     message = await campaigns.message(found.subject_id)
     if message is None:
         raise LinkNotFound()
     return campaigns, message
+
+
+@pages.get(OPEN_PATH + "{token}")
+@shown_as_page("Email")
+async def open_pixel(token: LinkToken, request: Request, db: DbSession) -> Response:
+    """Counts an open, answers an image one pixel wide (never cached, so each open loads it).
+    Not rate limited: the token is checked before anything is read."""
+    settings = settings_of(request)
+    found = EmailLinks.of(settings).read_open(token)
+    campaigns, message = await _message_of(db, found, settings)
+    await campaigns.opened(message)
+    return Response(PIXEL, media_type="image/gif", headers=_NO_STORE)
+
+
+@pages.get(CLICK_PATH + "{token}")
+@shown_as_page("Email")
+async def follow_link(
+    token: LinkToken,
+    request: Request,
+    db: DbSession,
+    url: Annotated[str, Query(max_length=8000)] = "",
+) -> Response:
+    """Counts a click and redirects to the link's address, which the token signs."""
+    settings = settings_of(request)
+    found = EmailLinks.of(settings).read_click(token, url)
+    campaigns, message = await _message_of(db, found, settings)
+    await campaigns.clicked(message, url)
+    return RedirectResponse(url, status_code=302, headers=_NO_STORE)

@@ -7,12 +7,21 @@ from collections.abc import Sequence
 from datetime import datetime
 from typing import Any, ClassVar
 
-from sqlalchemy import func, insert, select, update
+from sqlalchemy import func, insert, literal, select, update
 
+from rapport.kit.aggregates import as_time, bucket_start
 from rapport.kit.envelope import PageMeta
 from rapport.kit.pagination import PageRequest, paginate
 from rapport.kit.repository import Repository
-from rapport.models.campaigns import Campaign, CampaignMessage, CampaignStatus, MessageStatus
+from rapport.models.campaigns import (
+    BounceType,
+    Campaign,
+    CampaignInteraction,
+    CampaignMessage,
+    CampaignStatus,
+    InteractionKind,
+    MessageStatus,
+)
 
 
 class CampaignRepository(Repository[Campaign]):
@@ -150,6 +159,64 @@ class MessageRepository(Repository[CampaignMessage]):
         )
         return int(getattr(result, "rowcount", 0))
 
+    async def figures(self, campaign_id: uuid.UUID) -> list[tuple[Any, ...]]:
+        """Per status and bounce type: messages, opened, clicked, complained,
+        unsubscribed."""
+        m = CampaignMessage
+        result = await self.session.execute(
+            select(
+                m.status,
+                m.bounce_type,
+                func.count(),
+                func.count(m.opened_at),
+                func.count(m.clicked_at),
+                func.count(m.complained_at),
+                func.count(m.unsubscribed_at),
+            )
+            .where(m.campaign_id == campaign_id)
+            .group_by(m.status, m.bounce_type)
+        )
+        return [tuple(row) for row in result]
+
+    async def sent_buckets(self, campaign_id: uuid.UUID, interval: str) -> dict[datetime, int]:
+        start = bucket_start(CampaignMessage.sent_at, literal(interval))
+        result = await self.session.execute(
+            select(start, func.count())
+            .where(CampaignMessage.campaign_id == campaign_id, CampaignMessage.sent_at.is_not(None))
+            .group_by(start)
+        )
+        return {as_time(at): count for at, count in result}
+
+    async def mark_first(self, message_id: uuid.UUID, column: Any, at: datetime) -> bool:
+        """Set the message's `column` (opened_at, clicked_at, ...) unless set; whether this
+        was the first time."""
+        result = await self.session.execute(
+            update(CampaignMessage)
+            .where(CampaignMessage.id == message_id, column.is_(None))
+            .values({column.key: at})
+            .execution_options(synchronize_session=False)
+        )
+        return bool(getattr(result, "rowcount", 0))
+
+    async def latest_to(self, email: str) -> CampaignMessage | None:
+        """The last message sent to the address."""
+        result = await self.session.execute(
+            self.select()
+            .where(CampaignMessage.email == email, CampaignMessage.sent_at.is_not(None))
+            .order_by(CampaignMessage.sent_at.desc(), CampaignMessage.id.desc())
+            .limit(1)
+        )
+        message: CampaignMessage | None = result.scalar_one_or_none()
+        return message
+
+    async def soft_bounces_to(self, email: str) -> int:
+        result = await self.session.execute(
+            select(func.count()).where(
+                CampaignMessage.email == email, CampaignMessage.bounce_type == BounceType.SOFT
+            )
+        )
+        return int(result.scalar_one())
+
     async def skip_queued_to(self, contact_ids: Sequence[uuid.UUID], reason: str) -> None:
         await self.session.execute(
             update(CampaignMessage)
@@ -172,3 +239,59 @@ class MessageRepository(Repository[CampaignMessage]):
             .execution_options(synchronize_session=False)
         )
         return int(getattr(result, "rowcount", 0))
+
+
+class InteractionRepository(Repository[CampaignInteraction]):
+    model = CampaignInteraction
+
+    async def record(
+        self, message: CampaignMessage, kind: InteractionKind, at: datetime, url: str | None
+    ) -> None:
+        self.add(
+            CampaignInteraction(
+                campaign_id=message.campaign_id,
+                message_id=message.id,
+                kind=kind,
+                url=url,
+                at=at,
+            )
+        )
+        await self.flush()
+
+    async def totals(self, campaign_id: uuid.UUID) -> dict[InteractionKind, int]:
+        result = await self.session.execute(
+            select(CampaignInteraction.kind, func.count())
+            .where(CampaignInteraction.campaign_id == campaign_id)
+            .group_by(CampaignInteraction.kind)
+        )
+        return {InteractionKind(kind): count for kind, count in result}
+
+    async def links(self, campaign_id: uuid.UUID, limit: int) -> list[tuple[str, int, int]]:
+        """Each link clicked: its address, recipients who clicked it, clicks."""
+        clicks = func.count()
+        result = await self.session.execute(
+            select(
+                CampaignInteraction.url,
+                func.count(CampaignInteraction.message_id.distinct()),
+                clicks,
+            )
+            .where(
+                CampaignInteraction.campaign_id == campaign_id,
+                CampaignInteraction.kind == InteractionKind.CLICKED,
+            )
+            .group_by(CampaignInteraction.url)
+            .order_by(clicks.desc(), CampaignInteraction.url)
+            .limit(limit)
+        )
+        return [(url or "", unique, total) for url, unique, total in result]
+
+    async def buckets(
+        self, campaign_id: uuid.UUID, interval: str
+    ) -> dict[tuple[InteractionKind, datetime], int]:
+        start = bucket_start(CampaignInteraction.at, literal(interval))
+        result = await self.session.execute(
+            select(CampaignInteraction.kind, start, func.count())
+            .where(CampaignInteraction.campaign_id == campaign_id)
+            .group_by(CampaignInteraction.kind, start)
+        )
+        return {(InteractionKind(kind), as_time(at)): count for kind, at, count in result}

@@ -5,14 +5,19 @@ from __future__ import annotations
 import uuid
 from typing import Annotated, Any
 
-from fastapi import Depends, Path, Query, Response
+from fastapi import Depends, Path, Query, Request, Response
 
 from rapport.campaigns.deps import Campaigns, CampaignSending
+from rapport.campaigns.reports import REPORT_TYPES, feedback_of
 from rapport.campaigns.repository import CampaignRepository, MessageRepository
 from rapport.campaigns.schemas import (
     CampaignCreate,
     CampaignOut,
+    CampaignStats,
     CampaignUpdate,
+    FeedbackIn,
+    FeedbackOut,
+    Interval,
     RecipientOut,
     SendRequest,
 )
@@ -197,3 +202,64 @@ async def list_campaign_recipients(
     skipped (with the reason: no consent, unsubscribed, suppressed, cancelled)."""
     rows, meta = await campaigns.recipients(campaign_id, page, status)
     return ListEnvelope(data=[RecipientOut.model_validate(m) for m in rows], meta=meta)
+
+
+@router.get(
+    "/campaigns/{campaign_id}/stats",
+    summary="A campaign's figures: sent, delivered, bounced, opens, clicks, unsubscribes",
+    responses=documented_errors(_NOT_FOUND),
+)
+async def get_campaign_stats(
+    campaign_id: CampaignId,
+    campaigns: Campaigns,
+    interval: Annotated[
+        Interval, Query(description="The size of the timeline's buckets (UTC)")
+    ] = "hour",
+) -> Envelope[CampaignStats]:
+    """Exact counts from the recipients and their opens and clicks: recipients, sent,
+    failed, skipped, delivered (sent and not bounced), bounces (hard and soft), unique and
+    total opens and clicks, unsubscribes, complaints, their rates, the clicks of each link,
+    and the same over time (sent, opens, clicks per hour or day)."""
+    return Envelope(data=await campaigns.stats(campaign_id, interval))
+
+
+@router.post(
+    "/email-feedback",
+    summary="Report a bounce or a spam complaint about a campaign message",
+    responses=documented_errors({422: "Neither messageId nor email names the message"}),
+)
+async def report_email_feedback(body: FeedbackIn, campaigns: Campaigns) -> Envelope[FeedbackOut]:
+    """For a mail provider's webhook or a bounce processor: a hard bounce (or the third soft
+    one to an address) sets the email status of the contacts with that address to `bounced`
+    and puts it on the suppression list (reason `bounced`); a complaint does the same with
+    `complained`. Recorded on the campaign message (`messageId`: its Message-ID header, or
+    else the last message sent to `email`) and counted in its campaign's stats."""
+    return Envelope(data=await campaigns.feedback(body))
+
+
+@router.post(
+    "/email-feedback/reports",
+    summary="Report a bounce or complaint as the mail server's own report (DSN, ARF)",
+    responses=documented_errors(
+        {400: "`INVALID_REPORT`: the body is not a delivery-status or feedback report"}
+    ),
+    openapi_extra={
+        "requestBody": {
+            "required": True,
+            "description": "The report message, as received (RFC 3464 DSN or RFC 5965 ARF)",
+            "content": {
+                content_type: {"schema": {"type": "string", "format": "binary"}}
+                for content_type in REPORT_TYPES
+            },
+        }
+    },
+)
+async def report_email_feedback_message(
+    request: Request, campaigns: Campaigns
+) -> Envelope[FeedbackOut]:
+    """The bounce message a mail server sent back (`multipart/report;
+    report-type=delivery-status`: `failed` with a 5.x.x status is a hard bounce, `delayed` or
+    4.x.x a soft one) or a provider's abuse report (`report-type=feedback-report`: a
+    complaint), sent as the body with its MIME headers; the returned message's Message-ID
+    names the campaign message. The same effects as `POST /email-feedback`."""
+    return Envelope(data=await campaigns.feedback(feedback_of(await request.body())))

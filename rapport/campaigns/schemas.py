@@ -4,14 +4,18 @@ from __future__ import annotations
 
 import uuid
 from datetime import datetime
-from typing import Any
+from enum import StrEnum
+from typing import Any, Literal
 
 from pydantic import AliasChoices, ConfigDict, Field
 
 from rapport.kit.schemas import InputModel, NestedInput, WireModel
-from rapport.models.campaigns import CampaignStatus, MessageStatus
+from rapport.models.campaigns import BounceType, CampaignStatus, MessageStatus
 
 _HTML = '<p>Hello {{ contact.givenName | default("there") }},</p><p>Our spring offer is here.</p>'
+
+
+Interval = Literal["hour", "day"]
 
 
 class Audience(NestedInput):
@@ -50,6 +54,13 @@ class _Content(InputModel):
     from_name: str | None = Field(default=None, max_length=200)
     reply_to: str | None = Field(default=None, max_length=320)
     audience: Audience
+    track_opens: bool = Field(
+        default=True, description="Add an image one pixel wide that counts opens"
+    )
+    track_clicks: bool = Field(
+        default=True,
+        description="Send links to the web through Rapport, which counts clicks and redirects",
+    )
 
 
 class CampaignCreate(_Content):
@@ -88,6 +99,8 @@ class CampaignUpdate(InputModel):
     from_name: str | None = Field(default=None, max_length=200)
     reply_to: str | None = Field(default=None, max_length=320)
     audience: Audience | None = None
+    track_opens: bool | None = None
+    track_clicks: bool | None = None
 
 
 class SendRequest(InputModel):
@@ -123,6 +136,8 @@ class CampaignOut(WireModel):
     from_name: str | None
     reply_to: str | None
     audience: dict[str, Any]
+    track_opens: bool
+    track_clicks: bool
     status: CampaignStatus
     status_reason: str | None = Field(description="Why it paused or failed")
     scheduled_at: datetime | None
@@ -141,3 +156,102 @@ class RecipientOut(WireModel):
     status: MessageStatus
     reason: str | None = Field(description="Why it was skipped or failed")
     sent_at: datetime | None
+    opened_at: datetime | None = Field(description="Its first open")
+    clicked_at: datetime | None = Field(description="Its first click")
+    bounced_at: datetime | None
+    bounce_type: BounceType | None
+    complained_at: datetime | None
+    unsubscribed_at: datetime | None
+
+
+class LinkStats(WireModel):
+    url: str
+    clicked_unique: int = Field(description="Recipients who clicked it")
+    clicked_total: int
+
+
+class BucketStats(WireModel):
+    start: datetime
+    sent: int
+    opened: int = Field(description="Opens (all of them) in the bucket")
+    clicked: int
+
+
+class Rates(WireModel):
+    """Fractions (0 to 1): delivery and bounce of those sent, the others of those
+    delivered; click-to-open of those who opened."""
+
+    delivery: float
+    bounce: float
+    open: float
+    click: float
+    click_to_open: float
+    unsubscribe: float
+    complaint: float
+
+
+class BounceCounts(WireModel):
+    total: int
+    hard: int
+    soft: int
+
+
+class CampaignStats(WireModel):
+    recipients: int
+    queued: int
+    sent: int
+    failed: int
+    skipped: int
+    delivered: int = Field(description="Sent and not bounced")
+    bounced: BounceCounts
+    opened_unique: int
+    opened_total: int
+    clicked_unique: int
+    clicked_total: int
+    unsubscribed: int
+    complained: int
+    rates: Rates
+    links: list[LinkStats] = Field(description="The 100 most clicked links")
+    interval: Interval
+    timeline: list[BucketStats]
+
+
+class FeedbackKind(StrEnum):
+    BOUNCE = "bounce"
+    COMPLAINT = "complaint"
+
+
+class FeedbackIn(InputModel):
+    """What a mail server or provider reported about a message: a bounce (hard: the
+    address does not exist; soft: a full mailbox, a server down) or a spam complaint. Name
+    the message by its `messageId` (the Message-ID header Rapport gave it, or the recipient's
+    id), or else the address."""
+
+    model_config = ConfigDict(
+        json_schema_extra={
+            "examples": [
+                {
+                    "type": "bounce",
+                    "bounceType": "hard",
+                    "email": "gone@example.com",
+                    "reason": "550 5.1.1 User unknown",
+                }
+            ]
+        }
+    )
+
+    type: FeedbackKind
+    bounce_type: BounceType | None = Field(default=None, description="Of a bounce; default hard")
+    email: str | None = Field(default=None, max_length=320)
+    message_id: str | None = Field(default=None, max_length=998)
+    reason: str | None = Field(default=None, max_length=1000)
+
+
+class FeedbackOut(WireModel):
+    type: FeedbackKind
+    bounce_type: BounceType | None
+    email: str | None
+    message_id: uuid.UUID | None = Field(description="The campaign message it was about")
+    campaign_id: uuid.UUID | None
+    contact_ids: list[uuid.UUID] = Field(description="The contacts whose email status changed")
+    suppressed: bool = Field(description="Whether the address went on the suppression list")

@@ -22,6 +22,7 @@ from rapport.campaigns.service import (
     CampaignService,
     Sending,
     recipient_variables,
+    record_message_event,
     render_for,
 )
 from rapport.config import Settings
@@ -149,7 +150,7 @@ class CampaignSender:
     ) -> EmailMessage:
         campaign = sending.campaign
         unsubscribe = self.links.unsubscribe(self.tenant_id, message.id)
-        rendered = render_for(sending.content, self.links, message, variables)
+        rendered = render_for(campaign, sending.content, self.links, message, variables)
         mime = build_message(
             sender=header_address(campaign.from_address, campaign.from_name),
             recipient=message.email,
@@ -192,16 +193,12 @@ class CampaignSender:
             )
             if settled:
                 event = "email.sent" if status == MessageStatus.SENT else "email.failed"
-                EventRecorder(Context(session, self.tenant_id)).record(
+                record_message_event(
+                    EventRecorder(Context(session, self.tenant_id)),
                     event,
-                    "campaign_message",
-                    message.id,
-                    {
-                        "campaignId": str(message.campaign_id),
-                        "contactId": str(message.contact_id) if message.contact_id else None,
-                        "status": status.value,
-                        "reason": reason,
-                    },
+                    message,
+                    status=status.value,
+                    reason=reason,
                 )
             return settled
 

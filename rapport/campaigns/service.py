@@ -10,20 +10,36 @@ so a crash, a retry or a second worker never sends a message twice nor skips one
 
 from __future__ import annotations
 
+import dataclasses
 import uuid
 from collections.abc import Iterable
 from dataclasses import dataclass
+from datetime import datetime
 from typing import Any
 
-from rapport.campaigns.repository import CampaignRepository, MessageRepository
+from rapport.campaigns.repository import (
+    CampaignRepository,
+    InteractionRepository,
+    MessageRepository,
+)
 from rapport.campaigns.schemas import (
     Audience,
+    BounceCounts,
+    BucketStats,
     CampaignCounts,
     CampaignCreate,
     CampaignOut,
+    CampaignStats,
     CampaignUpdate,
+    FeedbackIn,
+    FeedbackKind,
+    FeedbackOut,
+    Interval,
+    LinkStats,
+    Rates,
     SendRequest,
 )
+from rapport.campaigns.tracking import tracked
 from rapport.companies.schemas import CompanyOut
 from rapport.companies.service import CompanyService, MembershipService
 from rapport.config import Settings
@@ -42,8 +58,17 @@ from rapport.kit.pagination import PageRequest
 from rapport.lists.service import ListService
 from rapport.mail.compose import ascii_address, header_address
 from rapport.mail.service import ConnectionService
-from rapport.models.campaigns import Campaign, CampaignMessage, CampaignStatus, MessageStatus
+from rapport.models.campaigns import (
+    BounceType,
+    Campaign,
+    CampaignMessage,
+    CampaignStatus,
+    InteractionKind,
+    MessageStatus,
+)
 from rapport.models.consent import ConsentStatus
+from rapport.models.suppressions import SuppressionReason
+from rapport.suppressions.service import SuppressionService
 from rapport.templates.render import CompiledContent, Parts, Rendered, merge_variables
 from rapport.templates.service import TemplateService
 from rapport.worker.queue import enqueue, enqueue_many
@@ -51,6 +76,8 @@ from rapport.worker.queue import enqueue, enqueue_many
 START_TASK = "campaigns.start"
 SEND_TASK = "campaigns.send"
 CHUNK_SIZE = 500
+SOFT_BOUNCES_TO_HARD = 3
+LINKS_SHOWN = 100
 AUDIENCE_FILTER = "audience.filter"
 CANCELLED = "The campaign was cancelled before this message was sent"
 
@@ -64,6 +91,8 @@ _EDITABLE = (
     "from_address",
     "from_name",
     "reply_to",
+    "track_opens",
+    "track_clicks",
 )
 _NEXT: dict[str, set[CampaignStatus]] = {
     "send": {CampaignStatus.DRAFT},
@@ -214,7 +243,8 @@ class CampaignService:
         if campaign.status not in _NEXT["edit"]:
             raise invalid_state(campaign, "edit")
         sent = patch.model_fields_set - {"tenant_id", "entity_id"}
-        for field in sent & {"name", "subject", "html_body", "from_address", "audience"}:
+        required = {"name", "subject", "html_body", "from_address", "audience"}
+        for field in sent & (required | {"track_opens", "track_clicks"}):
             if getattr(patch, field) is None:
                 raise field_error(_camel(field), "Cannot be null")
         for field in sent & set(_EDITABLE):
@@ -378,7 +408,7 @@ class CampaignService:
             return None
         content = CompiledContent.compile(content_of(campaign))
         rendered = render_for(
-            content, EmailLinks.of(self.settings), message, variables[message.contact_id]
+            None, content, EmailLinks.of(self.settings), message, variables[message.contact_id]
         )
         return rendered.html
 
@@ -397,11 +427,171 @@ class CampaignService:
             ConsentStatus.UNSUBSCRIBED,
             f"unsubscribe link of campaign {message.campaign_id}",
         )
-        self.events.record(
-            "email.unsubscribed",
-            "campaign_message",
-            message.id,
-            {"campaignId": str(message.campaign_id), "contactId": str(message.contact_id)},
+        self._engaged("email.unsubscribed", message)
+
+    # --- what recipients and their mail servers tell ----------------------------------------
+
+    async def opened(self, message: CampaignMessage) -> None:
+        """The message's open pixel was loaded (every load counts in the total; the first
+        is its unique open)."""
+        now = self.context.clock()
+        await InteractionRepository(self.context.session).record(
+            message, InteractionKind.OPENED, now, None
+        )
+        first = await self.messages.mark_first(message.id, CampaignMessage.opened_at, now)
+        self._engaged("email.opened", message, first=first)
+
+    async def clicked(self, message: CampaignMessage, url: str) -> None:
+        """A link of the message was followed (which also means it was opened)."""
+        now = self.context.clock()
+        await InteractionRepository(self.context.session).record(
+            message, InteractionKind.CLICKED, now, url
+        )
+        await self.messages.mark_first(message.id, CampaignMessage.opened_at, now)
+        first = await self.messages.mark_first(message.id, CampaignMessage.clicked_at, now)
+        self._engaged("email.clicked", message, first=first, url=url)
+
+    async def feedback(self, data: FeedbackIn) -> FeedbackOut:
+        """A bounce or a complaint about a message (named by its Message-ID) or an address:
+        recorded on the message; a hard bounce (or the third soft one) and a complaint set the
+        email status of the contacts with that address and put it on the suppression list."""
+        message = await self._message_named(data.message_id)
+        email = message.email if message is not None and message.email else data.email
+        if not email:
+            raise field_error("email", "Name the message (messageId) or the address (email)")
+        email = email.strip().lower()
+        if message is None:
+            message = await self.messages.latest_to(email)
+        now = self.context.clock()
+        bounce = (data.bounce_type or BounceType.HARD) if data.type == FeedbackKind.BOUNCE else None
+        if message is not None:
+            await self._mark_feedback(message, bounce, now, data.reason)
+        final = bounce == BounceType.HARD or data.type == FeedbackKind.COMPLAINT
+        if bounce == BounceType.SOFT:
+            final = await self.messages.soft_bounces_to(email) >= SOFT_BOUNCES_TO_HARD
+        changed: list[uuid.UUID] = []
+        if final:
+            status, reason = (
+                (ConsentStatus.BOUNCED, SuppressionReason.BOUNCED)
+                if bounce
+                else (ConsentStatus.COMPLAINED, SuppressionReason.COMPLAINED)
+            )
+            source = f"{data.type.value} reported" + (f": {data.reason}" if data.reason else "")
+            consent = ConsentService(self.context, self.settings)
+            for contact_id in await ContactService(self.context).ids_with_email(email):
+                await consent.change(contact_id, status, source[:200])
+                changed.append(contact_id)
+            await SuppressionService(self.context).suppress(email, reason, source[:200])
+        return FeedbackOut(
+            type=data.type,
+            bounce_type=bounce,
+            email=email,
+            message_id=message.id if message else None,
+            campaign_id=message.campaign_id if message else None,
+            contact_ids=changed,
+            suppressed=final,
+        )
+
+    async def _message_named(self, message_id: str | None) -> CampaignMessage | None:
+        """The message a Message-ID header (`<id@domain>`) or a recipient id names."""
+        if not message_id:
+            return None
+        local = message_id.strip().strip("<>").split("@", 1)[0]
+        try:
+            return await self.messages.get(uuid.UUID(local))
+        except ValueError:
+            return None
+
+    async def _mark_feedback(
+        self, message: CampaignMessage, bounce: BounceType | None, now: datetime, reason: str | None
+    ) -> None:
+        if bounce is None:
+            await self.messages.mark_first(message.id, CampaignMessage.complained_at, now)
+            self._engaged("email.complained", message, first=True, reason=reason)
+            return
+        if message.bounce_type != BounceType.HARD:
+            message.bounce_type = bounce
+            message.bounced_at = message.bounced_at or now
+            await self.repo.flush()
+        self._engaged("email.bounced", message, first=True, bounceType=bounce.value, reason=reason)
+
+    def _engaged(self, event_type: str, message: CampaignMessage, **data: Any) -> None:
+        record_message_event(self.events, event_type, message, **data)
+
+    async def stats(self, campaign_id: uuid.UUID, interval: Interval) -> CampaignStats:
+        """Exact figures, counted from the message rows and their opens and clicks."""
+        await self.get(campaign_id)
+        count: dict[str, int] = {}
+        bounced = {BounceType.HARD: 0, BounceType.SOFT: 0}
+        for (
+            status,
+            bounce,
+            messages,
+            opened,
+            clicked,
+            complained,
+            unsubscribed,
+        ) in await self.messages.figures(campaign_id):
+            key = MessageStatus(status).value
+            count[key] = count.get(key, 0) + messages
+            if bounce is not None:
+                bounced[BounceType(bounce)] += messages
+            for name, value in (
+                ("opened", opened),
+                ("clicked", clicked),
+                ("complained", complained),
+                ("unsubscribed", unsubscribed),
+            ):
+                count[name] = count.get(name, 0) + value
+        interactions = InteractionRepository(self.context.session)
+        totals = await interactions.totals(campaign_id)
+        sent = count.get("sent", 0)
+        bounces = sum(bounced.values())
+        delivered = max(sent - bounces, 0)
+        opened = count.get("opened", 0)
+        clicked = count.get("clicked", 0)
+        sent_at = await self.messages.sent_buckets(campaign_id, interval)
+        engaged = await interactions.buckets(campaign_id, interval)
+        starts = sorted(set(sent_at) | {start for _, start in engaged})
+        return CampaignStats(
+            recipients=sum(count.get(s.value, 0) for s in MessageStatus),
+            queued=count.get("queued", 0),
+            sent=sent,
+            failed=count.get("failed", 0),
+            skipped=count.get("skipped", 0),
+            delivered=delivered,
+            bounced=BounceCounts(
+                total=bounces, hard=bounced[BounceType.HARD], soft=bounced[BounceType.SOFT]
+            ),
+            opened_unique=opened,
+            opened_total=totals.get(InteractionKind.OPENED, 0),
+            clicked_unique=clicked,
+            clicked_total=totals.get(InteractionKind.CLICKED, 0),
+            unsubscribed=count.get("unsubscribed", 0),
+            complained=count.get("complained", 0),
+            rates=Rates(
+                delivery=_rate(delivered, sent),
+                bounce=_rate(bounces, sent),
+                open=_rate(opened, delivered),
+                click=_rate(clicked, delivered),
+                click_to_open=_rate(clicked, opened),
+                unsubscribe=_rate(count.get("unsubscribed", 0), delivered),
+                complaint=_rate(count.get("complained", 0), delivered),
+            ),
+            links=[
+                LinkStats(url=url, clicked_unique=unique, clicked_total=total)
+                for url, unique, total in await interactions.links(campaign_id, LINKS_SHOWN)
+            ],
+            interval=interval,
+            timeline=[
+                BucketStats(
+                    start=start,
+                    sent=sent_at.get(start, 0),
+                    opened=engaged.get((InteractionKind.OPENED, start), 0),
+                    clicked=engaged.get((InteractionKind.CLICKED, start), 0),
+                )
+                for start in starts
+            ],
         )
 
     async def finish_if_done(self, campaign_id: uuid.UUID) -> None:
@@ -531,6 +721,32 @@ class CampaignService:
         )
 
 
+def record_message_event(
+    events: EventRecorder, event_type: str, message: CampaignMessage, **data: Any
+) -> None:
+    """An event of a campaign message, about its contact (on the contact's timeline, followed
+    by dynamic lists, redacted with the person), or about the message once the contact is
+    gone."""
+    resource = (
+        ("contact", message.contact_id) if message.contact_id else ("campaign_message", message.id)
+    )
+    events.record(
+        event_type,
+        resource[0],
+        resource[1],
+        {
+            "campaignId": str(message.campaign_id),
+            "messageId": str(message.id),
+            "contactId": str(message.contact_id) if message.contact_id else None,
+            **data,
+        },
+    )
+
+
+def _rate(part: int, whole: int) -> float:
+    return round(part / whole, 4) if whole else 0.0
+
+
 def _camel(field: str) -> str:
     head, *rest = field.split("_")
     return head + "".join(part.title() for part in rest)
@@ -558,13 +774,15 @@ async def recipient_variables(
 
 
 def render_for(
+    campaign: Campaign | None,
     content: CompiledContent,
     links: EmailLinks,
     message: CampaignMessage,
     variables: dict[str, Any],
 ) -> Rendered:
-    """The campaign's content as this recipient gets it, their own links included."""
-    return content.render(
+    """The campaign's content as this recipient gets it, their own links included, and
+    tracked as the `campaign` asks (None: not tracked, as the browser view)."""
+    rendered = content.render(
         merge_variables(
             variables.get("contact", {}),
             variables.get("company"),
@@ -572,3 +790,14 @@ def render_for(
             view_url=links.view(message.tenant_id, message.id),
         )
     )
+    if campaign is None or not (campaign.track_opens or campaign.track_clicks):
+        return rendered
+    html = tracked(
+        rendered.html,
+        links,
+        message.tenant_id,
+        message.id,
+        opens=campaign.track_opens,
+        clicks=campaign.track_clicks,
+    )
+    return dataclasses.replace(rendered, html=html)

@@ -1,6 +1,7 @@
 """Email consent: a status per contact, recorded over the API or confirmed by the person."""
 
 from rapport.auth.scopes import Scope
+from rapport.consent import query_fields
 from rapport.consent.pages import pages
 from rapport.consent.routes import router
 from rapport.kit.manifest import Manifest
@@ -15,4 +16,5 @@ MANIFEST = Manifest(
         "double opt-in link)",
     },
     scopes=(Scope.CRM_READ, Scope.CRM_WRITE),
+    query_fields={"contact": query_fields.provide},
 )

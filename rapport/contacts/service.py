@@ -167,6 +167,13 @@ class ContactService:
         query condition, in id order: what an export streams."""
         return self.repo.live_rows_where(columns, matching)
 
+    async def ids_with_email(self, email: str) -> list[uuid.UUID]:
+        """The contacts (not deleted) whose email is this one, as stored (lowercase)."""
+        stmt = self.repo.ids_where(
+            Contact.email == email.strip().lower(), Contact.status != ContactStatus.DELETED
+        )
+        return list(await self.context.session.scalars(stmt))
+
     def not_deleted(self) -> Select[Any]:
         """A subquery of the ids of contacts that are not deleted, for other domains' lists."""
         return self.repo.ids_where(Contact.status != ContactStatus.DELETED)

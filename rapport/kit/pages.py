@@ -6,13 +6,15 @@ from __future__ import annotations
 import functools
 from collections.abc import Awaitable, Callable
 from html import escape
-from typing import ParamSpec
+from typing import ParamSpec, TypeVar
 
+from fastapi import Response
 from fastapi.responses import HTMLResponse
 
 from rapport.kit.errors import AppError
 
 P = ParamSpec("P")
+R = TypeVar("R", bound=Response)
 
 _PAGE = """<!doctype html>
 <html lang="en"><head><meta charset="utf-8">
@@ -53,13 +55,13 @@ def page(
 
 def shown_as_page(
     title: str,
-) -> Callable[[Callable[P, Awaitable[HTMLResponse]]], Callable[P, Awaitable[HTMLResponse]]]:
+) -> Callable[[Callable[P, Awaitable[R]]], Callable[P, Awaitable[R | HTMLResponse]]]:
     """A page route whose refusals (a link altered or expired, too many requests) are
     pages too, with their status, not the API's JSON errors."""
 
-    def wrap(route: Callable[P, Awaitable[HTMLResponse]]) -> Callable[P, Awaitable[HTMLResponse]]:
+    def wrap(route: Callable[P, Awaitable[R]]) -> Callable[P, Awaitable[R | HTMLResponse]]:
         @functools.wraps(route)
-        async def shown(*args: P.args, **kwargs: P.kwargs) -> HTMLResponse:
+        async def shown(*args: P.args, **kwargs: P.kwargs) -> R | HTMLResponse:
             try:
                 return await route(*args, **kwargs)
             except AppError as exc:

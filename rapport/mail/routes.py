@@ -129,6 +129,9 @@ async def delete_outbound_email_connection(
     "/outbound-email",
     status_code=202,
     summary="Send an email to a contact or about a lead (queued; a background job sends it)",
+    responses=documented_errors(
+        {409: "`EMAIL_SUPPRESSED`: the contact's address is on the suppression list"}
+    ),
 )
 async def send_outbound_email(
     body: OutboundEmailCreate, emails: EmailsWrite, response: Response

@@ -21,7 +21,7 @@ from rapport.kit.clock import utcnow
 from rapport.kit.context import Context
 from rapport.kit.crypto import SecretBox, UndecryptableSecret
 from rapport.kit.envelope import PageMeta
-from rapport.kit.errors import NotFound, field_error
+from rapport.kit.errors import Conflict, NotFound, field_error
 from rapport.kit.ids import new_id
 from rapport.kit.normalize import clean, not_blank
 from rapport.kit.pagination import PageRequest
@@ -44,6 +44,7 @@ from rapport.mail.schemas import (
 )
 from rapport.models.mail import OutboundEmail, OutboundEmailConnection, OutboundEmailStatus
 from rapport.sales.leads import LeadService
+from rapport.suppressions.service import SuppressionService
 from rapport.worker.queue import enqueue
 
 SEND_TASK = "mail.send"
@@ -399,6 +400,12 @@ class OutboundEmailService:
             raise field_error("contactId", f"The contact's email address: {exc}") from exc
         if data.to is not None and data.to.lower() != address.lower():
             raise field_error("to", "Must be the contact's email address, or left out")
+        if await SuppressionService(self.context).suppressed_among([address]):
+            raise Conflict(
+                "The contact's address is on the suppression list (it bounced, complained "
+                "or was put there): no email goes to it",
+                code="EMAIL_SUPPRESSED",
+            )
         return Recipient(contact_id=contact.id, address=address, lead_id=data.lead_id)
 
     async def _connection(self, data: OutboundEmailCreate) -> OutboundEmailConnection:

@@ -3,7 +3,15 @@
 from rapport.kit.idempotency_record import IdempotencyRecord
 from rapport.models.activities import Activity, ActivityModule, ActivityType
 from rapport.models.auth import ApiKey
-from rapport.models.campaigns import Campaign, CampaignMessage, CampaignStatus, MessageStatus
+from rapport.models.campaigns import (
+    BounceType,
+    Campaign,
+    CampaignInteraction,
+    CampaignMessage,
+    CampaignStatus,
+    InteractionKind,
+    MessageStatus,
+)
 from rapport.models.companies import Company, CompanyMembership, CompanyRole, CompanyStatus
 from rapport.models.consent import ConsentStatus, EmailConsent
 from rapport.models.contacts import Contact, ContactStatus, LifecycleStage, LiveCount
@@ -46,7 +54,9 @@ __all__ = [
     "ActivityModule",
     "ActivityType",
     "ApiKey",
+    "BounceType",
     "Campaign",
+    "CampaignInteraction",
     "CampaignMessage",
     "CampaignStatus",
     "Company",
@@ -72,6 +82,7 @@ __all__ = [
     "Import",
     "ImportRowError",
     "ImportStatus",
+    "InteractionKind",
     "Job",
     "JobState",
     "Lead",

@@ -31,6 +31,16 @@ class MessageStatus(Choice):
     SKIPPED = "skipped"
 
 
+class BounceType(Choice):
+    HARD = "hard"
+    SOFT = "soft"
+
+
+class InteractionKind(Choice):
+    OPENED = "opened"
+    CLICKED = "clicked"
+
+
 class Campaign(TenantOwned, IdMixin, TimestampMixin, Base):
     """What is sent (subject, preheader, bodies with merge tags; a template's content is
     copied in when the campaign is made from one), from whom, through which connection (none:
@@ -56,6 +66,8 @@ class Campaign(TenantOwned, IdMixin, TimestampMixin, Base):
     from_name: Mapped[str | None] = mapped_column(String(200))
     reply_to: Mapped[str | None] = mapped_column(String(320))
     audience: Mapped[dict[str, Any]] = mapped_column(JSON)
+    track_opens: Mapped[bool] = mapped_column(default=True)
+    track_clicks: Mapped[bool] = mapped_column(default=True)
     status: Mapped[CampaignStatus] = mapped_column(enum_type(CampaignStatus))
     status_reason: Mapped[str | None] = mapped_column(Text)
     scheduled_at: Mapped[datetime | None]
@@ -91,3 +103,34 @@ class CampaignMessage(TenantOwned, IdMixin, Base):
     reason: Mapped[str | None] = mapped_column(Text, doc="Why it was skipped or failed")
     chunk: Mapped[int] = mapped_column(doc="The sending job it belongs to")
     sent_at: Mapped[datetime | None]
+    opened_at: Mapped[datetime | None] = mapped_column(doc="Its first open")
+    clicked_at: Mapped[datetime | None] = mapped_column(doc="Its first click")
+    bounced_at: Mapped[datetime | None]
+    bounce_type: Mapped[BounceType | None] = mapped_column(enum_type(BounceType))
+    complained_at: Mapped[datetime | None]
+    unsubscribed_at: Mapped[datetime | None]
+
+
+class CampaignInteraction(TenantOwned, IdMixin, Base):
+    """Each open and click of a campaign message (a message's first is also on its row):
+    what totals, the clicks of each link and the figures over time are counted from."""
+
+    __tablename__ = "campaign_interactions"
+    __table_args__ = (
+        Index(
+            "ix_campaign_interactions_tenant_campaign_kind_at",
+            "tenant_id",
+            "campaign_id",
+            "kind",
+            "at",
+        ),
+        Index("ix_campaign_interactions_tenant_message", "tenant_id", "message_id"),
+    )
+
+    campaign_id: Mapped[uuid.UUID] = mapped_column(ForeignKey("campaigns.id", ondelete="CASCADE"))
+    message_id: Mapped[uuid.UUID] = mapped_column(
+        ForeignKey("campaign_messages.id", ondelete="CASCADE")
+    )
+    kind: Mapped[InteractionKind] = mapped_column(enum_type(InteractionKind))
+    url: Mapped[str | None] = mapped_column(Text, doc="The link clicked")
+    at: Mapped[datetime]

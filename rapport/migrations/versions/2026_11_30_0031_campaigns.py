@@ -1,4 +1,5 @@
-"""campaigns: email consent per contact, campaigns, and one message row per recipient
+"""campaigns: email consent per contact, campaigns, one message row per recipient, and
+the opens and clicks of each message
 
 Revision ID: 0031
 Revises: 0030
@@ -34,6 +35,8 @@ def upgrade() -> None:
         sa.Column("from_name", sa.String(length=200), nullable=True),
         sa.Column("reply_to", sa.String(length=320), nullable=True),
         sa.Column("audience", sa.JSON(), nullable=False),
+        sa.Column("track_opens", sa.Boolean(), nullable=False),
+        sa.Column("track_clicks", sa.Boolean(), nullable=False),
         sa.Column(
             "status",
             _choice(
@@ -125,6 +128,12 @@ def upgrade() -> None:
         sa.Column("reason", sa.Text(), nullable=True),
         sa.Column("chunk", sa.Integer(), nullable=False),
         sa.Column("sent_at", sa.DateTime(timezone=True), nullable=True),
+        sa.Column("opened_at", sa.DateTime(timezone=True), nullable=True),
+        sa.Column("clicked_at", sa.DateTime(timezone=True), nullable=True),
+        sa.Column("bounced_at", sa.DateTime(timezone=True), nullable=True),
+        sa.Column("bounce_type", _choice("bouncetype", "hard", "soft"), nullable=True),
+        sa.Column("complained_at", sa.DateTime(timezone=True), nullable=True),
+        sa.Column("unsubscribed_at", sa.DateTime(timezone=True), nullable=True),
         sa.Column("tenant_id", sa.Uuid(), nullable=False),
         sa.Column("id", sa.Uuid(), nullable=False),
         sa.ForeignKeyConstraint(
@@ -164,9 +173,52 @@ def upgrade() -> None:
         ["tenant_id", "campaign_id", "contact_id"],
         unique=True,
     )
+    op.create_table(
+        "campaign_interactions",
+        sa.Column("campaign_id", sa.Uuid(), nullable=False),
+        sa.Column("message_id", sa.Uuid(), nullable=False),
+        sa.Column("kind", _choice("interactionkind", "opened", "clicked"), nullable=False),
+        sa.Column("url", sa.Text(), nullable=True),
+        sa.Column("at", sa.DateTime(timezone=True), nullable=False),
+        sa.Column("tenant_id", sa.Uuid(), nullable=False),
+        sa.Column("id", sa.Uuid(), nullable=False),
+        sa.ForeignKeyConstraint(
+            ["campaign_id"],
+            ["campaigns.id"],
+            name=op.f("fk_campaign_interactions_campaign_id_campaigns"),
+            ondelete="CASCADE",
+        ),
+        sa.ForeignKeyConstraint(
+            ["message_id"],
+            ["campaign_messages.id"],
+            name=op.f("fk_campaign_interactions_message_id_campaign_messages"),
+            ondelete="CASCADE",
+        ),
+        sa.ForeignKeyConstraint(
+            ["tenant_id"],
+            ["tenants.id"],
+            name=op.f("fk_campaign_interactions_tenant_id_tenants"),
+            ondelete="CASCADE",
+        ),
+        sa.PrimaryKeyConstraint("id", name=op.f("pk_campaign_interactions")),
+    )
+    op.create_index(
+        "ix_campaign_interactions_tenant_campaign_kind_at",
+        "campaign_interactions",
+        ["tenant_id", "campaign_id", "kind", "at"],
+    )
+    op.create_index(
+        op.f("ix_campaign_interactions_tenant_id"), "campaign_interactions", ["tenant_id"]
+    )
+    op.create_index(
+        "ix_campaign_interactions_tenant_message",
+        "campaign_interactions",
+        ["tenant_id", "message_id"],
+    )
 
 
 def downgrade() -> None:
+    op.drop_table("campaign_interactions")
     op.drop_table("campaign_messages")
     op.drop_table("email_consents")
     op.drop_table("campaigns")
