@@ -32,7 +32,7 @@ pages = api_router(include_in_schema=False)
 
 _NO_STORE = {"Cache-Control": "no-store", "Referrer-Policy": "no-referrer"}
 
-LinkToken = Annotated[str, Path(max_length=200)]
+LinkToken = Annotated[str, Path(description="The link's signed token")]
 _TITLE = "Unsubscribe"
 
 

@@ -7,7 +7,7 @@ from collections.abc import Sequence
 from datetime import datetime
 from typing import Any, ClassVar
 
-from sqlalchemy import func, insert, literal, select, update
+from sqlalchemy import exists, func, insert, literal, select, update
 
 from rapport.kit.aggregates import as_time, bucket_start
 from rapport.kit.envelope import PageMeta
@@ -41,14 +41,11 @@ class CampaignRepository(Repository[Campaign]):
         return await paginate(self.session, stmt, request, self.sort_columns, Campaign.id)
 
     async def locked(self, campaign_id: uuid.UUID) -> Campaign | None:
-        """The campaign, its row locked until commit (PostgreSQL; SQLite has one writer)."""
-        result = await self.session.execute(
-            self.select()
-            .where(Campaign.id == campaign_id)
-            .with_for_update()
-            .execution_options(populate_existing=True)
-        )
-        campaign: Campaign | None = result.scalar_one_or_none()
+        """The campaign as committed, changes of it waiting for each other until commit (a
+        row lock on PostgreSQL, the write lock on SQLite)."""
+        campaign = await self.get(campaign_id)
+        if campaign is not None:
+            await self.lock_row(campaign)
         return campaign
 
 
@@ -129,12 +126,22 @@ class MessageRepository(Repository[CampaignMessage]):
         sent_at: datetime | None = None,
         *,
         was: MessageStatus = MessageStatus.QUEUED,
+        while_sending: bool = False,
     ) -> bool:
-        """A message that is `was` (queued) becomes sent or failed; False if it was not any
-        more (another run got to it first)."""
+        """A message that is `was` (queued) becomes sent, failed or skipped; False if it was
+        not any more (another run got to it first), or with `while_sending` if its campaign
+        is not sending any more (paused, cancelled)."""
+        conditions = [CampaignMessage.id == message_id, CampaignMessage.status == was]
+        if while_sending:
+            conditions.append(
+                exists().where(
+                    Campaign.id == CampaignMessage.campaign_id,
+                    Campaign.status == CampaignStatus.SENDING,
+                )
+            )
         result = await self.session.execute(
             update(CampaignMessage)
-            .where(CampaignMessage.id == message_id, CampaignMessage.status == was)
+            .where(*conditions)
             .values(status=status, reason=reason, sent_at=sent_at)
             .execution_options(synchronize_session=False)
         )

@@ -9,7 +9,7 @@ from typing import Any, Literal
 
 from pydantic import AliasChoices, ConfigDict, Field
 
-from rapport.kit.schemas import InputModel, NestedInput, WireModel
+from rapport.kit.schemas import InputModel, NestedInput, UtcDateTime, WireModel
 from rapport.models.campaigns import BounceType, CampaignStatus, MessageStatus
 
 _HTML = '<p>Hello {{ contact.givenName | default("there") }},</p><p>Our spring offer is here.</p>'
@@ -108,7 +108,7 @@ class SendRequest(InputModel):
 
     model_config = ConfigDict(json_schema_extra={"examples": [{}]})
 
-    scheduled_at: datetime | None = Field(
+    scheduled_at: UtcDateTime | None = Field(
         default=None,
         validation_alias=AliasChoices("scheduledAt", "scheduled_at"),
         description="When to start (a time in the past or none: now)",

@@ -32,6 +32,7 @@ from rapport.kit.clock import utcnow
 from rapport.kit.context import Context
 from rapport.kit.crypto import UndecryptableSecret
 from rapport.kit.db import Database
+from rapport.kit.errors import AppError
 from rapport.mail import smtp
 from rapport.mail.compose import build_message, header_address, message_id_for
 from rapport.mail.service import ConnectionService
@@ -39,7 +40,6 @@ from rapport.mail.transport import Handover, maildir_of
 from rapport.models.campaigns import CampaignMessage, MessageStatus
 from rapport.tenancy.service import WorkspaceService
 
-STATUS_CHECK_EVERY = 50
 ERROR_LIMIT = 1000
 
 
@@ -64,7 +64,8 @@ class CampaignSender:
             sending = await CampaignService(context, self.settings).sending(campaign_id)
             if sending is None:
                 return
-            messages = await MessageRepository(session).queued_in_chunk(campaign_id, chunk)
+            queued = await MessageRepository(session).queued_in_chunk(campaign_id, chunk)
+            messages = await CampaignService(context, self.settings).still_eligible(queued)
             variables = await recipient_variables(context, messages)
             connections = ConnectionService(
                 context,
@@ -115,17 +116,20 @@ class CampaignSender:
         campaign = sending.campaign
         began = time.monotonic()
         for index, message in enumerate(messages):
-            if (
-                index
-                and index % STATUS_CHECK_EVERY == 0
-                and not await self._still_sending(campaign.id)
-            ):
-                return
             if interval:
                 await asyncio.sleep(max(0.0, began + index * interval - time.monotonic()))
-            mime = self._message(
-                sending, message, variables.get(message.contact_id or message.id, {})
-            )
+            try:
+                mime = self._message(
+                    sending, message, variables.get(message.contact_id or message.id, {})
+                )
+            except AppError as exc:  # a merge value the content cannot render
+                reason = f"The content could not be rendered for this recipient: {exc.message}"
+                await self._settle(message, MessageStatus.FAILED, reason)
+                continue
+            except ValueError as exc:  # an address no header can hold (non-ASCII local part)
+                reason = f"No message can be written to this address: {exc}"
+                await self._settle(message, MessageStatus.FAILED, reason)
+                continue
             try:
                 await out.stage(mime, campaign.from_address, message.email)
             except smtp.SmtpFailure as exc:
@@ -133,8 +137,11 @@ class CampaignSender:
                     raise
                 await self._settle(message, MessageStatus.FAILED, exc.message)
                 continue
-            if not await self._settle(message, MessageStatus.SENT, None):
+            if not await self._settle(message, MessageStatus.SENT, None, while_sending=True):
+                # Paused or cancelled meanwhile, or another run sent it: not this copy.
                 await out.abandon()
+                if not await self._still_sending(campaign.id):
+                    return
                 continue
             try:
                 await out.release()
@@ -180,8 +187,10 @@ class CampaignSender:
         reason: str | None,
         *,
         was: MessageStatus = MessageStatus.QUEUED,
+        while_sending: bool = False,
     ) -> bool:
-        """Record the message's outcome and its event in a transaction of its own."""
+        """Record the message's outcome and its event in a transaction of its own (with
+        `while_sending`, only while its campaign is sending)."""
         async with self.database.transaction(workspace=self.tenant_id) as session:
             now = utcnow()
             settled = await MessageRepository(session).settle(
@@ -190,6 +199,7 @@ class CampaignSender:
                 reason[:ERROR_LIMIT] if reason else None,
                 now if status == MessageStatus.SENT else None,
                 was=was,
+                while_sending=while_sending,
             )
             if settled:
                 event = "email.sent" if status == MessageStatus.SENT else "email.failed"

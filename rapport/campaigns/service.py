@@ -70,7 +70,7 @@ from rapport.models.consent import ConsentStatus
 from rapport.models.suppressions import SuppressionReason
 from rapport.suppressions.service import SuppressionService
 from rapport.templates.render import CompiledContent, Parts, Rendered, merge_variables
-from rapport.templates.service import TemplateService
+from rapport.templates.service import TemplateService, sample_variables
 from rapport.worker.queue import enqueue, enqueue_many
 
 START_TASK = "campaigns.start"
@@ -260,6 +260,13 @@ class CampaignService:
         campaign = await self.get(campaign_id)
         if campaign.status not in _NEXT["delete"]:
             raise invalid_state(campaign, "delete")
+        counts = await self.messages.counts([campaign.id])
+        if counts.get(campaign.id, {}).get(MessageStatus.SENT.value):
+            raise Conflict(
+                "A campaign that sent messages is kept: the unsubscribe links its recipients "
+                "hold, and its figures, depend on it",
+                code="INVALID_STATE",
+            )
         record = await self._record(campaign)
         await self.context.session.delete(campaign)
         await self.repo.flush()
@@ -390,6 +397,31 @@ class CampaignService:
             return
         await self._queue_chunks(campaign, sorted(chunks))
 
+    async def still_eligible(self, messages: list[CampaignMessage]) -> list[CampaignMessage]:
+        """The queued messages that may still go out. A recipient deleted or merged since
+        the audience was frozen, or who unsubscribed, bounced, complained or was suppressed
+        meanwhile (a paused campaign resumed days later), is skipped with the reason."""
+        contacts = await ContactService(self.context).by_ids(
+            [m.contact_id for m in messages if m.contact_id is not None]
+        )
+        standings = await ConsentService(self.context, self.settings).standings(
+            [(m.contact_id, m.email) for m in messages if m.contact_id in contacts]
+        )
+        eligible = []
+        for message in messages:
+            contact = contacts.get(message.contact_id) if message.contact_id else None
+            if contact is None or contact.status == "DELETED":
+                reason: str | None = "The contact was deleted before the message went out"
+            elif contact.merged_into_id is not None:
+                reason = "The contact was merged into another before the message went out"
+            else:
+                reason = standings[contact.id].reason
+            if reason is None:
+                eligible.append(message)
+            else:
+                await self.messages.settle(message.id, MessageStatus.SKIPPED, reason)
+        return eligible
+
     async def sending(self, campaign_id: uuid.UUID) -> Sending | None:
         """The campaign, if it is sending, with its content compiled."""
         campaign = await self.repo.get(campaign_id)
@@ -418,12 +450,18 @@ class CampaignService:
         if message.contact_id is None:
             return
         consent = ConsentService(self.context, self.settings)
-        standing = await consent.standings([(message.contact_id, None)])
-        current = standing[message.contact_id].consent
+        contact = await consent.live(message.contact_id)
+        if contact is None:
+            return
+        standing = await consent.standings([(contact.id, None)])
+        current = standing[contact.id].consent
         if current is not None and current.status == ConsentStatus.UNSUBSCRIBED:
             return
+        await self.messages.mark_first(
+            message.id, CampaignMessage.unsubscribed_at, self.context.clock()
+        )
         await consent.change(
-            message.contact_id,
+            contact.id,
             ConsentStatus.UNSUBSCRIBED,
             f"unsubscribe link of campaign {message.campaign_id}",
         )
@@ -655,7 +693,9 @@ class CampaignService:
     async def _check(self, campaign: Campaign) -> None:
         """422 naming the field for content that does not compile, an address that cannot be
         sent from, or an audience that does not; 422 for a connection not in the workspace."""
-        CompiledContent.compile(content_of(campaign))
+        # A trial render for the sample contact: content that compiles but cannot render
+        # (`{{ 1/0 }}`, a loop over the limits) is refused now, not found by the sending job.
+        CompiledContent.compile(content_of(campaign)).render(sample_variables())
         for field, value in (
             ("fromAddress", campaign.from_address),
             ("replyTo", campaign.reply_to),
@@ -663,10 +703,13 @@ class CampaignService:
             if value is None:
                 continue
             try:
-                ascii_address(value)
-                header_address(value, campaign.from_name if field == "fromAddress" else None)
+                header_address(ascii_address(value))
             except ValueError as exc:
                 raise field_error(field, str(exc)) from exc
+        try:
+            header_address(campaign.from_address, campaign.from_name)
+        except ValueError as exc:
+            raise field_error("fromName", str(exc)) from exc
         if campaign.connection_id is not None:
             connections = ConnectionService(
                 self.context,

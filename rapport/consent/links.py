@@ -15,6 +15,7 @@ from rapport.kit.crypto import Signer
 from rapport.kit.errors import NotFound
 
 CONFIRMATION_DAYS = 30
+TOKEN_LENGTH = 200
 CONFIRM_PATH = "/email/confirm/"
 UNSUBSCRIBE_PATH = "/email/unsubscribe/"
 VIEW_PATH = "/email/view/"
@@ -105,6 +106,8 @@ def _signed(message: str, extra: str) -> str:
 
 
 def _read(signer: Signer, token: str, extra: str = "") -> Token:
+    if len(token) > TOKEN_LENGTH:
+        raise LinkNotFound()
     parts = token.split(".")
     if len(parts) != 4 or not signer.verify(_signed(".".join(parts[:3]), extra), parts[3]):
         raise LinkNotFound()

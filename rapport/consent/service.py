@@ -7,17 +7,19 @@ from __future__ import annotations
 import uuid
 from collections.abc import Collection
 from dataclasses import dataclass
+from datetime import datetime
+from enum import StrEnum
 from typing import TYPE_CHECKING, Any
 
 from rapport.config import Settings
-from rapport.consent.links import EmailLinks
+from rapport.consent.links import EmailLinks, Token
 from rapport.consent.repository import ConsentRepository
 from rapport.consent.schemas import ConfirmationRequest, EmailSubscriptionOut, EmailSubscriptionPut
 from rapport.contacts.service import ContactService
 from rapport.events.service import EventRecorder
 from rapport.kit.context import Context
 from rapport.kit.crypto import UndecryptableSecret
-from rapport.kit.errors import AppError, Conflict, field_error
+from rapport.kit.errors import AppError, Conflict, NotFound, field_error
 from rapport.mail import smtp
 from rapport.mail.compose import build_message, header_address, message_id_for, text_of
 from rapport.mail.service import ConnectionService
@@ -42,6 +44,12 @@ NO_CONSENT = "No email consent recorded"
 NOT_CONFIRMED = "Subscribed but not confirmed, and this workspace requires double opt-in"
 SUPPRESSED = "The address is on the suppression list"
 NO_ADDRESS = "The contact has no email address"
+
+
+class Confirmation(StrEnum):
+    CONFIRMED = "confirmed"
+    STALE = "stale"
+    GONE = "gone"
 
 
 class EmailNotSent(AppError):
@@ -178,32 +186,63 @@ class ConsentService:
             )
         if consent is not None and consent.confirmed_at is not None:
             raise Conflict("The contact already confirmed", code="ALREADY_CONFIRMED")
-        await self._send_confirmation(contact, data.connection_id)
+        sent_at = self.context.clock().replace(microsecond=0)  # the link's time, to the second
+        await self._send_confirmation(contact, data.connection_id, sent_at)
         consent = await self.change(contact.id, ConsentStatus.PENDING, "confirmation requested")
-        consent.confirmation_sent_at = self.context.clock()
+        consent.confirmation_sent_at = sent_at
         await self.repo.flush()
         return await self.standing(str(contact.id))
 
-    async def confirm(self, contact_id: uuid.UUID, ip: str | None, user_agent: str | None) -> bool:
-        """The person followed the confirmation link: subscribed and confirmed (once: again,
-        nothing changes). False if the contact is gone."""
-        contact = await self.contacts.by_id(contact_id)
+    async def live(self, contact_id: uuid.UUID) -> Contact | None:
+        """The contact a link names as it is now: the one it was merged into, if it was;
+        None once it is deleted."""
+        try:
+            contact = await self.contacts.get(str(contact_id))
+        except NotFound:
+            return None
+        return None if contact.status == "DELETED" else contact
+
+    async def confirm(self, token: Token, ip: str | None, user_agent: str | None) -> Confirmation:
+        """The person followed the confirmation link: subscribed and confirmed. Only the
+        link of the confirmation still pending counts: once confirmed, again changes nothing;
+        a link older than the last request, or followed after the status changed since
+        (unsubscribed, bounced), confirms nothing."""
+        contact = await self.live(token.subject_id)
         if contact is None:
-            return False
-        consent = await self.repo.of_contact(contact_id)
-        if consent is not None and consent.confirmed_at is not None:
-            return True
+            return Confirmation.GONE
+        consent = await self.repo.of_contact(contact.id)
+        if (
+            consent is not None
+            and consent.status == ConsentStatus.SUBSCRIBED
+            and consent.confirmed_at is not None
+        ):
+            return Confirmation.CONFIRMED
+        # The request is the one of the contact the link went to (merged since: its own).
+        asked = consent if contact.id == token.subject_id else None
+        if asked is None:
+            asked = await self.repo.of_contact(token.subject_id)
+        sent = asked.confirmation_sent_at if asked is not None else None
+        if (
+            asked is None
+            or asked.status != ConsentStatus.PENDING
+            or sent is None
+            or token.issued < int(sent.timestamp())
+            or (consent is not None and consent is not asked and consent.changed_at > sent)
+        ):
+            return Confirmation.STALE
         consent, previous, _ = await self._set(
-            contact_id, ConsentStatus.SUBSCRIBED, CONFIRMED_SOURCE
+            contact.id, ConsentStatus.SUBSCRIBED, CONFIRMED_SOURCE
         )
         consent.confirmed_at = self.context.clock()
         consent.confirmation_ip = ip[:45] if ip else None
         consent.confirmation_user_agent = user_agent[:500] if user_agent else None
         await self.repo.flush()
         self._changed(consent, previous, confirmed=True)
-        return True
+        return Confirmation.CONFIRMED
 
-    async def _send_confirmation(self, contact: Contact, connection_id: uuid.UUID | None) -> None:
+    async def _send_confirmation(
+        self, contact: Contact, connection_id: uuid.UUID | None, sent_at: datetime
+    ) -> None:
         if self.settings is None:
             raise RuntimeError("Sending a confirmation email needs the server's settings")
         settings = self.settings
@@ -214,9 +253,7 @@ class ConsentService:
         )
         connection = await connections.pick(connection_id)
         sender = connection.from_address if connection else _local_sender(settings)
-        link = EmailLinks.of(settings).confirmation(
-            self.context.workspace_id, contact.id, self.context.clock()
-        )
+        link = EmailLinks.of(settings).confirmation(self.context.workspace_id, contact.id, sent_at)
         html = (
             "<p>Please confirm that you want to receive our emails.</p>"
             f'<p><a href="{link}">Confirm my subscription</a></p>'

@@ -86,4 +86,4 @@ class Signer:
 
     def verify(self, message: str, signature: str) -> bool:
         """Whether `signature` is this signer's of `message` (compared in constant time)."""
-        return hmac.compare_digest(self.sign(message), signature)
+        return hmac.compare_digest(self.sign(message).encode(), signature.encode())

@@ -201,6 +201,21 @@ def header_address(address: str, display_name: str | None = None) -> Address:
     return Address(display_name=display_name or "", addr_spec=address)
 
 
+def _set_text_header(message: EmailMessage, name: str, value: str) -> None:
+    """A free-text header on one line. The header parser decodes RFC 2047 encoded words
+    (`=?utf-8?q?...=0D=0A...?=`), which may hide a line break that would start a header of
+    its own: what it decoded is flattened and set again, until nothing is left to decode."""
+    text = " ".join(value.split())
+    for _ in range(3):
+        message[name] = text
+        parsed = str(message[name])
+        if "\r" not in parsed and "\n" not in parsed:
+            return
+        del message[name]
+        text = " ".join(parsed.split())
+    message[name] = text.replace("=?", "= ?")
+
+
 def build_message(
     *,
     sender: Address,
@@ -215,7 +230,7 @@ def build_message(
     message = EmailMessage()
     message["From"] = sender
     message["To"] = header_address(recipient)
-    message["Subject"] = subject
+    _set_text_header(message, "Subject", subject)
     message["Date"] = format_datetime(date)
     message["Message-ID"] = message_id
     message.set_content(text)

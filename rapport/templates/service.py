@@ -88,6 +88,17 @@ def compiled(parts: Parts) -> CompiledContent:
     return CompiledContent.compile(parts)
 
 
+def sample_variables() -> dict[str, Any]:
+    """What templates see for the sample contact (and its company), with placeholder
+    links: unsaved content's preview, and the trial render that checks content is saved."""
+    return merge_variables(
+        SAMPLE_CONTACT,
+        SAMPLE_COMPANY,
+        unsubscribe_url=PREVIEW_UNSUBSCRIBE_URL,
+        view_url=PREVIEW_VIEW_URL,
+    )
+
+
 class TemplateService:
     def __init__(self, context: Context) -> None:
         self.context = context
@@ -178,12 +189,7 @@ class TemplateService:
         values = _content(data.model_dump(include=set(_CONTENT), by_alias=False))
         content = compiled(Parts(**_parts_kwargs(values)))
         if data.contact_id is None:
-            variables = merge_variables(
-                SAMPLE_CONTACT,
-                SAMPLE_COMPANY,
-                unsubscribe_url=PREVIEW_UNSUBSCRIBE_URL,
-                view_url=PREVIEW_VIEW_URL,
-            )
+            variables = sample_variables()
         else:
             variables = await self.variables_for(data.contact_id)
         return content.render(variables)

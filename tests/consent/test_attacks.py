@@ -170,24 +170,7 @@ async def test_a_confirmation_request_with_a_bad_body_is_refused(
 # --- confirmation links ------------------------------------------------------------------------
 
 _SPOILED = [
-    pytest.param(
-        name,
-        marks=pytest.mark.xfail(
-            strict=True,
-            reason="A confirmation token with a non-ASCII signature is a 500: "
-            "rapport.consent.links._read hands it to hmac.compare_digest (TypeError)",
-        )
-        if name == "non-ascii signature"
-        else pytest.mark.xfail(
-            strict=True,
-            reason="A confirmation token over 200 characters is a 400 JSON error, not the "
-            "404 page (Path(max_length=200) in rapport/consent/pages.py)",
-        )
-        if name in ("long", "very long")
-        else (),
-    )
-    for name in token_variants("a.b.c.d", "x")
-    if name not in ("null byte", "encoded slash")
+    name for name in token_variants("a.b.c.d", "x") if name not in ("null byte", "encoded slash")
 ]
 
 
@@ -275,14 +258,6 @@ async def test_another_workspaces_confirmation_link_never_reaches_this_ones_cont
 
 
 @pytest.mark.parametrize("withdrawn", ["unsubscribed", "complained", "bounced"])
-@pytest.mark.xfail(
-    strict=True,
-    reason="An old confirmation link subscribes again a contact who withdrew: after the "
-    "person confirmed and then was recorded unsubscribed (complained, bounced), POST of the "
-    "same link within its 30 days finds confirmed_at cleared and sets subscribed and "
-    "confirmed (ConsentService.confirm checks neither that the status is pending nor that "
-    "the link was issued after the last change)",
-)
 async def test_an_old_confirmation_link_never_undoes_a_later_withdrawal(
     http: httpx.AsyncClient,
     workspace: Workspace,
@@ -323,12 +298,6 @@ async def test_a_confirmation_link_of_an_erased_contact_is_a_404_page(
     assert await snapshot(database) == before
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="The confirmation link of a deleted contact still subscribes and confirms it: "
-    "ConsentService.confirm reads the contact with ContactService.by_id, which returns "
-    "deleted contacts too, and answers 'Subscription confirmed'",
-)
 async def test_a_confirmation_link_of_a_deleted_contact_confirms_nothing(
     http: httpx.AsyncClient,
     database: Database,
@@ -347,12 +316,6 @@ async def test_a_confirmation_link_of_a_deleted_contact_confirms_nothing(
     assert await snapshot(database) == before
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="The confirmation link of a contact merged into another since confirms the merged "
-    "(loser) contact, not the survivor the person now is: ConsentService.confirm uses the "
-    "token's contact id as is (by_id), so the survivor stays unconfirmed",
-)
 async def test_a_confirmation_link_of_a_merged_contact_confirms_the_survivor(
     http: httpx.AsyncClient, workspace: Workspace, ada: dict[str, Any], tmp_path: Path
 ) -> None:
