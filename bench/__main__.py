@@ -87,6 +87,7 @@ SCENARIOS = (
     ),
     Scenario("access_log", {"seconds": 3, "rounds": 2}, {"seconds": 10, "rounds": 5}),
     Scenario("sqlite_memory", {"seconds": 10}, {"seconds": 60}),
+    Scenario("campaign_send", {"contacts": 10_000}, {"contacts": 100_000}),
 )
 
 
@@ -138,6 +139,26 @@ AIMS = (
     Aim("lists", "<= 2 s at 1M", "value", "<=", 2, size=1_000_000),
     Aim("batch_contacts", "p50 < 1 s", "value", "<", 1, match="upserts"),
     Aim("export", ">= 100,000 rows/s", "value", ">=", 100_000, match="CSV export"),
+    Aim(
+        "campaign_send",
+        ">= 2,000 messages/s at 100k",
+        "value",
+        ">=",
+        2000,
+        "SMTP, textBody given, 2 worker(s), send to sent",
+        POSTGRES,
+        100_000,
+    ),
+    Aim(
+        "campaign_send",
+        ">= 2,000 messages/s at 100k",
+        "value",
+        ">=",
+        2000,
+        "SMTP, textBody derived, 2 worker(s), send to sent",
+        POSTGRES,
+        100_000,
+    ),
 )
 
 
