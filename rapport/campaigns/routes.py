@@ -20,6 +20,8 @@ from rapport.campaigns.schemas import (
     Interval,
     RecipientOut,
     SendRequest,
+    TestSendOut,
+    TestSendRequest,
 )
 from rapport.kit.envelope import Envelope, ListEnvelope
 from rapport.kit.errors import documented_errors
@@ -170,6 +172,27 @@ async def cancel_campaign(
     campaign_id: CampaignId, campaigns: CampaignSending
 ) -> Envelope[CampaignOut]:
     return Envelope(data=await campaigns.out(await campaigns.cancel(campaign_id)))
+
+
+@router.post(
+    "/campaigns/{campaign_id}/test-send",
+    summary="Send a test of the campaign to a few addresses now",
+    responses=documented_errors(
+        {
+            **_NOT_FOUND,
+            422: "An address is not valid (`emails[i]`), or the content does not render",
+            502: "`EMAIL_NOT_SENT`: the mail server did not take it (its reply is in the message)",
+        }
+    ),
+)
+async def test_send_campaign(
+    campaign_id: CampaignId, body: TestSendRequest, campaigns: CampaignSending
+) -> Envelope[TestSendOut]:
+    """Renders the campaign for `contactId` (or a sample contact), marks its subject
+    `[Test]` and sends it at once to each address (up to 10) through the campaign's
+    connection, or into the local maildir without one. In any status; nothing is recorded
+    on the campaign. Counts against the `campaigns` rate limit."""
+    return Envelope(data=await campaigns.test_send(campaign_id, body))
 
 
 @router.post(

@@ -14,7 +14,6 @@ from __future__ import annotations
 import asyncio
 import time
 import uuid
-from email.message import EmailMessage
 from typing import Any
 
 from rapport.campaigns.repository import MessageRepository
@@ -34,7 +33,7 @@ from rapport.kit.crypto import UndecryptableSecret
 from rapport.kit.db import Database
 from rapport.kit.errors import AppError
 from rapport.mail import smtp
-from rapport.mail.compose import build_message, header_address, message_id_for
+from rapport.mail.compose import header_address, message_bytes, message_id_for
 from rapport.mail.service import ConnectionService
 from rapport.mail.transport import Handover, maildir_of
 from rapport.models.campaigns import CampaignMessage, MessageStatus
@@ -154,11 +153,22 @@ class CampaignSender:
 
     def _message(
         self, sending: Sending, message: CampaignMessage, variables: dict[str, Any]
-    ) -> EmailMessage:
+    ) -> bytes:
         campaign = sending.campaign
         unsubscribe = self.links.unsubscribe(self.tenant_id, message.id)
         rendered = render_for(campaign, sending.content, self.links, message, variables)
-        mime = build_message(
+        headers = [
+            (
+                "List-Unsubscribe",
+                f"<{unsubscribe}>, <mailto:{campaign.from_address}?subject=unsubscribe>",
+            ),
+            ("List-Unsubscribe-Post", "List-Unsubscribe=One-Click"),
+            ("List-Id", f"<{campaign.id}.{campaign.from_address.rpartition('@')[2]}>"),
+            ("Precedence", "bulk"),
+        ]
+        if campaign.reply_to:
+            headers.append(("Reply-To", campaign.reply_to))
+        return message_bytes(
             sender=header_address(campaign.from_address, campaign.from_name),
             recipient=message.email,
             subject=rendered.subject,
@@ -166,19 +176,8 @@ class CampaignSender:
             text=rendered.text,
             message_id=message_id_for(message.id, campaign.from_address),
             date=utcnow(),
+            headers=headers,
         )
-        # Links in headers stay whole on one line (up to RFC 5322's 998 characters): folded
-        # to 78, an unbroken URL would become an encoded word no mail client follows.
-        mime.policy = mime.policy.clone(max_line_length=998)
-        if campaign.reply_to:
-            mime["Reply-To"] = header_address(campaign.reply_to)
-        mime["List-Unsubscribe"] = (
-            f"<{unsubscribe}>, <mailto:{campaign.from_address}?subject=unsubscribe>"
-        )
-        mime["List-Unsubscribe-Post"] = "List-Unsubscribe=One-Click"
-        mime["Precedence"] = "bulk"
-        mime["List-Id"] = f"<{campaign.id}.{campaign.from_address.rpartition('@')[2]}>"
-        return mime
 
     async def _settle(
         self,

@@ -18,11 +18,9 @@ from rapport.consent.schemas import ConfirmationRequest, EmailSubscriptionOut, E
 from rapport.contacts.service import ContactService
 from rapport.events.service import EventRecorder
 from rapport.kit.context import Context
-from rapport.kit.crypto import UndecryptableSecret
-from rapport.kit.errors import AppError, Conflict, NotFound, field_error
-from rapport.mail import smtp
-from rapport.mail.compose import build_message, header_address, message_id_for, text_of
-from rapport.mail.service import ConnectionService
+from rapport.kit.errors import Conflict, NotFound, field_error
+from rapport.mail.compose import text_of
+from rapport.mail.service import ConnectionService, Letter, local_sender
 from rapport.mail.transport import maildir_of
 from rapport.models.consent import ConsentStatus, EmailConsent
 from rapport.suppressions.service import SuppressionService
@@ -50,12 +48,6 @@ class Confirmation(StrEnum):
     CONFIRMED = "confirmed"
     STALE = "stale"
     GONE = "gone"
-
-
-class EmailNotSent(AppError):
-    status_code = 502
-    code = "EMAIL_NOT_SENT"
-    default_message = "The mail server did not take the email"
 
 
 @dataclass(frozen=True)
@@ -187,7 +179,7 @@ class ConsentService:
         if consent is not None and consent.confirmed_at is not None:
             raise Conflict("The contact already confirmed", code="ALREADY_CONFIRMED")
         sent_at = self.context.clock().replace(microsecond=0)  # the link's time, to the second
-        await self._send_confirmation(contact, data.connection_id, sent_at)
+        await self._send_confirmation(contact.id, contact.email, data.connection_id, sent_at)
         consent = await self.change(contact.id, ConsentStatus.PENDING, "confirmation requested")
         consent.confirmation_sent_at = sent_at
         await self.repo.flush()
@@ -241,7 +233,11 @@ class ConsentService:
         return Confirmation.CONFIRMED
 
     async def _send_confirmation(
-        self, contact: Contact, connection_id: uuid.UUID | None, sent_at: datetime
+        self,
+        contact_id: uuid.UUID,
+        address: str,
+        connection_id: uuid.UUID | None,
+        sent_at: datetime,
     ) -> None:
         if self.settings is None:
             raise RuntimeError("Sending a confirmation email needs the server's settings")
@@ -252,34 +248,25 @@ class ConsentService:
             secret_key=settings.resolved_secret_key(),
         )
         connection = await connections.pick(connection_id)
-        sender = connection.from_address if connection else _local_sender(settings)
-        link = EmailLinks.of(settings).confirmation(self.context.workspace_id, contact.id, sent_at)
+        link = EmailLinks.of(settings).confirmation(self.context.workspace_id, contact_id, sent_at)
         html = (
             "<p>Please confirm that you want to receive our emails.</p>"
             f'<p><a href="{link}">Confirm my subscription</a></p>'
             "<p>If you did not ask for this, ignore this email: nothing will be sent.</p>"
         )
-        assert contact.email is not None
-        message = build_message(
-            sender=header_address(sender, connection.from_name if connection else None),
-            recipient=contact.email,
+        letter = Letter(
             subject="Please confirm your subscription",
             html=html,
             text=text_of(html),
-            message_id=message_id_for(uuid.uuid4(), sender),
-            date=self.context.clock(),
+            from_address=(
+                connection.from_address
+                if connection
+                else local_sender(settings.resolved_public_url)
+            ),
+            from_name=connection.from_name if connection else None,
         )
-        try:
-            maildir = maildir_of(settings.data_dir, self.context.workspace_id)
-            async with connections.handover(connection, maildir) as out:
-                await out.stage(message, sender, contact.email)
-                await out.release()
-        except smtp.SmtpFailure as exc:
-            raise EmailNotSent(f"The confirmation email was not sent: {exc.message}") from exc
-        except UndecryptableSecret as exc:
-            raise EmailNotSent(
-                "The connection's password does not open with this server's secret key"
-            ) from exc
+        maildir = maildir_of(settings.data_dir, self.context.workspace_id)
+        await connections.send_now(connection, maildir, [address], letter)
 
     def _changed(
         self, consent: EmailConsent, previous: ConsentStatus | None, *, confirmed: bool = False
@@ -292,10 +279,3 @@ class ConsentService:
             "confirmed": confirmed,
         }
         self.events.record("contact.email_consent_changed", "contact", consent.contact_id, data)
-
-
-def _local_sender(settings: Settings) -> str:
-    """The From of mail written to the local maildir (no connection): no-reply at the
-    public address's host."""
-    host = settings.resolved_public_url.split("://", 1)[-1].split("/", 1)[0].split(":", 1)[0]
-    return f"no-reply@{host if '.' in host else host + '.localdomain'}"

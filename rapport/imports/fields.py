@@ -14,10 +14,12 @@ from rapport.contacts.schemas import ContactCreate
 from rapport.imports.csvfile import folded_name
 from rapport.kit.context import Context
 from rapport.kit.errors import ErrorDetail, ValidationFailed, field_error
+from rapport.models.consent import ConsentStatus
 from rapport.models.properties import PropertyEntity, PropertyType
 from rapport.properties.service import PropertyService
 
 PROPERTY_PREFIX = "properties."
+EMAIL_STATUS = "emailStatus"
 _IDENTIFYING = ("email", "phone", "externalId", "name", "givenName", "familyName")
 # Header spellings that name a field other than by its key or label.
 _SYNONYMS = {
@@ -37,6 +39,24 @@ _SYNONYMS = {
     "stage": "lifecycleStage",
     "lifecycle": "lifecycleStage",
     "owner": "ownerUserId",
+    "emailconsent": EMAIL_STATUS,
+    "consent": EMAIL_STATUS,
+    "subscribed": EMAIL_STATUS,
+    "optin": EMAIL_STATUS,
+    "newsletter": EMAIL_STATUS,
+}
+# What an email status column may say, beside the statuses themselves.
+_CONSENT_WORDS = {
+    "yes": ConsentStatus.SUBSCRIBED,
+    "true": ConsentStatus.SUBSCRIBED,
+    "y": ConsentStatus.SUBSCRIBED,
+    "1": ConsentStatus.SUBSCRIBED,
+    "opt-in": ConsentStatus.SUBSCRIBED,
+    "no": ConsentStatus.UNSUBSCRIBED,
+    "false": ConsentStatus.UNSUBSCRIBED,
+    "n": ConsentStatus.UNSUBSCRIBED,
+    "0": ConsentStatus.UNSUBSCRIBED,
+    "opt-out": ConsentStatus.UNSUBSCRIBED,
 }
 _TRUE = {"true", "yes", "y", "1", "on"}
 _FALSE = {"false", "no", "n", "0", "off"}
@@ -66,7 +86,26 @@ async def contact_targets(context: Context) -> dict[str, Target]:
         elif not field.is_system:
             name = PROPERTY_PREFIX + field.key
             targets[name] = Target(name, field.label, field.type, field.is_required)
+    targets[EMAIL_STATUS] = Target(EMAIL_STATUS, "Email consent", PropertyType.SELECT)
     return targets
+
+
+def consent_of(text: str) -> ConsentStatus:
+    """An email status column's cell: a status (subscribed, unsubscribed, bounced,
+    complained) or yes/no; ValueError for anything else (pending is set by a confirmation
+    email, not by a file)."""
+    word = text.strip().lower()
+    if word in _CONSENT_WORDS:
+        return _CONSENT_WORDS[word]
+    try:
+        status = ConsentStatus(word)
+    except ValueError:
+        status = ConsentStatus.PENDING
+    if status == ConsentStatus.PENDING:
+        raise ValueError(
+            f"{text!r} is no email status: subscribed, unsubscribed, bounced, complained, or yes/no"
+        )
+    return status
 
 
 def suggested(header: list[str], targets: Mapping[str, Target]) -> dict[str, str]:

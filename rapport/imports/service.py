@@ -19,11 +19,14 @@ from typing import IO, Any, BinaryIO
 from anyio import to_thread
 
 from rapport.config import Settings
+from rapport.consent.service import ConsentService
 from rapport.contacts.service import ContactService
 from rapport.events.service import EventRecorder
 from rapport.imports.csvfile import Layout, Row, count_rows, detect_layout, rows
 from rapport.imports.fields import (
+    EMAIL_STATUS,
     checked_mapping,
+    consent_of,
     contact_targets,
     record_of,
     suggested,
@@ -37,6 +40,7 @@ from rapport.kit.envelope import PageMeta
 from rapport.kit.errors import AppError, NotFound, field_error
 from rapport.kit.pagination import PageRequest
 from rapport.lists.service import ListService
+from rapport.models.consent import ConsentStatus
 from rapport.models.imports import DedupMode, Import, ImportStatus
 from rapport.tags.service import TaggingService, TagService
 from rapport.tenancy.service import WorkspaceService
@@ -276,11 +280,20 @@ class ImportRun:
             errors: list[tuple[int, str | None, str]] = []
             records: list[dict[str, Any]] = []
             numbers: list[int] = []
+            statuses: list[ConsentStatus | None] = []
+            columns = {name: column for column, name in record.mapping.items()}
             for row in chunk:
                 if row.fields is None:
                     errors.append((row.number, None, row.problem or "The row cannot be read"))
                     continue
-                records.append(record_of(row.fields, record.mapping, targets))
+                fields = record_of(row.fields, record.mapping, targets)
+                consent = fields.pop(EMAIL_STATUS, None)
+                try:
+                    statuses.append(None if consent is None else consent_of(consent))
+                except ValueError as exc:
+                    errors.append((row.number, columns.get(EMAIL_STATUS), str(exc)))
+                    continue
+                records.append(fields)
                 numbers.append(row.number)
             contacts = ContactService(context)
             outcomes = (
@@ -293,8 +306,8 @@ class ImportRun:
                 else []
             )
             imported: list[uuid.UUID] = []
-            columns = {name: column for column, name in record.mapping.items()}
-            for number, outcome in zip(numbers, outcomes, strict=True):
+            consents: list[tuple[uuid.UUID, ConsentStatus]] = []
+            for number, status, outcome in zip(numbers, statuses, outcomes, strict=True):
                 if outcome.error is not None:
                     if record.dedup == DedupMode.SKIP and outcome.error.code in _EXISTING:
                         counts.skipped_count += 1
@@ -302,6 +315,8 @@ class ImportRun:
                     errors += _row_errors(number, outcome.error, columns)
                     continue
                 assert outcome.record is not None
+                if status is not None:
+                    consents.append((outcome.record.id, status))
                 if outcome.status is BatchStatus.UNCHANGED:
                     counts.skipped_count += 1
                 else:
@@ -312,6 +327,9 @@ class ImportRun:
                         counts.updated_count += 1
             counts.failed_count = len({number for number, _, _ in errors})
             await self._apply(context, record, imported)
+            consent = ConsentService(context)
+            for contact_id, status in consents:
+                await consent.change(contact_id, status, f"import {record.filename}"[:200])
             repo = ImportRepository(session)
             repo.add_errors(record.id, errors)
             await repo.add_progress(record.id, **counts.__dict__)

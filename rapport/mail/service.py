@@ -5,7 +5,7 @@ sent by a job, which records what the server answered on the email and on the ac
 from __future__ import annotations
 
 import uuid
-from collections.abc import Collection
+from collections.abc import Collection, Sequence
 from contextlib import AbstractAsyncContextManager
 from dataclasses import dataclass
 from pathlib import Path
@@ -21,15 +21,15 @@ from rapport.kit.clock import utcnow
 from rapport.kit.context import Context
 from rapport.kit.crypto import SecretBox, UndecryptableSecret
 from rapport.kit.envelope import PageMeta
-from rapport.kit.errors import Conflict, NotFound, field_error
+from rapport.kit.errors import AppError, Conflict, NotFound, field_error
 from rapport.kit.ids import new_id
 from rapport.kit.normalize import clean, not_blank
 from rapport.kit.pagination import PageRequest
 from rapport.mail import smtp, transport
 from rapport.mail.compose import (
     ascii_address,
-    build_message,
     header_address,
+    message_bytes,
     message_id_for,
     sanitize_html,
     text_of,
@@ -59,6 +59,31 @@ _FIELD_OF_STAGE = {
     smtp.Stage.SEND: "host",
 }
 _SETTINGS = ("channel", "host", "port", "tls_mode", "username", "from_address", "from_name")
+
+
+class EmailNotSent(AppError):
+    status_code = 502
+    code = "EMAIL_NOT_SENT"
+    default_message = "The mail server did not take the email"
+
+
+@dataclass(frozen=True)
+class Letter:
+    """An email sent at once, the same to each recipient."""
+
+    subject: str
+    html: str
+    text: str
+    from_address: str
+    from_name: str | None = None
+    reply_to: str | None = None
+
+
+def local_sender(public_url: str) -> str:
+    """The From of mail sent without a connection (into the local maildir): no-reply at the
+    host of the server's public address."""
+    host = public_url.split("://", 1)[-1].split("/", 1)[0].split(":", 1)[0]
+    return f"no-reply@{host if '.' in host else host + '.localdomain'}"
 
 
 def password_box(secret_key: str) -> SecretBox:
@@ -190,6 +215,39 @@ class ConnectionService:
         UndecryptableSecret if the stored password does not open."""
         server = None if connection is None else self.smtp_of(connection)
         return transport.handover(server, maildir, allow_private=self.allow_private)
+
+    async def send_now(
+        self,
+        connection: OutboundEmailConnection | None,
+        maildir: Path,
+        recipients: Sequence[str],
+        letter: Letter,
+    ) -> None:
+        """Send the letter to each recipient at once, through the connection (one session)
+        or into `maildir` without one (a confirmation, a test send); EmailNotSent (502) with
+        the server's reply when it does not take one."""
+        sender = letter.from_address
+        try:
+            async with self.handover(connection, maildir) as out:
+                for recipient in recipients:
+                    message = message_bytes(
+                        sender=header_address(sender, letter.from_name),
+                        recipient=recipient,
+                        subject=letter.subject,
+                        html=letter.html,
+                        text=letter.text,
+                        message_id=message_id_for(new_id(), sender),
+                        date=utcnow(),
+                        headers=[("Reply-To", letter.reply_to)] if letter.reply_to else (),
+                    )
+                    await out.stage(message, sender, recipient)
+                    await out.release()
+        except smtp.SmtpFailure as exc:
+            raise EmailNotSent(f"The email was not sent: {exc.message}") from exc
+        except UndecryptableSecret as exc:
+            raise EmailNotSent(
+                "The connection's password does not open with this server's secret key"
+            ) from exc
 
     def smtp_of(self, connection: OutboundEmailConnection) -> smtp.SmtpConnection:
         """How to reach the connection's server; UndecryptableSecret if its stored password
@@ -347,7 +405,7 @@ class OutboundEmailService:
                 "Not sent: the connection's password does not open with this server's secret "
                 "key; every Rapport process must use the key it was stored with"
             ) from exc
-        message = build_message(
+        message = message_bytes(
             sender=header_address(connection.from_address, connection.from_name),
             recipient=email.to_address,
             subject=email.subject,
@@ -357,7 +415,9 @@ class OutboundEmailService:
             date=utcnow(),
         )
         try:
-            await smtp.send_message(server, message, allow_private=self.allow_private)
+            async with transport.handover(server, None, allow_private=self.allow_private) as out:
+                await out.stage(message, connection.from_address, email.to_address)
+                await out.release()
         except smtp.SmtpFailure as exc:
             if exc.temporary:
                 raise SendLater(exc.message) from exc

@@ -1,5 +1,6 @@
-"""The one place Rapport speaks SMTP: checking a connection (handshake, TLS, login) and sending
-a message through it. One-to-one email uses it; campaigns are to send through it too.
+"""The one place Rapport speaks SMTP: checking a connection (handshake, TLS, login), and a
+session logged in for sending (`rapport.mail.transport` hands messages over through it:
+one-to-one email, confirmations, campaigns).
 
 The server's host is judged by the shared guard (`rapport.kit.netguard`) every time, and the
 connection goes to an address that was judged (TLS still checks the certificate against the
@@ -16,7 +17,6 @@ import ssl
 from collections.abc import AsyncIterator, Iterator
 from contextlib import asynccontextmanager, contextmanager, suppress
 from dataclasses import dataclass, field
-from email.message import EmailMessage
 from enum import StrEnum
 
 import aiosmtplib
@@ -27,7 +27,6 @@ from rapport.models.mail import TlsMode
 CONNECT_TIMEOUT_SECONDS = 10.0
 COMMAND_TIMEOUT_SECONDS = 30.0
 VERIFY_TIMEOUT_SECONDS = 30.0
-SEND_TIMEOUT_SECONDS = 120.0
 SESSION_TIMEOUT_SECONDS = 3600.0
 
 _DEVELOPMENT = (
@@ -89,17 +88,6 @@ async def verify(connection: SmtpConnection, *, allow_private: bool) -> None:
     """Connect, greet, start TLS as configured and log in; SmtpFailure if any step fails."""
     async with _logged_in(connection, allow_private, VERIFY_TIMEOUT_SECONDS):
         pass
-
-
-async def send_message(
-    connection: SmtpConnection, message: EmailMessage, *, allow_private: bool
-) -> str:
-    """Send the message to the recipients of its To, Cc and Bcc headers, from its From; the
-    server's reply to the message (`250 ...`)."""
-    async with _logged_in(connection, allow_private, SEND_TIMEOUT_SECONDS) as client:
-        with failures(Stage.SEND):
-            _errors, reply = await client.send_message(message)
-    return reply
 
 
 @asynccontextmanager

@@ -18,7 +18,6 @@ import socket
 import uuid
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
-from email.message import EmailMessage
 from pathlib import Path
 from typing import Protocol
 
@@ -26,16 +25,16 @@ import aiosmtplib
 
 from rapport.mail import smtp
 
-_LINE_ENDINGS = re.compile(rb"\r\n|\n|\r(?!\n)")
 _LEADING_PERIOD = re.compile(rb"(?m)^\.")
 
 
 class Handover(Protocol):
     """One open way out, for many messages, one at a time."""
 
-    async def stage(self, message: EmailMessage, sender: str, recipient: str) -> None:
-        """Everything but the end of the message; SmtpFailure if the server refuses it (the
-        recipient, say) or the connection fails."""
+    async def stage(self, message: bytes, sender: str, recipient: str) -> None:
+        """Everything but the end of the message (its bytes, CRLF lines:
+        `compose.message_bytes`); SmtpFailure if the server refuses it (the recipient, say)
+        or the connection fails."""
 
     async def release(self) -> None:
         """The end of the staged message: it is delivered, unless SmtpFailure says it was
@@ -50,13 +49,8 @@ class SmtpHandover:
         self.client = client
         self.staged = False
 
-    async def stage(self, message: EmailMessage, sender: str, recipient: str) -> None:
-        data = _LINE_ENDINGS.sub(
-            b"\r\n", message.as_bytes(policy=message.policy.clone(linesep="\r\n"))
-        )
-        if not data.endswith(b"\r\n"):
-            data += b"\r\n"
-        data = _LEADING_PERIOD.sub(b"..", data)
+    async def stage(self, message: bytes, sender: str, recipient: str) -> None:
+        data = _LEADING_PERIOD.sub(b"..", message)
         with smtp.failures(smtp.Stage.SEND):
             try:
                 await self.client.mail(sender)
@@ -95,13 +89,13 @@ class MaildirHandover:
             (root / part).mkdir(mode=0o700, parents=True, exist_ok=True)
         self.staged: Path | None = None
 
-    async def stage(self, message: EmailMessage, sender: str, recipient: str) -> None:
+    async def stage(self, message: bytes, sender: str, recipient: str) -> None:
         name = f"{uuid.uuid4().hex}.{os.getpid()}.{socket.gethostname()}.eml"
         path = self.root / "tmp" / name
         descriptor = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
         with os.fdopen(descriptor, "wb") as out:
             out.write(f"Return-Path: <{sender}>\n".encode())
-            out.write(message.as_bytes())
+            out.write(message.replace(b"\r\n", b"\n"))
         self.staged = path
 
     async def release(self) -> None:
@@ -122,11 +116,13 @@ def maildir_of(data_dir: Path, tenant_id: uuid.UUID) -> Path:
 
 @asynccontextmanager
 async def handover(
-    server: smtp.SmtpConnection | None, maildir: Path, *, allow_private: bool
+    server: smtp.SmtpConnection | None, maildir: Path | None, *, allow_private: bool
 ) -> AsyncIterator[Handover]:
     """A way out through the server (logged in once for every message of the block), or into
     the maildir when there is no server."""
     if server is None:
+        if maildir is None:
+            raise ValueError("Neither a server nor a maildir to send to")
         local = MaildirHandover(maildir)
         try:
             yield local

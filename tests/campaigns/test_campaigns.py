@@ -312,3 +312,36 @@ async def test_a_sent_message_is_never_sent_again_by_a_second_run_of_its_chunk(
     async with database.session(platform=EVERY_WORKSPACE) as session:
         rows = (await session.execute(select(CampaignMessage.status))).scalars().all()
     assert sorted(r.value for r in rows).count("sent") == 2
+
+
+async def test_a_test_send_goes_at_once_to_the_addresses_given_and_records_nothing(
+    http: httpx.AsyncClient,
+    database: Database,
+    workspace: Workspace,
+    audience: dict[str, dict[str, Any]],
+    tmp_path: Path,
+) -> None:
+    campaign = await call(http, workspace, "POST", "/campaigns", draft(), 201)
+    before = await snapshot(database)
+
+    sent = await call(
+        http,
+        workspace,
+        "POST",
+        f"/campaigns/{campaign['id']}/test-send",
+        {"emails": ["me@acme.example", "Boss@Acme.example"], "contactId": audience["ada"]["id"]},
+    )
+
+    assert sent["subject"] == "[Test] Spring offer for Ada"
+    mails = maildir_messages(tmp_path, workspace, bulk=False)
+    assert sorted(str(m["To"]) for m in mails) == ["Boss@acme.example", "me@acme.example"]
+    assert all("Hello Ada of Analytical Engines" in body_of(m) for m in mails)
+    assert await snapshot(database) == before
+    refused = await http.post(
+        f"{API}/campaigns/{campaign['id']}/test-send",
+        json={"emails": ["me@acme.example", "not an address"]},
+        headers=workspace.headers,
+    )
+    error = assert_error(refused, 422, "VALIDATION_FAILED")
+    assert error["details"][0]["field"] == "emails[1]"
+    assert len(maildir_messages(tmp_path, workspace, bulk=False)) == 2

@@ -394,3 +394,39 @@ async def test_an_idempotency_key_replays_an_upload(
     assert_error(reused, 422, "IDEMPOTENCY_KEY_REUSED")
     listed = await http.get(f"{API}/imports", headers=workspace.headers)
     assert len(listed.json()["data"]) == 1
+
+
+async def test_an_email_status_column_records_consent(
+    api: tuple[httpx.AsyncClient, Worker], workspace: Workspace
+) -> None:
+    http, worker = api
+    content = (
+        b"email,Newsletter\n"
+        b"ada@example.com,yes\n"
+        b"bob@example.com,unsubscribed\n"
+        b"cy@example.com,\n"
+        b"di@example.com,pending\n"
+    )
+    preview = await upload(http, workspace, content, path="/imports/preview")
+    assert preview.json()["data"]["suggestedMapping"]["Newsletter"] == "emailStatus"
+
+    response = await upload(http, workspace, content, {})
+    await run(worker)
+
+    done = await imported(http, workspace, response.json()["data"]["id"])
+    assert (done["created"], done["failed"]) == (3, 1)
+    [_, di] = await report(http, workspace, response.json()["data"]["id"])
+    assert di[:2] == ["5", "Newsletter"]
+    people = await contacts(http, workspace)
+    assert "di@example.com" not in people  # nothing half-written
+    for email, status in (
+        ("ada@example.com", "subscribed"),
+        ("bob@example.com", "unsubscribed"),
+        ("cy@example.com", None),
+    ):
+        consent = await http.get(
+            f"{API}/contacts/{people[email]['id']}/subscriptions/email", headers=workspace.headers
+        )
+        assert consent.json()["data"]["status"] == status, email
+        if status:
+            assert consent.json()["data"]["source"] == "import people.csv"
