@@ -328,7 +328,7 @@ async def test_every_request_example_is_accepted_by_the_demo_workspace(
     spec = app.openapi()
     demo_ws = await make_workspace(database, "Demo workspace", settings={})
     async with database.transaction(workspace=demo_ws.id) as session:
-        await seed_demo(Context.bound(session, demo_ws.id), count=80, seed=3)
+        await seed_demo(Context.bound(session, demo_ws.id), count=100, seed=3)
     owner = await add_member(database, demo_ws, "owner@example.com")
     demo = Demo(dev_client, demo_ws, owner, mail_server)
     await demo.load()

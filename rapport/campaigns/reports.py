@@ -14,8 +14,6 @@ from rapport.campaigns.schemas import FeedbackIn, FeedbackKind
 from rapport.kit.errors import InvalidRequest
 from rapport.models.campaigns import BounceType
 
-REPORT_TYPES = ("message/rfc822", "multipart/report")
-
 
 def feedback_of(raw: bytes) -> FeedbackIn:
     """The report's feedback; 400 naming what is missing if it is not one."""

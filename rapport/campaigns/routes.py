@@ -8,7 +8,7 @@ from typing import Annotated, Any
 from fastapi import Depends, Path, Query, Request, Response
 
 from rapport.campaigns.deps import Campaigns, CampaignSending
-from rapport.campaigns.reports import REPORT_TYPES, feedback_of
+from rapport.campaigns.reports import feedback_of
 from rapport.campaigns.repository import CampaignRepository, MessageRepository
 from rapport.campaigns.schemas import (
     CampaignCreate,
@@ -269,10 +269,11 @@ async def report_email_feedback(body: FeedbackIn, campaigns: Campaigns) -> Envel
     openapi_extra={
         "requestBody": {
             "required": True,
-            "description": "The report message, as received (RFC 3464 DSN or RFC 5965 ARF)",
+            "description": "The report message as received, its MIME headers included (RFC "
+            "3464 DSN or RFC 5965 ARF); sent with any content type (`message/rfc822` says "
+            "what it is; generated clients send `application/octet-stream`)",
             "content": {
-                content_type: {"schema": {"type": "string", "format": "binary"}}
-                for content_type in REPORT_TYPES
+                "application/octet-stream": {"schema": {"type": "string", "format": "binary"}}
             },
         }
     },
