@@ -284,6 +284,16 @@ def provide(
     return Depends(build)
 
 
+def server_settings(request: Request) -> Settings:
+    """The settings the app was built with."""
+    settings: Settings = request.app.state.settings
+    return settings
+
+
+ServerSettings = Annotated[Settings, Depends(server_settings)]
+"""The server's settings (data directory, secret key, public address), for a route whose
+service needs them."""
+
 Caller = Annotated[Principal, Depends(authenticate)]
 """The credential itself (its kind, scopes, user), beside an `access` dependency."""
 

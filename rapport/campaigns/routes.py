@@ -20,14 +20,13 @@ from rapport.campaigns.schemas import (
     Interval,
     RecipientOut,
     SendRequest,
-    TestSendOut,
-    TestSendRequest,
 )
 from rapport.kit.envelope import Envelope, ListEnvelope
 from rapport.kit.errors import documented_errors
 from rapport.kit.pagination import PageRequest, Pagination
 from rapport.kit.session import api_router
 from rapport.models.campaigns import CampaignStatus, MessageStatus
+from rapport.templates.schemas import TestSendOut, TestSendRequest
 
 router = api_router(tags=["Campaigns"])
 

@@ -115,23 +115,6 @@ class SendRequest(InputModel):
     )
 
 
-class TestSendRequest(InputModel):
-    """Whom to send a test to (at most 10 addresses), rendered for which contact (by
-    default a sample one)."""
-
-    model_config = ConfigDict(json_schema_extra={"examples": [{"emails": ["me@acme.example"]}]})
-
-    emails: list[str] = Field(min_length=1, max_length=10)
-    contact_id: uuid.UUID | None = Field(
-        default=None, description="Render the merge tags for this contact"
-    )
-
-
-class TestSendOut(WireModel):
-    emails: list[str] = Field(description="The addresses the test went to")
-    subject: str
-
-
 class CampaignCounts(WireModel):
     recipients: int = Field(description="Everyone in the frozen audience")
     queued: int

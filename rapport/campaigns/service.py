@@ -38,8 +38,6 @@ from rapport.campaigns.schemas import (
     LinkStats,
     Rates,
     SendRequest,
-    TestSendOut,
-    TestSendRequest,
 )
 from rapport.campaigns.tracking import tracked
 from rapport.companies.schemas import CompanyOut
@@ -59,8 +57,7 @@ from rapport.kit.ids import new_id
 from rapport.kit.pagination import PageRequest
 from rapport.lists.service import ListService
 from rapport.mail.compose import ascii_address, header_address
-from rapport.mail.service import ConnectionService, Letter
-from rapport.mail.transport import maildir_of
+from rapport.mail.service import ConnectionService
 from rapport.models.campaigns import (
     BounceType,
     Campaign,
@@ -73,7 +70,8 @@ from rapport.models.consent import ConsentStatus
 from rapport.models.suppressions import SuppressionReason
 from rapport.suppressions.service import SuppressionService
 from rapport.templates.render import CompiledContent, Parts, Rendered, merge_variables
-from rapport.templates.service import TemplateService, sample_variables
+from rapport.templates.schemas import TestSendOut, TestSendRequest
+from rapport.templates.service import TemplateService, TestSender, sample_variables
 from rapport.worker.queue import enqueue, enqueue_many
 
 START_TASK = "campaigns.start"
@@ -318,39 +316,18 @@ class CampaignService:
         [Test], sent now to the addresses given (no consent asked, no recipient recorded);
         its links are placeholders."""
         campaign = await self.get(campaign_id)
-        addresses = []
-        for index, email in enumerate(data.emails):
-            try:
-                addresses.append(ascii_address(email))
-            except ValueError as exc:
-                raise field_error(f"emails[{index}]", str(exc)) from exc
-        templates = TemplateService(self.context)
-        variables = (
-            sample_variables()
-            if data.contact_id is None
-            else await templates.variables_for(data.contact_id)
-        )
-        rendered = CompiledContent.compile(content_of(campaign)).render(variables)
-        connections = ConnectionService(
-            self.context,
-            allow_private=self.settings.allow_private_smtp,
-            secret_key=self.settings.resolved_secret_key(),
-        )
+        sender = TestSender(self.context, self.settings)
         connection = None
         if campaign.connection_id is not None:
-            connection = await connections.pick(campaign.connection_id)
-        subject = f"[Test] {rendered.subject}"
-        letter = Letter(
-            subject=subject,
-            html=rendered.html,
-            text=rendered.text,
+            connection = await sender.connections.pick(campaign.connection_id)
+        return await sender.send(
+            CompiledContent.compile(content_of(campaign)),
+            data,
+            connection,
             from_address=campaign.from_address,
             from_name=campaign.from_name,
             reply_to=campaign.reply_to,
         )
-        maildir = maildir_of(self.settings.data_dir, self.context.workspace_id)
-        await connections.send_now(connection, maildir, addresses, letter)
-        return TestSendOut(emails=addresses, subject=subject)
 
     async def pause(self, campaign_id: uuid.UUID) -> Campaign:
         """Chunk jobs stop before their next message; a scheduled one waits until resumed."""

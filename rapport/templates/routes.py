@@ -7,6 +7,7 @@ from typing import Annotated
 
 from fastapi import Depends, Path, Response
 
+from rapport.auth.dependencies import ServerSettings
 from rapport.kit.envelope import Envelope, ListEnvelope
 from rapport.kit.errors import documented_errors
 from rapport.kit.pagination import PageRequest, Pagination
@@ -20,7 +21,9 @@ from rapport.templates.schemas import (
     PreviewRequest,
     TemplateCreate,
     TemplateOut,
+    TemplateTestSend,
     TemplateUpdate,
+    TestSendOut,
 )
 
 router = api_router(tags=["Email templates"])
@@ -141,6 +144,27 @@ async def delete_template(template_id: TemplateId, templates: Templates) -> Resp
     """Deletes the template. Needs the crm:campaigns scope; emits `template.deleted`."""
     await templates.delete(template_id)
     return Response(status_code=204)
+
+
+@router.post(
+    "/templates/{template_id}/test-send",
+    summary="Send a test of an email template to a few addresses now",
+    responses={
+        **_PREVIEW_404,
+        **_RENDER,
+        **documented_errors(
+            {502: "`EMAIL_NOT_SENT`: the mail server did not take it (its reply is in the message)"}
+        ),
+    },
+)
+async def test_send_template(
+    template_id: TemplateId, body: TemplateTestSend, templates: Templates, settings: ServerSettings
+) -> Envelope[TestSendOut]:
+    """Renders the template for `contactId` (or a sample contact), marks its subject
+    `[Test]` and sends it at once to each address (up to 10): through `connectionId`, else
+    the workspace's first outbound email connection, else into the local maildir; from
+    `fromAddress`, by default the connection's. Nothing is recorded. Needs crm:campaigns."""
+    return Envelope(data=await templates.send_test(template_id, body, settings))
 
 
 @router.post(

@@ -190,3 +190,38 @@ class PreviewOut(WireModel):
         examples=[_PREVIEW_EXAMPLE["html"]],
     )
     text: str = Field(description="The plain-text part", examples=[_PREVIEW_EXAMPLE["text"]])
+
+
+class TestSendRequest(InputModel):
+    """Whom to send a test to (at most 10 addresses), rendered for which contact (by
+    default a sample one)."""
+
+    model_config = ConfigDict(json_schema_extra={"examples": [{"emails": ["me@acme.example"]}]})
+
+    emails: list[str] = Field(min_length=1, max_length=10)
+    contact_id: uuid.UUID | None = Field(
+        default=None, description="Render the merge tags for this contact"
+    )
+
+
+class TestSendOut(WireModel):
+    emails: list[str] = Field(description="The addresses the test went to")
+    subject: str
+
+
+class TemplateTestSend(TestSendRequest):
+    """A test of the template: to whom, rendered for which contact, sent through which
+    connection and from which address."""
+
+    model_config = ConfigDict(
+        json_schema_extra={"examples": [{"emails": ["me@acme.example"], "fromName": "Acme"}]}
+    )
+
+    connection_id: uuid.UUID | None = Field(
+        default=None,
+        description="By default the workspace's first connection; with none, the local maildir",
+    )
+    from_address: str | None = Field(
+        default=None, max_length=320, description="By default the connection's address"
+    )
+    from_name: str | None = Field(default=None, max_length=200)

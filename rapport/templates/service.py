@@ -4,12 +4,13 @@ stored, previews rendered for a contact of the workspace (or a sample one)."""
 from __future__ import annotations
 
 import uuid
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from pydantic.alias_generators import to_camel
 
 from rapport.companies.schemas import CompanyOut
 from rapport.companies.service import MembershipService
+from rapport.config import Settings
 from rapport.contacts.schemas import ContactOut
 from rapport.contacts.service import ContactService
 from rapport.events.service import EventRecorder, changes_between
@@ -18,6 +19,9 @@ from rapport.kit.envelope import PageMeta
 from rapport.kit.errors import NotFound, field_error
 from rapport.kit.normalize import clean, not_blank
 from rapport.kit.pagination import PageRequest
+from rapport.mail.compose import ascii_address, header_address
+from rapport.mail.service import ConnectionService, Letter, local_sender
+from rapport.mail.transport import maildir_of
 from rapport.models.templates import EmailTemplate
 from rapport.templates.render import CompiledContent, Parts, Rendered, merge_variables
 from rapport.templates.repository import EmailTemplateRepository, name_taken
@@ -25,8 +29,15 @@ from rapport.templates.schemas import (
     DraftPreviewRequest,
     TemplateCreate,
     TemplateOut,
+    TemplateTestSend,
     TemplateUpdate,
+    TestSendOut,
+    TestSendRequest,
 )
+
+if TYPE_CHECKING:
+    # Only a type: connections are read through ConnectionService.
+    from rapport.models.mail import OutboundEmailConnection
 
 PREVIEW_UNSUBSCRIBE_URL = "https://example.com/unsubscribe/preview"
 PREVIEW_VIEW_URL = "https://example.com/view/preview"
@@ -194,6 +205,22 @@ class TemplateService:
             variables = await self.variables_for(data.contact_id)
         return content.render(variables)
 
+    async def send_test(
+        self, template_id: uuid.UUID, data: TemplateTestSend, settings: Settings
+    ) -> TestSendOut:
+        """The template sent as a test (`TestSender`) through the connection named, else the
+        workspace's first, else into the local maildir."""
+        content = await self.content(template_id)
+        sender = TestSender(self.context, settings)
+        connection = await sender.connections.pick(data.connection_id)
+        return await sender.send(
+            content,
+            data,
+            connection,
+            from_address=data.from_address,
+            from_name=data.from_name,
+        )
+
     async def variables_for(
         self,
         contact_id: uuid.UUID,
@@ -239,3 +266,61 @@ def _parts_kwargs(values: dict[str, Any]) -> dict[str, Any]:
 def template_record(template: EmailTemplate) -> dict[str, Any]:
     """The template as its events carry it: without its bodies, which GET shows."""
     return TemplateOut.model_validate(template).model_dump(mode="json", exclude=_BODIES)
+
+
+class TestSender:
+    """Test sends: content rendered for a contact (or the sample one), its subject marked
+    [Test], sent at once to a few addresses; nothing recorded, links are placeholders."""
+
+    def __init__(self, context: Context, settings: Settings) -> None:
+        self.context = context
+        self.settings = settings
+        self.connections = ConnectionService(
+            context,
+            allow_private=settings.allow_private_smtp,
+            secret_key=settings.resolved_secret_key(),
+        )
+
+    async def send(
+        self,
+        content: CompiledContent,
+        data: TestSendRequest,
+        connection: OutboundEmailConnection | None,
+        *,
+        from_address: str | None,
+        from_name: str | None = None,
+        reply_to: str | None = None,
+    ) -> TestSendOut:
+        addresses = []
+        for index, email in enumerate(data.emails):
+            try:
+                addresses.append(ascii_address(email))
+            except ValueError as exc:
+                raise field_error(f"emails[{index}]", str(exc)) from exc
+        sender = from_address or (
+            connection.from_address
+            if connection
+            else local_sender(self.settings.resolved_public_url)
+        )
+        try:
+            header_address(ascii_address(sender), from_name)
+        except ValueError as exc:
+            raise field_error("fromAddress", str(exc)) from exc
+        variables = (
+            sample_variables()
+            if data.contact_id is None
+            else await TemplateService(self.context).variables_for(data.contact_id)
+        )
+        rendered = content.render(variables)
+        subject = f"[Test] {rendered.subject}"
+        letter = Letter(
+            subject=subject,
+            html=rendered.html,
+            text=rendered.text,
+            from_address=sender,
+            from_name=from_name if from_address else (connection.from_name if connection else None),
+            reply_to=reply_to,
+        )
+        maildir = maildir_of(self.settings.data_dir, self.context.workspace_id)
+        await self.connections.send_now(connection, maildir, addresses, letter)
+        return TestSendOut(emails=addresses, subject=subject)

@@ -345,3 +345,48 @@ async def test_a_test_send_goes_at_once_to_the_addresses_given_and_records_nothi
     error = assert_error(refused, 422, "VALIDATION_FAILED")
     assert error["details"][0]["field"] == "emails[1]"
     assert len(maildir_messages(tmp_path, workspace, bulk=False)) == 2
+
+
+async def test_a_template_can_be_sent_as_a_test(
+    http: httpx.AsyncClient,
+    database: Database,
+    workspace: Workspace,
+    audience: dict[str, dict[str, Any]],
+    tmp_path: Path,
+) -> None:
+    template = await call(
+        http,
+        workspace,
+        "POST",
+        "/templates",
+        {"name": "Welcome", "subject": "Welcome {{ contact.givenName }}", "htmlBody": HTML},
+        201,
+    )
+    path = f"{API}/templates/{template['id']}/test-send"
+    before = await snapshot(database)
+    refused = await http.post(
+        path,
+        json={"emails": ["me@acme.example"], "fromAddress": "not an address"},
+        headers=workspace.headers,
+    )
+    assert_error(refused, 422, "VALIDATION_FAILED")
+    assert await snapshot(database) == before
+
+    sent = await call(
+        http,
+        workspace,
+        "POST",
+        f"/templates/{template['id']}/test-send",
+        {
+            "emails": ["me@acme.example"],
+            "contactId": audience["bob"]["id"],
+            "fromAddress": "hello@acme.example",
+            "fromName": "Acme",
+        },
+    )
+
+    assert sent == {"emails": ["me@acme.example"], "subject": "[Test] Welcome Bob"}
+    [mail] = maildir_messages(tmp_path, workspace, bulk=False)
+    assert mail["From"].addresses[0].addr_spec == "hello@acme.example"
+    assert "Hello Bob of nowhere" in body_of(mail)
+    assert await snapshot(database) == before
