@@ -330,7 +330,7 @@ async def _from_api_key(request: Request, repo: CredentialRepository, token: str
 
 
 def _session_claims(request: Request, token: str) -> SessionClaims:
-    settings: Settings = request.app.state.settings
+    settings = server_settings(request)
     try:
         return read_session_token(token, settings.resolved_secret_key())
     except InvalidToken as exc:
@@ -366,7 +366,7 @@ async def _from_session(
 async def _count(
     request: Request, identity: str, category: str, overrides: Mapping[str, str]
 ) -> None:
-    settings: Settings = request.app.state.settings
+    settings = server_settings(request)
     if not settings.rate_limits_enabled:
         return
     limiter: RateLimiter = request.app.state.rate_limiter

@@ -7,24 +7,23 @@ from typing import Annotated
 
 from fastapi import Depends, Request
 
-from rapport.auth.dependencies import RateLimit, access
+from rapport.auth.dependencies import RateLimit, access, server_settings
 from rapport.auth.scopes import Scope
 from rapport.campaigns.service import CampaignService
-from rapport.consent.deps import settings_of
 from rapport.kit.context import Context
 
 
 async def _manage(
     context: Annotated[Context, access(Scope.CRM_CAMPAIGNS)], request: Request
 ) -> CampaignService:
-    return CampaignService(context, settings_of(request))
+    return CampaignService(context, server_settings(request))
 
 
 async def _send(
     context: Annotated[Context, access(Scope.CRM_CAMPAIGNS, rate_limit=RateLimit("campaigns"))],
     request: Request,
 ) -> CampaignService:
-    return CampaignService(context, settings_of(request))
+    return CampaignService(context, server_settings(request))
 
 
 Campaigns = Annotated[CampaignService, Depends(_manage)]

@@ -10,11 +10,11 @@ from typing import Annotated
 from fastapi import Path, Query, Request, Response
 from fastapi.responses import HTMLResponse, RedirectResponse
 
-from rapport.auth.dependencies import count_anonymous
+from rapport.auth.dependencies import count_anonymous, server_settings
 from rapport.campaigns.service import CampaignService
 from rapport.campaigns.tracking import PIXEL
 from rapport.config import Settings
-from rapport.consent.deps import link_context, settings_of
+from rapport.consent.deps import link_context
 from rapport.consent.links import (
     CLICK_PATH,
     OPEN_PATH,
@@ -39,7 +39,7 @@ _TITLE = "Unsubscribe"
 @pages.get(UNSUBSCRIBE_PATH + "{token}")
 @shown_as_page(_TITLE)
 async def unsubscribe_page(token: LinkToken, request: Request, db: DbSession) -> HTMLResponse:
-    await _message(request, db, EmailLinks.of(settings_of(request)).read_unsubscribe, token)
+    await _message(request, db, EmailLinks.of(server_settings(request)).read_unsubscribe, token)
     return page(_TITLE, "Click below to stop receiving these emails.", button="Unsubscribe")
 
 
@@ -47,7 +47,7 @@ async def unsubscribe_page(token: LinkToken, request: Request, db: DbSession) ->
 @shown_as_page(_TITLE)
 async def unsubscribe(token: LinkToken, request: Request, db: DbSession) -> HTMLResponse:
     campaigns, message = await _message(
-        request, db, EmailLinks.of(settings_of(request)).read_unsubscribe, token
+        request, db, EmailLinks.of(server_settings(request)).read_unsubscribe, token
     )
     await campaigns.unsubscribe(message)
     return page("You are unsubscribed", "You will not receive these emails any more.")
@@ -57,7 +57,7 @@ async def unsubscribe(token: LinkToken, request: Request, db: DbSession) -> HTML
 @shown_as_page("Email")
 async def view_message(token: LinkToken, request: Request, db: DbSession) -> HTMLResponse:
     campaigns, message = await _message(
-        request, db, EmailLinks.of(settings_of(request)).read_view, token
+        request, db, EmailLinks.of(server_settings(request)).read_view, token
     )
     html = await campaigns.view(message)
     if html is None:
@@ -71,7 +71,7 @@ async def _message(
     """The campaign service of the link's workspace and the message it names; 404 for an
     altered link or a message that is gone."""
     await count_anonymous(request, "read")
-    return await _message_of(db, read(token), settings_of(request))
+    return await _message_of(db, read(token), server_settings(request))
 
 
 async def _message_of(
@@ -89,7 +89,7 @@ async def _message_of(
 async def open_pixel(token: LinkToken, request: Request, db: DbSession) -> Response:
     """Counts an open, answers an image one pixel wide (never cached, so each open loads it).
     Not rate limited: the token is checked before anything is read."""
-    settings = settings_of(request)
+    settings = server_settings(request)
     found = EmailLinks.of(settings).read_open(token)
     campaigns, message = await _message_of(db, found, settings)
     await campaigns.opened(message)
@@ -105,7 +105,7 @@ async def follow_link(
     url: Annotated[str, Query(max_length=8000)] = "",
 ) -> Response:
     """Counts a click and redirects to the link's address, which the token signs."""
-    settings = settings_of(request)
+    settings = server_settings(request)
     found = EmailLinks.of(settings).read_click(token, url)
     campaigns, message = await _message_of(db, found, settings)
     await campaigns.clicked(message, url)

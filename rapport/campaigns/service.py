@@ -381,7 +381,7 @@ class CampaignService:
             return
         contacts = ContactService(self.context)
         consent = ConsentService(self.context, self.settings)
-        ids = list(await self.context.session.scalars(contacts.matching_ids(audience)))
+        ids = await contacts.ids_matching(audience)
         chunks: set[int] = set()
         queued = 0
         for start in range(0, len(ids), 1000):

@@ -8,9 +8,8 @@ from typing import Annotated
 
 from fastapi import Depends, Request
 
-from rapport.auth.dependencies import access
+from rapport.auth.dependencies import access, server_settings
 from rapport.auth.scopes import Scope
-from rapport.config import Settings
 from rapport.consent.links import LinkNotFound
 from rapport.consent.service import ConsentService
 from rapport.kit.context import Context
@@ -21,21 +20,16 @@ from rapport.kit.tenant_guard import bind_workspace
 from rapport.tenancy.service import WorkspaceService
 
 
-def settings_of(request: Request) -> Settings:
-    settings: Settings = request.app.state.settings
-    return settings
-
-
 async def _read(
     context: Annotated[Context, access(Scope.CRM_READ)], request: Request
 ) -> ConsentService:
-    return ConsentService(context, settings_of(request))
+    return ConsentService(context, server_settings(request))
 
 
 async def _write(
     context: Annotated[Context, access(Scope.CRM_WRITE)], request: Request
 ) -> ConsentService:
-    return ConsentService(context, settings_of(request))
+    return ConsentService(context, server_settings(request))
 
 
 async def link_context(db: DbSession, tenant_id: uuid.UUID) -> Context:

@@ -8,8 +8,8 @@ from typing import Annotated
 from fastapi import Path, Request
 from fastapi.responses import HTMLResponse
 
-from rapport.auth.dependencies import count_anonymous
-from rapport.consent.deps import link_context, settings_of
+from rapport.auth.dependencies import count_anonymous, server_settings
+from rapport.consent.deps import link_context
 from rapport.consent.links import CONFIRM_PATH, EmailLinks, Token
 from rapport.consent.service import Confirmation, ConsentService
 from rapport.kit.clock import utcnow
@@ -50,7 +50,7 @@ async def confirm_subscription(token: TokenPath, request: Request, db: DbSession
 
 async def _service(token: str, request: Request, db: DbSession) -> tuple[ConsentService, Token]:
     await count_anonymous(request, "read")
-    settings = settings_of(request)
+    settings = server_settings(request)
     found = EmailLinks.of(settings).read_confirmation(token, utcnow())
     context = await link_context(db, found.tenant_id)
     return ConsentService(context, settings), found

@@ -233,6 +233,11 @@ class ContactRepository(Repository[Contact]):
     def live_ids_where(self, *where: Any) -> Select[Any]:
         return self.select(Contact.id).where(_LIVE, *where)
 
+    async def live_ids(self, *where: Any) -> list[uuid.UUID]:
+        """The ids of the live contacts meeting the conditions, in id order."""
+        result = await self.session.scalars(self.live_ids_where(*where).order_by(Contact.id))
+        return list(result)
+
     def live_rows_where(self, columns: Sequence[Any], *where: Any) -> Select[Any]:
         """These columns of the live contacts meeting the conditions, in id order."""
         return self.select(*columns).select_from(Contact).where(_LIVE, *where).order_by(Contact.id)

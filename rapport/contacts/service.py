@@ -168,11 +168,13 @@ class ContactService:
         return self.repo.live_rows_where(columns, matching)
 
     async def ids_with_email(self, email: str) -> list[uuid.UUID]:
-        """The contacts (not deleted) whose email is this one, as stored (lowercase)."""
-        stmt = self.repo.ids_where(
-            Contact.email == email.strip().lower(), Contact.status != ContactStatus.DELETED
-        )
-        return list(await self.context.session.scalars(stmt))
+        """The live contacts whose email is this one, as stored (lowercase)."""
+        return await self.repo.live_ids(Contact.email == email.strip().lower())
+
+    async def ids_matching(self, matching: ColumnElement[bool]) -> list[uuid.UUID]:
+        """The ids of the live contacts meeting a compiled query condition, in id order (a
+        campaign's audience, frozen)."""
+        return await self.repo.live_ids(matching)
 
     def not_deleted(self) -> Select[Any]:
         """A subquery of the ids of contacts that are not deleted, for other domains' lists."""

@@ -11,9 +11,14 @@ from typing import Annotated
 
 from fastapi import Depends, Query, Request
 
-from rapport.auth.dependencies import TENANT_PARAMS, RateLimit, access, count_anonymous
+from rapport.auth.dependencies import (
+    TENANT_PARAMS,
+    RateLimit,
+    access,
+    count_anonymous,
+    server_settings,
+)
 from rapport.auth.scopes import Scope
-from rapport.config import Settings
 from rapport.exports.service import ExportService, check_link
 from rapport.kit.clock import utcnow
 from rapport.kit.context import Context
@@ -28,19 +33,14 @@ _REQUESTS = RateLimit("import_export")
 _reader = access(*_SCOPES)
 
 
-def _settings(request: Request) -> Settings:
-    settings: Settings = request.app.state.settings
-    return settings
-
-
 async def _read(context: Annotated[Context, _reader], request: Request) -> ExportService:
-    return ExportService(context, _settings(request))
+    return ExportService(context, server_settings(request))
 
 
 async def _request(
     context: Annotated[Context, access(*_SCOPES, rate_limit=_REQUESTS)], request: Request
 ) -> ExportService:
-    return ExportService(context, _settings(request))
+    return ExportService(context, server_settings(request))
 
 
 async def _download(
@@ -62,7 +62,7 @@ async def _download(
     """A caller with credentials, or the holder of a signed link: `tenantId`, `expires` and
     `signature` as `downloadUrl` gives them, checked before anything is read."""
     if expires is None and signature is None:
-        return ExportService(await _reader.dependency(request, db), _settings(request))
+        return ExportService(await _reader.dependency(request, db), server_settings(request))
     await count_anonymous(request, "read")
     refuse_unknown_query(request, also_known=TENANT_PARAMS)
     invalid = Forbidden("This download link is incomplete", code="DOWNLOAD_LINK_INVALID")
@@ -73,7 +73,7 @@ async def _download(
         raise invalid from None
     if expires is None or signature is None:
         raise invalid
-    settings = _settings(request)
+    settings = server_settings(request)
     check_link(settings.resolved_secret_key(), tenant_id, export_id, expires, signature, utcnow())
     set_tenant_id(str(tenant_id))
     bind_workspace(db, tenant_id)

@@ -8,9 +8,8 @@ from typing import Annotated
 
 from fastapi import Depends, Request
 
-from rapport.auth.dependencies import RateLimit, access
+from rapport.auth.dependencies import RateLimit, access, server_settings
 from rapport.auth.scopes import Scope
-from rapport.config import Settings
 from rapport.imports.service import ImportService
 from rapport.kit.context import Context
 
@@ -18,7 +17,7 @@ _SCOPES = (Scope.CRM_WRITE, Scope.CRM_IMPORT)
 
 
 def _service(context: Context, request: Request) -> ImportService:
-    settings: Settings = request.app.state.settings
+    settings = server_settings(request)
     return ImportService(context, settings)
 
 

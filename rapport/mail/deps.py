@@ -5,13 +5,12 @@ from typing import Annotated, Any
 
 from fastapi import Depends, Request
 
-from rapport.auth.dependencies import AdminAccess, ReadAccess, WriteAccess
-from rapport.config import Settings
+from rapport.auth.dependencies import AdminAccess, ReadAccess, WriteAccess, server_settings
 from rapport.mail.service import ConnectionService, OutboundEmailService
 
 
 def _options(request: Request) -> dict[str, Any]:
-    settings: Settings = request.app.state.settings
+    settings = server_settings(request)
     return {
         "allow_private": settings.allow_private_smtp,
         "secret_key": settings.resolved_secret_key(),

@@ -5,13 +5,12 @@ from typing import Annotated
 
 from fastapi import Depends, Request
 
-from rapport.auth.dependencies import AdminAccess
-from rapport.config import Settings
+from rapport.auth.dependencies import AdminAccess, server_settings
 from rapport.webhooks.service import WebhookService
 
 
 async def _webhooks(context: AdminAccess, request: Request) -> WebhookService:
-    settings: Settings = request.app.state.settings
+    settings = server_settings(request)
     return WebhookService(
         context,
         allow_private=settings.allow_private_webhooks,
