@@ -533,7 +533,10 @@ STEPS: tuple[tuple[str, str], ...] = (
         r"\(([^()]*/)?email/|^message_bytes \(|\._message \(rapport/campaigns/sender\.py",
     ),
     ("events (email.sent records)", r"\(rapport/events/"),
-    ("the per-message commit (UPDATE, event row, COMMIT)", r"(^|\.)_settle \("),
+    (
+        "recording messages sent (group commit: UPDATE, event rows, COMMIT)",
+        r"^record \(rapport/campaigns/sender\.py|(^|\.)_failed \(|\(rapport/kit/group_commit\.py",
+    ),
     (
         "the handover (SMTP commands, line endings, dot-stuffing; maildir files)",
         r"\(aiosmtplib/|\(rapport/mail/(transport|smtp)\.py",

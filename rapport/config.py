@@ -135,12 +135,6 @@ class Settings(BaseSettings):
         description="The address people reach this server at, which links in emails use "
         "(unsubscribe, confirmation); by default the served one, http://<host>:<port>",
     )
-    campaign_sends_per_second: float | None = Field(
-        default=None,
-        gt=0,
-        description="At most this many campaign messages per second per sending job (none: "
-        "as fast as the mail server takes them)",
-    )
     embedded_worker: bool | None = Field(
         default=None,
         description="Run a job worker inside the server; by default only on SQLite, where a "

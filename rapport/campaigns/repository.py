@@ -123,29 +123,39 @@ class MessageRepository(Repository[CampaignMessage]):
         message_id: uuid.UUID,
         status: MessageStatus,
         reason: str | None = None,
-        sent_at: datetime | None = None,
         *,
         was: MessageStatus = MessageStatus.QUEUED,
-        while_sending: bool = False,
     ) -> bool:
-        """A message that is `was` (queued) becomes sent, failed or skipped; False if it was
-        not any more (another run got to it first), or with `while_sending` if its campaign
-        is not sending any more (paused, cancelled)."""
-        conditions = [CampaignMessage.id == message_id, CampaignMessage.status == was]
-        if while_sending:
-            conditions.append(
-                exists().where(
-                    Campaign.id == CampaignMessage.campaign_id,
-                    Campaign.status == CampaignStatus.SENDING,
-                )
-            )
+        """A message that is `was` (queued) becomes failed or skipped (or a sent one failed);
+        False if it was not any more (another run got to it first)."""
         result = await self.session.execute(
             update(CampaignMessage)
-            .where(*conditions)
-            .values(status=status, reason=reason, sent_at=sent_at)
+            .where(CampaignMessage.id == message_id, CampaignMessage.status == was)
+            .values(status=status, reason=reason, sent_at=None)
             .execution_options(synchronize_session=False)
         )
         return bool(getattr(result, "rowcount", 0))
+
+    async def settle_sent(
+        self, message_ids: Sequence[uuid.UUID], sent_at: datetime
+    ) -> set[uuid.UUID]:
+        """The queued messages among these whose campaign is sending become sent; the ids of
+        those that did (the others were sent by another run, or their campaign stopped)."""
+        result = await self.session.execute(
+            update(CampaignMessage)
+            .where(
+                CampaignMessage.id.in_(message_ids),
+                CampaignMessage.status == MessageStatus.QUEUED,
+                exists().where(
+                    Campaign.id == CampaignMessage.campaign_id,
+                    Campaign.status == CampaignStatus.SENDING,
+                ),
+            )
+            .values(status=MessageStatus.SENT, reason=None, sent_at=sent_at)
+            .returning(CampaignMessage.id)
+            .execution_options(synchronize_session=False)
+        )
+        return set(result.scalars())
 
     async def of_contacts(self, contact_ids: Sequence[uuid.UUID]) -> list[CampaignMessage]:
         result = await self.session.execute(

@@ -1,10 +1,12 @@
 """What a chunk job does: send the chunk's queued messages through one open connection.
 
-Each message is rendered for its recipient and staged (`rapport.mail.transport`); then one
-short transaction records it as sent (only if it is still queued: a second run of the same
-chunk loses that race and drops its copy) with its `email.sent` event; then the end of the
-data goes out. A crash before that commit leaves the message queued and the server without a
-whole message; after it, only the final line was missing. A refusal of the recipient fails
+Each message is rendered for its recipient and staged (`rapport.mail.transport`); then a
+short transaction records it as sent (only if it is still queued and its campaign sending: a
+second run of the same chunk loses that race and drops its copy) with its `email.sent` event;
+then the end of the data goes out. The chunks a worker sends at once share those
+transactions (`rapport.kit.group_commit`): each records every message staged meanwhile.
+A crash before that commit leaves the message queued and the server without a whole
+message; after it, only the final line was missing. A refusal of the recipient fails
 that message alone; a failing connection ends the job, to be retried with backoff, and the
 campaign pauses with the reason when the retries run out.
 """
@@ -12,8 +14,12 @@ campaign pauses with the reason when the retries run out.
 from __future__ import annotations
 
 import asyncio
+import math
 import time
 import uuid
+import weakref
+from collections import deque
+from collections.abc import Sequence
 from typing import Any
 
 from rapport.campaigns.repository import MessageRepository
@@ -32,9 +38,10 @@ from rapport.kit.context import Context
 from rapport.kit.crypto import UndecryptableSecret
 from rapport.kit.db import Database
 from rapport.kit.errors import AppError
+from rapport.kit.group_commit import GroupCommit
 from rapport.mail import smtp
 from rapport.mail.compose import header_address, message_bytes, message_id_for
-from rapport.mail.service import ConnectionService
+from rapport.mail.service import ConnectionService, take_sending_slots
 from rapport.mail.transport import Handover, maildir_of
 from rapport.models.campaigns import CampaignMessage, MessageStatus
 from rapport.tenancy.service import WorkspaceService
@@ -46,12 +53,75 @@ class ConnectionFailed(Exception):
     """The connection cannot take messages now: the job is tried again later."""
 
 
+SentRecords = GroupCommit[CampaignMessage, bool]
+
+_sent_records: weakref.WeakKeyDictionary[Database, dict[uuid.UUID, SentRecords]] = (
+    weakref.WeakKeyDictionary()
+)
+
+
+def sent_records(database: Database, tenant_id: uuid.UUID) -> SentRecords:
+    """The workspace's one group commit of sent messages in this process."""
+    of_database = _sent_records.setdefault(database, {})
+    records = of_database.get(tenant_id)
+    if records is None:
+
+        async def record(messages: Sequence[CampaignMessage]) -> list[bool]:
+            async with database.transaction(workspace=tenant_id) as session:
+                settled = await MessageRepository(session).settle_sent(
+                    [message.id for message in messages], utcnow()
+                )
+                events = EventRecorder(Context(session, tenant_id))
+                for message in messages:
+                    if message.id in settled:
+                        record_message_event(
+                            events,
+                            "email.sent",
+                            message,
+                            status=MessageStatus.SENT.value,
+                            reason=None,
+                        )
+            return [message.id in settled for message in messages]
+
+        records = of_database[tenant_id] = GroupCommit(record)
+    return records
+
+
+class Pace:
+    """The sending slots of a connection with a limit of messages per second, shared by every
+    job and worker through the connection's row: taken about a second's worth at a time,
+    each message waiting for its own."""
+
+    def __init__(
+        self, database: Database, tenant_id: uuid.UUID, connection_id: uuid.UUID, rate: float
+    ) -> None:
+        self.database = database
+        self.tenant_id = tenant_id
+        self.connection_id = connection_id
+        self.rate = rate
+        self.slots: deque[float] = deque()
+
+    async def turn(self, remaining: int) -> None:
+        """Wait for the next slot; `remaining` messages (this one included) are still to go."""
+        if not self.slots:
+            count = max(1, min(remaining, math.ceil(self.rate)))
+            async with self.database.transaction(workspace=self.tenant_id) as session:
+                first = await take_sending_slots(
+                    Context(session, self.tenant_id), self.connection_id, count, self.rate
+                )
+            if first is None:
+                raise ConnectionFailed("Its outbound email connection was deleted")
+            self.slots.extend(first + n / self.rate for n in range(count))
+        await asyncio.sleep(max(0.0, self.slots.popleft() - time.time()))
+
+
 class CampaignSender:
     def __init__(self, database: Database, tenant_id: uuid.UUID, settings: Settings) -> None:
         self.database = database
         self.tenant_id = tenant_id
         self.settings = settings
         self.links = EmailLinks.of(settings)
+        self.sent = sent_records(database, tenant_id)
 
     async def context(self, session: Any) -> Context:
         workspace = await WorkspaceService(session).get(self.tenant_id)
@@ -85,10 +155,15 @@ class CampaignSender:
                 raise ConnectionFailed(
                     "The connection's password does not open with this server's secret key"
                 ) from exc
+        pace = None
+        if connection is not None and connection.max_messages_per_second:
+            pace = Pace(
+                self.database, self.tenant_id, connection.id, connection.max_messages_per_second
+            )
         if messages:
             try:
                 async with way_out as out:
-                    await self._send_all(sending, messages, variables, out)
+                    await self._send_all(sending, messages, variables, out, pace)
             except smtp.SmtpFailure as exc:
                 raise ConnectionFailed(exc.message) from exc
         async with self.database.transaction(workspace=self.tenant_id) as session:
@@ -106,37 +181,32 @@ class CampaignSender:
         messages: list[CampaignMessage],
         variables: dict[uuid.UUID, dict[str, Any]],
         out: Handover,
+        pace: Pace | None,
     ) -> None:
-        interval = (
-            1 / self.settings.campaign_sends_per_second
-            if self.settings.campaign_sends_per_second
-            else 0.0
-        )
         campaign = sending.campaign
-        began = time.monotonic()
         for index, message in enumerate(messages):
-            if interval:
-                await asyncio.sleep(max(0.0, began + index * interval - time.monotonic()))
+            if pace is not None:
+                await pace.turn(len(messages) - index)
             try:
                 mime = self._message(
                     sending, message, variables.get(message.contact_id or message.id, {})
                 )
             except AppError as exc:  # a merge value the content cannot render
                 reason = f"The content could not be rendered for this recipient: {exc.message}"
-                await self._settle(message, MessageStatus.FAILED, reason)
+                await self._failed(message, reason)
                 continue
             except ValueError as exc:  # an address no header can hold (non-ASCII local part)
                 reason = f"No message can be written to this address: {exc}"
-                await self._settle(message, MessageStatus.FAILED, reason)
+                await self._failed(message, reason)
                 continue
             try:
                 await out.stage(mime, campaign.from_address, message.email)
             except smtp.SmtpFailure as exc:
                 if exc.code is None or exc.temporary:
                     raise
-                await self._settle(message, MessageStatus.FAILED, exc.message)
+                await self._failed(message, exc.message)
                 continue
-            if not await self._settle(message, MessageStatus.SENT, None, while_sending=True):
+            if not await self.sent.submit(message):
                 # Paused or cancelled meanwhile, or another run sent it: not this copy.
                 await out.abandon()
                 if not await self._still_sending(campaign.id):
@@ -147,9 +217,7 @@ class CampaignSender:
             except smtp.SmtpFailure as exc:
                 if exc.code is None:
                     raise
-                await self._settle(
-                    message, MessageStatus.FAILED, exc.message, was=MessageStatus.SENT
-                )
+                await self._failed(message, exc.message, was=MessageStatus.SENT)
 
     def _message(
         self, sending: Sending, message: CampaignMessage, variables: dict[str, Any]
@@ -179,37 +247,22 @@ class CampaignSender:
             headers=headers,
         )
 
-    async def _settle(
-        self,
-        message: CampaignMessage,
-        status: MessageStatus,
-        reason: str | None,
-        *,
-        was: MessageStatus = MessageStatus.QUEUED,
-        while_sending: bool = False,
-    ) -> bool:
-        """Record the message's outcome and its event in a transaction of its own (with
-        `while_sending`, only while its campaign is sending)."""
+    async def _failed(
+        self, message: CampaignMessage, reason: str, *, was: MessageStatus = MessageStatus.QUEUED
+    ) -> None:
+        """Record a message that did not go out, and its event, in a transaction of its own."""
         async with self.database.transaction(workspace=self.tenant_id) as session:
-            now = utcnow()
-            settled = await MessageRepository(session).settle(
-                message.id,
-                status,
-                reason[:ERROR_LIMIT] if reason else None,
-                now if status == MessageStatus.SENT else None,
-                was=was,
-                while_sending=while_sending,
+            failed = await MessageRepository(session).settle(
+                message.id, MessageStatus.FAILED, reason[:ERROR_LIMIT], was=was
             )
-            if settled:
-                event = "email.sent" if status == MessageStatus.SENT else "email.failed"
+            if failed:
                 record_message_event(
                     EventRecorder(Context(session, self.tenant_id)),
-                    event,
+                    "email.failed",
                     message,
-                    status=status.value,
+                    status=MessageStatus.FAILED.value,
                     reason=reason,
                 )
-            return settled
 
     async def _still_sending(self, campaign_id: uuid.UUID) -> bool:
         async with self.database.transaction(workspace=self.tenant_id) as session:

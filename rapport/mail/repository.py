@@ -6,7 +6,7 @@ import uuid
 from collections.abc import Collection
 from typing import Any, ClassVar
 
-from sqlalchemy import update
+from sqlalchemy import case, update
 
 from rapport.kit.envelope import PageMeta
 from rapport.kit.errors import AppError, taken
@@ -57,6 +57,25 @@ class ConnectionRepository(Repository[OutboundEmailConnection]):
         if exclude_id is not None:
             conditions.append(OutboundEmailConnection.id != exclude_id)
         return await self.first(*conditions)
+
+    async def take_slots(
+        self, connection_id: uuid.UUID, count: int, rate: float, now: float
+    ) -> float | None:
+        """Take the connection's next `count` sending slots (1/rate seconds each, after those
+        already taken, none before `now`) in one statement, so that every worker shares the
+        pace; the time the first slot opens (seconds since the epoch), or None if the
+        connection is gone."""
+        span = count / rate
+        taken_until = OutboundEmailConnection.paced_until
+        result = await self.session.execute(
+            update(OutboundEmailConnection)
+            .where(OutboundEmailConnection.id == connection_id)
+            .values(paced_until=case((taken_until > now, taken_until), else_=now) + span)
+            .returning(OutboundEmailConnection.paced_until)
+            .execution_options(synchronize_session=False)
+        )
+        end = result.scalar_one_or_none()
+        return None if end is None else float(end) - span
 
 
 class OutboundEmailRepository(Repository[OutboundEmail]):

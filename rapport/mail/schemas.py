@@ -37,6 +37,12 @@ _PASSWORD_DOC = (
 )
 _FROM_DOC = "The sender's address (the From header and the envelope sender)"
 _FROM_NAME_DOC = "The sender's name shown beside the address (From: Name <address>)"
+_RATE_DOC = (
+    "At most this many campaign messages a second through this connection, however many "
+    "campaigns and workers send at once (a fraction is fine: 0.5 is one every two seconds); "
+    "null or left out: as fast as the server takes them"
+)
+_RATE_LIMIT = 100_000
 
 
 def _one_line(value: str | None) -> str | None:
@@ -114,6 +120,9 @@ class ConnectionCreate(InputModel):
     from_name: OneLine | None = Field(
         default=None, max_length=200, description=_FROM_NAME_DOC, examples=["Acme Sales"]
     )
+    max_messages_per_second: float | None = Field(
+        default=None, gt=0, le=_RATE_LIMIT, description=_RATE_DOC, examples=[14]
+    )
 
 
 class ConnectionUpdate(InputModel):
@@ -158,6 +167,13 @@ class ConnectionUpdate(InputModel):
     from_name: OneLine | None = Field(
         default=None, max_length=200, description=_FROM_NAME_DOC + "; null clears it"
     )
+    max_messages_per_second: float | None = Field(
+        default=None,
+        gt=0,
+        le=_RATE_LIMIT,
+        description=_RATE_DOC.replace("null or left out", "null")
+        + "; a change applies from the next second of sending",
+    )
 
 
 class ConnectionOut(WireModel):
@@ -173,6 +189,7 @@ class ConnectionOut(WireModel):
     )
     from_address: str = Field(examples=["sales@example.com"])
     from_name: str | None = Field(examples=["Acme Sales"])
+    max_messages_per_second: float | None = Field(description=_RATE_DOC, examples=[14])
     verified_at: datetime = Field(
         description="When the server last accepted the connection and login (on creation and "
         "on each change)"

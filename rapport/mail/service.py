@@ -4,6 +4,7 @@ sent by a job, which records what the server answered on the email and on the ac
 
 from __future__ import annotations
 
+import time
 import uuid
 from collections.abc import Collection, Sequence
 from contextlib import AbstractAsyncContextManager
@@ -59,6 +60,9 @@ _FIELD_OF_STAGE = {
     smtp.Stage.SEND: "host",
 }
 _SETTINGS = ("channel", "host", "port", "tls_mode", "username", "from_address", "from_name")
+_NULLABLE = frozenset({"from_name", "max_messages_per_second"})
+_UNVERIFIED = frozenset({"max_messages_per_second"})
+"""Fields whose change needs no new word from the server."""
 
 
 class EmailNotSent(AppError):
@@ -77,6 +81,16 @@ class Letter:
     from_address: str
     from_name: str | None = None
     reply_to: str | None = None
+
+
+async def take_sending_slots(
+    context: Context, connection_id: uuid.UUID, count: int, rate: float
+) -> float | None:
+    """The connection's next `count` slots at `rate` messages a second, shared by every
+    worker: when the first opens (seconds since the epoch), or None if it is gone."""
+    return await ConnectionRepository(context.session).take_slots(
+        connection_id, count, rate, time.time()
+    )
 
 
 def local_sender(public_url: str) -> str:
@@ -120,6 +134,7 @@ class ConnectionService:
         connection = OutboundEmailConnection(
             id=new_id(),
             name=name,
+            max_messages_per_second=data.max_messages_per_second,
             **{field: getattr(data, field) for field in _SETTINGS},
         )
         connection.from_name = clean(connection.from_name)
@@ -139,11 +154,12 @@ class ConnectionService:
     async def update(
         self, connection_id: uuid.UUID, patch: ConnectionUpdate
     ) -> OutboundEmailConnection:
-        """Changes the fields sent; a connection that changed is verified again, with the
-        stored password unless a new one is sent, and saved only if its server accepts it."""
+        """Changes the fields sent; a connection whose server, login or sender changed is
+        verified again, with the stored password unless a new one is sent, and saved only if
+        its server accepts it."""
         connection = await self.get(connection_id)
         sent = patch.model_fields_set - {"tenant_id", "entity_id"}
-        for field in sent - {"from_name"}:
+        for field in sent - _NULLABLE:
             if getattr(patch, field) is None:
                 raise field_error(to_camel(field), "Cannot be null")
         changes: dict[str, Any] = {
@@ -162,17 +178,18 @@ class ConnectionService:
             if holder is not None:
                 raise name_taken(holder.id)
         before = connection_record(connection)
-        if password is None:
-            password = self._open(connection, field="password")
-        candidate = OutboundEmailConnection(
-            **{field: changes.get(field, getattr(connection, field)) for field in _SETTINGS}
-        )
-        await self._verify(candidate, password)
+        if password is not None or changes.keys() - _UNVERIFIED:
+            if password is None:
+                password = self._open(connection, field="password")
+            candidate = OutboundEmailConnection(
+                **{field: changes.get(field, getattr(connection, field)) for field in _SETTINGS}
+            )
+            await self._verify(candidate, password)
+            connection.verified_at = utcnow()
         for field, value in changes.items():
             setattr(connection, field, value)
         if patch.password is not None:
             connection.encrypted_password = self._seal(connection, patch.password)
-        connection.verified_at = utcnow()
         await self.repo.flush()
         record = connection_record(connection)
         data: dict[str, Any] = {"record": record, "changes": changes_between(before, record)}
@@ -539,6 +556,7 @@ def connection_out(connection: OutboundEmailConnection) -> ConnectionOut:
         has_password=bool(connection.encrypted_password),
         from_address=connection.from_address,
         from_name=connection.from_name,
+        max_messages_per_second=connection.max_messages_per_second,
         verified_at=connection.verified_at,
         created_at=connection.created_at,
         updated_at=connection.updated_at,

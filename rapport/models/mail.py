@@ -5,7 +5,7 @@ from __future__ import annotations
 import uuid
 from datetime import datetime
 
-from sqlalchemy import ForeignKey, Index, String, Text
+from sqlalchemy import Float, ForeignKey, Index, String, Text
 from sqlalchemy.orm import Mapped, mapped_column
 
 from rapport.kit.db import Base, Choice, IdMixin, TimestampMixin, enum_type
@@ -53,6 +53,15 @@ class OutboundEmailConnection(TenantOwned, IdMixin, TimestampMixin, Base):
     from_address: Mapped[str] = mapped_column(String(320))
     from_name: Mapped[str | None] = mapped_column(String(200))
     verified_at: Mapped[datetime] = mapped_column(doc="When the server last accepted the login")
+    max_messages_per_second: Mapped[float | None] = mapped_column(
+        Float(precision=53),
+        doc="Campaign messages it takes per second, from every worker together; None: no limit",
+    )
+    paced_until: Mapped[float | None] = mapped_column(
+        Float(precision=53),
+        doc="Seconds since the epoch up to which its sending slots are taken "
+        "(`ConnectionRepository.take_slots`)",
+    )
 
 
 class OutboundEmail(TenantOwned, IdMixin, TimestampMixin, Base):

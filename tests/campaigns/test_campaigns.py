@@ -4,7 +4,10 @@ the unsubscribe headers and link."""
 
 from __future__ import annotations
 
+import asyncio
+import itertools
 import re
+import time
 import uuid
 from pathlib import Path
 from typing import Any
@@ -14,7 +17,7 @@ import pytest
 from sqlalchemy import select
 
 from rapport.auth.scopes import Scope
-from rapport.campaigns.sender import CampaignSender
+from rapport.campaigns.sender import CampaignSender, Pace
 from rapport.kit.db import Database
 from rapport.models import CampaignMessage
 from rapport.worker.loop import Worker
@@ -312,6 +315,55 @@ async def test_a_sent_message_is_never_sent_again_by_a_second_run_of_its_chunk(
     async with database.session(platform=EVERY_WORKSPACE) as session:
         rows = (await session.execute(select(CampaignMessage.status))).scalars().all()
     assert sorted(r.value for r in rows).count("sent") == 2
+
+
+async def test_a_paced_connection_spaces_its_messages(
+    http: httpx.AsyncClient,
+    database: Database,
+    workspace: Workspace,
+    worker: Worker,
+    mail_server: MailServer,
+    audience: dict[str, Any],
+) -> None:
+    body = mail_server.connection(maxMessagesPerSecond=4)
+    connection = await call(http, workspace, "POST", "/outbound-email-connections", body, 201)
+    campaign = await call(
+        http, workspace, "POST", "/campaigns", draft(connectionId=connection["id"]), 201
+    )
+    await call(http, workspace, "POST", f"/campaigns/{campaign['id']}/send", {})
+    await drain(worker)
+
+    assert len(mail_server.received) == 2
+    async with database.session(platform=EVERY_WORKSPACE) as session:
+        sent = sorted(
+            (
+                await session.execute(
+                    select(CampaignMessage.sent_at).where(CampaignMessage.sent_at.is_not(None))
+                )
+            ).scalars()
+        )
+    assert (sent[1] - sent[0]).total_seconds() >= 0.2  # a slot every 0.25 s, less jitter
+
+
+async def test_every_sender_through_a_paced_connection_shares_its_slots(
+    http: httpx.AsyncClient, database: Database, workspace: Workspace, mail_server: MailServer
+) -> None:
+    body = mail_server.connection(maxMessagesPerSecond=20)
+    connection = await call(http, workspace, "POST", "/outbound-email-connections", body, 201)
+    turns: list[float] = []
+
+    async def worker_sending(count: int) -> None:
+        pace = Pace(database, workspace.id, uuid.UUID(connection["id"]), 20)
+        for left in range(count, 0, -1):
+            await pace.turn(left)
+            turns.append(time.time())
+
+    await asyncio.gather(worker_sending(5), worker_sending(5))
+
+    turns.sort()
+    gaps = [later - earlier for earlier, later in itertools.pairwise(turns)]
+    assert min(gaps) >= 0.04  # 0.05 s a slot, one sender at a time
+    assert turns[-1] - turns[0] >= 0.4  # nine slots after the first
 
 
 async def test_a_test_send_goes_at_once_to_the_addresses_given_and_records_nothing(

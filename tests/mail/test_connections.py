@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import asyncio
 import logging
+import socket
 import uuid
 from collections.abc import Iterator
 from contextlib import contextmanager
@@ -22,6 +23,7 @@ from rapport.mail import smtp
 from rapport.mail.schemas import ConnectionUpdate
 from rapport.mail.service import ConnectionService, password_box
 from rapport.models import OutboundEmailConnection
+from rapport.models.mail import TlsMode
 from tests.helpers import (
     EVERY_WORKSPACE,
     TEST_SECRET,
@@ -387,6 +389,62 @@ async def test_update_verifies_again_and_keeps_the_stored_password(
     assert len(mail_server.logins) == 3  # nothing changed, nothing checked
 
 
+async def test_a_pace_is_kept_and_changed_without_a_new_login(
+    dev_client: httpx.AsyncClient, workspace: Workspace, database: Database, mail_server: MailServer
+) -> None:
+    connection = await create(dev_client, workspace, mail_server, maxMessagesPerSecond=2.5)
+    assert connection["maxMessagesPerSecond"] == 2.5
+    one = f"{CONNECTIONS}/{connection['id']}"
+    mail_server.password = "changed-on-the-server"  # a login would be refused now
+
+    response = await dev_client.patch(
+        one, json={"maxMessagesPerSecond": 40}, headers=workspace.headers
+    )
+    assert response.status_code == 200, response.text
+    changed = response.json()["data"]
+    assert changed["maxMessagesPerSecond"] == 40
+    assert changed["verifiedAt"] == connection["verifiedAt"]
+    assert mail_server.logins == [True]
+    event = (await events_of_type(dev_client, workspace, "outbound_email_connection.updated"))[0]
+    assert event["data"]["changes"] == {"maxMessagesPerSecond": {"before": 2.5, "after": 40}}
+
+    response = await dev_client.patch(
+        one, json={"maxMessagesPerSecond": None}, headers=workspace.headers
+    )
+    assert response.json()["data"]["maxMessagesPerSecond"] is None
+    assert (await stored(database, connection["id"])).max_messages_per_second is None
+
+
+@pytest.mark.parametrize("rate", [0, -1, 100_001, "fast"])
+async def test_a_pace_that_is_not_a_positive_rate_is_refused(
+    dev_client: httpx.AsyncClient,
+    workspace: Workspace,
+    database: Database,
+    mail_server: MailServer,
+    rate: Any,
+) -> None:
+    connection = await create(dev_client, workspace, mail_server)
+    before = await snapshot(database)
+
+    invalid(
+        await dev_client.post(
+            CONNECTIONS,
+            json=mail_server.connection(name="Other", maxMessagesPerSecond=rate),
+            headers=workspace.headers,
+        ),
+        "maxMessagesPerSecond",
+    )
+    invalid(
+        await dev_client.patch(
+            f"{CONNECTIONS}/{connection['id']}",
+            json={"maxMessagesPerSecond": rate},
+            headers=workspace.headers,
+        ),
+        "maxMessagesPerSecond",
+    )
+    assert await snapshot(database) == before
+
+
 async def test_update_is_refused_when_the_server_refuses(
     dev_client: httpx.AsyncClient, workspace: Workspace, database: Database, mail_server: MailServer
 ) -> None:
@@ -499,3 +557,21 @@ async def test_another_workspace_sees_nothing(
     assert listed.json()["data"] == []
     assert mail_server.logins == [True]
     assert await snapshot(database) == before
+
+
+async def test_a_sending_session_sends_short_lines_at_once(mail_server: MailServer) -> None:
+    """The line that ends a staged message follows its data after a commit; held back until
+    the server acknowledges that data (Nagle's algorithm against a delayed ACK), it would
+    cost each campaign message about 40 ms."""
+    connection = smtp.SmtpConnection(
+        mail_server.host,
+        mail_server.port,
+        TlsMode.NONE,
+        mail_server.username,
+        mail_server.password,
+        "rapport.test",
+    )
+    async with smtp.session(connection, allow_private=True) as client:
+        assert client.transport is not None
+        sock = client.transport.get_extra_info("socket")
+        assert sock.getsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY)
