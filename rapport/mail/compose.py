@@ -171,7 +171,11 @@ def text_of(html: str) -> str:
     parser = _TextOf()
     parser.feed(html)
     parser.close()
-    text = "".join(parser.parts)
+    return tidy_text("".join(parser.parts))
+
+
+def tidy_text(text: str) -> str:
+    """Lines without spaces at either end, at most one blank line in a row, none around."""
     lines = [line.strip() for line in text.splitlines()]
     return re.sub(r"\n{3,}", "\n\n", "\n".join(lines)).strip()
 

@@ -17,8 +17,10 @@ any of them, or any error while rendering, is a 422 naming the field (and the li
 
 from __future__ import annotations
 
+import bisect
 import functools
 import re
+import secrets
 import string
 import time
 from collections.abc import Callable, Iterable, Iterator, Mapping
@@ -36,7 +38,7 @@ from jinja2.visitor import NodeTransformer
 from markupsafe import escape
 
 from rapport.kit.errors import ErrorDetail, ValidationFailed
-from rapport.mail.compose import sanitize_html, text_of
+from rapport.mail.compose import sanitize_html, text_of, tidy_text
 
 OUTPUT_LIMIT = 2_000_000
 """Characters of one rendered part, and of any string or list a template builds."""
@@ -62,6 +64,16 @@ _PREHEADER = (
     '<div style="display:none;font-size:1px;line-height:1px;max-height:0;max-width:0;'
     'opacity:0;overflow:hidden;mso-hide:all">{}</div>'
 )
+
+# Jinja's tokens that open a tag and the ones that close it; raw tags come as one token each.
+_TAG_ENDS = {
+    "variable_begin": "variable_end",
+    "block_begin": "block_end",
+    "comment_begin": "comment_end",
+}
+_RAW_TAGS = {"raw_begin", "raw_end"}
+# Filters and blocks whose output depends on escaping: their text part is not derived once.
+_ESCAPING = frozenset({"autoescape", "e", "escape", "forceescape", "safe", "urlize", "xmlattr"})
 
 _deadline: ContextVar[float | None] = ContextVar("rapport_template_deadline", default=None)
 
@@ -328,6 +340,74 @@ class _Part:
         return "".join(pieces)
 
 
+def _derived_text(html: str) -> _Part | None:
+    """The text part as a template of its own, derived once from the HTML template: the HTML
+    between the tags made text as `text_of` makes the rendered HTML, each tag kept, so a
+    recipient's text costs a render instead of an HTML parse. None when that could read
+    differently: a block tag lost or moved (inside a dropped attribute or a <style>), a
+    merged value moved across a block tag, a filter that escapes; then each recipient's
+    text is derived from their HTML."""
+    marker = "rpt" + secrets.token_hex(6) + "n"
+    if marker in html:
+        return None
+    tags: list[str] = []
+    blocks: list[int] = []  # the indexes of block tags among `tags`
+    pieces: list[str] = []
+    tag: list[str] | None = None
+    closing = ""
+    try:
+        for _line, kind, value in _TEXT.lex(html):
+            if tag is not None:
+                tag.append(value)
+                if kind == "name" and value in _ESCAPING:
+                    return None
+                if kind == closing:
+                    pieces.append(f"{marker}{len(tags)}z")
+                    tags.append("".join(tag))
+                    tag = None
+            elif kind in _TAG_ENDS:
+                tag, closing = [value], _TAG_ENDS[kind]
+                if kind == "block_begin":
+                    blocks.append(len(tags))
+            elif kind in _RAW_TAGS:
+                blocks.append(len(tags))
+                pieces.append(f"{marker}{len(tags)}z")
+                tags.append(value)
+            else:
+                pieces.append(value)
+    except TemplateSyntaxError:
+        return None
+    text = text_of(sanitize_html("".join(pieces)))
+    # A link whose text is its address reads once, as `text_of` writes it.
+    text = re.sub(
+        rf"{marker}(\d+)z \({marker}(\d+)z\)",
+        lambda m: m[0] if tags[int(m[1])] != tags[int(m[2])] else m[0].partition(" ")[0],
+        text,
+    )
+    found = [int(index) for index in re.findall(rf"{marker}(\d+)z", text)]
+    if not _same_structure(found, blocks):
+        return None
+    source = re.sub(rf"{marker}(\d+)z", lambda match: tags[int(match.group(1))], text)
+    try:
+        return _Part.compile(_TEXT, "htmlBody", source)
+    except ValidationFailed:
+        return None
+
+
+def _same_structure(found: list[int], blocks: list[int]) -> bool:
+    """Every block tag once and in order; any other tag at most once, after as many block
+    tags as in the HTML."""
+    if len(set(found)) != len(found) or [i for i in found if i in blocks] != blocks:
+        return False
+    seen = 0
+    for index in found:
+        if seen < len(blocks) and blocks[seen] == index:
+            seen += 1
+        elif bisect.bisect(blocks, index) != seen:
+            return False
+    return True
+
+
 @dataclass(frozen=True)
 class Parts:
     """What is written."""
@@ -357,25 +437,39 @@ def _one_line(value: str) -> str:
 class CompiledContent:
     """Parts parsed once (per campaign, per save), rendered per recipient."""
 
-    __slots__ = ("_html", "_preheader", "_subject", "_text")
+    __slots__ = ("_derived_text", "_html", "_preheader", "_subject", "_text")
 
     def __init__(
-        self, subject: _Part, preheader: _Part | None, html: _Part, text: _Part | None
+        self,
+        subject: _Part,
+        preheader: _Part | None,
+        html: _Part,
+        text: _Part | None,
+        derived_text: _Part | None,
     ) -> None:
         self._subject = subject
         self._preheader = preheader
         self._html = html
         self._text = text
+        self._derived_text = derived_text
 
     @classmethod
     def compile(cls, parts: Parts) -> CompiledContent:
         """ValidationFailed (422) naming the field and line of the first syntax error."""
+        html = _Part.compile(_HTML, "htmlBody", parts.html)
         return cls(
             _Part.compile(_TEXT, "subject", parts.subject),
             None if parts.preheader is None else _Part.compile(_TEXT, "preheader", parts.preheader),
-            _Part.compile(_HTML, "htmlBody", parts.html),
+            html,
             None if parts.text is None else _Part.compile(_TEXT, "textBody", parts.text),
+            _derived_text(parts.html) if parts.text is None else None,
         )
+
+    @property
+    def derives_text_once(self) -> bool:
+        """True when the text part is derived from the HTML template, once, rather than from
+        each recipient's HTML (`_derived_text`)."""
+        return self._derived_text is not None
 
     def render(self, variables: Mapping[str, Any]) -> Rendered:
         """The parts for one recipient; ValidationFailed (422) naming the field (and line)
@@ -388,7 +482,12 @@ class CompiledContent:
             if self._preheader is not None:
                 preheader = _one_line(self._preheader.render(names)) or None
             html = sanitize_html(self._html.render(names))
-            text = text_of(html) if self._text is None else self._text.render(names)
+            if self._text is not None:
+                text = self._text.render(names)
+            elif self._derived_text is not None:
+                text = tidy_text(self._derived_text.render(names))
+            else:
+                text = text_of(html)
         finally:
             _deadline.reset(token)
         if preheader is not None:

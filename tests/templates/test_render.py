@@ -10,7 +10,7 @@ from typing import Any
 import pytest
 
 from rapport.kit.errors import ValidationFailed
-from rapport.mail.compose import sanitize_html
+from rapport.mail.compose import sanitize_html, text_of
 from rapport.templates import render
 from rapport.templates.render import CompiledContent, Parts, Rendered, merge_variables
 
@@ -173,6 +173,45 @@ def test_the_text_part_is_derived_from_the_rendered_html() -> None:
     assert out.text == (
         "Hi Grace\n\nYour plan: Growth\n\nUnsubscribe (https://mail.example/u/abc?list=1&c=2)"
     )
+
+
+# The text part of these is derived once per template (a text template beside the HTML one);
+# each reads exactly as the text of the recipient's rendered HTML would.
+DERIVED_ONCE = [
+    '<p>Hi {{ contact.givenName | default("there") }} of {{ company.name }}</p>'
+    '<p><a href="{{ unsubscribe_url }}">Unsubscribe</a></p>',
+    "<p>Dear {{ contact.name }},</p>{% if contact.properties.seats > 10 %}<p>Team plan</p>"
+    "{% else %}<p>Solo</p>{% endif %}<ul>{% for n in [1, 2] %}<li>Item {{ n }}</li>"
+    "{% endfor %}</ul><style>p { color: red }</style>",
+    '<a href="{{ unsubscribe_url }}">{{ unsubscribe_url }}</a> or '
+    '<a href="{{ view_in_browser_url }}">{{ unsubscribe_url }}</a>',
+    "<p>{{ contact.givenName }}</p>\n\n   <p>  spaced   out  </p>{# a note #}"
+    '<a href="mailto:{{ contact.email }}">write</a>',
+    '<table><tr><td class="{{ contact.lifecycleStage }}">A</td><td>{{ company.domain }}</td>'
+    "</tr></table>{% raw %}{{ not a tag }}{% endraw %}",
+]
+# These are derived from each recipient's HTML: a block tag in an attribute or a <style> (the
+# text drops it), filters whose output depends on escaping.
+DERIVED_PER_RECIPIENT = [
+    '<td class="{% if contact.givenName %}named{% endif %}">A</td>',
+    "<style>{% if company %}</style><p>{{ company.name }}</p>{% endif %}",
+    "<p>{{ contact.givenName | e }}</p>",
+    "<p>{{ contact.givenName | safe }}</p>",
+    "{% autoescape false %}<p>{{ contact.givenName }}</p>{% endautoescape %}",
+]
+
+
+@pytest.mark.parametrize("html", DERIVED_ONCE + DERIVED_PER_RECIPIENT)
+def test_a_derived_text_part_reads_as_the_text_of_the_recipients_html(html: str) -> None:
+    marked_up = {**CONTACT, "givenName": "<b>Grace</b> & co", "email": "grace@cobol.example"}
+    names = variables(marked_up)
+    content = CompiledContent.compile(Parts("Hello", None, html, None))
+
+    out = content.render(names)
+
+    html_template = CompiledContent.compile(Parts("Hello", None, html, "unused"))
+    assert out.text == text_of(html_template.render(names).html)
+    assert (html in DERIVED_ONCE) == content.derives_text_once
 
 
 def test_a_written_text_part_is_rendered_unescaped() -> None:
