@@ -88,6 +88,11 @@ SCENARIOS = (
     Scenario("access_log", {"seconds": 3, "rounds": 2}, {"seconds": 10, "rounds": 5}),
     Scenario("sqlite_memory", {"seconds": 10}, {"seconds": 60}),
     Scenario("campaign_send", {"contacts": 10_000}, {"contacts": 100_000}),
+    Scenario(
+        "campaign_stats",
+        {"recipients": 100_000, "samples": 10},
+        {"recipients": 1_000_000, "samples": 20},
+    ),
 )
 
 

@@ -421,6 +421,17 @@ def cpu_seconds(pid: int) -> float:
     return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
 
 
+async def committed(database: Database) -> int:
+    """Transactions committed in the database so far (PostgreSQL's count; 0 on SQLite)."""
+    if database.dialect != "postgresql":
+        return 0
+    async with database.session(platform=SETUP) as session:
+        count = await session.scalar(
+            text("SELECT xact_commit FROM pg_stat_database WHERE datname = current_database()")
+        )
+    return int(count or 0)
+
+
 def machine_cpu() -> tuple[float, float]:
     """CPU seconds of every core since boot: busy, and in all (/proc/stat)."""
     user, nice, system, idle, iowait, irq, softirq, steal = (
@@ -635,6 +646,7 @@ class Run:
     machine_busy: float  # the share of every core's time that was busy
     machine_ms: float  # CPU per message of the whole machine
     sink_ms: float  # of the SMTP sink
+    commits: int  # transactions committed in the database while it ran (PostgreSQL)
 
     @property
     def rate(self) -> float:
@@ -665,6 +677,7 @@ async def run_campaign(
     rss_early: list[float] = []
     sink_cpu = cpu_seconds(sink.process.pid) if sink else 0.0
     machine_busy, machine_all = machine_cpu()
+    commits = await committed(database)
     try:
         sent_at = await send(database, tenant, settings, campaign)
         while True:
@@ -693,6 +706,7 @@ async def run_campaign(
         busy, all_cores = machine_cpu()
         machine_busy, machine_all = busy - machine_busy, all_cores - machine_all
         sink_cpu = cpu_seconds(sink.process.pid) - sink_cpu if sink else 0.0
+        commits = await committed(database) - commits
         rss_end = [memory_mib(pid, "VmRSS") for pid in running.pids]
         rss_peak = [memory_mib(pid, "VmHWM") for pid in running.pids]
         counts = await stop_profile(spy, spy_output)
@@ -740,6 +754,7 @@ async def run_campaign(
         machine_busy=machine_busy / machine_all,
         machine_ms=machine_busy / recipients * 1000,
         sink_ms=sink_cpu / recipients * 1000,
+        commits=commits,
     )
 
 
@@ -760,6 +775,11 @@ def report(run: Run) -> list[str]:
         f"{run.cpu_ms:.2f}, the sink {run.sink_ms:.2f}, the rest (PostgreSQL, the profiler, "
         f"this process) {run.machine_ms - run.cpu_ms - run.sink_ms:.2f}",
     ]
+    if run.commits:
+        lines.append(
+            f"    {run.commits:,} transactions committed in PostgreSQL, "
+            f"{run.recipients / run.commits:.1f} messages a transaction"
+        )
     other = Counter({k: v for k, v in run.profile.items() if k.startswith("  other: ")})
     profile = run.profile - other
     total = sum(profile.values())

@@ -1,21 +1,22 @@
 """Activities in the query language: `has activity CALL within last 14 days` (at least one
 activity of that type in that span) and `activityCount > 5` (every activity logged on the
-record, notes included), on contacts and on companies."""
+record, notes included; `activityCount > 5 within last 30 days`, those of that span), on
+contacts and on companies."""
 
 from __future__ import annotations
 
 from typing import Any
 
-from sqlalchemy import ColumnElement, func, not_, select, true
+from sqlalchemy import select
 
 from rapport.kit.context import Context
 from rapport.kit.cql.fields import (
     ActivityWindow,
-    Excluding,
     Field,
     FieldType,
     Predicate,
     Source,
+    count_field,
 )
 from rapport.kit.cql.tree import Op
 from rapport.models.activities import Activity, ActivityType
@@ -44,44 +45,14 @@ def _has(record_column: Any) -> Field:
     )
 
 
-def _holds(op: Op, count: Any, value: Any) -> Any:
-    """`count op value`, for a SQL count or for the number 0."""
-    if op == Op.EQ:
-        return count == value
-    if op == Op.IN:
-        return count.in_(value) if isinstance(count, ColumnElement) else count in value
-    if op == Op.BETWEEN:
-        low, high = value
-        return count.between(low, high) if isinstance(count, ColumnElement) else low <= 0 <= high
-    if op == Op.GT:
-        return count > value
-    if op == Op.GTE:
-        return count >= value
-    if op == Op.LT:
-        return count < value
-    if op == Op.LTE:
-        return count <= value
-    raise AssertionError(op)
-
-
 def _count(record_column: Any) -> Field:
-    def build(op: Op, value: Any) -> Predicate:
-        if op == Op.EXISTS:
-            return true()
-        counted = select(record_column).where(record_column.is_not(None)).group_by(record_column)
-        condition = _holds(op, func.count(), value)
-        if _holds(op, 0, value):
-            # Records with no activity match too: every record but those whose count fails.
-            return Excluding(counted.having(not_(condition)))
-        return counted.having(condition)
-
-    return Field(
+    return count_field(
         "activityCount",
-        FieldType.NUMBER,
         "Number of activities",
-        build,
-        source=Source.RELATION,
+        record_column,
+        Activity.occurred_at,
         cost=8,
+        description="Activities logged on the record, notes included",
     )
 
 

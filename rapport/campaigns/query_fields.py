@@ -1,6 +1,8 @@
 """Engagement in the query language: `campaignSent = <id>` (the campaign went to the contact),
 `campaignOpened = <id>`, `campaignClicked in (<id>, <id>)`, and with `exists` any campaign:
-`campaignOpened exists` is every contact who ever opened one."""
+`campaignOpened exists` is every contact who ever opened one. Counts of campaign emails:
+`emailsSent`, `emailsOpened`, `emailsClicked` (`emailsOpened > 3 within last 90 days`: more
+than three emails first opened in those days)."""
 
 from __future__ import annotations
 
@@ -10,7 +12,7 @@ from typing import Any
 from sqlalchemy import ColumnElement, select
 
 from rapport.kit.context import Context
-from rapport.kit.cql.fields import Field, FieldType, Predicate, Source
+from rapport.kit.cql.fields import Field, FieldType, Predicate, Source, count_field
 from rapport.kit.cql.tree import Op
 from rapport.models.campaigns import CampaignMessage, MessageStatus
 
@@ -35,8 +37,32 @@ _FIELDS = (
 )
 
 
+_COUNTS = (
+    ("emailsSent", "Campaign emails sent", CampaignMessage.sent_at, "sent to the contact"),
+    ("emailsOpened", "Campaign emails opened", CampaignMessage.opened_at, "opened, by first open"),
+    (
+        "emailsClicked",
+        "Campaign emails clicked",
+        CampaignMessage.clicked_at,
+        "clicked, by first click",
+    ),
+)
+
+
 async def provide(_context: Context, _nested: bool) -> list[Field]:
-    return [
+    counts = [
+        count_field(
+            name,
+            label,
+            CampaignMessage.contact_id,
+            moment,
+            moment.is_not(None),
+            cost=6,
+            description=f"Campaign emails {what}",
+        )
+        for name, label, moment, what in _COUNTS
+    ]
+    return counts + [
         Field(
             name,
             FieldType.ID,

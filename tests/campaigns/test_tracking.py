@@ -5,6 +5,7 @@ counted from them, exact against the message rows."""
 from __future__ import annotations
 
 import re
+from datetime import timedelta
 from html import unescape
 from pathlib import Path
 from typing import Any
@@ -12,11 +13,14 @@ from urllib.parse import parse_qs, urlsplit
 
 import httpx
 import pytest
+from sqlalchemy import update
 
+from rapport.kit.clock import utcnow
 from rapport.kit.db import Database
+from rapport.models import CampaignMessage
 from rapport.worker.loop import Worker
 from tests.campaigns.conftest import API, body_of, call, maildir_messages
-from tests.helpers import Workspace, assert_error, events_of_type, snapshot
+from tests.helpers import EVERY_WORKSPACE, Workspace, assert_error, events_of_type, snapshot
 from tests.webhooks.conftest import drain
 
 pytestmark = pytest.mark.usefixtures("app")
@@ -400,3 +404,71 @@ async def test_engagement_and_consent_are_query_fields(
     assert await emails("campaignSent exists AND NOT campaignOpened exists") == ["cy@example.com"]
     assert await emails("emailStatus = complained") == ["cy@example.com"]
     assert await emails("emailStatus in (subscribed)") == ["ada@example.com", "bob@example.com"]
+
+
+async def test_engagement_counts_take_a_window(
+    http: httpx.AsyncClient, database: Database, workspace: Workspace, sent: dict[str, Any]
+) -> None:
+    await http.get(local(pixel_of(sent["messages"]["ada@example.com"])))
+    await http.get(local(links_of(sent["messages"]["bob@example.com"])[0]))
+    await call(http, workspace, "POST", "/contacts", {"email": "dee@example.com"}, 201)
+    # Ada's open long ago: it counts in all time, not in the last 90 days.
+    async with database.transaction(platform=EVERY_WORKSPACE) as session:
+        await session.execute(
+            update(CampaignMessage)
+            .where(CampaignMessage.email == "ada@example.com")
+            .values(opened_at=utcnow() - timedelta(days=120))
+        )
+
+    async def emails(where: str) -> list[str]:
+        found = await call(http, workspace, "POST", "/query", {"entity": "contact", "where": where})
+        return sorted(c["email"] for c in found)
+
+    assert await emails("emailsOpened > 0") == ["ada@example.com", "bob@example.com"]
+    assert await emails("emailsOpened > 0 within last 90 days") == ["bob@example.com"]
+    assert await emails("emailsOpened between 1 and 3 in the last 2 weeks") == ["bob@example.com"]
+    assert await emails("emailsClicked >= 1 within last 1 days") == ["bob@example.com"]
+    assert await emails("emailsOpened < 1 within last 90 days") == [
+        "ada@example.com",
+        "cy@example.com",
+        "dee@example.com",
+    ]
+    assert await emails("emailsSent = 1 AND emailsOpened = 0") == ["cy@example.com"]
+    assert await emails("emailsSent < 1") == ["dee@example.com"]
+    as_json = {
+        "entity": "contact",
+        "filter": {
+            "conditions": [
+                {"field": "emailsOpened", "operator": "gt", "value": 0, "within": "90 days"}
+            ]
+        },
+    }
+    found = await call(http, workspace, "POST", "/query", as_json)
+    assert [c["email"] for c in found] == ["bob@example.com"]
+
+
+@pytest.mark.parametrize(
+    ("body", "field"),
+    [
+        ({"where": "email = 'a@example.com' within last 9 days"}, "where"),
+        ({"where": "createdAt > '2020-01-01' within last 9 days"}, "where"),
+        (
+            {
+                "filter": {
+                    "conditions": [
+                        {"field": "emailsOpened", "operator": "gt", "value": 0, "within": "soon"}
+                    ]
+                }
+            },
+            "filter.conditions[0].within",
+        ),
+    ],
+)
+async def test_a_window_on_what_is_not_a_count_is_refused(
+    http: httpx.AsyncClient, workspace: Workspace, body: dict[str, Any], field: str
+) -> None:
+    response = await http.post(
+        f"{API}/query", json={"entity": "contact", **body}, headers=workspace.headers
+    )
+    error = assert_error(response, 400, "INVALID_QUERY")
+    assert field in str(error), error

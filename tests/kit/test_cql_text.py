@@ -479,10 +479,10 @@ def test_the_position_of_an_error_on_a_later_line() -> None:
         ("x", 1, 2, ["an operator"]),
         ("x =", 1, 4, ["a value"]),
         ("x = \n\n", 1, 4, ["a value"]),
-        ("x = 1 2", 1, 7, ["AND", "OR", "end of query"]),
-        ("x = 1 )", 1, 7, ["AND", "OR", "end of query"]),
-        ("(x = 1", 1, 7, ["')'", "AND", "OR"]),
-        ("(x = 1 y", 1, 8, ["')'", "AND", "OR"]),
+        ("x = 1 2", 1, 7, ["AND", "OR", "WITHIN LAST", "end of query"]),
+        ("x = 1 )", 1, 7, ["AND", "OR", "WITHIN LAST", "end of query"]),
+        ("(x = 1", 1, 7, ["')'", "AND", "OR", "WITHIN LAST"]),
+        ("(x = 1 y", 1, 8, ["')'", "AND", "OR", "WITHIN LAST"]),
         ("x = 1 AND", 1, 10, ["'('", "HAS", "NOT", "a field"]),
         ("NOT", 1, 4, ["'('", "HAS", "NOT", "a field"]),
         (")", 1, 1, ["'('", "HAS", "NOT", "a field"]),
@@ -505,10 +505,10 @@ def test_the_position_of_an_error_on_a_later_line() -> None:
             "has activity 5",
             1,
             14,
-            ["AND", "IN", "OR", "WITHIN", "an activity type", "end of query"],
+            ["AND", "OR", "WITHIN LAST", "an activity type", "end of query"],
         ),
         ("x ~ 1", 1, 3, ["an operator"]),
-        ("x = 'it''s'", 1, 9, ["AND", "OR", "end of query"]),
+        ("x = 'it''s'", 1, 9, ["AND", "OR", "WITHIN LAST", "end of query"]),
         ("é = 1", 1, 1, ["'('", "HAS", "NOT", "a field"]),
     ],
 )
@@ -596,7 +596,7 @@ def test_expected_lists_hold_only_words_for_people(text: str) -> None:
         "')'",
         "','",
         *("ACTIVITY", "AGO", "ALL", "AND", "ANY", "CONTAINS", "EMPTY", "EXISTS", "HAS", "IN"),
-        *("LAST", "NO", "NOT", "NULL", "OR", "THE", "WITH", "WITHIN"),
+        *("LAST", "NO", "NOT", "NULL", "OR", "THE", "WITH", "WITHIN", "WITHIN LAST"),
     }
     detail = detail_of(text)
     assert detail.expected

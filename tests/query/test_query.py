@@ -127,6 +127,8 @@ async def test_relations_custom_properties_and_activities(
         "has activity MEETING": set(),
         "activityCount > 0": {"bob"},
         "activityCount < 1": {"ann", "cat", "dan", "eve"},
+        "activityCount = 1 within last 2 hours": {"bob"},
+        "activityCount between 0 and 0 in the last 1 days": {"ann", "cat", "dan", "eve"},
         "createdAt within last 1 days": set(ids),
         "createdAt before 1 days ago": set(),
         "tag exists": {"ann", "dan"},

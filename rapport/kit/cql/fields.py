@@ -18,7 +18,7 @@ from datetime import UTC, date, datetime, time, timedelta
 from enum import StrEnum
 from typing import Any
 
-from sqlalchemy import ColumnElement, Select, and_, func, true
+from sqlalchemy import ColumnElement, Select, and_, func, not_, select, true
 
 from rapport.kit.cql.tree import NEGATED, ActivityFilter, Ago, Condition, Op, Span, Unit
 
@@ -107,6 +107,9 @@ class Field:
     column: Any = field(default=None, compare=False, repr=False)
     """The field's value on the entity's own row (a column or an expression of it), for a
     field that has one: what an export reads."""
+    windowed: bool = False
+    """A count that takes `within last N unit` (`emailsOpened > 3 within last 90 days`):
+    its build gets each value as `Windowed`."""
 
     @property
     def operators(self) -> tuple[Op, ...]:
@@ -423,6 +426,74 @@ class ActivityWindow:
 
 
 @dataclass(frozen=True)
+class Windowed:
+    """What a windowed field's build gets: the value, and the moment from which to count
+    (None: all time)."""
+
+    value: Any
+    since: datetime | None
+
+
+def holds(op: Op, count: Any, value: Any) -> Any:
+    """`count op value`, for a SQL count or for the number 0."""
+    if op == Op.EQ:
+        return count == value
+    if op == Op.IN:
+        return count.in_(value) if isinstance(count, ColumnElement) else count in value
+    if op == Op.BETWEEN:
+        low, high = value
+        return count.between(low, high) if isinstance(count, ColumnElement) else low <= 0 <= high
+    if op == Op.GT:
+        return count > value
+    if op == Op.GTE:
+        return count >= value
+    if op == Op.LT:
+        return count < value
+    if op == Op.LTE:
+        return count <= value
+    raise AssertionError(op)
+
+
+def count_field(
+    name: str,
+    label: str,
+    record: Any,
+    moment: Any,
+    *conditions: ColumnElement[bool],
+    cost: int,
+    description: str,
+) -> Field:
+    """A NUMBER field counting related rows (`record` is their column naming the entity's
+    id, `moment` when each happened, `conditions` which rows count), windowed: `name > 3`,
+    `name > 3 within last 90 days`. A record with none has 0: `name < 2` includes it."""
+
+    def build(op: Op, windowed: Windowed) -> Predicate:
+        if op == Op.EXISTS:
+            return true()
+        counted = select(record).where(record.is_not(None), *conditions)
+        if windowed.since is not None:
+            counted = counted.where(moment >= windowed.since)
+        counted = counted.group_by(record)
+        condition = holds(op, func.count(), windowed.value)
+        if holds(op, 0, windowed.value):
+            # Records with none match too: every record but those whose count fails.
+            return Excluding(counted.having(not_(condition)))
+        return counted.having(condition)
+
+    return Field(
+        name,
+        FieldType.NUMBER,
+        label,
+        build,
+        source=Source.RELATION,
+        cost=cost,
+        description=f"{description}; add `within last N days` (or hours, weeks, months) to "
+        "count only those",
+        windowed=True,
+    )
+
+
+@dataclass(frozen=True)
 class Resolved:
     """A condition reduced to the operators fields build: positive ones, with typed values,
     the time-relative ones turned into ranges ending at the query's now."""
@@ -441,6 +512,20 @@ def resolve(item: Field, condition: Condition, now: datetime) -> Resolved:
 
 
 def _resolved(item: Field, condition: Condition, now: datetime) -> Resolved:
+    if condition.within is not None and not item.windowed:
+        raise ValueError_(
+            f"'within last' after a comparison narrows a count (such as activityCount), "
+            f"and {item.name} is not one"
+        )
+    resolved = _resolved_value(item, condition, now)
+    if not item.windowed:
+        return resolved
+    since = None if condition.within is None else moment_before(now, condition.within)
+    parts = tuple((op, Windowed(value, since)) for op, value in resolved.parts)
+    return replace(resolved, parts=parts, relative=resolved.relative or since is not None)
+
+
+def _resolved_value(item: Field, condition: Condition, now: datetime) -> Resolved:
     op, raw = condition.op, condition.value
     negated = op in NEGATED
     if negated:

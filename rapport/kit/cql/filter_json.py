@@ -3,7 +3,9 @@
     {"logic": "AND", "conditions": [
         {"type": "field", "field": "status", "operator": "eq", "value": "ACTIVE"},
         {"type": "group", "logic": "OR", "negate": true, "conditions": [...]},
-        {"type": "activity", "activityType": "CALL", "withinLast": "14 days"}
+        {"type": "activity", "activityType": "CALL", "withinLast": "14 days"},
+        {"type": "field", "field": "emailsOpened", "operator": "gt", "value": 3,
+         "within": "90 days"}
     ]}
 
 Each item may say `"negate": true` (NOT). Operator names are those of `Op`, in any case, plus
@@ -95,7 +97,7 @@ class _Reader:
             return self._activity(doc, path)
         if kind != "field":
             raise _fail(f"{path}.type", "must be field, group or activity")
-        unknown = set(doc) - {"type", "field", "operator", "value", "negate"}
+        unknown = set(doc) - {"type", "field", "operator", "value", "within", "negate"}
         if unknown:
             raise _fail(f"{path}.{sorted(unknown)[0]}", "unknown member of a condition")
         name = doc.get("field")
@@ -118,7 +120,13 @@ class _Reader:
             value = tuple(value)
         elif isinstance(value, dict):
             raise _fail(f"{path}.value", "must be a value or a list of values")
-        condition = Condition(name.strip(), op, value, Location(path))
+        within = None
+        if doc.get("within") is not None:
+            try:
+                within = span_of(doc["within"])
+            except ValueError_ as exc:
+                raise _fail(f"{path}.within", str(exc)) from exc
+        condition = Condition(name.strip(), op, value, Location(path), within)
         return self._negated(condition, doc, path)
 
     def _activity(self, doc: dict[str, Any], path: str) -> Node:

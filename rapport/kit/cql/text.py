@@ -104,9 +104,11 @@ _GRAMMAR = rf"""
 // The AND of `between 1 and 5` is the boolean AND's terminal: the parser state tells them
 // apart (after `between v` only it may come, and after `between v and w` it is boolean).
 ?condition: field comparison value -> compare
+    | field comparison value recent -> compare_within
     | field _IN values -> in_values
     | field (_NOT _IN | _NIN) values -> not_in_values
     | field _BETWEEN value _AND value -> between
+    | field _BETWEEN value _AND value recent -> between_within
     | field _CONTAINS value -> contains
     | field _NOT _CONTAINS value -> not_contains
     | field (_STARTS _WITH | _STARTSWITH) value -> starts_with
@@ -319,10 +321,13 @@ _KEYWORD_VALUES = {"TRUE", "FALSE", "NULL"}
 def _describe(expected: set[str]) -> list[str]:
     """What could have come, in words. After a field, every operator is "an operator"; where
     a value may come, `true`, `false` and `null` are "a value" (but after IS, `null` is the
-    keyword NULL); after `has activity`, a word is "an activity type"."""
+    keyword NULL); after `has activity`, a word is "an activity type"; after a comparison,
+    `within` and `in` are the start of WITHIN LAST (a count's window)."""
     names = set()
     for terminal in expected:
-        if terminal in _OPERATORS and "EQUALS" in expected:
+        if terminal in ("_WITHIN", "_IN") and "_OR" in expected:
+            names.add("WITHIN LAST")
+        elif terminal in _OPERATORS and "EQUALS" in expected:
             names.add("an operator")
         elif terminal in _KEYWORD_VALUES and "LITERAL" in expected:
             names.add("a value")
@@ -446,6 +451,10 @@ class _TreeBuilder(Transformer_NonRecursive[Token, Any]):
         field, op, value = children
         return Condition(field, op, value, _at(meta))
 
+    def compare_within(self, meta: Meta, children: list[Any]) -> Condition:
+        field, op, value, within = children
+        return Condition(field, op, value, _at(meta), within)
+
     def in_values(self, meta: Meta, children: list[Any]) -> Condition:
         return Condition(children[0], Op.IN, children[1], _at(meta))
 
@@ -455,6 +464,10 @@ class _TreeBuilder(Transformer_NonRecursive[Token, Any]):
     def between(self, meta: Meta, children: list[Any]) -> Condition:
         field, low, high = children
         return Condition(field, Op.BETWEEN, (low, high), _at(meta))
+
+    def between_within(self, meta: Meta, children: list[Any]) -> Condition:
+        field, low, high, within = children
+        return Condition(field, Op.BETWEEN, (low, high), _at(meta), within)
 
     def contains(self, meta: Meta, children: list[Any]) -> Condition:
         return Condition(children[0], Op.CONTAINS, children[1], _at(meta))

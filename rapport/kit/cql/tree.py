@@ -98,12 +98,14 @@ class Condition:
     """`field op value`. The value is as written (str, int, float, bool, None), a tuple of
     them (in, nin, between, containsAny, containsAll), a `Span` (withinLast), an `Ago` or a
     written value (before, after, on), an `ActivityFilter` (has); the compiler checks it
-    against the field's type."""
+    against the field's type. `within` narrows a count to what happened in that span
+    (`emailsOpened > 3 within last 90 days`)."""
 
     field: str
     op: Op
     value: Any = None
     at: Location = dataclasses.field(default=Location("filter"), compare=False)
+    within: Span | None = None
 
 
 @dataclass(frozen=True)
