@@ -237,3 +237,72 @@ async def test_0021_gives_every_workspace_the_default_pipeline_and_keeps_free_le
     assert kept["leadId"] is None
     assert kept["properties"]["outcome"] == "interested"
     assert uuid.UUID(kept["properties"]["leadRef"]) == lead_ref
+
+
+async def test_0033_counts_the_campaigns_sent_before_it(blank: Database, tmp_path: Path) -> None:
+    await migrate(blank, "0032")
+    tenant_id = await old_workspace(blank)
+    campaign_id, now = uuid.uuid4(), utcnow()
+    await insert(
+        blank,
+        "campaigns",
+        id=campaign_id,
+        tenant_id=tenant_id,
+        name="Old",
+        subject="Old news",
+        html_body="<p>News</p>",
+        from_address="news@acme.example",
+        audience={"filter": "email exists"},
+        track_opens=True,
+        track_clicks=True,
+        status="sent",
+        created_at=now,
+        updated_at=now,
+    )
+    messages = []
+    for n, (status, bounce, opened) in enumerate(
+        [("sent", None, True), ("sent", "hard", False), ("skipped", None, False)]
+    ):
+        message_id = uuid.uuid4()
+        messages.append(message_id)
+        await insert(
+            blank,
+            "campaign_messages",
+            id=message_id,
+            tenant_id=tenant_id,
+            campaign_id=campaign_id,
+            email=f"p{n}@example.com",
+            status=status,
+            chunk=0,
+            sent_at=now if status == "sent" else None,
+            bounce_type=bounce,
+            opened_at=now if opened else None,
+            clicked_at=now if opened else None,
+        )
+    for kind, url in (("opened", None), ("opened", None), ("clicked", "https://a.example/")):
+        await insert(
+            blank,
+            "campaign_interactions",
+            id=uuid.uuid4(),
+            tenant_id=tenant_id,
+            campaign_id=campaign_id,
+            message_id=messages[0],
+            kind=kind,
+            url=url,
+            at=now,
+        )
+
+    await upgrade(blank)
+
+    headers = await add_key(blank, tenant_id, ["crm:campaigns"])
+    async with custom_client(blank, tmp_path) as http:
+        response = await http.get(f"/api/v1/campaigns/{campaign_id}/stats", headers=headers)
+    figures = response.json()["data"]
+    assert (figures["recipients"], figures["sent"], figures["skipped"]) == (3, 2, 1)
+    assert figures["bounced"] == {"total": 1, "hard": 1, "soft": 0}
+    assert (figures["openedUnique"], figures["openedTotal"]) == (1, 2)
+    assert (figures["clickedUnique"], figures["clickedTotal"]) == (1, 1)
+    assert figures["links"] == [
+        {"url": "https://a.example/", "clickedUnique": 1, "clickedTotal": 1}
+    ]
+    assert sum(bucket["sent"] for bucket in figures["timeline"]) == 2

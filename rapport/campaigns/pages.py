@@ -25,7 +25,7 @@ from rapport.consent.links import (
     Token,
 )
 from rapport.kit.pages import page, shown_as_page
-from rapport.kit.session import DbSession, api_router
+from rapport.kit.session import DbSession, DbWriteSession, api_router
 from rapport.models.campaigns import CampaignMessage
 
 pages = api_router(include_in_schema=False)
@@ -86,7 +86,7 @@ async def _message_of(
 
 @pages.get(OPEN_PATH + "{token}")
 @shown_as_page("Email")
-async def open_pixel(token: LinkToken, request: Request, db: DbSession) -> Response:
+async def open_pixel(token: LinkToken, request: Request, db: DbWriteSession) -> Response:
     """Counts an open, answers an image one pixel wide (never cached, so each open loads it).
     Not rate limited: the token is checked before anything is read."""
     settings = server_settings(request)
@@ -101,7 +101,7 @@ async def open_pixel(token: LinkToken, request: Request, db: DbSession) -> Respo
 async def follow_link(
     token: LinkToken,
     request: Request,
-    db: DbSession,
+    db: DbWriteSession,
     url: Annotated[str, Query(max_length=8000)] = "",
 ) -> Response:
     """Counts a click and redirects to the link's address, which the token signs."""

@@ -3,22 +3,26 @@
 from __future__ import annotations
 
 import uuid
+from collections import Counter
 from collections.abc import Sequence
 from datetime import datetime
 from typing import Any, ClassVar
 
-from sqlalchemy import exists, func, insert, literal, select, update
+from sqlalchemy import exists, func, insert, select, update
 
-from rapport.kit.aggregates import as_time, bucket_start
+from rapport.campaigns import tallies
+from rapport.campaigns.tallies import Tally
 from rapport.kit.envelope import PageMeta
 from rapport.kit.pagination import PageRequest, paginate
 from rapport.kit.repository import Repository
+from rapport.kit.tenant_guard import workspace_of
 from rapport.models.campaigns import (
     BounceType,
     Campaign,
     CampaignInteraction,
     CampaignMessage,
     CampaignStatus,
+    CampaignTally,
     InteractionKind,
     MessageStatus,
 )
@@ -49,6 +53,9 @@ class CampaignRepository(Repository[Campaign]):
         return campaign
 
 
+_TALLY = "rapport.campaign_tally"
+
+
 class MessageRepository(Repository[CampaignMessage]):
     model = CampaignMessage
     sort_columns: ClassVar[dict[str, Any]] = {
@@ -65,23 +72,50 @@ class MessageRepository(Repository[CampaignMessage]):
         return await paginate(self.session, stmt, request, self.sort_columns, CampaignMessage.id)
 
     async def counts(self, campaign_ids: Sequence[uuid.UUID]) -> dict[uuid.UUID, dict[str, int]]:
-        """Messages per status, per campaign."""
+        """Messages per status, per campaign (from its tallies)."""
         if not campaign_ids:
             return {}
         result = await self.session.execute(
-            select(CampaignMessage.campaign_id, CampaignMessage.status, func.count())
-            .where(CampaignMessage.campaign_id.in_(campaign_ids))
-            .group_by(CampaignMessage.campaign_id, CampaignMessage.status)
+            select(CampaignTally.campaign_id, CampaignTally.key, func.sum(CampaignTally.value))
+            .where(
+                CampaignTally.campaign_id.in_(campaign_ids),
+                CampaignTally.key.startswith("status:", autoescape=True),
+            )
+            .group_by(CampaignTally.campaign_id, CampaignTally.key)
         )
         found: dict[uuid.UUID, dict[str, int]] = {}
-        for campaign_id, status, count in result:
-            found.setdefault(campaign_id, {})[MessageStatus(status).value] = count
+        for campaign_id, key, count in result:
+            found.setdefault(campaign_id, {})[key.removeprefix("status:")] = int(count)
+        return found
+
+    async def tallied(self, campaign_id: uuid.UUID) -> dict[str, tuple[int, str | None]]:
+        """Every count of the campaign (`rapport.campaigns.tallies`), with its label."""
+        result = await self.session.execute(
+            select(CampaignTally.key, func.sum(CampaignTally.value), func.max(CampaignTally.label))
+            .where(CampaignTally.campaign_id == campaign_id)
+            .group_by(CampaignTally.key)
+        )
+        return {key: (int(total), label) for key, total, label in result}
+
+    def tally(self) -> Tally:
+        """The counts this transaction adds to (`rapport.campaigns.tallies`): every change
+        of a message below adds to them."""
+        found: Tally | None = self.session.info.get(_TALLY)
+        if found is None:
+            found = self.session.info[_TALLY] = Tally(self.session, workspace_of(self.session))
         return found
 
     async def add_all(self, rows: list[dict[str, Any]]) -> None:
         """Message rows written in one statement (the tenant guard stamps each)."""
         if rows:
             await self.session.execute(insert(CampaignMessage), rows)
+            for campaign_id in {row["campaign_id"] for row in rows}:
+                counts = Counter(
+                    tallies.status(row["status"])
+                    for row in rows
+                    if row["campaign_id"] == campaign_id
+                )
+                self.tally().add(campaign_id, counts)
 
     async def queued_chunks(self, campaign_id: uuid.UUID) -> list[int]:
         result = await self.session.execute(
@@ -128,13 +162,26 @@ class MessageRepository(Repository[CampaignMessage]):
     ) -> bool:
         """A message that is `was` (queued) becomes failed or skipped (or a sent one failed);
         False if it was not any more (another run got to it first)."""
+        sent_at = None
+        if was == MessageStatus.SENT:
+            sent_at = await self.session.scalar(
+                select(CampaignMessage.sent_at).where(CampaignMessage.id == message_id)
+            )
         result = await self.session.execute(
             update(CampaignMessage)
             .where(CampaignMessage.id == message_id, CampaignMessage.status == was)
             .values(status=status, reason=reason, sent_at=None)
+            .returning(CampaignMessage.campaign_id)
             .execution_options(synchronize_session=False)
         )
-        return bool(getattr(result, "rowcount", 0))
+        campaign_id = result.scalar_one_or_none()
+        if campaign_id is None:
+            return False
+        counts = Counter({tallies.status(was): -1, tallies.status(status): 1})
+        if sent_at is not None:
+            counts[tallies.hour("sent", sent_at)] -= 1
+        self.tally().add(campaign_id, counts)
+        return True
 
     async def settle_sent(
         self, message_ids: Sequence[uuid.UUID], sent_at: datetime
@@ -152,10 +199,22 @@ class MessageRepository(Repository[CampaignMessage]):
                 ),
             )
             .values(status=MessageStatus.SENT, reason=None, sent_at=sent_at)
-            .returning(CampaignMessage.id)
+            .returning(CampaignMessage.id, CampaignMessage.campaign_id)
             .execution_options(synchronize_session=False)
         )
-        return set(result.scalars())
+        settled = result.all()
+        for campaign_id, count in Counter(campaign for _, campaign in settled).items():
+            self.tally().add(
+                campaign_id,
+                Counter(
+                    {
+                        tallies.status(MessageStatus.QUEUED): -count,
+                        tallies.status(MessageStatus.SENT): count,
+                        tallies.hour("sent", sent_at): count,
+                    }
+                ),
+            )
+        return {message_id for message_id, _ in settled}
 
     async def of_contacts(self, contact_ids: Sequence[uuid.UUID]) -> list[CampaignMessage]:
         result = await self.session.execute(
@@ -176,34 +235,6 @@ class MessageRepository(Repository[CampaignMessage]):
         )
         return int(getattr(result, "rowcount", 0))
 
-    async def figures(self, campaign_id: uuid.UUID) -> list[tuple[Any, ...]]:
-        """Per status and bounce type: messages, opened, clicked, complained,
-        unsubscribed."""
-        m = CampaignMessage
-        result = await self.session.execute(
-            select(
-                m.status,
-                m.bounce_type,
-                func.count(),
-                func.count(m.opened_at),
-                func.count(m.clicked_at),
-                func.count(m.complained_at),
-                func.count(m.unsubscribed_at),
-            )
-            .where(m.campaign_id == campaign_id)
-            .group_by(m.status, m.bounce_type)
-        )
-        return [tuple(row) for row in result]
-
-    async def sent_buckets(self, campaign_id: uuid.UUID, interval: str) -> dict[datetime, int]:
-        start = bucket_start(CampaignMessage.sent_at, literal(interval))
-        result = await self.session.execute(
-            select(start, func.count())
-            .where(CampaignMessage.campaign_id == campaign_id, CampaignMessage.sent_at.is_not(None))
-            .group_by(start)
-        )
-        return {as_time(at): count for at, count in result}
-
     async def mark_first(self, message_id: uuid.UUID, column: Any, at: datetime) -> bool:
         """Set the message's `column` (opened_at, clicked_at, ...) unless set; whether this
         was the first time."""
@@ -211,9 +242,42 @@ class MessageRepository(Repository[CampaignMessage]):
             update(CampaignMessage)
             .where(CampaignMessage.id == message_id, column.is_(None))
             .values({column.key: at})
+            .returning(CampaignMessage.campaign_id)
             .execution_options(synchronize_session=False)
         )
-        return bool(getattr(result, "rowcount", 0))
+        campaign_id = result.scalar_one_or_none()
+        if campaign_id is None:
+            return False
+        self.tally().one(campaign_id, tallies.first(column.key.removesuffix("_at")))
+        return True
+
+    async def lock(self, message_id: uuid.UUID) -> None:
+        """Make the transactions that change the message wait for each other until commit
+        (a row lock on PostgreSQL; a write, which takes the database's write lock, on
+        SQLite): what they read after it, the others committed."""
+        if self.session.get_bind().dialect.name == "postgresql":
+            await self.session.execute(
+                select(CampaignMessage.id).where(CampaignMessage.id == message_id).with_for_update()
+            )
+            return
+        await self.session.execute(
+            update(CampaignMessage)
+            .where(CampaignMessage.id == message_id)
+            .values(chunk=CampaignMessage.chunk)
+            .execution_options(synchronize_session=False)
+        )
+
+    async def bounced(self, message: CampaignMessage, bounce: BounceType, at: datetime) -> None:
+        """The message bounced (a hard bounce stays hard; a soft one may turn hard)."""
+        if message.bounce_type == BounceType.HARD or message.bounce_type == bounce:
+            return
+        counts = Counter({tallies.bounce(bounce): 1})
+        if message.bounce_type is not None:
+            counts[tallies.bounce(message.bounce_type)] -= 1
+        message.bounce_type = bounce
+        message.bounced_at = message.bounced_at or at
+        await self.flush()
+        self.tally().add(message.campaign_id, counts)
 
     async def latest_to(self, email: str) -> CampaignMessage | None:
         """The last message sent to the address."""
@@ -235,14 +299,28 @@ class MessageRepository(Repository[CampaignMessage]):
         return int(result.scalar_one())
 
     async def skip_queued_to(self, contact_ids: Sequence[uuid.UUID], reason: str) -> None:
-        await self.session.execute(
+        result = await self.session.execute(
             update(CampaignMessage)
             .where(
                 CampaignMessage.contact_id.in_(contact_ids),
                 CampaignMessage.status == MessageStatus.QUEUED,
             )
             .values(status=MessageStatus.SKIPPED, reason=reason)
+            .returning(CampaignMessage.campaign_id)
             .execution_options(synchronize_session=False)
+        )
+        for campaign_id, count in Counter(result.scalars()).items():
+            self._skipped(campaign_id, count)
+
+    def _skipped(self, campaign_id: uuid.UUID, count: int) -> None:
+        self.tally().add(
+            campaign_id,
+            Counter(
+                {
+                    tallies.status(MessageStatus.QUEUED): -count,
+                    tallies.status(MessageStatus.SKIPPED): count,
+                }
+            ),
         )
 
     async def skip_queued(self, campaign_id: uuid.UUID, reason: str) -> int:
@@ -255,15 +333,37 @@ class MessageRepository(Repository[CampaignMessage]):
             .values(status=MessageStatus.SKIPPED, reason=reason)
             .execution_options(synchronize_session=False)
         )
-        return int(getattr(result, "rowcount", 0))
+        count = int(getattr(result, "rowcount", 0))
+        self._skipped(campaign_id, count)
+        return count
 
 
 class InteractionRepository(Repository[CampaignInteraction]):
     model = CampaignInteraction
 
     async def record(
-        self, message: CampaignMessage, kind: InteractionKind, at: datetime, url: str | None
+        self,
+        message: CampaignMessage,
+        kind: InteractionKind,
+        at: datetime,
+        url: str | None,
+        tally: Tally,
     ) -> None:
+        """An open or a click, counted in `tally` (its total, its hour, the link's clicks and,
+        on its first click from this message, the link's recipients)."""
+        counts = Counter({tallies.total(kind): 1, tallies.hour(kind.value, at): 1})
+        labels = {}
+        if url is not None:
+            counts[tallies.link(url)] = 1
+            labels[tallies.link(url)] = url
+            # Clicks of one message on one link, at once: one of them is its first.
+            await MessageRepository(self.session).lock(message.id)
+            clicked_before = await self.first(
+                CampaignInteraction.message_id == message.id, CampaignInteraction.url == url
+            )
+            if clicked_before is None:
+                counts[tallies.link(url, unique=True)] = 1
+        tally.add(message.campaign_id, counts, labels)
         self.add(
             CampaignInteraction(
                 campaign_id=message.campaign_id,
@@ -274,41 +374,3 @@ class InteractionRepository(Repository[CampaignInteraction]):
             )
         )
         await self.flush()
-
-    async def totals(self, campaign_id: uuid.UUID) -> dict[InteractionKind, int]:
-        result = await self.session.execute(
-            select(CampaignInteraction.kind, func.count())
-            .where(CampaignInteraction.campaign_id == campaign_id)
-            .group_by(CampaignInteraction.kind)
-        )
-        return {InteractionKind(kind): count for kind, count in result}
-
-    async def links(self, campaign_id: uuid.UUID, limit: int) -> list[tuple[str, int, int]]:
-        """Each link clicked: its address, recipients who clicked it, clicks."""
-        clicks = func.count()
-        result = await self.session.execute(
-            select(
-                CampaignInteraction.url,
-                func.count(CampaignInteraction.message_id.distinct()),
-                clicks,
-            )
-            .where(
-                CampaignInteraction.campaign_id == campaign_id,
-                CampaignInteraction.kind == InteractionKind.CLICKED,
-            )
-            .group_by(CampaignInteraction.url)
-            .order_by(clicks.desc(), CampaignInteraction.url)
-            .limit(limit)
-        )
-        return [(url or "", unique, total) for url, unique, total in result]
-
-    async def buckets(
-        self, campaign_id: uuid.UUID, interval: str
-    ) -> dict[tuple[InteractionKind, datetime], int]:
-        start = bucket_start(CampaignInteraction.at, literal(interval))
-        result = await self.session.execute(
-            select(CampaignInteraction.kind, start, func.count())
-            .where(CampaignInteraction.campaign_id == campaign_id)
-            .group_by(CampaignInteraction.kind, start)
-        )
-        return {(InteractionKind(kind), as_time(at)): count for kind, at, count in result}

@@ -17,6 +17,7 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
+from rapport.campaigns import tallies
 from rapport.campaigns.repository import (
     CampaignRepository,
     InteractionRepository,
@@ -493,7 +494,7 @@ class CampaignService:
         is its unique open)."""
         now = self.context.clock()
         await InteractionRepository(self.context.session).record(
-            message, InteractionKind.OPENED, now, None
+            message, InteractionKind.OPENED, now, None, self.messages.tally()
         )
         first = await self.messages.mark_first(message.id, CampaignMessage.opened_at, now)
         self._engaged("email.opened", message, first=first)
@@ -502,7 +503,7 @@ class CampaignService:
         """A link of the message was followed (which also means it was opened)."""
         now = self.context.clock()
         await InteractionRepository(self.context.session).record(
-            message, InteractionKind.CLICKED, now, url
+            message, InteractionKind.CLICKED, now, url, self.messages.tally()
         )
         await self.messages.mark_first(message.id, CampaignMessage.opened_at, now)
         first = await self.messages.mark_first(message.id, CampaignMessage.clicked_at, now)
@@ -566,89 +567,74 @@ class CampaignService:
             await self.messages.mark_first(message.id, CampaignMessage.complained_at, now)
             self._engaged("email.complained", message, first=True, reason=reason)
             return
-        if message.bounce_type != BounceType.HARD:
-            message.bounce_type = bounce
-            message.bounced_at = message.bounced_at or now
-            await self.repo.flush()
+        await self.messages.bounced(message, bounce, now)
         self._engaged("email.bounced", message, first=True, bounceType=bounce.value, reason=reason)
 
     def _engaged(self, event_type: str, message: CampaignMessage, **data: Any) -> None:
         record_message_event(self.events, event_type, message, **data)
 
     async def stats(self, campaign_id: uuid.UUID, interval: Interval) -> CampaignStats:
-        """Exact figures, counted from the message rows and their opens and clicks."""
+        """Exact figures, read from the campaign's tallies (`rapport.campaigns.tallies`)."""
         await self.get(campaign_id)
-        count: dict[str, int] = {}
-        bounced = {BounceType.HARD: 0, BounceType.SOFT: 0}
-        for (
-            status,
-            bounce,
-            messages,
-            opened,
-            clicked,
-            complained,
-            unsubscribed,
-        ) in await self.messages.figures(campaign_id):
-            key = MessageStatus(status).value
-            count[key] = count.get(key, 0) + messages
-            if bounce is not None:
-                bounced[BounceType(bounce)] += messages
-            for name, value in (
-                ("opened", opened),
-                ("clicked", clicked),
-                ("complained", complained),
-                ("unsubscribed", unsubscribed),
-            ):
-                count[name] = count.get(name, 0) + value
-        interactions = InteractionRepository(self.context.session)
-        totals = await interactions.totals(campaign_id)
-        sent = count.get("sent", 0)
-        bounces = sum(bounced.values())
-        delivered = max(sent - bounces, 0)
-        opened = count.get("opened", 0)
-        clicked = count.get("clicked", 0)
-        sent_at = await self.messages.sent_buckets(campaign_id, interval)
-        engaged = await interactions.buckets(campaign_id, interval)
-        starts = sorted(set(sent_at) | {start for _, start in engaged})
-        return CampaignStats(
-            recipients=sum(count.get(s.value, 0) for s in MessageStatus),
-            queued=count.get("queued", 0),
-            sent=sent,
-            failed=count.get("failed", 0),
-            skipped=count.get("skipped", 0),
-            delivered=delivered,
-            bounced=BounceCounts(
-                total=bounces, hard=bounced[BounceType.HARD], soft=bounced[BounceType.SOFT]
+        tallied = await self.messages.tallied(campaign_id)
+
+        def count(key: str) -> int:
+            return tallied.get(key, (0, None))[0]
+
+        by_status = {s: count(tallies.status(s)) for s in MessageStatus}
+        hard, soft = count(tallies.bounce(BounceType.HARD)), count(tallies.bounce(BounceType.SOFT))
+        sent = by_status[MessageStatus.SENT]
+        delivered = max(sent - hard - soft, 0)
+        opened, clicked = count(tallies.first("opened")), count(tallies.first("clicked"))
+        unsubscribed, complained = (
+            count(tallies.first("unsubscribed")),
+            count(tallies.first("complained")),
+        )
+        timeline: dict[datetime, dict[str, int]] = {}
+        for key, (amount, _) in tallied.items():
+            if key.startswith("hour:") and amount:
+                start = tallies.hour_start(key)
+                if interval == "day":
+                    start = start.replace(hour=0)
+                bucket = timeline.setdefault(start, {"sent": 0, "opened": 0, "clicked": 0})
+                bucket[key.split(":")[1]] += amount
+        links = sorted(
+            (
+                (amount, label or "", count("link1:" + key.removeprefix("link:")))
+                for key, (amount, label) in tallied.items()
+                if key.startswith("link:") and amount
             ),
+            key=lambda link: (-link[0], link[1]),
+        )[:LINKS_SHOWN]
+        return CampaignStats(
+            recipients=sum(by_status.values()),
+            queued=by_status[MessageStatus.QUEUED],
+            sent=sent,
+            failed=by_status[MessageStatus.FAILED],
+            skipped=by_status[MessageStatus.SKIPPED],
+            delivered=delivered,
+            bounced=BounceCounts(total=hard + soft, hard=hard, soft=soft),
             opened_unique=opened,
-            opened_total=totals.get(InteractionKind.OPENED, 0),
+            opened_total=count(tallies.total(InteractionKind.OPENED)),
             clicked_unique=clicked,
-            clicked_total=totals.get(InteractionKind.CLICKED, 0),
-            unsubscribed=count.get("unsubscribed", 0),
-            complained=count.get("complained", 0),
+            clicked_total=count(tallies.total(InteractionKind.CLICKED)),
+            unsubscribed=unsubscribed,
+            complained=complained,
             rates=Rates(
                 delivery=_rate(delivered, sent),
-                bounce=_rate(bounces, sent),
+                bounce=_rate(hard + soft, sent),
                 open=_rate(opened, delivered),
                 click=_rate(clicked, delivered),
                 click_to_open=_rate(clicked, opened),
-                unsubscribe=_rate(count.get("unsubscribed", 0), delivered),
-                complaint=_rate(count.get("complained", 0), delivered),
+                unsubscribe=_rate(unsubscribed, delivered),
+                complaint=_rate(complained, delivered),
             ),
             links=[
                 LinkStats(url=url, clicked_unique=unique, clicked_total=total)
-                for url, unique, total in await interactions.links(campaign_id, LINKS_SHOWN)
+                for total, url, unique in links
             ],
             interval=interval,
-            timeline=[
-                BucketStats(
-                    start=start,
-                    sent=sent_at.get(start, 0),
-                    opened=engaged.get((InteractionKind.OPENED, start), 0),
-                    clicked=engaged.get((InteractionKind.CLICKED, start), 0),
-                )
-                for start in starts
-            ],
+            timeline=[BucketStats(start=start, **timeline[start]) for start in sorted(timeline)],
         )
 
     async def finish_if_done(self, campaign_id: uuid.UUID) -> None:

@@ -41,15 +41,27 @@ def _unit_of_work(request: Request) -> UnitOfWork:
 async def _request_session(request: Request) -> AsyncSession:
     """Async although it awaits nothing: FastAPI runs a sync dependency in its thread pool,
     a thread hop per request for no work."""
+    return _session_of(request, writes=request.method not in ("GET", "HEAD"))
+
+
+async def _request_write_session(request: Request) -> AsyncSession:
+    return _session_of(request, writes=True)
+
+
+def _session_of(request: Request, *, writes: bool) -> AsyncSession:
     unit = _unit_of_work(request)
     if unit.session is None:
         database: Database = request.app.state.database
-        read_only = request.method in ("GET", "HEAD")
-        unit.session = (database.reader if read_only else database.sessionmaker)()
+        unit.session = (database.sessionmaker if writes else database.reader)()
     return unit.session
 
 
 DbSession = Annotated[AsyncSession, Depends(_request_session)]
+"""The request's session: in a transaction, except for GET and HEAD (on PostgreSQL a read
+skips BEGIN and COMMIT)."""
+DbWriteSession = Annotated[AsyncSession, Depends(_request_write_session)]
+"""The request's session in a transaction whatever the method: for a GET that writes (an
+email's open pixel, a tracked link)."""
 
 
 def after_commit(request: Request, callback: Callable[[], None]) -> None:

@@ -22,7 +22,9 @@ from dataclasses import dataclass
 from typing import Any, TypeVar, cast
 
 from sqlalchemy import Boolean, ForeignKey, bindparam, event
+from sqlalchemy.dialects.postgresql import insert as postgresql_insert
 from sqlalchemy.dialects.postgresql.dml import OnConflictDoUpdate as PostgresOnConflictDoUpdate
+from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlalchemy.dialects.sqlite.dml import OnConflictDoUpdate as SQLiteOnConflictDoUpdate
 from sqlalchemy.engine import Connection, CursorResult
 from sqlalchemy.ext.asyncio import AsyncConnection, AsyncSession
@@ -290,6 +292,25 @@ def insert_checked(session: Session, model: type[Any], rows: list[dict[str, Any]
         _rows_name(_bound(session.info.get(_WORKSPACE)), rows)
     connection = cast(GuardedSession, session).guarded_connection()
     connection.execute(model.__table__.insert(), rows)
+
+
+def add_checked(
+    session: Session, model: type[Any], rows: list[dict[str, Any]], key: tuple[str, ...]
+) -> None:
+    """Add each row's `value` to the row of `model`'s table with the same `key` columns, or
+    insert it when there is none (an upsert, in one Core statement), the guard's rule for
+    inserts checked as in `insert_checked`."""
+    if issubclass(model, TenantOwned) and _PLATFORM not in session.info:
+        _rows_name(_bound(session.info.get(_WORKSPACE)), rows)
+    connection = cast(GuardedSession, session).guarded_connection()
+    insert = postgresql_insert if connection.dialect.name == "postgresql" else sqlite_insert
+    table = model.__table__
+    statement = insert(table).values(rows)
+    connection.execute(
+        statement.on_conflict_do_update(
+            index_elements=list(key), set_={"value": table.c.value + statement.excluded.value}
+        )
+    )
 
 
 @event.listens_for(GuardedSession, "do_orm_execute")

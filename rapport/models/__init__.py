@@ -9,6 +9,7 @@ from rapport.models.campaigns import (
     CampaignInteraction,
     CampaignMessage,
     CampaignStatus,
+    CampaignTally,
     InteractionKind,
     MessageStatus,
 )
@@ -59,6 +60,7 @@ __all__ = [
     "CampaignInteraction",
     "CampaignMessage",
     "CampaignStatus",
+    "CampaignTally",
     "Company",
     "CompanyMembership",
     "CompanyRole",

@@ -7,7 +7,7 @@ import uuid
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import JSON, ForeignKey, Index, String, Text
+from sqlalchemy import JSON, BigInteger, ForeignKey, Index, SmallInteger, String, Text
 from sqlalchemy.orm import Mapped, mapped_column
 
 from rapport.kit.db import Base, Choice, IdMixin, TimestampMixin, enum_type
@@ -134,3 +134,22 @@ class CampaignInteraction(TenantOwned, IdMixin, Base):
     kind: Mapped[InteractionKind] = mapped_column(enum_type(InteractionKind))
     url: Mapped[str | None] = mapped_column(Text, doc="The link clicked")
     at: Mapped[datetime]
+
+
+class CampaignTally(TenantOwned, IdMixin, Base):
+    """A running count of a campaign (`rapport.campaigns.tallies`): its messages by status,
+    bounce and first open, click, complaint or unsubscribe; its opens and clicks; each hour's
+    sends, opens and clicks; each link's clicks. Written in the transaction that changes
+    what it counts, split over a few rows per count (`shard`) so that concurrent writers
+    seldom wait for one another; a count is the sum of its rows."""
+
+    __tablename__ = "campaign_tallies"
+    __table_args__ = (
+        Index("uq_campaign_tallies_campaign_key_shard", "campaign_id", "key", "shard", unique=True),
+    )
+
+    campaign_id: Mapped[uuid.UUID] = mapped_column(ForeignKey("campaigns.id", ondelete="CASCADE"))
+    key: Mapped[str] = mapped_column(String(200))
+    shard: Mapped[int] = mapped_column(SmallInteger)
+    value: Mapped[int] = mapped_column(BigInteger)
+    label: Mapped[str | None] = mapped_column(Text, doc="A link's address, for its keys")

@@ -4,7 +4,10 @@ counted from them, exact against the message rows."""
 
 from __future__ import annotations
 
+import asyncio
 import re
+import uuid
+from collections import Counter
 from datetime import timedelta
 from html import unescape
 from pathlib import Path
@@ -13,11 +16,11 @@ from urllib.parse import parse_qs, urlsplit
 
 import httpx
 import pytest
-from sqlalchemy import update
+from sqlalchemy import select, update
 
 from rapport.kit.clock import utcnow
 from rapport.kit.db import Database
-from rapport.models import CampaignMessage
+from rapport.models import CampaignInteraction, CampaignMessage
 from rapport.worker.loop import Worker
 from tests.campaigns.conftest import API, body_of, call, maildir_messages
 from tests.helpers import EVERY_WORKSPACE, Workspace, assert_error, events_of_type, snapshot
@@ -472,3 +475,94 @@ async def test_a_window_on_what_is_not_a_count_is_refused(
     )
     error = assert_error(response, 400, "INVALID_QUERY")
     assert field in str(error), error
+
+
+async def counted_from_rows(database: Database, campaign_id: str) -> dict[str, Any]:
+    """The figures of the stats counted again from the message and interaction rows."""
+    campaign = uuid.UUID(campaign_id)
+    async with database.session(platform=EVERY_WORKSPACE) as session:
+        messages = (
+            (
+                await session.execute(
+                    select(CampaignMessage).where(CampaignMessage.campaign_id == campaign)
+                )
+            )
+            .scalars()
+            .all()
+        )
+        interactions = (
+            (
+                await session.execute(
+                    select(CampaignInteraction).where(CampaignInteraction.campaign_id == campaign)
+                )
+            )
+            .scalars()
+            .all()
+        )
+    status = Counter(m.status.value for m in messages)
+    bounces = Counter(m.bounce_type.value for m in messages if m.bounce_type)
+    kinds = Counter(i.kind.value for i in interactions)
+    clicks = [i for i in interactions if i.url is not None]
+    return {
+        "recipients": len(messages),
+        **{name: status[name] for name in ("queued", "sent", "failed", "skipped")},
+        "bounced": {
+            "total": sum(bounces.values()),
+            "hard": bounces["hard"],
+            "soft": bounces["soft"],
+        },
+        "openedUnique": sum(m.opened_at is not None for m in messages),
+        "openedTotal": kinds["opened"],
+        "clickedUnique": sum(m.clicked_at is not None for m in messages),
+        "clickedTotal": kinds["clicked"],
+        "unsubscribed": sum(m.unsubscribed_at is not None for m in messages),
+        "complained": sum(m.complained_at is not None for m in messages),
+        "links": sorted(
+            (
+                {
+                    "url": url,
+                    "clickedUnique": len({i.message_id for i in clicks if i.url == url}),
+                    "clickedTotal": sum(i.url == url for i in clicks),
+                }
+                for url in {i.url for i in clicks}
+            ),
+            key=lambda link: (-link["clickedTotal"], link["url"]),
+        ),
+        "sentByHour": sum(m.sent_at is not None for m in messages),
+    }
+
+
+async def test_the_figures_are_exactly_the_rows_after_a_mixed_history(
+    http: httpx.AsyncClient, database: Database, workspace: Workspace, sent: dict[str, Any]
+) -> None:
+    ada, bob, cy = (sent["messages"][f"{name}@example.com"] for name in ("ada", "bob", "cy"))
+    bob_links = links_of(bob)
+    # Opens and clicks at once, some of them the same link of the same message.
+    await asyncio.gather(
+        http.get(local(pixel_of(ada))),
+        http.get(local(pixel_of(ada))),
+        *(http.get(local(bob_links[0])) for _ in range(3)),
+        http.get(local(links_of(cy)[0])),
+    )
+    for body in (
+        {"type": "bounce", "bounceType": "soft", "email": "cy@example.com"},
+        {"type": "bounce", "bounceType": "hard", "email": "cy@example.com"},
+        {"type": "bounce", "bounceType": "soft", "email": "cy@example.com"},
+        {"type": "complaint", "email": "bob@example.com"},
+        {"type": "complaint", "email": "bob@example.com"},
+    ):
+        await call(http, workspace, "POST", "/email-feedback", body)
+    unsubscribe = next(link for link in links_of(ada) if "/email/unsubscribe/" in link)
+    for _ in range(2):
+        await http.post(local(unsubscribe))
+
+    figures = await stats(http, workspace, sent["id"])
+    expected = await counted_from_rows(database, sent["id"])
+
+    assert sum(bucket["sent"] for bucket in figures["timeline"]) == expected.pop("sentByHour")
+    assert {key: figures[key] for key in expected} == expected
+    assert expected["clickedTotal"] == 4
+    assert expected["bounced"] == {"total": 1, "hard": 1, "soft": 0}
+    assert sum(bucket["clicked"] for bucket in figures["timeline"]) == 4
+    campaign = await call(http, workspace, "GET", f"/campaigns/{sent['id']}")
+    assert campaign["counts"]["sent"] == expected["sent"]

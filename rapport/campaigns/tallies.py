@@ -1,0 +1,93 @@
+"""A campaign's running counts, kept with every change to its messages, opens and clicks, so
+that its figures are read from a few rows whatever its size (`CampaignTally`).
+
+Each change adds to the counts it affects in its own transaction (written at commit, summed,
+in key order: `rapport.kit.deferred.add_at_commit`), so the counts are exact: they commit and
+roll back with the change. A transaction writes its amounts to one of a few rows per count
+(its shard), so that concurrent senders and clicks seldom wait for one another.
+
+Keys: `status:<status>` (messages by status), `bounce:<hard|soft>`, `first:<opened|clicked|
+complained|unsubscribed>` (messages with one), `total:<opened|clicked>` (every open and
+click), `hour:<sent|opened|clicked>:<YYYY-MM-DDTHH>` (UTC), `link:<digest>` and
+`link1:<digest>` (a link's clicks, and the messages that clicked it; its address in `label`).
+"""
+
+from __future__ import annotations
+
+import hashlib
+import random
+import uuid
+from collections import Counter
+from datetime import UTC, datetime
+
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from rapport.kit.deferred import add_at_commit
+from rapport.kit.ids import new_id
+from rapport.models.campaigns import BounceType, CampaignTally, InteractionKind, MessageStatus
+
+SHARDS = 8
+_KEY = ("campaign_id", "key", "shard")
+
+
+def status(value: MessageStatus) -> str:
+    return f"status:{value.value}"
+
+
+def bounce(value: BounceType) -> str:
+    return f"bounce:{value.value}"
+
+
+def first(what: str) -> str:
+    return f"first:{what}"
+
+
+def total(kind: InteractionKind) -> str:
+    return f"total:{kind.value}"
+
+
+def hour(what: str, at: datetime) -> str:
+    moment = at.replace(tzinfo=UTC) if at.tzinfo is None else at.astimezone(UTC)
+    return f"hour:{what}:{moment:%Y-%m-%dT%H}"
+
+
+def hour_start(key: str) -> datetime:
+    """The start of the hour a `hour:` key counts."""
+    return datetime.strptime(key.rsplit(":", 1)[1], "%Y-%m-%dT%H").replace(tzinfo=UTC)
+
+
+def link(url: str, *, unique: bool = False) -> str:
+    digest = hashlib.sha256(url.encode()).hexdigest()[:40]
+    return f"link{'1' if unique else ''}:{digest}"
+
+
+class Tally:
+    """What one transaction adds to the counts of a workspace's campaigns."""
+
+    def __init__(self, session: AsyncSession, tenant_id: uuid.UUID) -> None:
+        self.session = session
+        self.tenant_id = tenant_id
+        self.shard = random.randrange(SHARDS)
+
+    def add(
+        self, campaign_id: uuid.UUID, counts: Counter[str], labels: dict[str, str] | None = None
+    ) -> None:
+        for key, amount in counts.items():
+            if amount:
+                add_at_commit(
+                    self.session,
+                    CampaignTally,
+                    _KEY,
+                    {
+                        "id": new_id(),
+                        "tenant_id": self.tenant_id,
+                        "campaign_id": campaign_id,
+                        "key": key,
+                        "shard": self.shard,
+                        "value": amount,
+                        "label": (labels or {}).get(key),
+                    },
+                )
+
+    def one(self, campaign_id: uuid.UUID, *keys: str, amount: int = 1) -> None:
+        self.add(campaign_id, Counter(dict.fromkeys(keys, amount)))

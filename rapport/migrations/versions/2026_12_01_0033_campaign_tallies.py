@@ -1,0 +1,143 @@
+"""campaign tallies: each campaign's running counts (messages by status, bounces, first opens
+and clicks, opens and clicks, per hour, per link), counted once here from the rows of the
+campaigns that exist
+
+Revision ID: 0033
+Revises: 0032
+Create Date: 2026-12-01
+"""
+
+from collections import Counter
+from collections.abc import Sequence
+from typing import Any
+
+import sqlalchemy as sa
+from alembic import op
+
+from rapport.campaigns import tallies
+from rapport.kit.ids import new_id
+from rapport.models.campaigns import BounceType, InteractionKind, MessageStatus
+
+revision: str = "0033"
+down_revision: str | None = "0032"
+branch_labels: str | Sequence[str] | None = None
+depends_on: str | Sequence[str] | None = None
+
+_messages = sa.table(
+    "campaign_messages",
+    sa.column("tenant_id", sa.Uuid()),
+    sa.column("campaign_id", sa.Uuid()),
+    sa.column("status", sa.String()),
+    sa.column("bounce_type", sa.String()),
+    sa.column("sent_at", sa.DateTime(timezone=True)),
+    sa.column("opened_at", sa.DateTime(timezone=True)),
+    sa.column("clicked_at", sa.DateTime(timezone=True)),
+    sa.column("complained_at", sa.DateTime(timezone=True)),
+    sa.column("unsubscribed_at", sa.DateTime(timezone=True)),
+)
+_interactions = sa.table(
+    "campaign_interactions",
+    sa.column("tenant_id", sa.Uuid()),
+    sa.column("campaign_id", sa.Uuid()),
+    sa.column("message_id", sa.Uuid()),
+    sa.column("kind", sa.String()),
+    sa.column("url", sa.Text()),
+    sa.column("at", sa.DateTime(timezone=True)),
+)
+
+
+def upgrade() -> None:
+    op.create_table(
+        "campaign_tallies",
+        sa.Column("campaign_id", sa.Uuid(), nullable=False),
+        sa.Column("key", sa.String(length=200), nullable=False),
+        sa.Column("shard", sa.SmallInteger(), nullable=False),
+        sa.Column("value", sa.BigInteger(), nullable=False),
+        sa.Column("label", sa.Text(), nullable=True),
+        sa.Column("tenant_id", sa.Uuid(), nullable=False),
+        sa.Column("id", sa.Uuid(), nullable=False),
+        sa.ForeignKeyConstraint(
+            ["campaign_id"],
+            ["campaigns.id"],
+            name=op.f("fk_campaign_tallies_campaign_id_campaigns"),
+            ondelete="CASCADE",
+        ),
+        sa.ForeignKeyConstraint(
+            ["tenant_id"],
+            ["tenants.id"],
+            name=op.f("fk_campaign_tallies_tenant_id_tenants"),
+            ondelete="CASCADE",
+        ),
+        sa.PrimaryKeyConstraint("id", name=op.f("pk_campaign_tallies")),
+    )
+    op.create_index(op.f("ix_campaign_tallies_tenant_id"), "campaign_tallies", ["tenant_id"])
+    op.create_index(
+        "uq_campaign_tallies_campaign_key_shard",
+        "campaign_tallies",
+        ["campaign_id", "key", "shard"],
+        unique=True,
+    )
+    _count_existing()
+
+
+def _count_existing() -> None:
+    """The counts of the campaigns sent so far, from their messages and interactions."""
+    bind = op.get_bind()
+    counts: dict[tuple[Any, Any], Counter[str]] = {}
+    labels: dict[str, str] = {}
+    m = _messages.c
+    for row in bind.execute(
+        sa.select(m.tenant_id, m.campaign_id, m.status, m.bounce_type, m.sent_at)
+        .add_columns(m.opened_at, m.clicked_at, m.complained_at, m.unsubscribed_at)
+    ):
+        counted = counts.setdefault((row.tenant_id, row.campaign_id), Counter())
+        counted[tallies.status(MessageStatus(row.status))] += 1
+        if row.bounce_type:
+            counted[tallies.bounce(BounceType(row.bounce_type))] += 1
+        if row.sent_at is not None:
+            counted[tallies.hour("sent", row.sent_at)] += 1
+        for what in ("opened", "clicked", "complained", "unsubscribed"):
+            if getattr(row, f"{what}_at") is not None:
+                counted[tallies.first(what)] += 1
+    clicked = set()
+    i = _interactions.c
+    for row in bind.execute(sa.select(i.tenant_id, i.campaign_id, i.message_id, i.kind, i.url, i.at)):
+        kind = InteractionKind(row.kind)
+        counted = counts.setdefault((row.tenant_id, row.campaign_id), Counter())
+        counted[tallies.total(kind)] += 1
+        counted[tallies.hour(kind.value, row.at)] += 1
+        if row.url is not None:
+            counted[tallies.link(row.url)] += 1
+            labels[tallies.link(row.url)] = row.url
+            if (row.message_id, row.url) not in clicked:
+                clicked.add((row.message_id, row.url))
+                counted[tallies.link(row.url, unique=True)] += 1
+    rows = [
+        {
+            "id": new_id(),
+            "tenant_id": tenant_id,
+            "campaign_id": campaign_id,
+            "key": key,
+            "shard": 0,
+            "value": value,
+            "label": labels.get(key),
+        }
+        for (tenant_id, campaign_id), counted in counts.items()
+        for key, value in counted.items()
+    ]
+    table = sa.table(
+        "campaign_tallies",
+        sa.column("id", sa.Uuid()),
+        sa.column("tenant_id", sa.Uuid()),
+        sa.column("campaign_id", sa.Uuid()),
+        sa.column("key", sa.String()),
+        sa.column("shard", sa.SmallInteger()),
+        sa.column("value", sa.BigInteger()),
+        sa.column("label", sa.Text()),
+    )
+    for start in range(0, len(rows), 1000):
+        bind.execute(table.insert(), rows[start : start + 1000])
+
+
+def downgrade() -> None:
+    op.drop_table("campaign_tallies")
