@@ -1,5 +1,6 @@
 """A campaign to N subscribed contacts sent end to end into a local SMTP sink
-(`bench/smtp_sink.py`, an aiosmtpd process that accepts any login and discards every message):
+(`bench/smtp_sink.py`, a bare asyncio SMTP server in a process of its own that accepts any
+login and discards every message):
 from `send` (its commit) to the campaign's status `sent`, by `rapport worker` processes started
 beforehand (2 on PostgreSQL, 1 on SQLite), with a ~10 KB HTML newsletter carrying five merge
 tags, its text part written (`textBody`) or derived from the HTML; on SQLite also through the

@@ -61,6 +61,72 @@ def link(url: str, *, unique: bool = False) -> str:
     return f"link{'1' if unique else ''}:{digest}"
 
 
+class Recount:
+    """The counts of campaigns counted again from their rows (messages, then interactions),
+    as rows of `CampaignTally` (for campaigns that had none: the migration that brought them,
+    data written without the services)."""
+
+    def __init__(self) -> None:
+        self.counts: dict[tuple[uuid.UUID, uuid.UUID], Counter[str]] = {}
+        self.labels: dict[str, str] = {}
+        self.clicked: set[tuple[uuid.UUID, str]] = set()
+
+    def message(
+        self,
+        tenant_id: uuid.UUID,
+        campaign_id: uuid.UUID,
+        status_of: str,
+        bounce_type: str | None,
+        sent_at: datetime | None,
+        **firsts: datetime | None,
+    ) -> None:
+        """`firsts`: opened_at, clicked_at, complained_at, unsubscribed_at."""
+        counted = self.counts.setdefault((tenant_id, campaign_id), Counter())
+        counted[status(MessageStatus(status_of))] += 1
+        if bounce_type:
+            counted[bounce(BounceType(bounce_type))] += 1
+        if sent_at is not None:
+            counted[hour("sent", sent_at)] += 1
+        for name, at in firsts.items():
+            if at is not None:
+                counted[first(name.removesuffix("_at"))] += 1
+
+    def interaction(
+        self,
+        tenant_id: uuid.UUID,
+        campaign_id: uuid.UUID,
+        message_id: uuid.UUID,
+        kind_of: str,
+        url: str | None,
+        at: datetime,
+    ) -> None:
+        kind = InteractionKind(kind_of)
+        counted = self.counts.setdefault((tenant_id, campaign_id), Counter())
+        counted[total(kind)] += 1
+        counted[hour(kind.value, at)] += 1
+        if url is not None:
+            counted[link(url)] += 1
+            self.labels[link(url)] = url
+            if (message_id, url) not in self.clicked:
+                self.clicked.add((message_id, url))
+                counted[link(url, unique=True)] += 1
+
+    def rows(self) -> list[dict[str, object]]:
+        return [
+            {
+                "id": new_id(),
+                "tenant_id": tenant_id,
+                "campaign_id": campaign_id,
+                "key": key,
+                "shard": 0,
+                "value": value,
+                "label": self.labels.get(key),
+            }
+            for (tenant_id, campaign_id), counted in self.counts.items()
+            for key, value in counted.items()
+        ]
+
+
 class Tally:
     """What one transaction adds to the counts of a workspace's campaigns."""
 

@@ -17,7 +17,17 @@ from __future__ import annotations
 from typing import Any
 
 from rapport.kit.cql.fields import ValueError_, span_of
-from rapport.kit.cql.tree import ActivityFilter, Condition, Group, Location, Logic, Node, Not, Op
+from rapport.kit.cql.tree import (
+    ActivityFilter,
+    Condition,
+    Group,
+    Location,
+    Logic,
+    Node,
+    Not,
+    Op,
+    Span,
+)
 from rapport.kit.errors import ErrorDetail, InvalidQuery
 
 MAX_DEPTH = 64
@@ -56,6 +66,16 @@ _OPERATORS.update(
 
 def _fail(path: str, message: str) -> InvalidQuery:
     return InvalidQuery(f"{path}: {message}", details=[ErrorDetail(field=path, message=message)])
+
+
+def _span(doc: dict[str, Any], member: str, path: str) -> Span | None:
+    """The span a member of the condition writes (`"30 days"`), if it has one."""
+    if doc.get(member) is None:
+        return None
+    try:
+        return span_of(doc[member])
+    except ValueError_ as exc:
+        raise _fail(f"{path}.{member}", str(exc)) from exc
 
 
 class _Reader:
@@ -120,12 +140,7 @@ class _Reader:
             value = tuple(value)
         elif isinstance(value, dict):
             raise _fail(f"{path}.value", "must be a value or a list of values")
-        within = None
-        if doc.get("within") is not None:
-            try:
-                within = span_of(doc["within"])
-            except ValueError_ as exc:
-                raise _fail(f"{path}.within", str(exc)) from exc
+        within = _span(doc, "within", path)
         condition = Condition(name.strip(), op, value, Location(path), within)
         return self._negated(condition, doc, path)
 
@@ -136,12 +151,7 @@ class _Reader:
         kind = doc.get("activityType")
         if kind is not None and (not isinstance(kind, str) or len(kind) > 50):
             raise _fail(f"{path}.activityType", "must be an activity type such as CALL")
-        within = None
-        if doc.get("withinLast") is not None:
-            try:
-                within = span_of(doc["withinLast"])
-            except ValueError_ as exc:
-                raise _fail(f"{path}.withinLast", str(exc)) from exc
+        within = _span(doc, "withinLast", path)
         condition = Condition("activity", Op.HAS, ActivityFilter(kind, within), Location(path))
         return self._negated(condition, doc, path)
 

@@ -7,16 +7,12 @@ Revises: 0032
 Create Date: 2026-12-01
 """
 
-from collections import Counter
 from collections.abc import Sequence
-from typing import Any
 
 import sqlalchemy as sa
 from alembic import op
 
 from rapport.campaigns import tallies
-from rapport.kit.ids import new_id
-from rapport.models.campaigns import BounceType, InteractionKind, MessageStatus
 
 revision: str = "0033"
 down_revision: str | None = "0032"
@@ -83,48 +79,30 @@ def upgrade() -> None:
 def _count_existing() -> None:
     """The counts of the campaigns sent so far, from their messages and interactions."""
     bind = op.get_bind()
-    counts: dict[tuple[Any, Any], Counter[str]] = {}
-    labels: dict[str, str] = {}
+    recount = tallies.Recount()
     m = _messages.c
     for row in bind.execute(
-        sa.select(m.tenant_id, m.campaign_id, m.status, m.bounce_type, m.sent_at)
-        .add_columns(m.opened_at, m.clicked_at, m.complained_at, m.unsubscribed_at)
+        sa.select(m.tenant_id, m.campaign_id, m.status, m.bounce_type, m.sent_at).add_columns(
+            m.opened_at, m.clicked_at, m.complained_at, m.unsubscribed_at
+        )
     ):
-        counted = counts.setdefault((row.tenant_id, row.campaign_id), Counter())
-        counted[tallies.status(MessageStatus(row.status))] += 1
-        if row.bounce_type:
-            counted[tallies.bounce(BounceType(row.bounce_type))] += 1
-        if row.sent_at is not None:
-            counted[tallies.hour("sent", row.sent_at)] += 1
-        for what in ("opened", "clicked", "complained", "unsubscribed"):
-            if getattr(row, f"{what}_at") is not None:
-                counted[tallies.first(what)] += 1
-    clicked = set()
+        recount.message(
+            row.tenant_id,
+            row.campaign_id,
+            row.status,
+            row.bounce_type,
+            row.sent_at,
+            opened_at=row.opened_at,
+            clicked_at=row.clicked_at,
+            complained_at=row.complained_at,
+            unsubscribed_at=row.unsubscribed_at,
+        )
     i = _interactions.c
-    for row in bind.execute(sa.select(i.tenant_id, i.campaign_id, i.message_id, i.kind, i.url, i.at)):
-        kind = InteractionKind(row.kind)
-        counted = counts.setdefault((row.tenant_id, row.campaign_id), Counter())
-        counted[tallies.total(kind)] += 1
-        counted[tallies.hour(kind.value, row.at)] += 1
-        if row.url is not None:
-            counted[tallies.link(row.url)] += 1
-            labels[tallies.link(row.url)] = row.url
-            if (row.message_id, row.url) not in clicked:
-                clicked.add((row.message_id, row.url))
-                counted[tallies.link(row.url, unique=True)] += 1
-    rows = [
-        {
-            "id": new_id(),
-            "tenant_id": tenant_id,
-            "campaign_id": campaign_id,
-            "key": key,
-            "shard": 0,
-            "value": value,
-            "label": labels.get(key),
-        }
-        for (tenant_id, campaign_id), counted in counts.items()
-        for key, value in counted.items()
-    ]
+    for row in bind.execute(
+        sa.select(i.tenant_id, i.campaign_id, i.message_id, i.kind, i.url, i.at)
+    ):
+        recount.interaction(*row)
+    rows = recount.rows()
     table = sa.table(
         "campaign_tallies",
         sa.column("id", sa.Uuid()),
