@@ -164,6 +164,7 @@ AIMS = (
         POSTGRES,
         100_000,
     ),
+    Aim("campaign_stats", "p50 < 50 ms at 1M", "value", "<", 50, "stats", size=1_000_000),
 )
 
 
