@@ -268,7 +268,10 @@ class MessageRepository(Repository[CampaignMessage]):
         )
 
     async def bounced(self, message: CampaignMessage, bounce: BounceType, at: datetime) -> None:
-        """The message bounced (a hard bounce stays hard; a soft one may turn hard)."""
+        """The message bounced (a hard bounce stays hard; a soft one may turn hard). Reports of
+        one message that arrive at once wait for each other, each seeing the last one's."""
+        await self.lock(message.id)
+        await self.refresh(message)
         if message.bounce_type == BounceType.HARD or message.bounce_type == bounce:
             return
         counts = Counter({tallies.bounce(bounce): 1})

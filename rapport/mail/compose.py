@@ -119,6 +119,7 @@ _BLOCKS = {
 }
 _LINES = {"br", "dd", "dt", "li", "tr", "caption", "figcaption"}
 _HIDDEN = {"head", "script", "style", "template", "title"}
+_SPACES = re.compile(r"[ \t]{2,}")
 
 
 class _TextOf(HTMLParser):
@@ -131,6 +132,7 @@ class _TextOf(HTMLParser):
         self.hidden = 0
         self.preformatted = 0
         self.links: list[str | None] = []
+        self.saw_pre = False
 
     def handle_starttag(self, tag: str, attrs: list[tuple[str, str | None]]) -> None:
         if tag in _HIDDEN:
@@ -138,6 +140,7 @@ class _TextOf(HTMLParser):
         elif tag in _BLOCKS:
             self.parts.append("\n\n")
             self.preformatted += tag == "pre"
+            self.saw_pre |= tag == "pre"
         elif tag in _LINES:
             self.parts.append("\n- " if tag == "li" else "\n")
         elif tag in ("td", "th"):
@@ -171,12 +174,15 @@ def text_of(html: str) -> str:
     parser = _TextOf()
     parser.feed(html)
     parser.close()
-    return tidy_text("".join(parser.parts))
+    return tidy_text("".join(parser.parts), one_spaced=not parser.saw_pre)
 
 
-def tidy_text(text: str) -> str:
-    """Lines without spaces at either end, at most one blank line in a row, none around."""
+def tidy_text(text: str, *, one_spaced: bool) -> str:
+    """Lines without spaces at either end (and, `one_spaced`, no runs of spaces within),
+    at most one blank line in a row, none around."""
     lines = [line.strip() for line in text.splitlines()]
+    if one_spaced:
+        lines = [_SPACES.sub(" ", line) for line in lines]
     return re.sub(r"\n{3,}", "\n\n", "\n".join(lines)).strip()
 
 

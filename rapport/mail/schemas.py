@@ -39,10 +39,12 @@ _FROM_DOC = "The sender's address (the From header and the envelope sender)"
 _FROM_NAME_DOC = "The sender's name shown beside the address (From: Name <address>)"
 _RATE_DOC = (
     "At most this many campaign messages a second through this connection, however many "
-    "campaigns and workers send at once (a fraction is fine: 0.5 is one every two seconds); "
-    "null or left out: as fast as the server takes them"
+    "campaigns and workers send at once (a fraction is fine: 0.5 is one every two seconds; "
+    "from 0.001, one every 1,000 seconds, to 100,000); null or left out: as fast as the "
+    "server takes them"
 )
-_RATE_LIMIT = 100_000
+Rate = Annotated[float, Field(strict=True, ge=0.001, le=100_000)]
+"""A number (not a string or a boolean) of messages a second."""
 
 
 def _one_line(value: str | None) -> str | None:
@@ -120,9 +122,7 @@ class ConnectionCreate(InputModel):
     from_name: OneLine | None = Field(
         default=None, max_length=200, description=_FROM_NAME_DOC, examples=["Acme Sales"]
     )
-    max_messages_per_second: float | None = Field(
-        default=None, gt=0, le=_RATE_LIMIT, description=_RATE_DOC, examples=[14]
-    )
+    max_messages_per_second: Rate | None = Field(default=None, description=_RATE_DOC, examples=[14])
 
 
 class ConnectionUpdate(InputModel):
@@ -167,10 +167,8 @@ class ConnectionUpdate(InputModel):
     from_name: OneLine | None = Field(
         default=None, max_length=200, description=_FROM_NAME_DOC + "; null clears it"
     )
-    max_messages_per_second: float | None = Field(
+    max_messages_per_second: Rate | None = Field(
         default=None,
-        gt=0,
-        le=_RATE_LIMIT,
         description=_RATE_DOC.replace("null or left out", "null")
         + "; a change applies from the next second of sending",
     )

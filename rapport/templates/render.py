@@ -74,6 +74,12 @@ _TAG_ENDS = {
 _RAW_TAGS = {"raw_begin", "raw_end"}
 # Filters and blocks whose output depends on escaping: their text part is not derived once.
 _ESCAPING = frozenset({"autoescape", "e", "escape", "forceescape", "safe", "urlize", "xmlattr"})
+# Block tags whose body becomes text used elsewhere (`{% set x %}...{% endset %}` without =).
+_BUILDS_TEXT = re.compile(r"\s*(filter|macro|call)\b|\s*set\b[^=]*$")
+_PRE = re.compile(r"<pre\b", re.IGNORECASE)
+_OWN_LINKS = frozenset({"{{unsubscribe_url}}", "{{view_in_browser_url}}"})
+_SPACES = "rapport.spaces"
+_WHITE_SPACE = re.compile(r"\s+")
 
 _deadline: ContextVar[float | None] = ContextVar("rapport_template_deadline", default=None)
 
@@ -190,6 +196,26 @@ def _finalize(value: Any) -> Any:
     return "" if value is None else value
 
 
+def _one_spaced(value: Any) -> str:
+    """A merged value in a derived text part: its runs of white space one space, as the
+    HTML it came from reads."""
+    return "" if value is None else _WHITE_SPACE.sub(" ", str(value))
+
+
+class _OneSpaced(NodeTransformer):
+    """Rewrites a derived text part: every value it outputs is one-spaced (`_one_spaced`)."""
+
+    def visit_Output(self, node: nodes.Output) -> nodes.Node:
+        self.generic_visit(node)
+        node.nodes = [
+            item
+            if isinstance(item, nodes.TemplateData)
+            else nodes.Filter(item, _SPACES, [], [], None, None, lineno=item.lineno)
+            for item in node.nodes
+        ]
+        return node
+
+
 class _Guard(NodeTransformer):
     """Rewrites a parsed template: every loop steps within the time limit, every
     concatenation stays within the size limit, and nothing is loaded from elsewhere."""
@@ -231,6 +257,7 @@ class _Sandbox(ImmutableSandboxedEnvironment):
         self.filters = {name: _guarded_filter(name, f) for name, f in self.filters.items()}
         self.filters[_STEPS] = _steps
         self.filters[_SIZED] = _sized_concat
+        self.filters[_SPACES] = _one_spaced
 
     def getattr(self, obj: Any, attribute: str) -> Any:
         _tick()
@@ -305,10 +332,11 @@ class _Part:
     template: Template
 
     @classmethod
-    def compile(cls, env: _Sandbox, field: str, source: str) -> _Part:
+    def compile(cls, env: _Sandbox, field: str, source: str, *rewrites: NodeTransformer) -> _Part:
         try:
             tree = env.parse(source, name=field)
-            tree = _Guard().visit(tree)
+            for rewrite in (_Guard(), *rewrites):
+                tree = rewrite.visit(tree)
             tree.set_environment(env)
             code = env.compile(tree, name=field, filename=f"<{field}>")
             template = env.template_class.from_code(env, code, env.make_globals(None), None)
@@ -342,13 +370,19 @@ class _Part:
 
 def _derived_text(html: str) -> _Part | None:
     """The text part as a template of its own, derived once from the HTML template: the HTML
-    between the tags made text as `text_of` makes the rendered HTML, each tag kept, so a
-    recipient's text costs a render instead of an HTML parse. None when that could read
-    differently: a block tag lost or moved (inside a dropped attribute or a <style>), a
-    merged value moved across a block tag, a filter that escapes; then each recipient's
-    text is derived from their HTML."""
+    between the tags made text as `text_of` makes the rendered HTML, each tag kept (each
+    merged value's runs of white space made one space, as in HTML), so a recipient's text
+    costs a render instead of an HTML parse. None when that could read differently, and
+    then each recipient's text is derived from their HTML:
+    - a block tag lost or moved (inside a dropped attribute or a <style>), or a merged value
+      moved across one;
+    - HTML that blocks, macros or filters build as text (`filter`, `macro`, `call`, a `set`
+      block), filters whose output depends on escaping, `<pre>` (its spaces are kept);
+    - a link whose address starts with a merged value (other than the unsubscribe and view
+      links, which Rapport writes: the sanitizer drops an unsafe one), or whose address and
+      text both hold one (the text may be the address, which reads once)."""
     marker = "rpt" + secrets.token_hex(6) + "n"
-    if marker in html:
+    if marker in html or _PRE.search(html):
         return None
     tags: list[str] = []
     blocks: list[int] = []  # the indexes of block tags among `tags`
@@ -358,15 +392,19 @@ def _derived_text(html: str) -> _Part | None:
     try:
         for _line, kind, value in _TEXT.lex(html):
             if tag is not None:
-                tag.append(value)
                 if kind == "name" and value in _ESCAPING:
                     return None
                 if kind == closing:
                     pieces.append(f"{marker}{len(tags)}z")
-                    tags.append("".join(tag))
+                    # The white space the `-` of `{%-` trims is gone from the pieces already.
+                    tags.append("".join(tag) + value.lstrip("-+"))
+                    if tag[0].startswith("{%") and _BUILDS_TEXT.match("".join(tag[1:])):
+                        return None
                     tag = None
+                else:
+                    tag.append(value)
             elif kind in _TAG_ENDS:
-                tag, closing = [value], _TAG_ENDS[kind]
+                tag, closing = [value.rstrip("-+")], _TAG_ENDS[kind]
                 if kind == "block_begin":
                     blocks.append(len(tags))
             elif kind in _RAW_TAGS:
@@ -377,19 +415,23 @@ def _derived_text(html: str) -> _Part | None:
                 pieces.append(value)
     except TemplateSyntaxError:
         return None
-    text = text_of(sanitize_html("".join(pieces)))
-    # A link whose text is its address reads once, as `text_of` writes it.
-    text = re.sub(
-        rf"{marker}(\d+)z \({marker}(\d+)z\)",
-        lambda m: m[0] if tags[int(m[1])] != tags[int(m[2])] else m[0].partition(" ")[0],
-        text,
-    )
+    template = "".join(pieces)
+    for start in re.findall(rf"<a\b[^>]*?\bhref\s*=\s*[\"']?\s*{marker}(\d+)z", template, re.I):
+        if re.sub(r"\s+", "", tags[int(start)]) not in _OWN_LINKS:
+            return None
+    if re.search(
+        rf"<a\b[^>]*?\bhref\s*=[^>]*{marker}\d+z[^>]*>(?:(?!</a>).)*{marker}\d+z",
+        template,
+        re.I | re.S,
+    ):
+        return None
+    text = text_of(sanitize_html(template))
     found = [int(index) for index in re.findall(rf"{marker}(\d+)z", text)]
     if not _same_structure(found, blocks):
         return None
     source = re.sub(rf"{marker}(\d+)z", lambda match: tags[int(match.group(1))], text)
     try:
-        return _Part.compile(_TEXT, "htmlBody", source)
+        return _Part.compile(_TEXT, "htmlBody", source, _OneSpaced())
     except ValidationFailed:
         return None
 
@@ -485,7 +527,7 @@ class CompiledContent:
             if self._text is not None:
                 text = self._text.render(names)
             elif self._derived_text is not None:
-                text = tidy_text(self._derived_text.render(names))
+                text = tidy_text(self._derived_text.render(names), one_spaced=True)
             else:
                 text = text_of(html)
         finally:

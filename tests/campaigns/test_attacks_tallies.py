@@ -87,11 +87,6 @@ async def test_sequential_bounces_complaints_unsubscribes_and_erasure_stay_exact
     assert await snapshot(database) == before
 
 
-@pytest.mark.xfail(
-    strict=True,
-    raises=AssertionError,
-    reason="concurrent bounces of one message each add to the bounce tallies (read unlocked)",
-)
 async def test_bounces_of_one_message_at_once_count_it_once(
     http: httpx.AsyncClient, database: Database, workspace: Workspace, sent: dict[str, Any]
 ) -> None:

@@ -183,21 +183,29 @@ DERIVED_ONCE = [
     "<p>Dear {{ contact.name }},</p>{% if contact.properties.seats > 10 %}<p>Team plan</p>"
     "{% else %}<p>Solo</p>{% endif %}<ul>{% for n in [1, 2] %}<li>Item {{ n }}</li>"
     "{% endfor %}</ul><style>p { color: red }</style>",
-    '<a href="{{ unsubscribe_url }}">{{ unsubscribe_url }}</a> or '
-    '<a href="{{ view_in_browser_url }}">{{ unsubscribe_url }}</a>',
+    "<p>Dear {{ contact.phone }} {{ contact.givenName }},</p>{%- if company %}\n<p>{{ "
+    "company.name -}}</p>{% endif %}",
     "<p>{{ contact.givenName }}</p>\n\n   <p>  spaced   out  </p>{# a note #}"
     '<a href="mailto:{{ contact.email }}">write</a>',
     '<table><tr><td class="{{ contact.lifecycleStage }}">A</td><td>{{ company.domain }}</td>'
     "</tr></table>{% raw %}{{ not a tag }}{% endraw %}",
 ]
 # These are derived from each recipient's HTML: a block tag in an attribute or a <style> (the
-# text drops it), filters whose output depends on escaping.
+# text drops it), filters whose output depends on escaping, a link whose text and address are
+# merged (they may read the same), an address that starts with a merged value (the sanitizer
+# may drop it), <pre>, HTML built as text by a set block or a macro.
 DERIVED_PER_RECIPIENT = [
     '<td class="{% if contact.givenName %}named{% endif %}">A</td>',
     "<style>{% if company %}</style><p>{{ company.name }}</p>{% endif %}",
     "<p>{{ contact.givenName | e }}</p>",
     "<p>{{ contact.givenName | safe }}</p>",
     "{% autoescape false %}<p>{{ contact.givenName }}</p>{% endautoescape %}",
+    '<a href="{{ unsubscribe_url }}">{{ unsubscribe_url }}</a> or '
+    '<a href="{{ view_in_browser_url }}">{{ unsubscribe_url }}</a>',
+    '<a href="{{ contact.properties.plan }}">Plan</a>',
+    "<pre>{{ contact.name }}   and   more</pre>",
+    "{% set greeting %}<b>Hi</b> {{ contact.givenName }}{% endset %}<p>{{ greeting }}</p>",
+    "{% macro item(x) %}<li>{{ x }}</li>{% endmacro %}<ul>{{ item(contact.givenName) }}</ul>",
 ]
 
 

@@ -120,7 +120,7 @@ class Compiler:
                 for op, value in resolved.parts
             ]
         except ValueError_ as exc:
-            self._errors.append(_detail(condition, "value", str(exc)))
+            self._errors.append(_detail(condition, exc.part, str(exc)))
             return false()
         self._relative |= resolved.relative
         where = parts[0] if len(parts) == 1 else and_(*parts)

@@ -215,7 +215,12 @@ class Catalog:
 
 
 class ValueError_(ValueError):
-    """A value that does not fit its field; the message says why."""
+    """A value that does not fit its field; the message says why. `part` is the member of
+    the condition at fault (`value`, or `within` for its window)."""
+
+    def __init__(self, message: str, part: str = "value") -> None:
+        super().__init__(message)
+        self.part = part
 
 
 _AGO = re.compile(r"^\s*(\d{1,6})\s+([a-z]+?)s?\s+ago\s*$", re.IGNORECASE)
@@ -515,12 +520,27 @@ def _resolved(item: Field, condition: Condition, now: datetime) -> Resolved:
     if condition.within is not None and not item.windowed:
         raise ValueError_(
             f"'within last' after a comparison narrows a count (such as activityCount), "
-            f"and {item.name} is not one"
+            f"and {item.name} is not one",
+            "within",
+        )
+    if condition.within is not None and condition.op in (Op.EXISTS, Op.IS_EMPTY):
+        raise ValueError_(
+            "'within last' narrows a comparison of the count (> 0 is 'any in that span')",
+            "within",
         )
     resolved = _resolved_value(item, condition, now)
     if not item.windowed:
         return resolved
-    since = None if condition.within is None else moment_before(now, condition.within)
+    since = None
+    if condition.within is not None:
+        try:
+            since = moment_before(now, condition.within)
+        except OverflowError as exc:
+            raise ValueError_(
+                "reaches beyond the dates the calendar holds (years 1 to 9999)", "within"
+            ) from exc
+        except ValueError_ as exc:
+            raise ValueError_(str(exc), "within") from exc
     parts = tuple((op, Windowed(value, since)) for op, value in resolved.parts)
     return replace(resolved, parts=parts, relative=resolved.relative or since is not None)
 
