@@ -12,6 +12,7 @@ from sqlalchemy import exists, func, insert, select, update
 
 from rapport.campaigns import tallies
 from rapport.campaigns.tallies import Tally
+from rapport.kit.deferred import write_pending
 from rapport.kit.envelope import PageMeta
 from rapport.kit.pagination import PageRequest, paginate
 from rapport.kit.repository import Repository
@@ -72,9 +73,10 @@ class MessageRepository(Repository[CampaignMessage]):
         return await paginate(self.session, stmt, request, self.sort_columns, CampaignMessage.id)
 
     async def counts(self, campaign_ids: Sequence[uuid.UUID]) -> dict[uuid.UUID, dict[str, int]]:
-        """Messages per status, per campaign (from its tallies)."""
+        """Messages per status, per campaign (from its tallies, this transaction's included)."""
         if not campaign_ids:
             return {}
+        await write_pending(self.session)
         result = await self.session.execute(
             select(CampaignTally.campaign_id, CampaignTally.key, func.sum(CampaignTally.value))
             .where(
@@ -90,6 +92,7 @@ class MessageRepository(Repository[CampaignMessage]):
 
     async def tallied(self, campaign_id: uuid.UUID) -> dict[str, tuple[int, str | None]]:
         """Every count of the campaign (`rapport.campaigns.tallies`), with its label."""
+        await write_pending(self.session)
         result = await self.session.execute(
             select(CampaignTally.key, func.sum(CampaignTally.value), func.max(CampaignTally.label))
             .where(CampaignTally.campaign_id == campaign_id)

@@ -20,6 +20,7 @@ import uuid
 import weakref
 from collections import deque
 from collections.abc import Sequence
+from datetime import UTC, datetime
 from typing import Any
 
 from rapport.campaigns.repository import MessageRepository
@@ -52,6 +53,11 @@ ERROR_LIMIT = 1000
 class ConnectionFailed(Exception):
     """The connection cannot take messages now: the job is tried again later."""
 
+
+PACED_WAIT_SECONDS = 60.0
+"""The longest a paced job waits for a slot within its SMTP session."""
+PACED_SESSION_SECONDS = 15 * 60.0
+"""How long a paced job keeps its SMTP session before leaving the rest to another job."""
 
 SentRecords = GroupCommit[CampaignMessage, bool]
 
@@ -100,9 +106,14 @@ class Pace:
         self.connection_id = connection_id
         self.rate = rate
         self.slots: deque[float] = deque()
+        self.until = time.time() + PACED_SESSION_SECONDS
 
-    async def turn(self, remaining: int) -> None:
-        """Wait for the next slot; `remaining` messages (this one included) are still to go."""
+    async def turn(self, remaining: int) -> float | None:
+        """Wait for the next slot; `remaining` messages (this one included) are still to go.
+        None when it is the message's turn; else the time (seconds since the epoch) its slot
+        opens, too far off to hold the SMTP session open for (a server closes an idle one
+        after a few minutes; a session lasts an hour at most): the job stops there and a
+        later one goes on."""
         if not self.slots:
             count = max(1, min(remaining, math.ceil(self.rate)))
             async with self.database.transaction(workspace=self.tenant_id) as session:
@@ -112,7 +123,12 @@ class Pace:
             if first is None:
                 raise ConnectionFailed("Its outbound email connection was deleted")
             self.slots.extend(first + n / self.rate for n in range(count))
-        await asyncio.sleep(max(0.0, self.slots.popleft() - time.time()))
+        slot = self.slots.popleft()
+        now = time.time()
+        if slot - now > PACED_WAIT_SECONDS or slot > self.until:
+            return slot
+        await asyncio.sleep(max(0.0, slot - now))
+        return None
 
 
 class CampaignSender:
@@ -160,15 +176,19 @@ class CampaignSender:
             pace = Pace(
                 self.database, self.tenant_id, connection.id, connection.max_messages_per_second
             )
+        later = None
         if messages:
             try:
                 async with way_out as out:
-                    await self._send_all(sending, messages, variables, out, pace)
+                    later = await self._send_all(sending, messages, variables, out, pace)
             except smtp.SmtpFailure as exc:
                 raise ConnectionFailed(exc.message) from exc
         async with self.database.transaction(workspace=self.tenant_id) as session:
-            context = await self.context(session)
-            await CampaignService(context, self.settings).finish_if_done(campaign_id)
+            service = CampaignService(await self.context(session), self.settings)
+            if later is None:
+                await service.finish_if_done(campaign_id)
+            else:
+                await service.send_later(campaign_id, chunk, later)
 
     async def halt(self, campaign_id: uuid.UUID, reason: str) -> None:
         async with self.database.transaction(workspace=self.tenant_id) as session:
@@ -182,11 +202,14 @@ class CampaignSender:
         variables: dict[uuid.UUID, dict[str, Any]],
         out: Handover,
         pace: Pace | None,
-    ) -> None:
+    ) -> datetime | None:
+        """Send the messages; when the pace leaves the rest for later, the time to go on."""
         campaign = sending.campaign
         for index, message in enumerate(messages):
             if pace is not None:
-                await pace.turn(len(messages) - index)
+                later = await pace.turn(len(messages) - index)
+                if later is not None:
+                    return datetime.fromtimestamp(later, UTC)
             try:
                 mime = self._message(
                     sending, message, variables.get(message.contact_id or message.id, {})
@@ -210,7 +233,7 @@ class CampaignSender:
                 # Paused or cancelled meanwhile, or another run sent it: not this copy.
                 await out.abandon()
                 if not await self._still_sending(campaign.id):
-                    return
+                    return None
                 continue
             try:
                 await out.release()
@@ -218,6 +241,7 @@ class CampaignSender:
                 if exc.code is None:
                     raise
                 await self._failed(message, exc.message, was=MessageStatus.SENT)
+        return None
 
     def _message(
         self, sending: Sending, message: CampaignMessage, variables: dict[str, Any]

@@ -676,6 +676,20 @@ class CampaignService:
         await self._emit("campaign.paused", campaign)
         return campaign
 
+    async def send_later(self, campaign_id: uuid.UUID, chunk: int, at: datetime) -> None:
+        """The chunk's job stopped at its connection's pace: another goes on at `at` (while
+        the campaign is sending; a resume queues its own)."""
+        campaign = await self.repo.get(campaign_id)
+        if campaign is None or campaign.status != CampaignStatus.SENDING:
+            return
+        await enqueue(
+            self.context.session,
+            SEND_TASK,
+            {"campaignId": str(campaign_id), "chunk": chunk},
+            tenant_id=self.context.workspace_id,
+            run_at=at,
+        )
+
     async def _queue_chunks(self, campaign: Campaign, chunks: Iterable[int]) -> None:
         payload = str(campaign.id)
         await enqueue_many(

@@ -27,7 +27,7 @@ from rapport.kit.ids import new_id
 from rapport.models.campaigns import BounceType, CampaignTally, InteractionKind, MessageStatus
 
 SHARDS = 8
-_KEY = ("campaign_id", "key", "shard")
+_KEY = ("tenant_id", "campaign_id", "key", "shard")
 
 
 def status(value: MessageStatus) -> str:

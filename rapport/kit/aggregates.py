@@ -1,10 +1,9 @@
 """SQL expressions for figures that PostgreSQL and SQLite must compute alike: the seconds
-between two timestamps, sums of large integers (amounts of money) that cannot overflow, and
-the hour or day a timestamp falls in."""
+between two timestamps, and sums of large integers (amounts of money) that cannot
+overflow."""
 
 from __future__ import annotations
 
-from datetime import UTC, datetime
 from typing import Any
 
 from sqlalchemy import Float, Label, SQLColumnExpression, func
@@ -53,36 +52,3 @@ def summed(row: Any, name: str) -> int:
     """The total `exact_sum(..., name)` computed in `row` (0 when it summed no value)."""
     mapping = row._mapping
     return int(mapping[f"{name}_high"] or 0) * SUM_PART + int(mapping[f"{name}_low"] or 0)
-
-
-class bucket_start(FunctionElement[Any]):
-    """The start of the hour or day (UTC) a timestamp falls in: `bucket_start(column,
-    "hour")`; read it with `as_time` (SQLite gives text)."""
-
-    name = "bucket_start"
-    inherit_cache = True
-
-
-_SQLITE_BUCKETS = {"hour": "%Y-%m-%d %H:00:00", "day": "%Y-%m-%d 00:00:00"}
-
-
-@compiles(bucket_start, "postgresql")
-def _bucket_start_postgresql(element: bucket_start, compiler: SQLCompiler, **kw: Any) -> str:
-    moment, interval = element.clauses
-    unit = interval.value
-    if unit not in _SQLITE_BUCKETS:
-        raise ValueError(f"Unknown interval {unit!r}")
-    return f"date_trunc('{unit}', ({compiler.process(moment, **kw)}) AT TIME ZONE 'UTC')"
-
-
-@compiles(bucket_start, "sqlite")
-def _bucket_start_sqlite(element: bucket_start, compiler: SQLCompiler, **kw: Any) -> str:
-    moment, interval = element.clauses
-    pattern = _SQLITE_BUCKETS[interval.value]
-    return f"strftime('{pattern}', {compiler.process(moment, **kw)})"
-
-
-def as_time(value: datetime | str) -> datetime:
-    """A bucket's start as the driver gives it, as an aware UTC datetime."""
-    moment = value if isinstance(value, datetime) else datetime.fromisoformat(value)
-    return moment.replace(tzinfo=UTC) if moment.tzinfo is None else moment.astimezone(UTC)

@@ -58,9 +58,11 @@ def add_at_commit(
 
 
 async def write_pending(session: AsyncSession) -> None:
-    """Write the rows waiting for the commit now, for a statement that must see them (a
-    DELETE of rows that may still be pending)."""
-    if session.sync_session.info.get(_PENDING):
+    """Write the rows and counts waiting for the commit now, for a statement that must see
+    them (a DELETE of rows that may still be pending, a read of counts the transaction added
+    to)."""
+    info = session.sync_session.info
+    if info.get(_PENDING) or info.get(_COUNTS):
         await greenlet_spawn(_insert_pending, session.sync_session)
 
 

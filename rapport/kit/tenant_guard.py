@@ -308,7 +308,14 @@ def add_checked(
     statement = insert(table).values(rows)
     connection.execute(
         statement.on_conflict_do_update(
-            index_elements=list(key), set_={"value": table.c.value + statement.excluded.value}
+            index_elements=list(key),
+            set_={"value": table.c.value + statement.excluded.value},
+            # Only ever the inserting workspace's row (its key names the workspace too).
+            where=(
+                table.c.tenant_id == statement.excluded.tenant_id
+                if "tenant_id" in table.c
+                else None
+            ),
         )
     )
 

@@ -70,7 +70,11 @@ class ConnectionRepository(Repository[OutboundEmailConnection]):
         result = await self.session.execute(
             update(OutboundEmailConnection)
             .where(OutboundEmailConnection.id == connection_id)
-            .values(paced_until=case((taken_until > now, taken_until), else_=now) + span)
+            .values(
+                paced_until=case((taken_until > now, taken_until), else_=now) + span,
+                # Sending state, not a change of the connection: its updatedAt stays.
+                updated_at=OutboundEmailConnection.updated_at,
+            )
             .returning(OutboundEmailConnection.paced_until)
             .execution_options(synchronize_session=False)
         )

@@ -170,7 +170,7 @@ class ConnectionUpdate(InputModel):
     max_messages_per_second: Rate | None = Field(
         default=None,
         description=_RATE_DOC.replace("null or left out", "null")
-        + "; a change applies from the next second of sending",
+        + "; a change applies to the sending jobs that start after it",
     )
 
 

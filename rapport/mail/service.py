@@ -154,7 +154,7 @@ class ConnectionService:
     async def update(
         self, connection_id: uuid.UUID, patch: ConnectionUpdate
     ) -> OutboundEmailConnection:
-        """Changes the fields sent; a connection whose server, login or sender changed is
+        """Changes the fields sent; a connection that changed in anything but its pace is
         verified again, with the stored password unless a new one is sent, and saved only if
         its server accepts it."""
         connection = await self.get(connection_id)

@@ -145,7 +145,14 @@ class CampaignTally(TenantOwned, IdMixin, Base):
 
     __tablename__ = "campaign_tallies"
     __table_args__ = (
-        Index("uq_campaign_tallies_campaign_key_shard", "campaign_id", "key", "shard", unique=True),
+        Index(
+            "uq_campaign_tallies_tenant_campaign_key_shard",
+            "tenant_id",
+            "campaign_id",
+            "key",
+            "shard",
+            unique=True,
+        ),
     )
 
     campaign_id: Mapped[uuid.UUID] = mapped_column(ForeignKey("campaigns.id", ondelete="CASCADE"))

@@ -79,6 +79,7 @@ _BUILDS_TEXT = re.compile(r"\s*(filter|macro|call)\b|\s*set\b[^=]*$")
 _PRE = re.compile(r"<pre\b", re.IGNORECASE)
 _OWN_LINKS = frozenset({"{{unsubscribe_url}}", "{{view_in_browser_url}}"})
 _SPACES = "rapport.spaces"
+_BRACE_ENTITY = re.compile(r"&(#0*123|#x0*7b|lbrace|lcub)\b", re.IGNORECASE)
 _WHITE_SPACE = re.compile(r"\s+")
 
 _deadline: ContextVar[float | None] = ContextVar("rapport_template_deadline", default=None)
@@ -379,8 +380,9 @@ def _derived_text(html: str) -> _Part | None:
     - HTML that blocks, macros or filters build as text (`filter`, `macro`, `call`, a `set`
       block), filters whose output depends on escaping, `<pre>` (its spaces are kept);
     - a link whose address starts with a merged value (other than the unsubscribe and view
-      links, which Rapport writes: the sanitizer drops an unsafe one), or whose address and
-      text both hold one (the text may be the address, which reads once)."""
+      links, which Rapport writes: the sanitizer drops an unsafe one), or whose text holds
+      one (the text may be the address, which reads once);
+    - text that reads as a tag once its entities are decoded (`&#123;&#123;`)."""
     marker = "rpt" + secrets.token_hex(6) + "n"
     if marker in html or _PRE.search(html):
         return None
@@ -419,12 +421,10 @@ def _derived_text(html: str) -> _Part | None:
     for start in re.findall(rf"<a\b[^>]*?\bhref\s*=\s*[\"']?\s*{marker}(\d+)z", template, re.I):
         if re.sub(r"\s+", "", tags[int(start)]) not in _OWN_LINKS:
             return None
-    if re.search(
-        rf"<a\b[^>]*?\bhref\s*=[^>]*{marker}\d+z[^>]*>(?:(?!</a>).)*{marker}\d+z",
-        template,
-        re.I | re.S,
-    ):
-        return None
+    if re.search(rf"<a\b[^>]*>(?:(?!</a>).)*{marker}\d+z", template, re.I | re.S):
+        return None  # the merged text may be the address, which reads once
+    if _BRACE_ENTITY.search(template):
+        return None  # `&#123;&#123;` is text in the HTML; decoded, it would read as a tag
     text = text_of(sanitize_html(template))
     found = [int(index) for index in re.findall(rf"{marker}(\d+)z", text)]
     if not _same_structure(found, blocks):

@@ -9,17 +9,19 @@ import itertools
 import re
 import time
 import uuid
+from datetime import timedelta
 from pathlib import Path
 from typing import Any
 
 import httpx
 import pytest
-from sqlalchemy import select
+from sqlalchemy import select, update
 
 from rapport.auth.scopes import Scope
 from rapport.campaigns.sender import CampaignSender, Pace
+from rapport.kit.clock import utcnow
 from rapport.kit.db import Database
-from rapport.models import CampaignMessage
+from rapport.models import CampaignMessage, Job, JobState, OutboundEmailConnection
 from rapport.worker.loop import Worker
 from tests.campaigns.conftest import API, body_of, call, maildir_messages
 from tests.helpers import (
@@ -343,6 +345,44 @@ async def test_a_paced_connection_spaces_its_messages(
             ).scalars()
         )
     assert (sent[1] - sent[0]).total_seconds() >= 0.2  # a slot every 0.25 s, less jitter
+
+
+async def test_a_slow_pace_leaves_the_rest_of_a_chunk_to_a_later_job(
+    http: httpx.AsyncClient,
+    database: Database,
+    workspace: Workspace,
+    worker: Worker,
+    mail_server: MailServer,
+    audience: dict[str, Any],
+) -> None:
+    """One message every 100 s: the job sends the first and, rather than hold its SMTP
+    session idle, queues another for the second one's slot."""
+    body = mail_server.connection(maxMessagesPerSecond=0.01)
+    connection = await call(http, workspace, "POST", "/outbound-email-connections", body, 201)
+    campaign = await call(
+        http, workspace, "POST", "/campaigns", draft(connectionId=connection["id"]), 201
+    )
+    await call(http, workspace, "POST", f"/campaigns/{campaign['id']}/send", {})
+    await drain(worker)
+
+    assert len(mail_server.received) == 1
+    waiting = await call(http, workspace, "GET", f"/campaigns/{campaign['id']}")
+    assert (waiting["status"], waiting["counts"]["queued"]) == ("sending", 1)
+    async with database.transaction(platform=EVERY_WORKSPACE) as session:
+        later = (
+            await session.execute(
+                select(Job.run_at).where(Job.task == "campaigns.send", Job.state == JobState.QUEUED)
+            )
+        ).scalar_one()
+        assert later > utcnow() + timedelta(seconds=60)
+        # The slot's time comes.
+        await session.execute(update(Job).values(run_at=utcnow()))
+        await session.execute(update(OutboundEmailConnection).values(paced_until=0.0))
+    await drain(worker)
+
+    assert len(mail_server.received) == 2
+    done = await call(http, workspace, "GET", f"/campaigns/{campaign['id']}")
+    assert (done["status"], done["counts"]["sent"]) == ("sent", 2)
 
 
 async def test_every_sender_through_a_paced_connection_shares_its_slots(

@@ -204,6 +204,8 @@ DERIVED_PER_RECIPIENT = [
     '<a href="{{ view_in_browser_url }}">{{ unsubscribe_url }}</a>',
     '<a href="{{ contact.properties.plan }}">Plan</a>',
     "<pre>{{ contact.name }}   and   more</pre>",
+    "<p>Write &#123;&#123; contact.email &#125;&#125; in your reply</p>",
+    '<a href="https://cobol.example/">{{ company.name }}</a>',
     "{% set greeting %}<b>Hi</b> {{ contact.givenName }}{% endset %}<p>{{ greeting }}</p>",
     "{% macro item(x) %}<li>{{ x }}</li>{% endmacro %}<ul>{{ item(contact.givenName) }}</ul>",
 ]

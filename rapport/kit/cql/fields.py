@@ -432,11 +432,12 @@ class ActivityWindow:
 
 @dataclass(frozen=True)
 class Windowed:
-    """What a windowed field's build gets: the value, and the moment from which to count
-    (None: all time)."""
+    """What a windowed field's build gets: the value, and the moments between which to
+    count (None: all time)."""
 
     value: Any
     since: datetime | None
+    until: datetime | None
 
 
 def holds(op: Op, count: Any, value: Any) -> Any:
@@ -478,6 +479,8 @@ def count_field(
         counted = select(record).where(record.is_not(None), *conditions)
         if windowed.since is not None:
             counted = counted.where(moment >= windowed.since)
+        if windowed.until is not None:
+            counted = counted.where(moment <= windowed.until)
         counted = counted.group_by(record)
         condition = holds(op, func.count(), windowed.value)
         if holds(op, 0, windowed.value):
@@ -535,13 +538,10 @@ def _resolved(item: Field, condition: Condition, now: datetime) -> Resolved:
     if condition.within is not None:
         try:
             since = moment_before(now, condition.within)
-        except OverflowError as exc:
-            raise ValueError_(
-                "reaches beyond the dates the calendar holds (years 1 to 9999)", "within"
-            ) from exc
         except ValueError_ as exc:
             raise ValueError_(str(exc), "within") from exc
-    parts = tuple((op, Windowed(value, since)) for op, value in resolved.parts)
+    until = None if since is None else now
+    parts = tuple((op, Windowed(value, since, until)) for op, value in resolved.parts)
     return replace(resolved, parts=parts, relative=resolved.relative or since is not None)
 
 

@@ -68,9 +68,9 @@ def upgrade() -> None:
     )
     op.create_index(op.f("ix_campaign_tallies_tenant_id"), "campaign_tallies", ["tenant_id"])
     op.create_index(
-        "uq_campaign_tallies_campaign_key_shard",
+        "uq_campaign_tallies_tenant_campaign_key_shard",
         "campaign_tallies",
-        ["campaign_id", "key", "shard"],
+        ["tenant_id", "campaign_id", "key", "shard"],
         unique=True,
     )
     _count_existing()
