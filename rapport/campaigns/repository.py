@@ -254,27 +254,10 @@ class MessageRepository(Repository[CampaignMessage]):
         self.tally().one(campaign_id, tallies.first(column.key.removesuffix("_at")))
         return True
 
-    async def lock(self, message_id: uuid.UUID) -> None:
-        """Make the transactions that change the message wait for each other until commit
-        (a row lock on PostgreSQL; a write, which takes the database's write lock, on
-        SQLite): what they read after it, the others committed."""
-        if self.session.get_bind().dialect.name == "postgresql":
-            await self.session.execute(
-                select(CampaignMessage.id).where(CampaignMessage.id == message_id).with_for_update()
-            )
-            return
-        await self.session.execute(
-            update(CampaignMessage)
-            .where(CampaignMessage.id == message_id)
-            .values(chunk=CampaignMessage.chunk)
-            .execution_options(synchronize_session=False)
-        )
-
     async def bounced(self, message: CampaignMessage, bounce: BounceType, at: datetime) -> None:
         """The message bounced (a hard bounce stays hard; a soft one may turn hard). Reports of
         one message that arrive at once wait for each other, each seeing the last one's."""
-        await self.lock(message.id)
-        await self.refresh(message)
+        await self.lock_row(message)
         if message.bounce_type == BounceType.HARD or message.bounce_type == bounce:
             return
         counts = Counter({tallies.bounce(bounce): 1})
@@ -363,7 +346,7 @@ class InteractionRepository(Repository[CampaignInteraction]):
             counts[tallies.link(url)] = 1
             labels[tallies.link(url)] = url
             # Clicks of one message on one link, at once: one of them is its first.
-            await MessageRepository(self.session).lock(message.id)
+            await MessageRepository(self.session).lock_row(message)
             clicked_before = await self.first(
                 CampaignInteraction.message_id == message.id, CampaignInteraction.url == url
             )

@@ -53,8 +53,10 @@ class Repository(Generic[M]):
         instead of failing on a version another request just wrote): a row lock on
         PostgreSQL (one statement: the row read again under its lock); on SQLite, a write takes
         the database's write lock, then the row is read again."""
-        row: Any = record  # every model locked this way has an id and an updated_at
+        row: Any = record  # every model locked this way has an id
         model: Any = type(record)
+        # The write that takes SQLite's lock changes nothing: the version stamp, or the id.
+        unchanged = model.updated_at if hasattr(model, "updated_at") else model.id
         record_id: uuid.UUID = row.id
         if self.session.get_bind().dialect.name == "postgresql":
             await self.session.execute(
@@ -67,7 +69,7 @@ class Repository(Generic[M]):
         await self.session.execute(
             update(model)
             .where(model.id == record_id)
-            .values(updated_at=model.updated_at)
+            .values({unchanged.key: unchanged})
             .execution_options(synchronize_session=False)
         )
         await self.session.refresh(record)

@@ -319,6 +319,21 @@ async def test_a_sent_message_is_never_sent_again_by_a_second_run_of_its_chunk(
     assert sorted(r.value for r in rows).count("sent") == 2
 
 
+async def send_paced(
+    http: httpx.AsyncClient, ws: Workspace, worker: Worker, server: MailServer, rate: float
+) -> dict[str, Any]:
+    """A campaign sent through a connection of `server` at `rate` messages a second, once
+    the worker has run every job that is due."""
+    body = server.connection(maxMessagesPerSecond=rate)
+    connection = await call(http, ws, "POST", "/outbound-email-connections", body, 201)
+    campaign: dict[str, Any] = await call(
+        http, ws, "POST", "/campaigns", draft(connectionId=connection["id"]), 201
+    )
+    await call(http, ws, "POST", f"/campaigns/{campaign['id']}/send", {})
+    await drain(worker)
+    return campaign
+
+
 async def test_a_paced_connection_spaces_its_messages(
     http: httpx.AsyncClient,
     database: Database,
@@ -327,13 +342,7 @@ async def test_a_paced_connection_spaces_its_messages(
     mail_server: MailServer,
     audience: dict[str, Any],
 ) -> None:
-    body = mail_server.connection(maxMessagesPerSecond=4)
-    connection = await call(http, workspace, "POST", "/outbound-email-connections", body, 201)
-    campaign = await call(
-        http, workspace, "POST", "/campaigns", draft(connectionId=connection["id"]), 201
-    )
-    await call(http, workspace, "POST", f"/campaigns/{campaign['id']}/send", {})
-    await drain(worker)
+    await send_paced(http, workspace, worker, mail_server, 4)
 
     assert len(mail_server.received) == 2
     async with database.session(platform=EVERY_WORKSPACE) as session:
@@ -357,13 +366,7 @@ async def test_a_slow_pace_leaves_the_rest_of_a_chunk_to_a_later_job(
 ) -> None:
     """One message every 100 s: the job sends the first and, rather than hold its SMTP
     session idle, queues another for the second one's slot."""
-    body = mail_server.connection(maxMessagesPerSecond=0.01)
-    connection = await call(http, workspace, "POST", "/outbound-email-connections", body, 201)
-    campaign = await call(
-        http, workspace, "POST", "/campaigns", draft(connectionId=connection["id"]), 201
-    )
-    await call(http, workspace, "POST", f"/campaigns/{campaign['id']}/send", {})
-    await drain(worker)
+    campaign = await send_paced(http, workspace, worker, mail_server, 0.01)
 
     assert len(mail_server.received) == 1
     waiting = await call(http, workspace, "GET", f"/campaigns/{campaign['id']}")
